@@ -1,0 +1,289 @@
+"""``LDSRegressor``: a scikit-learn estimator that learns a linear dynamical system.
+
+Data conventions (time runs along the rows, as in scikit-learn):
+
+* ``u`` of shape ``(T,)`` or ``(T, m)`` with ``y`` of shape ``(T,)`` or ``(T, p)``: one
+  record of ``T`` samples with ``m`` inputs and ``p`` outputs;
+* ``u`` and ``y`` both of shape ``(N, T)`` with ``T > 1`` columns: ``N`` SISO sequences
+  (the paper's setting). A column vector ``(T, 1)`` is always one record.
+
+``score`` is the fit percent ``100 (1 - ||y - yhat|| / ||y - mean(y)||)`` of a
+simulation from zero state, the figure system-identification users compare.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+import numpy as np
+from sklearn.base import BaseEstimator, RegressorMixin
+from sklearn.utils.validation import check_is_fitted
+
+from .reduce import reduce
+from .risk import resolve_burn_in
+from .systems import CanonicalSystem, as_real_array
+from .train import (
+    TrainResult,
+    gauss_newton,
+    projected_sgd,
+    sequence_batches,
+    window_batches,
+)
+
+Layout = Literal["record", "sequences"]
+
+
+def _to_array(value: Any, name: str) -> np.ndarray:
+    """numpy/pandas/list -> finite float array, with a clear error otherwise."""
+    if hasattr(value, "to_numpy"):
+        value = value.to_numpy()
+    try:
+        return as_real_array(value, name, ndim=(1, 2))
+    except ValueError as exc:
+        raise ValueError(str(exc).replace("must be 1-D or 2-D", "must be 1-D or 2-D")) from exc
+
+
+def coerce_data(u: Any, y: Any | None = None) -> tuple[np.ndarray, np.ndarray | None, Layout]:
+    """Arrange ``u`` (and ``y``) as ``(N, T, m)`` / ``(N, T, p)`` arrays and name the layout."""
+    ua = _to_array(u, "u")
+    ya = None if y is None else _to_array(y, "y")
+    if ua.size == 0:
+        raise ValueError("u: no samples")
+    if (
+        ya is not None
+        and ua.ndim == 2
+        and ya.ndim == 2
+        and ua.shape == ya.shape
+        and ua.shape[1] > 1
+    ):
+        return ua[..., None], ya[..., None], "sequences"
+    u3 = ua.reshape(1, ua.shape[0], -1)
+    if ya is None:
+        return u3, None, "record"
+    y3 = ya.reshape(1, ya.shape[0], -1)
+    if u3.shape[1] != y3.shape[1]:
+        raise ValueError(
+            f"u and y: lengths differ ({u3.shape[1]} input samples vs {y3.shape[1]} output samples)"
+        )
+    return u3, y3, "record"
+
+
+class LDSRegressor(RegressorMixin, BaseEstimator):
+    """Learn ``h_{t+1} = A h_t + B u_t, y_t = C h_t + D u_t`` in controllable canonical form.
+
+    Parameters
+    ----------
+    order : int
+        Order ``n`` of the returned model.
+    method : {'gn', 'psgd'}
+        ``'gn'``: the fast full-data projected Gauss-Newton/Levenberg-Marquardt solver;
+        ``'psgd'``: the paper's projected SGD (SISO).
+    overparam : int or None
+        Learn at order ``overparam`` (> ``order``) inside the region, then reduce to
+        ``order`` by balanced truncation; both models are kept (``system_full_``).
+    region : 'pacman', PacmanRegion or None
+        Where ``a`` is kept: the post's Pac-Man region, another region, or ``None``
+        (gn: stability only; psgd: plain SGD).
+    burn_in : int or None
+        Samples excluded from the loss at the start of every sequence (``None``: T // 4).
+    steps, lr, batch_size, window, clip, init : psgd settings
+        See :func:`learnlds.train.projected_sgd`.
+    max_iter : int
+        Iterations of the gn solver.
+    demean : bool
+        Remove input/output means before fitting; ``predict`` adds them back.
+    random_state : int or None
+        Seed for minibatch/window sampling.
+    """
+
+    def __init__(
+        self,
+        order: int = 3,
+        *,
+        method: Literal["gn", "psgd"] = "gn",
+        overparam: int | None = None,
+        region: Any = "pacman",
+        burn_in: int | None = 0,
+        steps: int = 400,
+        lr: float = 0.05,
+        batch_size: int | None = None,
+        window: int | None = None,
+        clip: float | None = None,
+        init: Any = "zero",
+        max_iter: int = 100,
+        demean: bool = True,
+        random_state: int | None = None,
+        progress: bool = False,
+    ) -> None:
+        self.order = order
+        self.method = method
+        self.overparam = overparam
+        self.region = region
+        self.burn_in = burn_in
+        self.steps = steps
+        self.lr = lr
+        self.batch_size = batch_size
+        self.window = window
+        self.clip = clip
+        self.init = init
+        self.max_iter = max_iter
+        self.demean = demean
+        self.random_state = random_state
+        self.progress = progress
+
+    # ------------------------------------------------------------------ fit
+    def _check_params(self) -> tuple[int, int]:
+        if isinstance(self.order, bool) or not isinstance(self.order, int | np.integer):
+            raise ValueError(f"order: must be a positive integer, got {self.order!r}")
+        if self.order < 1:
+            raise ValueError(f"order: must be >= 1, got {self.order}")
+        fit_order = int(self.order)
+        if self.overparam is not None:
+            if isinstance(self.overparam, bool) or not isinstance(self.overparam, int | np.integer):
+                raise ValueError(f"overparam: must be an integer or None, got {self.overparam!r}")
+            if self.overparam <= self.order:
+                raise ValueError(
+                    f"overparam: must exceed order={self.order} (it is the learning order), "
+                    f"got {self.overparam}"
+                )
+            fit_order = int(self.overparam)
+        if self.method not in ("gn", "psgd"):
+            raise ValueError(f"method: must be 'gn' or 'psgd', got {self.method!r}")
+        return int(self.order), fit_order
+
+    def fit(self, u: Any, y: Any) -> LDSRegressor:
+        """Learn the system from inputs ``u`` and outputs ``y``; returns ``self``."""
+        order, fit_order = self._check_params()
+        u3, y3, layout = coerce_data(u, y)
+        N, T, m = u3.shape
+        p = y3.shape[2]
+        if T < 2:
+            raise ValueError(f"u: {T} sample is too short a sequence to learn dynamics")
+        burn = resolve_burn_in(self.burn_in, T)
+        if self.demean:
+            self.input_offset_ = u3.mean(axis=(0, 1))
+            self.output_offset_ = y3.mean(axis=(0, 1))
+        else:
+            self.input_offset_ = np.zeros(m)
+            self.output_offset_ = np.zeros(p)
+        uc = u3 - self.input_offset_
+        yc = y3 - self.output_offset_
+        if np.all(np.ptp(uc, axis=(0, 1)) == 0):
+            raise ValueError("u: the input is constant, it does not excite the system")
+        n_params = fit_order + p * (fit_order + 1) * m
+        if N * (T - burn) * p <= 2 * n_params:
+            raise ValueError(
+                f"order: {fit_order} is larger than the data supports: {n_params} parameters "
+                f"from {N * (T - burn) * p} samples after a burn-in of {burn}"
+            )
+        siso = m == 1 and p == 1
+        if self.method == "psgd":
+            result = self._fit_psgd(
+                uc[..., 0] if siso else uc,
+                yc[..., 0] if siso else yc,
+                fit_order,
+                burn,
+                siso,
+                layout,
+            )
+        else:
+            xs, ys = (uc[..., 0], yc[..., 0]) if siso else (uc, yc)
+            result = gauss_newton(
+                xs,
+                ys,
+                order=fit_order,
+                init=self.init,
+                burn_in=burn,
+                region=self.region,
+                max_iter=self.max_iter,
+            )
+        self.train_result_: TrainResult = result
+        self.system_full_: CanonicalSystem = result.model
+        if self.overparam is not None:
+            self.system_: CanonicalSystem = reduce(result.model, order)
+        else:
+            self.system_ = result.model
+        self.history_ = np.asarray(result.loss_history)
+        self.n_iter_ = int(result.n_steps)
+        self.n_features_in_ = m
+        self.n_outputs_ = p
+        self.layout_ = layout
+        return self
+
+    def _fit_psgd(self, u, y, fit_order, burn, siso, layout) -> TrainResult:
+        if not siso:
+            raise ValueError(
+                "method: 'psgd' learns single-input single-output systems; use method='gn' "
+                "for several inputs or outputs"
+            )
+        if self.window is not None:
+            if u.shape[0] != 1:
+                raise ValueError("window: windows are cut from one long record, got several")
+            source = window_batches(u[0], y[0], self.window, self.batch_size or 1)
+            burn = resolve_burn_in(self.burn_in, self.window)
+        else:
+            source = sequence_batches(u, y, self.batch_size)
+        return projected_sgd(
+            source,
+            order=fit_order,
+            steps=self.steps,
+            lr=self.lr,
+            burn_in=burn,
+            region=self.region,
+            clip=self.clip,
+            init=self.init,
+            rng=self.random_state,
+            progress=self.progress,
+            on_divergence="raise",
+        )
+
+    # ------------------------------------------------------------------ predict / score
+    def predict(self, u: Any) -> np.ndarray:
+        """Simulated output from zero state (offsets re-applied), shaped like ``u``'s layout."""
+        check_is_fitted(self, "system_")
+        ua = _to_array(u, "u")
+        as_sequences = ua.ndim == 2 and ua.shape[1] > 1 and self.n_features_in_ == 1
+        u3, _, layout = coerce_data(ua, ua if as_sequences else None)
+        if u3.shape[2] != self.n_features_in_:
+            raise ValueError(
+                f"u: the model has {self.n_features_in_} inputs, got {u3.shape[2]} columns"
+            )
+        uc = u3 - self.input_offset_
+        sys_ = self.system_
+        if sys_.is_siso:
+            yhat = sys_.simulate(uc[..., 0])[..., None]
+        else:
+            yhat = sys_.simulate(uc)
+        yhat = yhat + self.output_offset_
+        if layout == "sequences":
+            return yhat[..., 0]
+        out = yhat[0]
+        return out[:, 0] if out.shape[1] == 1 else out
+
+    def score(self, u: Any, y: Any, sample_weight: Any = None) -> float:
+        """Fit percent of the simulated output against ``y`` (100 is perfect)."""
+        if sample_weight is not None:
+            raise ValueError("sample_weight: not supported for dynamical data")
+        yhat = self.predict(u)
+        ya = _to_array(y, "y").reshape(np.shape(yhat))
+        return fit_percent(ya, yhat)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.regressor_tags.poor_score = True
+        tags.target_tags.single_output = True
+        tags.target_tags.multi_output = True
+        return tags
+
+
+def fit_percent(y: np.ndarray, yhat: np.ndarray) -> float:
+    """``100 (1 - ||y - yhat|| / ||y - mean(y)||)`` over all samples (per-output means)."""
+    y = np.asarray(y, dtype=float)
+    yhat = np.asarray(yhat, dtype=float)
+    if y.shape != yhat.shape:
+        raise ValueError(f"y and yhat: shapes differ, {y.shape} vs {yhat.shape}")
+    centred = y - (y.mean(axis=0) if y.ndim == 2 and y.shape[1] < y.shape[0] else y.mean())
+    denom = np.linalg.norm(centred)
+    if denom == 0:
+        raise ValueError("y: constant output, the fit percent is undefined")
+    return float(100.0 * (1.0 - np.linalg.norm(y - yhat) / denom))
