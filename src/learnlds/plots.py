@@ -287,3 +287,46 @@ def quasiconvex_surface(
         fontsize="medium",
     )
     return fig
+
+
+# =========================================================================== the Pac-Man region
+# (region engineer) Figure 4 of the post: the curve q_a(alpha e^{iw}) against the wedge.
+__all__ += ["pacman"]
+
+
+def pacman(a, region=None, ax=None, num: int = 512):
+    """Draw ``q_a(alpha e^{iw})`` over the circle against the Pac-Man region's wedge.
+
+    The allowed wedge ``|Im q| <= Re q / (1 + tau0)`` (and the strip ``tau1 < Re q < tau2``
+    when set) is shaded green, the rest of the plane (the Pac-Man's mouth side) grey; the
+    title gives the exact margin. ``region`` defaults to the post's ``PacmanRegion()``.
+    """
+    from .region import PacmanRegion
+
+    region = PacmanRegion() if region is None else region
+    q = region.curve(a, num=num)
+    marg = region.margin(a)
+    fig, ax = _axes(ax, figsize=(5.0, 5.0))
+    R = 1.15 * max(1.5, float(np.max(np.abs(q))), region.tau1 + 0.5)
+    s = 1.0 + region.tau0
+    ax.add_patch(plt.Rectangle((-R, -R), 2 * R, 2 * R, color="0.85", zorder=0, lw=0))
+    lo = region.tau1
+    hi = min(region.tau2, R)
+    xs = np.array([lo, hi, hi, lo])
+    poly = np.column_stack((xs, np.array([-lo / s, -hi / s, hi / s, lo / s])))
+    ax.add_patch(plt.Polygon(poly, color="#b7e4b0", zorder=1, lw=0, label="allowed wedge"))
+    ax.plot([0, R], [0, R / s], color="#2f7d32", lw=1, zorder=2)
+    ax.plot([0, R], [0, -R / s], color="#2f7d32", lw=1, zorder=2)
+    ax.plot(q.real, q.imag, color="#1f77b4", lw=1.6, zorder=3, label=r"$q_a(\alpha e^{i\omega})$")
+    ax.plot([1.0], [0.0], "k+", zorder=4)
+    ax.axhline(0.0, color="0.5", lw=0.5, zorder=1)
+    ax.axvline(0.0, color="0.5", lw=0.5, zorder=1)
+    ax.set_xlim(-R, R)
+    ax.set_ylim(-R, R)
+    ax.set_aspect("equal")
+    ax.set_xlabel(r"Re $q_a$")
+    ax.set_ylabel(r"Im $q_a$")
+    inside = "inside" if marg >= -1e-9 else "outside"
+    ax.set_title(f"Pac-Man region: margin {marg:+.3g} ({inside})", fontsize="medium")
+    ax.legend(loc="lower left", fontsize="small")
+    return fig

@@ -88,7 +88,7 @@ class PacmanRegion:
     Parameters
     ----------
     alpha : float in (0, 1]
-        Radius of the circle on which ``q_a`` is checked (roots of ``p_a`` end up in ``|z| < alpha``).
+        Radius of the circle where ``q_a`` is checked (the roots of ``p_a`` lie in ``|z| < alpha``).
     tau0 : float >= 0
         Wedge slope: ``Re q >= (1 + tau0) |Im q|`` (0: the post's 90-degree wedge).
     tau1, tau2 : floats with ``0 <= tau1 < 1 < tau2 <= inf``
@@ -118,11 +118,13 @@ class PacmanRegion:
             raise ValueError(f"tau1: must be < tau2, got tau1={tau1} >= tau2={tau2}")
         if tau1 >= 1.0:
             raise ValueError(
-                f"tau1: must be < 1 (Re q has mean 1 on the circle, so the region would be empty), got {tau1}"
+                f"tau1: must be < 1 (Re q has mean 1 on the circle, so the region would be "
+                f"empty), got {tau1}"
             )
         if tau2 <= 1.0:
             raise ValueError(
-                f"tau2: must be > 1 (Re q has mean 1 on the circle, so the region would be empty), got {tau2}"
+                f"tau2: must be > 1 (Re q has mean 1 on the circle, so the region would be "
+                f"empty), got {tau2}"
             )
         self.alpha, self.tau0, self.tau1, self.tau2 = alpha, tau0, tau1, tau2
         s = 1.0 + tau0
@@ -196,7 +198,7 @@ class PacmanRegion:
         return G, h
 
     def _grid(self, b: np.ndarray, t: dict[str, Any]) -> np.ndarray:
-        """Linear parts ``Re(zeta_j P(w))``, ``P(w) = sum_k b_k e^{ikw}``, on the grid of [0, pi]."""
+        """Linear parts ``Re(zeta_j P(w))``, ``P = sum_k b_k e^{ikw}``, on the grid of [0, pi]."""
         P = np.fft.rfft(np.concatenate(([0.0], b)), t["M"]).conj()  # sum_k b_k e^{+ikw}
         return self._p[:, None] * P.real[None, :] + self._r[:, None] * P.imag[None, :]
 
@@ -337,7 +339,7 @@ class PacmanRegion:
 
     # ------------------------------------------------------------------ projection
     def project(self, a: Any, tol: float = 1e-9, max_rounds: int = 60) -> np.ndarray:
-        """Euclidean projection onto the region (QP + cutting planes); inside points come back unchanged.
+        """Euclidean projection onto the region (QP + cutting planes); inside points unchanged.
 
         Solver: quadprog (Goldfarb-Idnani dual active set, dense). The QPs here are tiny
         and dense (n variables, a few hundred rows, few active), where an active-set method
@@ -346,11 +348,11 @@ class PacmanRegion:
 
         Rounds: solve on a base grid of ``~6n`` angles, compute the exact violated minima of
         the solution, add their angles (all constraints there) and re-solve until the
-        margin is ``>= -1e-11``. The QP solution on finitely many rows lies outside the true
+        margin is ``>= -1e-10``. The QP solution on finitely many rows lies outside the true
         set by a sliver, so it is then shrunk toward the interior point ``0`` by the factor
         ``t = c / (c - margin)`` (``c`` the smallest slack at ``a = 0``), which makes every
         slack ``>= 0`` because slacks are affine in ``a``: ``t`` differs from 1 by
-        ``O(1e-11)``. Raises :class:`ProjectionError` if no inside point is reached.
+        ``O(1e-10)``. Raises :class:`ProjectionError` if no inside point is reached.
         """
         a = self._check_a(a)
         if self.contains(a, tol):
@@ -373,7 +375,7 @@ class PacmanRegion:
             x = sol[0]
             b = x * t["scale"]
             m, vals, jj, w, slack = self._exact(b, t)
-            if m >= -1e-11:
+            if m >= -1e-10:
                 break
             # violated minima: exact ones near the global minimum plus violated grid local minima
             loc = (slack < -1e-11) & (slack <= np.roll(slack, 1, axis=1))
@@ -392,8 +394,7 @@ class PacmanRegion:
             # keep only the rows active in this QP (dropping rows with zero multiplier does not
             # change its solution, and new violated cuts raise the optimum strictly: no cycling;
             # a dropped row that becomes violated again is found by the exact check)
-            keep = sol[5][: sol[5].shape[0]] - 1
-            keep = keep[(keep >= 0) & (sol[4][np.clip(keep, 0, None)] > 0)]
+            keep = np.nonzero(sol[4] > 0)[0]
             G = np.vstack((G[keep], Gn))
             hv = np.concatenate((hv[keep], hn))
         shrink = 1.0
