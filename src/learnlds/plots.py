@@ -330,3 +330,133 @@ def pacman(a, region=None, ax=None, num: int = 512):
     ax.set_title(f"Pac-Man region: margin {marg:+.3g} ({inside})", fontsize="medium")
     ax.legend(loc="lower left", fontsize="small")
     return fig
+
+
+# =========================================================================== validation plots
+# (baselines/validation engineer) compare, Bode, step, impulse and residual figures.
+__all__ += ["bode_plot", "compare_plot", "impulse_plot", "residual_plot", "step_plot"]
+
+
+def _time_axis(T: int, dt: float | None) -> tuple[np.ndarray, str]:
+    if dt is None:
+        return np.arange(T), "sample"
+    if not dt > 0:
+        raise ValueError(f"dt: must be a positive sampling time, got {dt}")
+    return np.arange(T) * dt, "time [s]"
+
+
+def compare_plot(models, u, y, ax=None, *, dt: float | None = None, title: str | None = None):
+    """Measured output against each model's simulation from zero state, fit % in the legend."""
+    from .validate import compare
+
+    results = compare(models, u, y)
+    ya = np.asarray(y, dtype=float)
+    fig, ax = _axes(ax, figsize=(8.0, 4.0))
+    t, xlabel = _time_axis(ya.shape[-1], dt)
+    ax.plot(t, ya, color="0.2", lw=1.2, label="measured")
+    for name, (yhat, fit) in results.items():
+        ax.plot(t, yhat, lw=1.0, label=f"{name}: fit {fit:.1f} %")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel("output")
+    ax.set_title(title or "Simulated vs measured output", fontsize="medium")
+    ax.legend(fontsize="small", loc="best")
+    return fig
+
+
+def bode_plot(models, dt: float | None = None, *, w=None, num: int = 512, fig=None):
+    """Magnitude (dB) and phase (degrees) of one or several models on two stacked axes.
+
+    Frequencies ``w`` in rad/sample up to pi; with a sampling time ``dt`` the axis is
+    in rad/s (``w / dt``, up to the Nyquist frequency ``pi / dt``).
+    """
+    from .validate import as_named_models
+
+    named = as_named_models(models)
+    if dt is not None and not dt > 0:
+        raise ValueError(f"dt: must be a positive sampling time, got {dt}")
+    w = np.logspace(-3, np.log10(np.pi), num) if w is None else np.asarray(w, dtype=float)
+    if fig is None:
+        fig, (ax_m, ax_p) = plt.subplots(2, 1, sharex=True, figsize=(7.0, 5.5))
+    else:
+        ax_m, ax_p = fig.subplots(2, 1, sharex=True)
+    x = w if dt is None else w / dt
+    for name, m in named.items():
+        g = np.asarray(m.frequency_response(w))
+        ax_m.semilogx(x, 20 * np.log10(np.maximum(np.abs(g), 1e-300)), label=name)
+        ax_p.semilogx(x, np.degrees(np.unwrap(np.angle(g))), label=name)
+    ax_m.set_ylabel("magnitude [dB]")
+    ax_p.set_ylabel("phase [deg]")
+    ax_p.set_xlabel("frequency [rad/s]" if dt is not None else "frequency [rad/sample]")
+    ax_m.set_title("Bode diagram", fontsize="medium")
+    ax_m.legend(fontsize="small", loc="best")
+    for ax in (ax_m, ax_p):
+        ax.grid(True, which="both", lw=0.3)
+    return fig
+
+
+def _response_plot(models, kind: str, n: int, ax, dt: float | None):
+    from .validate import as_named_models
+
+    n = int(n)
+    if n < 1:
+        raise ValueError(f"n: must be >= 1 sample, got {n}")
+    named = as_named_models(models)
+    fig, ax = _axes(ax)
+    t, xlabel = _time_axis(n, dt)
+    for name, m in named.items():
+        resp = m.simulate(np.ones(n)) if kind == "step" else m.markov(n)
+        ax.step(t, np.asarray(resp, dtype=float), where="post", label=name)
+    ax.axhline(0.0, color="0.6", lw=0.5)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(f"{kind} response")
+    ax.set_title(f"{kind.capitalize()} response", fontsize="medium")
+    ax.legend(fontsize="small", loc="best")
+    return fig
+
+
+def step_plot(models, n: int = 100, ax=None, *, dt: float | None = None):
+    """Step responses (from zero state) of one or several models over ``n`` samples."""
+    return _response_plot(models, "step", n, ax, dt)
+
+
+def impulse_plot(models, n: int = 100, ax=None, *, dt: float | None = None):
+    """Impulse responses (Markov parameters ``r_0..r_{n-1}``) of one or several models."""
+    return _response_plot(models, "impulse", n, ax, dt)
+
+
+def residual_plot(model_or_result, u=None, y=None, max_lag: int = 25, *, fig=None):
+    """Residual autocorrelation and input cross-correlation with their 99 % bounds.
+
+    ``model_or_result``: a :class:`~learnlds.validate.ResidualAnalysis`, or a model
+    (then ``u`` and ``y`` are required) or a residual array (then ``u``).
+    """
+    from .validate import ResidualAnalysis, residual_analysis
+
+    if isinstance(model_or_result, ResidualAnalysis):
+        res = model_or_result
+    else:
+        if u is None:
+            raise ValueError("u: the input is needed for the residual analysis")
+        res = residual_analysis(model_or_result, u, y, max_lag)
+    if fig is None:
+        fig, (ax1, ax2) = plt.subplots(2, 1, figsize=(7.0, 5.5))
+    else:
+        ax1, ax2 = fig.subplots(2, 1)
+    ok = {True: "ok", False: "FAILED"}
+    ax1.vlines(res.lags, 0, res.autocorr, color="#1f77b4")
+    ax1.plot(res.lags, res.autocorr, "o", ms=3, color="#1f77b4")
+    ax1.fill_between(res.lags, -res.auto_bound, res.auto_bound, color="#ffd8a8", alpha=0.6)
+    ax1.axhline(0.0, color="0.5", lw=0.5)
+    ax1.set_title(f"Residual autocorrelation (whiteness {ok[res.whiteness_ok]})", fontsize="medium")
+    ax1.set_xlabel("lag")
+    ax2.vlines(res.cross_lags, 0, res.crosscorr, color="#d62728")
+    ax2.plot(res.cross_lags, res.crosscorr, "o", ms=3, color="#d62728")
+    ax2.fill_between(res.cross_lags, -res.cross_bound, res.cross_bound, color="#ffd8a8", alpha=0.6)
+    ax2.axhline(0.0, color="0.5", lw=0.5)
+    ax2.set_title(
+        f"Cross-correlation residual / input (independence {ok[res.independence_ok]})",
+        fontsize="medium",
+    )
+    ax2.set_xlabel("lag (positive: past inputs)")
+    fig.tight_layout()
+    return fig

@@ -1,0 +1,194 @@
+"""Validation numerics (fit %, residual analysis, compare) and the validation figures."""
+
+from __future__ import annotations
+
+import matplotlib
+import numpy as np
+import pytest
+
+from learnlds import baselines as bl
+from learnlds import plots
+from learnlds.systems import CanonicalSystem
+from learnlds.validate import (
+    ResidualAnalysis,
+    as_named_models,
+    compare,
+    fit_percent,
+    residual_analysis,
+)
+
+matplotlib.use("Agg")
+
+
+@pytest.fixture(scope="module")
+def truth() -> CanonicalSystem:
+    return CanonicalSystem.random_stable(4, 0.8, np.random.default_rng(0), d=0.3)
+
+
+@pytest.fixture(scope="module")
+def data(truth):
+    rng = np.random.default_rng(1)
+    u_est, u_val = rng.normal(size=4000), rng.normal(size=4000)
+    y_est = truth.simulate(u_est, noise_std=0.1, rng=rng)
+    y_val = truth.simulate(u_val, noise_std=0.1, rng=rng)
+    return u_est, y_est, u_val, y_val
+
+
+# --------------------------------------------------------------------------- fit percent
+def test_fit_percent_by_hand():
+    y = np.array([1.0, 2.0, 3.0, 4.0])
+    yhat = np.array([1.0, 2.0, 2.0, 5.0])
+    # ||y - yhat|| = sqrt(2); ||y - 2.5|| = sqrt(2.25 + .25 + .25 + 2.25) = sqrt(5)
+    assert fit_percent(y, yhat) == pytest.approx(100 * (1 - np.sqrt(2) / np.sqrt(5)))
+    assert fit_percent(y, y) == 100.0
+    assert fit_percent(y, np.full(4, 2.5)) == pytest.approx(0.0)
+    assert fit_percent(y, -y) < 0
+
+
+def test_fit_percent_batch_scored_as_a_whole():
+    y = np.array([[1.0, 2.0], [3.0, 4.0]])
+    yhat = np.array([[1.0, 2.0], [3.0, 3.0]])
+    expected = 100 * (1 - 1.0 / np.sqrt(5.0))  # global mean 2.5
+    assert fit_percent(y, yhat) == pytest.approx(expected)
+    assert fit_percent(y, yhat) == pytest.approx(fit_percent(y.ravel(), yhat.ravel()))
+
+
+def test_fit_percent_errors():
+    with pytest.raises(ValueError, match="shapes differ"):
+        fit_percent(np.ones(3), np.ones(4))
+    with pytest.raises(ValueError, match="constant"):
+        fit_percent(np.ones(3), np.zeros(3))
+    with pytest.raises(ValueError, match="NaN"):
+        fit_percent([1.0, np.nan], [1.0, 2.0])
+
+
+# --------------------------------------------------------------------------- residuals
+def test_residual_analysis_passes_true_order_and_flags_under_order(truth, data):
+    u, y, uv, yv = data
+    good = residual_analysis(bl.oe(u, y, truth.order), uv, yv)
+    assert good.passed and good.whiteness_ok and good.independence_ok
+    under = residual_analysis(bl.oe(u, y, 1), uv, yv)
+    assert not under.passed
+    assert not under.independence_ok  # residuals still carry the input's dynamics
+    assert under.independence_stat > 10 * under.independence_threshold
+
+
+def test_residual_analysis_on_true_system_and_white_noise(truth, data):
+    u, y, uv, yv = data
+    res = residual_analysis(truth, uv, yv, max_lag=20)
+    assert res.passed
+    assert res.lags.shape == (21,) and res.autocorr[0] == pytest.approx(1.0)
+    assert res.cross_lags.shape == (41,) and res.crosscorr.shape == (41,)
+    assert res.auto_bound == pytest.approx(2.5758 / np.sqrt(4000), rel=1e-3)
+    # the same analysis from the residual array directly
+    res2 = residual_analysis(yv - truth.simulate(uv), uv, max_lag=20)
+    np.testing.assert_allclose(res2.autocorr, res.autocorr)
+    assert res2.passed
+
+
+def test_residual_analysis_flags_coloured_residuals():
+    rng = np.random.default_rng(2)
+    u = rng.normal(size=3000)
+    e = np.convolve(rng.normal(size=3000), [1.0, 0.8, 0.5], mode="same")
+    res = residual_analysis(e, u)
+    assert not res.whiteness_ok
+    assert res.independence_ok
+
+
+def test_residual_analysis_errors(truth):
+    u = np.random.default_rng(3).normal(size=200)
+    with pytest.raises(ValueError, match="y"):
+        residual_analysis(truth, u)
+    with pytest.raises(ValueError, match="lengths differ"):
+        residual_analysis(np.ones(199), u)
+    with pytest.raises(ValueError, match="max_lag"):
+        residual_analysis(u, u, max_lag=0)
+    with pytest.raises(ValueError, match="too short"):
+        residual_analysis(u[:40], u[:40], max_lag=25)
+    with pytest.raises(ValueError, match="constant"):
+        residual_analysis(u, np.ones(200))
+
+
+# --------------------------------------------------------------------------- compare
+def test_compare_returns_simulations_and_fits(truth, data):
+    u, y, uv, yv = data
+    models = {"true": truth, "oe": bl.oe(u, y, 4), "first order": bl.oe(u, y, 1)}
+    out = compare(models, uv, yv)
+    assert set(out) == set(models)
+    yhat, fit = out["true"]
+    np.testing.assert_allclose(yhat, truth.simulate(uv))
+    assert fit == pytest.approx(fit_percent(yv, yhat))
+    assert out["oe"][1] > 90 and out["first order"][1] < out["oe"][1]
+
+
+def test_as_named_models_uses_method_names(truth):
+    u = np.random.default_rng(4).normal(size=500)
+    y = truth.simulate(u)
+    names = as_named_models([bl.arx(u, y, 4, 5, 0), bl.n4sid(u, y, 4), truth])
+    assert list(names) == ["arx", "n4sid", "CanonicalSystem"]
+    assert list(as_named_models(truth)) == ["CanonicalSystem"]
+    with pytest.raises(ValueError, match="no simulate"):
+        as_named_models({"bad": 3})
+
+
+# --------------------------------------------------------------------------- plots
+def test_compare_plot_draws_measured_and_each_model(truth, data):
+    u, y, uv, yv = data
+    fig = plots.compare_plot({"true": truth, "oe1": bl.oe(u, y, 1)}, uv, yv, dt=0.1)
+    ax = fig.axes[0]
+    assert len(ax.lines) == 3
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert labels[0] == "measured" and "fit" in labels[1]
+    assert ax.get_xlabel() == "time [s]"
+    np.testing.assert_allclose(ax.lines[0].get_ydata(), yv)
+    matplotlib.pyplot.close(fig)
+
+
+def test_bode_plot_units_and_values(truth):
+    other = truth.with_params(d=0.0)
+    fig = plots.bode_plot([truth, other])
+    ax_m, ax_p = fig.axes
+    assert len(ax_m.lines) == 2 and len(ax_p.lines) == 2
+    assert "rad/sample" in ax_p.get_xlabel()
+    w = ax_m.lines[0].get_xdata()
+    np.testing.assert_allclose(
+        ax_m.lines[0].get_ydata(), 20 * np.log10(np.abs(truth.frequency_response(w)))
+    )
+    assert w.max() == pytest.approx(np.pi)
+    matplotlib.pyplot.close(fig)
+    fig = plots.bode_plot(truth, dt=0.08)
+    ax_m, ax_p = fig.axes
+    assert "rad/s" in ax_p.get_xlabel() and "sample" not in ax_p.get_xlabel()
+    assert ax_m.lines[0].get_xdata().max() == pytest.approx(np.pi / 0.08)
+    matplotlib.pyplot.close(fig)
+    with pytest.raises(ValueError, match="dt"):
+        plots.bode_plot(truth, dt=-1.0)
+
+
+def test_step_and_impulse_plots(truth):
+    fig = plots.step_plot({"a": truth, "b": truth.with_params(d=0.0)}, n=50)
+    ax = fig.axes[0]
+    assert len([ln for ln in ax.lines if ln.get_label() in ("a", "b")]) == 2
+    np.testing.assert_allclose(ax.lines[0].get_ydata(), truth.simulate(np.ones(50)))
+    matplotlib.pyplot.close(fig)
+    fig = plots.impulse_plot(truth, n=30, dt=0.5)
+    ax = fig.axes[0]
+    np.testing.assert_allclose(ax.lines[0].get_ydata(), truth.markov(30))
+    assert ax.lines[0].get_xdata()[-1] == pytest.approx(29 * 0.5)
+    matplotlib.pyplot.close(fig)
+
+
+def test_residual_plot(truth, data):
+    u, y, uv, yv = data
+    res = residual_analysis(bl.oe(u, y, 1), uv, yv, max_lag=15)
+    assert isinstance(res, ResidualAnalysis)
+    fig = plots.residual_plot(res)
+    ax1, ax2 = fig.axes
+    assert "FAILED" in ax2.get_title()
+    assert len(ax1.collections) >= 2 and len(ax2.lines) >= 1
+    matplotlib.pyplot.close(fig)
+    fig = plots.residual_plot(truth, uv, yv, max_lag=10)
+    assert "ok" in fig.axes[0].get_title()
+    matplotlib.pyplot.close(fig)
+    with pytest.raises(ValueError, match="u"):
+        plots.residual_plot(truth)
