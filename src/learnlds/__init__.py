@@ -1,16 +1,39 @@
-"""learnlds: learn linear dynamical systems by projected gradient descent (Hardt, Ma, Recht)."""
+"""learnlds: learn linear dynamical systems by projected gradient descent (Hardt, Ma, Recht).
 
+The main entry points: :class:`CanonicalSystem` (the model), :class:`LDSRegressor`
+(the scikit-learn estimator), :func:`projected_sgd` and :func:`gauss_newton` (the
+solvers), :class:`PacmanRegion` (where the guarantee holds), :func:`reduce`
+(balanced truncation) and :func:`load` (read a saved model).
+"""
+
+from .datasets import IOData, find_daisy, load_daisy, prbs, synthetic_dryer
+from .estimator import LDSRegressor
+from .reduce import hankel_singular_values, reduce
+from .region import PacmanRegion
 from .risk import Gradient, idealized_risk, loss, loss_and_grad, population_risk
 from .systems import CanonicalSystem, load
+from .train import TrainResult, gauss_newton, projected_sgd
 
 __version__ = "0.1.0"
 
 __all__ = [
     "CanonicalSystem",
     "Gradient",
+    "IOData",
+    "LDSRegressor",
+    "PacmanRegion",
+    "TrainResult",
+    "find_daisy",
+    "gauss_newton",
+    "hankel_singular_values",
     "idealized_risk",
     "load",
+    "load_daisy",
     "loss",
     "loss_and_grad",
     "population_risk",
+    "prbs",
+    "projected_sgd",
+    "reduce",
+    "synthetic_dryer",
 ]

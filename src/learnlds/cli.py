@@ -79,7 +79,7 @@ def cmd_fit(args: argparse.Namespace) -> int:
         order=args.order,
         method=args.method,
         overparam=args.overparam,
-        region=None if args.region == "none" else "pacman",
+        region=None if args.region == "none" else args.region,
         burn_in=args.burn_in,
         steps=args.steps,
         lr=args.lr,
@@ -97,7 +97,7 @@ def cmd_fit(args: argparse.Namespace) -> int:
     print(f"estimation fit: {model.score(u_e, y_e):.2f} %")
     if val_data is not None:
         # the validation part is centred on its own means, as the estimation part was
-        from .estimator import fit_percent
+        from .validate import fit_percent
 
         vd = val_data.detrend()
         u_v = vd.u1 if vd.n_inputs == 1 else vd.u
@@ -134,7 +134,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
     yhat = yhat + (y_off[0] if system.is_siso else y_off)
     cols = {"u": u, "yhat": yhat} if system.is_siso else {"yhat": yhat}
     if data.n_outputs == 1 and system.is_siso:
-        from .estimator import fit_percent
+        from .validate import fit_percent
 
         print(f"fit against measured output: {fit_percent(data.y1, yhat):.2f} %")
     if args.out:
@@ -175,7 +175,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--output-col", help="output column(s)")
     p.add_argument("--method", choices=("gn", "psgd"), default="gn")
     p.add_argument("--overparam", type=int, help="learn at this order, then reduce")
-    p.add_argument("--region", choices=("pacman", "none"), default="pacman")
+    p.add_argument(
+        "--region",
+        choices=("auto", "pacman", "none"),
+        default="auto",
+        help="auto: Pac-Man region for psgd, stability only for gn",
+    )
     p.add_argument("--burn-in", type=int, default=0)
     p.add_argument("--steps", type=int, default=400, help="psgd steps")
     p.add_argument("--lr", type=float, default=0.05, help="psgd learning rate")

@@ -17,7 +17,7 @@ from typing import Any, Literal
 
 import numpy as np
 from sklearn.base import BaseEstimator, RegressorMixin
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils.validation import check_array, check_is_fitted
 
 from .reduce import reduce
 from .risk import resolve_burn_in
@@ -29,18 +29,30 @@ from .train import (
     sequence_batches,
     window_batches,
 )
+from .validate import fit_percent
 
 Layout = Literal["record", "sequences"]
 
 
 def _to_array(value: Any, name: str) -> np.ndarray:
-    """numpy/pandas/list -> finite float array, with a clear error otherwise."""
-    if hasattr(value, "to_numpy"):
-        value = value.to_numpy()
-    try:
-        return as_real_array(value, name, ndim=(1, 2))
-    except ValueError as exc:
-        raise ValueError(str(exc).replace("must be 1-D or 2-D", "must be 1-D or 2-D")) from exc
+    """numpy/pandas/list -> finite float array of 1 or 2 dimensions, or a clear ``ValueError``.
+
+    scikit-learn's ``check_array`` supplies its standard messages (sparse, complex,
+    empty, non-numeric); non-finite values are reported by name here.
+    """
+    if value is None:
+        raise ValueError(f"{name}: requires {name} to be passed, but it is None")
+    arr = check_array(
+        value,
+        accept_sparse=False,
+        dtype=np.float64,
+        ensure_2d=False,
+        allow_nd=False,
+        ensure_all_finite=False,
+        ensure_min_samples=1,
+        input_name=name,
+    )
+    return as_real_array(arr, name, ndim=(1, 2))
 
 
 def coerce_data(u: Any, y: Any | None = None) -> tuple[np.ndarray, np.ndarray | None, Layout]:
@@ -81,9 +93,12 @@ class LDSRegressor(RegressorMixin, BaseEstimator):
     overparam : int or None
         Learn at order ``overparam`` (> ``order``) inside the region, then reduce to
         ``order`` by balanced truncation; both models are kept (``system_full_``).
-    region : 'pacman', PacmanRegion or None
+    region : 'auto', 'pacman', PacmanRegion or None
         Where ``a`` is kept: the post's Pac-Man region, another region, or ``None``
-        (gn: stability only; psgd: plain SGD).
+        (gn: stability only; psgd: plain SGD). ``'auto'`` (default) is the Pac-Man region
+        for psgd (the paper's guarantee) and stability only for gn: real plants such as
+        the hair dryer have poles outside the Pac-Man region, where an order-n model in
+        the region is biased; learn such systems in the region with ``overparam``.
     burn_in : int or None
         Samples excluded from the loss at the start of every sequence (``None``: T // 4).
     steps, lr, batch_size, window, clip, init : psgd settings
@@ -102,7 +117,7 @@ class LDSRegressor(RegressorMixin, BaseEstimator):
         *,
         method: Literal["gn", "psgd"] = "gn",
         overparam: int | None = None,
-        region: Any = "pacman",
+        region: Any = "auto",
         burn_in: int | None = 0,
         steps: int = 400,
         lr: float = 0.05,
@@ -151,9 +166,16 @@ class LDSRegressor(RegressorMixin, BaseEstimator):
             raise ValueError(f"method: must be 'gn' or 'psgd', got {self.method!r}")
         return int(self.order), fit_order
 
+    def _region_for(self, method: str) -> Any:
+        if isinstance(self.region, str) and self.region == "auto":
+            return "pacman" if method == "psgd" else None
+        return self.region
+
     def fit(self, u: Any, y: Any) -> LDSRegressor:
         """Learn the system from inputs ``u`` and outputs ``y``; returns ``self``."""
         order, fit_order = self._check_params()
+        if y is None:
+            raise ValueError("y: requires y to be passed, but the target y is None")
         u3, y3, layout = coerce_data(u, y)
         N, T, m = u3.shape
         p = y3.shape[2]
@@ -171,7 +193,7 @@ class LDSRegressor(RegressorMixin, BaseEstimator):
         if np.all(np.ptp(uc, axis=(0, 1)) == 0):
             raise ValueError("u: the input is constant, it does not excite the system")
         n_params = fit_order + p * (fit_order + 1) * m
-        if N * (T - burn) * p <= 2 * n_params:
+        if N * (T - burn) * p <= n_params:
             raise ValueError(
                 f"order: {fit_order} is larger than the data supports: {n_params} parameters "
                 f"from {N * (T - burn) * p} samples after a burn-in of {burn}"
@@ -194,7 +216,7 @@ class LDSRegressor(RegressorMixin, BaseEstimator):
                 order=fit_order,
                 init=self.init,
                 burn_in=burn,
-                region=self.region,
+                region=self._region_for("gn"),
                 max_iter=self.max_iter,
             )
         self.train_result_: TrainResult = result
@@ -229,7 +251,7 @@ class LDSRegressor(RegressorMixin, BaseEstimator):
             steps=self.steps,
             lr=self.lr,
             burn_in=burn,
-            region=self.region,
+            region=self._region_for("psgd"),
             clip=self.clip,
             init=self.init,
             rng=self.random_state,
@@ -246,7 +268,8 @@ class LDSRegressor(RegressorMixin, BaseEstimator):
         u3, _, layout = coerce_data(ua, ua if as_sequences else None)
         if u3.shape[2] != self.n_features_in_:
             raise ValueError(
-                f"u: the model has {self.n_features_in_} inputs, got {u3.shape[2]} columns"
+                f"X has {u3.shape[2]} features, but LDSRegressor is expecting "
+                f"{self.n_features_in_} features as input (u: one column per input)"
             )
         uc = u3 - self.input_offset_
         sys_ = self.system_
@@ -266,6 +289,8 @@ class LDSRegressor(RegressorMixin, BaseEstimator):
             raise ValueError("sample_weight: not supported for dynamical data")
         yhat = self.predict(u)
         ya = _to_array(y, "y").reshape(np.shape(yhat))
+        if self.layout_ == "record" and yhat.ndim == 2:  # several outputs: mean of their fits
+            return float(np.mean([fit_percent(ya[:, k], yhat[:, k]) for k in range(yhat.shape[1])]))
         return fit_percent(ya, yhat)
 
     def __sklearn_tags__(self):
@@ -274,16 +299,3 @@ class LDSRegressor(RegressorMixin, BaseEstimator):
         tags.target_tags.single_output = True
         tags.target_tags.multi_output = True
         return tags
-
-
-def fit_percent(y: np.ndarray, yhat: np.ndarray) -> float:
-    """``100 (1 - ||y - yhat|| / ||y - mean(y)||)`` over all samples (per-output means)."""
-    y = np.asarray(y, dtype=float)
-    yhat = np.asarray(yhat, dtype=float)
-    if y.shape != yhat.shape:
-        raise ValueError(f"y and yhat: shapes differ, {y.shape} vs {yhat.shape}")
-    centred = y - (y.mean(axis=0) if y.ndim == 2 and y.shape[1] < y.shape[0] else y.mean())
-    denom = np.linalg.norm(centred)
-    if denom == 0:
-        raise ValueError("y: constant output, the fit percent is undefined")
-    return float(100.0 * (1.0 - np.linalg.norm(y - yhat) / denom))

@@ -15,7 +15,7 @@ from .systems import CanonicalSystem
 
 
 def _psd_sqrt_factor(M: np.ndarray) -> np.ndarray:
-    """``L`` with ``L L^T = M`` for a symmetric PSD ``M`` (eigen-decomposition, tolerant of rank loss)."""
+    """``L`` with ``L L^T = M`` for a symmetric PSD ``M`` (eigh: tolerant of rank loss)."""
     vals, vecs = np.linalg.eigh((M + M.T) / 2)
     return vecs * np.sqrt(np.clip(vals, 0.0, None))
 

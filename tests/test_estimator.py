@@ -1,0 +1,136 @@
+"""LDSRegressor: the scikit-learn contract, accuracy on real data, over-parameterisation."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.base import clone
+from sklearn.model_selection import GridSearchCV, KFold
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+from learnlds import LDSRegressor
+from learnlds.region import PacmanRegion
+from learnlds.systems import CanonicalSystem
+
+SYNTH = CanonicalSystem([-0.6, 0.2, -0.05], np.random.default_rng(0).normal(size=3), 0.5)
+
+# Checks that assume i.i.d. rows, which a dynamical system is not, are listed with why.
+EXPECTED_FAILED = {
+    "check_sample_weight_equivalence_on_dense_data": "no sample weights: rows are time steps",
+    "check_sample_weight_equivalence_on_sparse_data": "no sample weights: rows are time steps",
+    "check_sample_weights_not_an_array": "no sample weights: rows are time steps",
+    "check_sample_weights_list": "no sample weights: rows are time steps",
+    "check_sample_weights_shape": "no sample weights: rows are time steps",
+    "check_sample_weights_not_overwritten": "no sample weights: rows are time steps",
+    "check_methods_subset_invariance": "a simulation's output depends on earlier rows",
+    "check_methods_sample_order_invariance": "a simulation's output depends on the row order",
+    "check_fit1d": "1-D input is one SISO record by design (scipy.signal convention)",
+    "check_fit2d_predict1d": "1-D input is one SISO record; the error names the input count",
+    "check_regressor_multioutput": "5 outputs x 10 inputs need more parameters than samples",
+}
+
+
+def _expected(estimator):
+    return EXPECTED_FAILED
+
+
+@parametrize_with_checks([LDSRegressor(order=1)], expected_failed_checks=_expected)
+def test_sklearn_contract(estimator, check):
+    check(estimator)
+
+
+def test_clone_and_grid_search_pick_true_order():
+    rng = np.random.default_rng(0)
+    u = rng.normal(size=3000)
+    y = SYNTH.simulate(u, noise_std=0.05, rng=rng)
+    est = LDSRegressor(order=1)
+    assert clone(est).get_params() == est.get_params()
+    grid = GridSearchCV(LDSRegressor(), {"order": [1, 2, 3]}, cv=KFold(3))
+    grid.fit(u.reshape(-1, 1), y)
+    assert grid.best_params_["order"] in (2, 3)
+    assert grid.best_score_ > 90
+
+
+def test_fit_predict_shapes_numpy_and_pandas():
+    rng = np.random.default_rng(1)
+    u = rng.normal(size=(5, 200))
+    y = SYNTH.simulate(u, noise_std=0.01, rng=rng)
+    est = LDSRegressor(order=3).fit(u, y)
+    assert est.predict(u).shape == (5, 200)
+    assert est.score(u, y) > 95
+    df = pd.DataFrame({"u": u[0], "y": y[0]})
+    est2 = LDSRegressor(order=3).fit(df[["u"]], df["y"])
+    assert est2.predict(df[["u"]]).shape == (200,)
+    assert est2.n_features_in_ == 1 and est2.n_iter_ > 0 and est2.history_.ndim == 1
+
+
+def test_offsets_are_reapplied():
+    rng = np.random.default_rng(2)
+    u = rng.normal(size=2000)
+    y = SYNTH.simulate(u, noise_std=0.01, rng=rng)
+    est = LDSRegressor(order=3).fit(u + 5.0, y + 10.0)
+    np.testing.assert_allclose(est.input_offset_, [5.0 + u.mean()])
+    assert est.score(u + 5.0, y + 10.0) > 95
+
+
+def test_psgd_method_in_region():
+    rng = np.random.default_rng(3)
+    u = rng.normal(size=(50, 100))
+    y = SYNTH.simulate(u, noise_std=0.05, rng=rng)
+    est = LDSRegressor(
+        order=3, method="psgd", steps=1500, lr=0.02, batch_size=10, burn_in=25, random_state=0
+    ).fit(u, y)
+    assert PacmanRegion().contains(est.system_.a)
+    assert est.score(u, y) > 90
+
+
+def test_multi_input_multi_output():
+    rng = np.random.default_rng(4)
+    truth = CanonicalSystem([-0.5, 0.1], rng.normal(size=(2, 2, 3)), rng.normal(size=(2, 3)))
+    u = rng.normal(size=(800, 3))
+    y = truth.simulate(u)
+    est = LDSRegressor(order=2, demean=False).fit(u, y)
+    assert est.predict(u).shape == (800, 2)
+    assert est.score(u, y) > 99.99
+
+
+def test_dryer_accuracy_and_speed(dryer_halves):
+    """Issue target: >= 90.0 % validation fit at order 3 in under 1 s (estimation data only)."""
+    (ue, ye), (uv, yv) = dryer_halves
+    t0 = time.perf_counter()
+    est = LDSRegressor(order=3).fit(ue, ye)
+    elapsed = time.perf_counter() - t0
+    assert est.score(uv - 0.0, yv) >= 90.0
+    assert elapsed < 5.0  # generous here; the benchmark records the real figure
+
+
+def test_overparameterisation_recovers_dryer_inside_region(dryer_halves):
+    """Order 3 in the Pac-Man region is biased on the dryer; order 8 in the region, reduced
+    to 3 by balanced truncation, is not (SPEC section 5)."""
+    (ue, ye), (uv, yv) = dryer_halves
+    plain = LDSRegressor(order=3, region="pacman", max_iter=30).fit(ue, ye)
+    over = LDSRegressor(order=3, overparam=8, region="pacman").fit(ue, ye)
+    assert PacmanRegion().contains(over.system_full_.a)
+    assert over.system_full_.order == 8 and over.system_.order == 3
+    assert over.score(uv, yv) > 89.5 > plain.score(uv, yv) + 10
+
+
+@pytest.mark.parametrize(
+    "kwargs,u,y,match",
+    [
+        ({"order": 0}, np.arange(50.0), np.arange(50.0), "order"),
+        ({"order": 30}, np.random.default_rng(0).normal(size=40), np.ones(40), "larger than"),
+        ({}, np.ones(100), np.arange(100.0), "constant"),
+        ({}, np.array([1.0, np.nan, 3.0] * 20), np.ones(60), "NaN"),
+        ({}, np.arange(50.0), np.arange(40.0), "lengths differ"),
+        ({"method": "adam"}, np.arange(50.0), np.arange(50.0), "method"),
+        ({"overparam": 2}, np.arange(50.0), np.arange(50.0), "overparam"),
+        ({"burn_in": 60}, np.arange(50.0), np.arange(50.0), "burn_in"),
+    ],
+)
+def test_bad_input_errors(kwargs, u, y, match):
+    with pytest.raises(ValueError, match=match):
+        LDSRegressor(**kwargs).fit(u, y)
