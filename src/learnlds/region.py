@@ -352,7 +352,9 @@ class PacmanRegion:
         set by a sliver, so it is then shrunk toward the interior point ``0`` by the factor
         ``t = c / (c - margin)`` (``c`` the smallest slack at ``a = 0``), which makes every
         slack ``>= 0`` because slacks are affine in ``a``: ``t`` differs from 1 by
-        ``O(1e-10)``. Raises :class:`ProjectionError` if no inside point is reached.
+        ``O(1e-10)``. Raises :class:`ProjectionError` when the rounds do not converge
+        within ``max_rounds`` or no inside point is reached (never returns an outside
+        point, nor a far-from-optimal shrunk one).
         """
         a = self._check_a(a)
         if self.contains(a, tol):
@@ -397,6 +399,11 @@ class PacmanRegion:
             keep = np.nonzero(sol[4] > 0)[0]
             G = np.vstack((G[keep], Gn))
             hv = np.concatenate((hv[keep], hn))
+        if m < -1e-10:
+            raise ProjectionError(
+                f"project: the cutting planes did not converge in {max_rounds} rounds "
+                f"(margin {m:.3e} of the last QP solution); try a larger max_rounds"
+            )
         shrink = 1.0
         if m < 0:
             c = self._cheap
