@@ -145,6 +145,63 @@ def cmd_predict(args: argparse.Namespace) -> int:
     return 0
 
 
+def _say(msg: str) -> None:
+    """Print a line without breaking a running tqdm progress bar."""
+    from tqdm import tqdm
+
+    tqdm.write(msg)
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from .demo import run_demo
+
+    run_demo(
+        args.out,
+        steps=args.steps,
+        data_path=args.data,
+        progress=not args.quiet,
+        lr=args.lr,
+        region=None if args.region == "none" else args.region,
+        seed=args.seed,
+        log=_say,
+    )
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    import json
+
+    from .report import Scaling, model_fits, write_report
+    from .systems import load
+
+    system = load(args.model)
+    if not system.is_siso:
+        raise ValueError(f"{args.model}: the report draws single-input single-output models")
+    meta = json.loads(Path(args.model).read_text()).get("metadata", {})
+    data = _load(args.data, args.input_col, args.output_col)
+    if not data.is_siso:
+        raise ValueError(f"{args.data}: pick one input and one output (--input-col, --output-col)")
+    split = 1.0 - args.validation_fraction
+    if "input_offset" in meta and "output_offset" in meta:
+        scaling = Scaling(float(meta["input_offset"][0]), 1.0, float(meta["output_offset"][0]), 1.0)
+    else:
+        est, _ = data.split(split)
+        scaling = Scaling(float(est.u1.mean()), 1.0, float(est.y1.mean()), 1.0)
+    fit_est, fit_val = model_fits(system, data, scaling, split)
+    page = write_report(
+        args.out,
+        data=data,
+        model=system,
+        scaling=scaling,
+        split=split,
+        title=f"learnlds report: {Path(args.model).name} on {Path(args.data).name}",
+        notes=[f"Model {args.model} on data {args.data}."],
+    )
+    print(f"estimation fit {fit_est:.2f} %, validation fit {fit_val:.2f} %")
+    print(f"report written to {page}")
+    return 0
+
+
 # --------------------------------------------------------------------------- parser
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
@@ -199,6 +256,25 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--output-col")
     p.add_argument("--out", help="CSV/.npz to write (default: print to stdout)")
     p.set_defaults(func=cmd_predict)
+
+    p = sub.add_parser("demo", help="the post's demo on the hair dryer, with an HTML report")
+    p.add_argument("--out", default="learnlds-demo", help="report folder")
+    p.add_argument("--steps", type=int, default=400, help="SGD steps")
+    p.add_argument("--data", help="dryer.dat (or a folder holding it, or a data file)")
+    p.add_argument("--lr", type=float, default=0.01, help="fixed learning rate")
+    p.add_argument("--region", choices=("none", "pacman"), default="none")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser("report", help="HTML report of a saved model on a data file")
+    p.add_argument("model", help="model JSON written by learnlds fit")
+    p.add_argument("data")
+    p.add_argument("--input-col")
+    p.add_argument("--output-col")
+    p.add_argument("--validation-fraction", type=float, default=0.5)
+    p.add_argument("--out", default="learnlds-report", help="report folder")
+    p.set_defaults(func=cmd_report)
     return parser
 
 

@@ -9,7 +9,12 @@ from __future__ import annotations
 
 import matplotlib
 
-if matplotlib.get_backend().lower() not in ("agg", "svg", "pdf", "module://matplotlib_inline.backend_inline"):
+if matplotlib.get_backend().lower() not in (
+    "agg",
+    "svg",
+    "pdf",
+    "module://matplotlib_inline.backend_inline",
+):
     matplotlib.use("Agg")
 
 import matplotlib.pyplot as plt  # noqa: E402
@@ -117,6 +122,7 @@ def predictions(
     predict=None,
     ylim: tuple[float, float] | None = None,
     fit: float | None = None,
+    title: str | None = None,
 ):
     """Figure 2: the model's predictions after ``step`` training steps (one animation frame).
 
@@ -145,12 +151,15 @@ def predictions(
     ax.plot(t, y, "-", color=_OUTPUT_COLOUR, lw=1.3, label="measured output")
     ax.plot(t, np.clip(yhat, *lim), "-", color=_MODEL_COLOUR, lw=1.5, label="prediction")
     ax.set_ylim(*lim)
-    title = f"predictions after {int(k)}/{steps[-1]} steps"
-    if fit is not None:
-        title += f" (fit {fit:.1f} %)"
+    if title is None:
+        title = f"predictions after {int(k)}/{steps[-1]} steps"
+        if fit is not None:
+            title += f" (fit {fit:.1f} %)"
     ax.set_title(title)
     ax.set_xlabel("time" if time is not None else "sample")
-    ax.legend(loc="upper right", fontsize="small", framealpha=0.9)
+    ax.legend(
+        loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=3, fontsize="small", frameon=False
+    )
     ax.grid(alpha=0.3)
     return fig
 
