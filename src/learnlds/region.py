@@ -385,10 +385,10 @@ class PacmanRegion:
             wstar = np.unique(np.concatenate((w[vals < -1e-11], t["w"][np.nonzero(loc)[1]])))
             # A cut only at w* makes the violation shrink by ~4 per round (the touching point
             # halves its bracket); cutting the bracket [L, U] of w* between earlier cut angles
-            # into 4 as well shrinks it by ~16 per round instead.
+            # into 8 as well shrinks it by ~64 per round instead.
             idx = np.clip(np.searchsorted(wset, wstar), 1, wset.shape[0] - 1)
             lo, up = wset[idx - 1], wset[idx]
-            frac = np.array([0.25, 0.5, 0.75])
+            frac = np.arange(1, 8) / 8.0
             wnew = np.concatenate((wstar, (lo[:, None] + (up - lo)[:, None] * frac).ravel()))
             wnew = np.setdiff1d(np.unique(np.round(wnew, 13)), wset)
             wset = np.union1d(wset, wnew)
