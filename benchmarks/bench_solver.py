@@ -35,7 +35,8 @@ def median_time(fn, repeats: int) -> float:
 
 def synthetic(repeats: int) -> list[str]:
     rows = [
-        "| T | lfilter pass (s) | solver (s) | ratio | iterations | rel. impulse error | noise floor |",
+        "| T | lfilter pass (s) | solver (s) | ratio | iterations | rel. impulse error "
+        "| noise floor |",
         "|---|---|---|---|---|---|---|",
     ]
     r = TRUTH.markov(200)
