@@ -166,11 +166,13 @@ def run_demo(
     region: str | None = None,
     seed: int = 0,
     log: Callable[[str], None] | None = None,
+    surface_views: int = 8,
 ) -> DemoResult:
     """Run the post's demo on the hair dryer and write the report to ``out_dir``.
 
     ``log`` receives each line of the story (data source, fit every 50 steps, the
-    fast solver's fits, the report path); ``progress`` shows a tqdm bar.
+    fast solver's fits, the report path); ``progress`` shows a tqdm bar;
+    ``surface_views`` is the number of rotations of the quasi-convex surface.
     """
     start = time.perf_counter()
     lines: list[str] = []
@@ -284,6 +286,7 @@ def run_demo(
         comparisons=comparisons,
         title="learnlds demo: gradient descent learns the hair dryer",
         notes=notes,
+        surface_views=surface_views,
     )
     elapsed = time.perf_counter() - start
     say(f"report: {page.resolve()}")

@@ -20,6 +20,7 @@ import json
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -103,36 +104,57 @@ def model_fits(
 
 
 # --------------------------------------------------------------------------- images
-def _png(fig: Any, dpi: int = 96) -> str:
-    """The figure as a base64 PNG data URL; the figure is closed."""
-    import matplotlib.pyplot as plt
+def _data_url(png: bytes) -> str:
+    return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
 
+
+def _png(fig: Any, dpi: int = 96) -> bytes:
+    """The figure rendered as PNG bytes."""
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight")
-    plt.close(fig)
-    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
+    return buf.getvalue()
 
 
 class _Figures:
-    """Collects figures: saves PNG+SVG under ``figures/`` (optional) and embeds PNGs."""
+    """Embeds figures as PNG data URLs and saves the stills as PNG+SVG under ``figures/``.
+
+    A saved figure is rendered once per format: the PNG written by
+    :func:`learnlds.plots.save_figure` is the one embedded.
+    """
 
     def __init__(self, folder: Path | None) -> None:
         self.folder = folder
         self.files: list[Path] = []
 
-    def still(self, fig: Any, stem: str) -> str:
-        if self.folder is not None:
-            self.files.extend(plots.save_figure(fig, self.folder / stem))
-        return _png(fig)
+    def _embed(self, fig: Any, stem: str | None) -> str:
+        import matplotlib.pyplot as plt
 
-    def frames(self, figs: Sequence[tuple[str, Any]], stem: str) -> list[tuple[str, str]]:
-        """``[(label, figure)]`` -> ``[(label, data URL)]``; the last frame is saved to disk."""
-        out = []
-        for i, (label, fig) in enumerate(figs):
-            if self.folder is not None and i == len(figs) - 1:
-                self.files.extend(plots.save_figure(fig, self.folder / stem))
-            out.append((label, _png(fig)))
-        return out
+        try:
+            if self.folder is not None and stem is not None:
+                paths = plots.save_figure(fig, self.folder / stem)
+                self.files.extend(paths)
+                png = next(p for p in paths if p.suffix == ".png").read_bytes()
+            else:
+                png = _png(fig)
+        finally:
+            plt.close(fig)
+        return _data_url(png)
+
+    def still(self, fig: Any, stem: str) -> str:
+        return self._embed(fig, stem)
+
+    def frames(
+        self, draws: Sequence[tuple[str, Callable[[], Any]]], stem: str
+    ) -> list[tuple[str, str]]:
+        """``[(label, draw)]`` -> ``[(label, data URL)]``, one figure open at a time.
+
+        Only the last frame is saved to disk; each figure is closed once embedded.
+        """
+        last = len(draws) - 1
+        return [
+            (label, self._embed(draw(), stem if i == last else None))
+            for i, (label, draw) in enumerate(draws)
+        ]
 
 
 # --------------------------------------------------------------------------- HTML
@@ -319,7 +341,8 @@ def write_report(
             f = step_fits.get(int(k)) if step_fits else None
             if f is None:
                 f = fit_percent(est.y1, scaling.predict(m, est.u1))
-            fig = plots.predictions(
+            draw = partial(
+                plots.predictions,
                 est.u1,
                 est.y1,
                 snapshots,
@@ -329,7 +352,7 @@ def write_report(
                 ylim=lim,
                 fit=f,
             )
-            frames.append((f"step {int(k)}/{total}", fig))
+            frames.append((f"step {int(k)}/{total}", draw))
         sections.append(
             "<h2>2. Predictions during training</h2>"
             + _stepper(
@@ -410,7 +433,7 @@ def write_report(
         frames = [
             (
                 f"step {int(k)}/{total}",
-                plots.transfer_functions(truth, tsnaps, int(k), ylim=(0.0, 1.08 * top)),
+                partial(plots.transfer_functions, truth, tsnaps, int(k), ylim=(0.0, 1.08 * top)),
             )
             for k, _ in tsnaps
         ]
@@ -442,7 +465,7 @@ def write_report(
     frames = [
         (
             f"view {i + 1}/{views}",
-            plots.quasiconvex_surface(azim=-130.0 + 360.0 * i / views, num=70),
+            partial(plots.quasiconvex_surface, azim=-130.0 + 360.0 * i / views, num=60),
         )
         for i in range(views)
     ]
@@ -514,6 +537,7 @@ def write_report(
     page = (
         '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        '<link rel="icon" href="data:,">'
         f"<title>{_esc(heading)}</title><style>{_CSS}</style></head><body>"
         f"<h1>{_esc(heading)}</h1>"
         "<p>Gradient descent learns linear dynamical systems (Hardt, Ma, Recht): the "
