@@ -15,7 +15,7 @@ import numpy as np
 from scipy import signal
 
 from . import _kernels
-from .systems import CanonicalSystem, as_real_array
+from .systems import CanonicalSystem, as_real_array, markov_horizon
 
 
 @dataclass(frozen=True)
@@ -177,13 +177,7 @@ def predict(model: CanonicalSystem, x: Any) -> np.ndarray:
 # --------------------------------------------------------------------------- risks
 def _markov_tail_length(models: tuple[CanonicalSystem, ...], tol: float = 1e-17) -> int:
     rho = max(m.spectral_radius() for m in models)
-    if rho >= 1.0:
-        return -1
-    if rho == 0.0:
-        return max(m.order for m in models) + 2
-    # crude bound on the polynomial factor from repeated roots: add 50 % margin plus 200
-    k = int(np.ceil(np.log(tol) / np.log(rho)))
-    return min(int(1.5 * k) + 200, 5_000_000)
+    return markov_horizon(rho, max(m.order for m in models), tol)
 
 
 def population_risk(

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from scipy import linalg, signal
+from scipy import signal
 
 FORMAT_NAME = "learnlds.CanonicalSystem"
 FORMAT_VERSION = 1
@@ -66,6 +66,36 @@ def companion(a: np.ndarray) -> np.ndarray:
     return A
 
 
+def markov_horizon(rho: float, order: int, tol: float = 1e-17) -> int:
+    """Number of Markov parameters after which ``rho^k`` is below ``tol`` (with margin).
+
+    A crude 50 % margin plus 200 covers the polynomial factor of repeated roots.
+    Returns -1 when ``rho >= 1`` (the sum diverges).
+    """
+    if rho >= 1.0:
+        return -1
+    if rho == 0.0:
+        return order + 2
+    k = int(np.ceil(np.log(tol) / np.log(rho)))
+    return max(order + 2, min(int(1.5 * k) + 200, 5_000_000))
+
+
+def _controllability(A: np.ndarray, B: np.ndarray) -> np.ndarray:
+    """``[B, A B, ..., A^{n-1} B]`` by repeated multiplication."""
+    cols = [B]
+    for _ in range(A.shape[0] - 1):
+        cols.append(A @ cols[-1])
+    return np.hstack(cols)
+
+
+def _horner(coef: np.ndarray, zinv: np.ndarray) -> np.ndarray:
+    """``sum_k coef[k] zinv^k`` (ascending powers of ``z^{-1}``) by Horner's rule."""
+    out = np.zeros(zinv.shape, dtype=complex)
+    for ck in coef[::-1]:
+        out = out * zinv + ck
+    return out
+
+
 # --------------------------------------------------------------------------- the class
 @dataclass(frozen=True, eq=False, init=False)
 class CanonicalSystem:
@@ -92,7 +122,9 @@ class CanonicalSystem:
         n = a_arr.shape[0]
         c_arr = as_real_array(c, "c", ndim=(1, 3))
         if c_arr.shape[0] != n:
-            raise ValueError(f"c: must have {n} rows to match a (order {n}), got shape {c_arr.shape}")
+            raise ValueError(
+                f"c: must have {n} rows to match a (order {n}), got shape {c_arr.shape}"
+            )
         d_arr = as_real_array(d, "d", ndim=(0, 2))
         if c_arr.ndim == 1:
             if d_arr.ndim != 0:
@@ -102,7 +134,8 @@ class CanonicalSystem:
                 d_arr = np.full(c_arr.shape[1:], float(d_arr))
             if d_arr.shape != c_arr.shape[1:]:
                 raise ValueError(
-                    f"d: must have shape (n_outputs, n_inputs) = {c_arr.shape[1:]}, got {d_arr.shape}"
+                    f"d: must have shape (n_outputs, n_inputs) = {c_arr.shape[1:]}, "
+                    f"got {d_arr.shape}"
                 )
         for name, arr in (("a", a_arr), ("c", c_arr), ("d", d_arr)):
             arr = arr.copy()
@@ -242,17 +275,22 @@ class CanonicalSystem:
         return r
 
     def frequency_response(self, w: Any) -> np.ndarray:
-        """``G(e^{iw}) = C (e^{iw} I - A)^{-1} B + D`` for angular frequencies ``w`` (rad/sample)."""
+        """``G(e^{iw}) = C (e^{iw} I - A)^{-1} B + D`` for angular frequencies ``w`` (rad/sample).
+
+        Numerator and denominator are evaluated in ``z^{-1}`` by Horner's rule, so memory
+        stays O(len(w)) for any order (the idealized risk evaluates millions of points).
+        """
         w_arr = as_real_array(w, "w")
         zinv = np.exp(-1j * w_arr)
-        n = self.order
-        powers = zinv[..., None] ** np.arange(n + 1)  # z^{-k}, k = 0..n
-        den = powers @ np.concatenate(([1.0], self.a))
-        b, _ = self.filter_coefficients
+        b, den = self.filter_coefficients
+        den_z = _horner(den, zinv)
         if self.is_siso:
-            return powers @ b / den + float(self.d)
-        num = np.tensordot(powers, b, axes=([-1], [0]))
-        return num / den[..., None, None] + self.d
+            return _horner(b, zinv) / den_z + float(self.d)
+        zb = zinv[..., None, None]
+        num = np.zeros(zinv.shape + b.shape[1:], dtype=complex)
+        for coef in b[::-1]:  # loop over the n + 1 coefficients, not over frequencies
+            num = num * zb + coef
+        return num / den_z[..., None, None] + self.d
 
     def poles(self) -> np.ndarray:
         """Roots of ``p_a`` (eigenvalues of the SISO companion matrix)."""
@@ -265,16 +303,16 @@ class CanonicalSystem:
         return self.spectral_radius() < 1.0
 
     def h2_norm(self) -> float:
-        """``sqrt(sum_k ||r_k||^2)`` over ``k >= 1`` plus the ``d`` term, from the Gramian.
+        """``sqrt(||d||^2 + sum_{k>=1} ||r_k||^2)``; ``inf`` for an unstable system.
 
-        Computed as ``sqrt(trace(C P C^T) + ||D||_F^2)`` with ``P = A P A^T + B B^T``;
-        ``inf`` for an unstable system.
+        Summed over Markov parameters up to the horizon where ``rho^k`` drops below
+        1e-17, not from the Gramian: for clustered poles the companion-form Lyapunov
+        solve loses ~1e-9 relative accuracy, the filter recursion ~1e-14.
         """
         if not self.is_stable():
             return float("inf")
-        A, B, C, D = self.to_state_space()
-        P = linalg.solve_discrete_lyapunov(A, B @ B.T)
-        return float(np.sqrt(max(np.trace(C @ P @ C.T), 0.0) + np.sum(D**2)))
+        r = self.markov(markov_horizon(self.spectral_radius(), self.order))
+        return float(np.sqrt(np.sum(r**2)))
 
     # ------------------------------------------------------------------ conversions
     @classmethod
@@ -293,14 +331,18 @@ class CanonicalSystem:
             raise ValueError(f"A: must be square and non-empty, got shape {A.shape}")
         B = as_real_array(B, "B").reshape(-1, 1) if np.ndim(B) == 1 else as_real_array(B, "B")
         if B.shape != (n, 1):
-            raise ValueError(f"B: must have shape ({n}, 1) for a single-input system, got {B.shape}")
+            raise ValueError(
+                f"B: must have shape ({n}, 1) for a single-input system, got {B.shape}"
+            )
         C = as_real_array(C, "C").reshape(1, -1) if np.ndim(C) == 1 else as_real_array(C, "C")
         if C.shape != (1, n):
-            raise ValueError(f"C: must have shape (1, {n}) for a single-output system, got {C.shape}")
+            raise ValueError(
+                f"C: must have shape (1, {n}) for a single-output system, got {C.shape}"
+            )
         D = as_real_array(D, "D")
         if D.size != 1:
             raise ValueError(f"D: must be a scalar for a SISO system, got shape {D.shape}")
-        Wc = np.hstack([np.linalg.matrix_power(A, k) @ B for k in range(n)])
+        Wc = _controllability(A, B)
         sv = np.linalg.svd(Wc, compute_uv=False)
         if sv[-1] <= rtol * max(sv[0], np.finfo(float).tiny):
             raise ValueError(
@@ -309,16 +351,15 @@ class CanonicalSystem:
                 "realisation first"
             )
         a = np.poly(A)[1:].real
-        canon = cls(a, np.zeros(n))
-        Ac, Bc = canon.A, canon.B
-        Wcc = np.hstack([np.linalg.matrix_power(Ac, k) @ Bc for k in range(n)])
-        Tm = Wcc @ np.linalg.inv(Wc)  # T A T^-1 = Ac, T B = Bc
-        c = (C @ np.linalg.inv(Tm)).ravel()
+        Wcc = _controllability(companion(a), np.eye(n)[:, -1:])
+        # T = Wcc Wc^{-1} maps to the canonical form and c = C T^{-1} = (C Wc) Wcc^{-1}.
+        # Solving with Wcc (never inverting Wc) keeps c accurate for ill-conditioned Wc.
+        c = np.linalg.solve(Wcc.T, (C @ Wc).ravel())
         return cls(a, c, float(D.ravel()[0]))
 
     @classmethod
     def from_tf(cls, num: Any, den: Any) -> CanonicalSystem:
-        """Canonical form of a proper SISO transfer function ``num(z) / den(z)`` (descending powers)."""
+        """Canonical form of a proper SISO ``num(z) / den(z)`` (descending powers of ``z``)."""
         num = np.trim_zeros(as_real_array(num, "num", ndim=(1,)), "f")
         den = np.trim_zeros(as_real_array(den, "den", ndim=(1,)), "f")
         if den.size < 2:
@@ -405,9 +446,10 @@ class CanonicalSystem:
         if not isinstance(data, dict) or data.get("format") != FORMAT_NAME:
             raise ValueError(f"not a learnlds model: expected format '{FORMAT_NAME}'")
         version = data.get("version")
-        if version != FORMAT_VERSION:
+        if type(version) is not int or version != FORMAT_VERSION:
             raise ValueError(
-                f"unsupported learnlds model version {version!r} (this learnlds reads {FORMAT_VERSION})"
+                f"unsupported learnlds model version {version!r} "
+                f"(this learnlds reads {FORMAT_VERSION})"
             )
         try:
             return cls(data["a"], data["c"], data["d"])

@@ -1,0 +1,240 @@
+"""Losses, gradients and risks against independent computations (SPEC section 2)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from learnlds import CanonicalSystem, _kernels, idealized_risk, loss, loss_and_grad, population_risk
+from learnlds.risk import Gradient
+
+FAST = settings(max_examples=30, deadline=None)
+ENGINES = ["numba", "scipy"] if _kernels.HAVE_NUMBA else ["scipy"]
+
+orders = st.integers(1, 8)
+seeds = st.integers(0, 2**32 - 1)
+
+
+def make_problem(n: int, N: int, T: int, seed: int, noise: float = 0.3):
+    """A random model, a different random truth, inputs and noisy outputs."""
+    rng = np.random.default_rng(seed)
+    truth = CanonicalSystem.random_stable(n, 0.8, rng, d=float(rng.normal()))
+    model = CanonicalSystem.random_stable(n, 0.8, rng, d=float(rng.normal()))
+    x = rng.normal(size=(N, T))
+    y = truth.simulate(x) + noise * rng.normal(size=(N, T))
+    return model, truth, x, y
+
+
+def explicit_loss(model: CanonicalSystem, x: np.ndarray, y: np.ndarray, b: int) -> float:
+    """Mean squared residual after the burn-in, from ``simulate`` (independent of the kernels)."""
+    res = model.simulate(x) - y
+    return float(np.mean(res[..., b:] ** 2))
+
+
+def fd_gradient(model: CanonicalSystem, x, y, b: int, h: float = 1e-6) -> np.ndarray:
+    """Central finite differences of :func:`explicit_loss` in (a, c, d)."""
+    theta = np.concatenate((model.a, model.c, [float(model.d)]))
+    n = model.order
+    g = np.empty_like(theta)
+    for i in range(theta.size):
+        step = h * max(1.0, abs(theta[i]))
+        up, dn = theta.copy(), theta.copy()
+        up[i] += step
+        dn[i] -= step
+        fu = explicit_loss(CanonicalSystem(up[:n], up[n : 2 * n], up[-1]), x, y, b)
+        fd = explicit_loss(CanonicalSystem(dn[:n], dn[n : 2 * n], dn[-1]), x, y, b)
+        g[i] = (fu - fd) / (2 * step)
+    return g
+
+
+# --------------------------------------------------------------------------- gradient
+@FAST
+@given(n=orders, T=st.integers(2, 150), N=st.integers(1, 3), seed=seeds, data=st.data())
+def test_gradient_matches_finite_differences_both_engines(n, T, N, seed, data):
+    b = data.draw(st.integers(0, T - 1), label="burn_in")
+    model, _, x, y = make_problem(n, N, T, seed)
+    ref = fd_gradient(model, x, y, b)
+    results = {}
+    for engine in ENGINES:
+        val, g = loss_and_grad(model, x, y, burn_in=b, engine=engine)
+        assert isinstance(g, Gradient)
+        assert g.a.shape == (n,) and g.c.shape == (n,) and np.ndim(g.d) == 0
+        flat = g.flat()
+        err = np.linalg.norm(flat - ref) / np.linalg.norm(ref)
+        assert err < 1e-6, (engine, err)
+        assert val == pytest.approx(explicit_loss(model, x, y, b), rel=1e-10)
+        results[engine] = (val, flat)
+    if len(results) == 2:
+        (v1, g1), (v2, g2) = results.values()
+        assert abs(v1 - v2) <= 1e-10 * abs(v2)
+        assert np.linalg.norm(g1 - g2) <= 1e-10 * np.linalg.norm(g2)
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_long_sequences_cross_kernel_chunks(engine):
+    """T spans several kernel chunks, with a burn-in past the first chunk boundary."""
+    T = 3 * _kernels._CHUNK + 17
+    model, _, x, y = make_problem(8, 2, T, 12)
+    b = _kernels._CHUNK + 5
+    val, g = loss_and_grad(model, x, y, burn_in=b, engine=engine)
+    assert val == pytest.approx(explicit_loss(model, x, y, b), rel=1e-10)
+    assert loss(model, x, y, burn_in=b, engine=engine) == pytest.approx(val, rel=1e-12)
+    _, g_ref = loss_and_grad(model, x, y, burn_in=b, engine="scipy")
+    assert np.linalg.norm(g.flat() - g_ref.flat()) <= 1e-10 * np.linalg.norm(g_ref.flat())
+    # c and d enter linearly: check those components against finite differences too
+    ref = fd_gradient(model, x[:, : 2 * _kernels._CHUNK], y[:, : 2 * _kernels._CHUNK], b)
+    _, g_short = loss_and_grad(
+        model, x[:, : 2 * _kernels._CHUNK], y[:, : 2 * _kernels._CHUNK], b, engine=engine
+    )
+    assert np.linalg.norm(g_short.flat() - ref) < 1e-6 * np.linalg.norm(ref)
+
+
+def test_gradient_vanishes_at_the_truth_without_noise():
+    model, truth, x, y = make_problem(3, 2, 200, 5, noise=0.0)
+    for engine in ENGINES:
+        val, g = loss_and_grad(truth, x, y, burn_in=0, engine=engine)
+        assert val < 1e-25
+        assert g.norm() < 1e-12
+
+
+def test_batch_loss_is_mean_over_sequences_and_1d_equals_2d():
+    model, _, x, y = make_problem(4, 5, 80, 9)
+    per_seq = [loss(model, x[i], y[i], burn_in=10) for i in range(5)]
+    assert loss(model, x, y, burn_in=10) == pytest.approx(np.mean(per_seq), rel=1e-12)
+    v1, g1 = loss_and_grad(model, x[2], y[2], burn_in=10)
+    v2, g2 = loss_and_grad(model, x[2:3], y[2:3], burn_in=10)
+    assert v1 == v2 and np.array_equal(g1.flat(), g2.flat())
+
+
+# --------------------------------------------------------------------------- loss
+@FAST
+@given(n=orders, T=st.integers(1, 200), N=st.integers(1, 4), seed=seeds)
+def test_loss_equals_explicit_mean_and_default_burn_in(n, T, N, seed):
+    model, _, x, y = make_problem(n, N, T, seed)
+    for engine in ENGINES:
+        default = loss(model, x, y, engine=engine)
+        assert default == pytest.approx(explicit_loss(model, x, y, T // 4), rel=1e-10)
+        assert default == loss(model, x, y, burn_in=T // 4, engine=engine)
+        assert loss_and_grad(model, x, y, engine=engine)[0] == pytest.approx(default, rel=1e-12)
+        assert loss(model, x, y, burn_in=0, engine=engine) == pytest.approx(
+            explicit_loss(model, x, y, 0), rel=1e-10
+        )
+
+
+@pytest.mark.parametrize("burn_in", [10, 11, 100, -1, True, False, 2.0, "3"])
+def test_bad_burn_in(burn_in):
+    model, _, x, y = make_problem(2, 1, 10, 0)
+    with pytest.raises(ValueError, match="burn_in"):
+        loss(model, x, y, burn_in=burn_in)
+    with pytest.raises(ValueError, match="burn_in"):
+        loss_and_grad(model, x, y, burn_in=burn_in)
+
+
+def test_bad_data():
+    model, _, x, y = make_problem(2, 2, 10, 0)
+    with pytest.raises(ValueError, match=r"x.*y|y.*x"):
+        loss(model, x, y[:, :9])
+    with pytest.raises(ValueError, match=r"x.*y|y.*x"):
+        loss_and_grad(model, x[0], y)
+    with pytest.raises(ValueError, match=r"^x:"):
+        loss(model, x[None], y[None])
+    with pytest.raises(ValueError, match=r"^y:"):
+        loss_and_grad(model, x, y[None])
+    bad = y.copy()
+    bad[1, 3] = np.nan
+    with pytest.raises(ValueError, match=r"^y:.*NaN"):
+        loss_and_grad(model, x, bad)
+    bad = x.copy()
+    bad[0, 0] = np.inf
+    with pytest.raises(ValueError, match=r"^x:.*inf"):
+        loss(model, bad, y)
+    with pytest.raises(ValueError, match=r"^x:"):
+        loss(model, np.zeros((2, 0)), np.zeros((2, 0)))
+    with pytest.raises(ValueError, match=r"^x:"):
+        loss(model, x + 1j, y)
+    with pytest.raises(ValueError, match="engine"):
+        loss(model, x, y, engine="torch")
+    mimo = CanonicalSystem([0.5], np.ones((1, 2, 2)))
+    with pytest.raises(ValueError, match="model"):
+        loss_and_grad(mimo, x, y)
+    with pytest.raises(ValueError, match="model"):
+        loss("not a model", x, y)
+
+
+# --------------------------------------------------------------------------- risks
+@pytest.mark.parametrize("burn_in", [0, "quarter"])
+def test_population_risk_matches_monte_carlo(burn_in):
+    rng = np.random.default_rng(2024)
+    T, N, sigma = 40, 40_000, 0.5
+    truth = CanonicalSystem.random_stable(3, 0.95, rng, d=0.7)  # slow: transients matter
+    model = CanonicalSystem.random_stable(3, 0.5, rng, d=0.5)
+    b = 0 if burn_in == 0 else T // 4
+    x = rng.normal(size=(N, T))
+    y = truth.simulate(x, noise_std=sigma, rng=rng)
+    per_seq = np.mean((model.simulate(x) - y)[:, b:] ** 2, axis=1)
+    mc, se = per_seq.mean(), per_seq.std(ddof=1) / np.sqrt(N)
+    exact = population_risk(model, truth, T, burn_in=b, noise_std=sigma)
+    assert abs(exact - mc) < 3 * se, (exact, mc, se)
+    assert loss(model, x, y, burn_in=b) == pytest.approx(mc, rel=1e-10)
+    # the noise enters additively; the check has power: the other burn-in is rejected
+    assert exact - population_risk(model, truth, T, burn_in=b) == pytest.approx(sigma**2)
+    other = population_risk(model, truth, T, burn_in=T // 4 if b == 0 else 0, noise_std=sigma)
+    assert abs(other - mc) > 10 * se
+
+
+def test_population_risk_closed_form_small_case():
+    """Hand-checkable: FIR-like truths with one pole at 0 (r_1 = c_1, r_k = 0 after)."""
+    truth = CanonicalSystem([0.0], [1.0], 0.5)
+    model = CanonicalSystem([0.0], [0.0], 0.0)
+    # E err_t^2 = 0.25 + [t >= 2] * 1 + sigma^2; average over t = 1..4 -> 0.25 + 0.75 + 0.01
+    assert population_risk(model, truth, 4, burn_in=0, noise_std=0.1) == pytest.approx(1.01)
+    assert population_risk(model, truth, 4, burn_in=1, noise_std=0.1) == pytest.approx(1.26)
+    assert population_risk(model, truth, 4, burn_in=None) == pytest.approx(1.25)
+    with pytest.raises(ValueError, match="T"):
+        population_risk(model, truth, 0)
+    with pytest.raises(ValueError, match="noise_std"):
+        population_risk(model, truth, 4, noise_std=-1.0)
+    with pytest.raises(ValueError, match="burn_in"):
+        population_risk(model, truth, 4, burn_in=4)
+
+
+@FAST
+@given(n=orders, m=orders, seed=seeds)
+def test_idealized_risk_time_equals_frequency(n, m, seed):
+    rng = np.random.default_rng(seed)
+    truth = CanonicalSystem.random_stable(n, 0.97, rng, d=1.0)
+    model = CanonicalSystem.random_stable(m, 0.97, rng, d=-3.0)
+    g_time = idealized_risk(model, truth, method="time")
+    g_freq = idealized_risk(model, truth, method="frequency")
+    assert g_time > 0
+    assert abs(g_time - g_freq) <= 1e-8 * g_time
+    # the d's do not enter: this is the idealized risk without the convex (dhat - d)^2 term
+    assert idealized_risk(model.with_params(d=5.0), truth) == pytest.approx(g_time, rel=1e-14)
+    # and it equals the Markov-parameter sum computed here
+    r = model.markov(3000) - truth.markov(3000)
+    assert g_time == pytest.approx(np.sum(r[1:] ** 2), rel=1e-10)
+
+
+def test_population_risk_tends_to_idealized_plus_convex_terms():
+    rng = np.random.default_rng(8)
+    truth = CanonicalSystem.random_stable(4, 0.8, rng, d=0.3)
+    model = CanonicalSystem.random_stable(4, 0.8, rng, d=-0.4)
+    sigma = 0.2
+    limit = (-0.4 - 0.3) ** 2 + idealized_risk(model, truth) + sigma**2
+    big = population_risk(model, truth, 1_000_000, burn_in=0, noise_std=sigma)
+    assert big == pytest.approx(limit, rel=1e-5)
+    small = population_risk(model, truth, 10, burn_in=0, noise_std=sigma)
+    assert abs(small - limit) > 1e-3 * limit  # finite T really differs
+
+
+def test_idealized_risk_of_unstable_model_is_inf():
+    truth = CanonicalSystem([0.5], [1.0])
+    unstable = CanonicalSystem([-1.5], [1.0])  # pole at 1.5
+    assert idealized_risk(unstable, truth) == float("inf")
+    assert idealized_risk(unstable, truth, method="frequency") == float("inf")
+    assert idealized_risk(truth, unstable) == float("inf")
+    assert idealized_risk(truth, truth) == 0.0
+    with pytest.raises(ValueError, match="method"):
+        idealized_risk(truth, truth, method="laplace")

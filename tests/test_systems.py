@@ -1,0 +1,357 @@
+"""CanonicalSystem against first principles: state recursion, matrix powers, scipy.signal."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy import signal
+
+from learnlds import CanonicalSystem, load
+
+FAST = settings(max_examples=40, deadline=None)
+
+orders = st.integers(1, 8)
+seeds = st.integers(0, 2**32 - 1)
+
+
+def state_recursion(A, B, C, D, x):
+    """Reference: h_{t+1} = A h_t + B x_t, y_t = C h_t + D x_t, h_1 = 0 (x: (T, nu))."""
+    h = np.zeros(A.shape[0])
+    out = []
+    for xt in x:
+        out.append(C @ h + D @ xt)
+        h = A @ h + B @ xt
+    return np.array(out)
+
+
+def random_system(n: int, rng: np.random.Generator, radius: float = 0.95) -> CanonicalSystem:
+    """Random stable system scaled to unit H2 gain, so outputs are O(1) and the absolute
+    tolerances below mean machine precision rather than luck with the gain."""
+    m = CanonicalSystem.random_stable(n, radius, rng, d=float(rng.normal()))
+    gain = np.linalg.norm(m.markov(3000)[1:])
+    return m.with_params(c=m.c / gain)
+
+
+def rel_err(a, b) -> float:
+    a, b = np.asarray(a), np.asarray(b)
+    return float(np.max(np.abs(a - b)) / max(np.max(np.abs(b)), 1e-300))
+
+
+# --------------------------------------------------------------------------- simulate
+@FAST
+@given(n=orders, T=st.integers(1, 80), N=st.integers(1, 4), seed=seeds)
+def test_simulate_matches_state_recursion(n, T, N, seed):
+    rng = np.random.default_rng(seed)
+    m = random_system(n, rng)
+    A, B, C, D = m.to_state_space()
+    x = rng.normal(size=(N, T))
+    y = m.simulate(x)
+    assert y.shape == (N, T)
+    for i in range(N):
+        ref = state_recursion(A, B, C, D, x[i][:, None])[:, 0]
+        assert np.max(np.abs(y[i] - ref)) < 1e-10
+    # a single (T,) sequence gives the same as row 0 of the batch
+    np.testing.assert_array_equal(m.simulate(x[0]), y[0])
+
+
+@FAST
+@given(n=orders, T=st.integers(1, 40), ny=st.integers(1, 3), nu=st.integers(1, 3), seed=seeds)
+def test_simulate_mimo_matches_state_recursion(n, T, ny, nu, seed):
+    rng = np.random.default_rng(seed)
+    base = random_system(n, rng)  # unit H2 gain per channel keeps outputs O(1)
+    m = CanonicalSystem(base.a, rng.normal(size=(n, ny, nu)), rng.normal(size=(ny, nu)))
+    m = m.with_params(c=m.c * np.linalg.norm(base.c) / np.linalg.norm(m.c, axis=0))
+    A, B, C, D = m.to_state_space()
+    assert A.shape == (n * nu, n * nu) and B.shape == (n * nu, nu) and C.shape == (ny, n * nu)
+    x = rng.normal(size=(2, T, nu))
+    y = m.simulate(x)
+    assert y.shape == (2, T, ny)
+    for i in range(2):
+        assert np.max(np.abs(y[i] - state_recursion(A, B, C, D, x[i]))) < 1e-10
+    np.testing.assert_allclose(m.simulate(x[1]), y[1], rtol=0, atol=1e-14)
+
+
+def test_simulate_noise_is_reproducible_and_has_the_right_scale():
+    m = CanonicalSystem([0.5], [1.0])
+    x = np.zeros(20_000)
+    y1 = m.simulate(x, noise_std=0.3, rng=7)
+    y2 = m.simulate(x, noise_std=0.3, rng=np.random.default_rng(7))
+    np.testing.assert_array_equal(y1, y2)
+    assert abs(np.std(y1) - 0.3) < 0.01
+    with pytest.raises(ValueError, match="noise_std"):
+        m.simulate(x, noise_std=-1.0)
+
+
+# --------------------------------------------------------------------------- conversions
+@FAST
+@given(n=orders, seed=seeds)
+def test_state_space_round_trip_and_similarity(n, seed):
+    rng = np.random.default_rng(seed)
+    m = random_system(n, rng)
+    back = CanonicalSystem.from_state_space(*m.to_state_space())
+    assert rel_err(back.a, m.a) < 1e-12 and rel_err(back.c, m.c) < 1e-10
+    assert float(back.d) == float(m.d)
+    A, B, C, D = m.to_state_space()
+    # a well-conditioned random similarity transform: orthogonal times a mild scaling
+    Q, _ = np.linalg.qr(rng.normal(size=(n, n)))
+    Tm = Q @ np.diag(rng.uniform(0.5, 2.0, size=n))
+    Ti = np.linalg.inv(Tm)
+    sim = CanonicalSystem.from_state_space(Tm @ A @ Ti, Tm @ B, C @ Ti, D)
+    assert rel_err(sim.a, m.a) < 1e-8
+    assert rel_err(sim.c, m.c) < 1e-8
+    assert float(sim.d) == float(m.d)
+
+
+def test_uncontrollable_system_is_refused():
+    A = np.diag([0.5, 0.3])
+    B = np.array([[1.0], [0.0]])  # the second mode is never excited
+    C = np.array([[1.0, 1.0]])
+    with pytest.raises(ValueError, match="controllable"):
+        CanonicalSystem.from_state_space(A, B, C, 0.0)
+    with pytest.raises(ValueError, match="controllable"):
+        CanonicalSystem.from_state_space(np.zeros((1, 1)), np.zeros((1, 1)), np.ones((1, 1)))
+
+
+def test_from_state_space_shape_errors():
+    with pytest.raises(ValueError, match="A"):
+        CanonicalSystem.from_state_space(np.ones((2, 3)), np.ones((2, 1)), np.ones((1, 2)))
+    with pytest.raises(ValueError, match="B"):
+        CanonicalSystem.from_state_space(np.eye(2), np.ones((3, 1)), np.ones((1, 2)))
+    with pytest.raises(ValueError, match="C"):
+        CanonicalSystem.from_state_space(np.eye(2), np.ones((2, 1)), np.ones((1, 3)))
+
+
+@FAST
+@given(n=orders, seed=seeds)
+def test_markov_equals_matrix_powers(n, seed):
+    rng = np.random.default_rng(seed)
+    m = random_system(n, rng)
+    A, B, C, D = m.to_state_space()
+    k = 3 * n + 5
+    r = m.markov(k)
+    assert r.shape == (k,)
+    assert r[0] == float(m.d)
+    ref = [(C @ np.linalg.matrix_power(A, j - 1) @ B).item() for j in range(1, k)]
+    # matrix powers of a companion matrix with clustered roots lose ~1e-11 (checked against
+    # 50-digit arithmetic: markov itself stays within ~1e-14), hence the relative tolerance
+    assert np.max(np.abs(r[1:] - ref)) < 1e-9 * np.max(np.abs(ref))
+    # impulse response through simulate
+    imp = np.zeros(k)
+    imp[0] = 1.0
+    np.testing.assert_allclose(m.simulate(imp), r, rtol=1e-10, atol=1e-12)
+
+
+def test_markov_mimo_equals_matrix_powers():
+    rng = np.random.default_rng(3)
+    m = CanonicalSystem([0.2, -0.1, 0.05], rng.normal(size=(3, 2, 3)), rng.normal(size=(2, 3)))
+    A, B, C, D = m.to_state_space()
+    r = m.markov(9)
+    assert r.shape == (9, 2, 3)
+    np.testing.assert_array_equal(r[0], m.d)
+    for j in range(1, 9):
+        np.testing.assert_allclose(r[j], C @ np.linalg.matrix_power(A, j - 1) @ B, atol=1e-12)
+    with pytest.raises(ValueError, match="k"):
+        m.markov(0)
+
+
+@FAST
+@given(n=orders, seed=seeds)
+def test_frequency_response_equals_resolvent(n, seed):
+    rng = np.random.default_rng(seed)
+    m = random_system(n, rng)
+    A, B, C, D = m.to_state_space()
+    w = rng.uniform(0, 2 * np.pi, size=7)
+    G = m.frequency_response(w)
+    for wk, g in zip(w, G, strict=True):
+        ref = (C @ np.linalg.solve(np.exp(1j * wk) * np.eye(n) - A, B) + D).item()
+        assert abs(g - ref) < 1e-9 * max(1.0, abs(ref))
+    # agrees with scipy.signal.freqz on the transfer function
+    num, den = m.to_tf()
+    _, H = signal.freqz(num, den, worN=w)
+    np.testing.assert_allclose(G, H, rtol=1e-9, atol=1e-12)
+
+
+def test_frequency_response_mimo():
+    rng = np.random.default_rng(4)
+    m = CanonicalSystem([-0.4, 0.2], rng.normal(size=(2, 3, 2)), rng.normal(size=(3, 2)))
+    A, B, C, D = m.to_state_space()
+    w = np.array([0.0, 0.3, 2.0])
+    G = m.frequency_response(w)
+    assert G.shape == (3, 3, 2)
+    for wk, g in zip(w, G, strict=True):
+        ref = C @ np.linalg.solve(np.exp(1j * wk) * np.eye(4) - A, B) + D
+        np.testing.assert_allclose(g, ref, atol=1e-12)
+
+
+@FAST
+@given(n=orders, seed=seeds)
+def test_tf_round_trip_and_scipy_agreement(n, seed):
+    rng = np.random.default_rng(seed)
+    m = random_system(n, rng)
+    num, den = m.to_tf()
+    back = CanonicalSystem.from_tf(num, den)
+    assert rel_err(back.a, m.a) < 1e-14 and rel_err(back.c, m.c) < 1e-12
+    assert abs(float(back.d) - float(m.d)) < 1e-14
+    # scaled numerator and denominator describe the same system
+    again = CanonicalSystem.from_tf(3.0 * num, 3.0 * den)
+    assert rel_err(again.c, m.c) < 1e-12 and rel_err(again.a, m.a) < 1e-14
+    k = 4 * n + 3
+    _, (h,) = signal.dimpulse(signal.dlti(num, den, dt=1), n=k)
+    np.testing.assert_allclose(m.markov(k), h[:, 0], rtol=1e-9, atol=1e-12)
+
+
+def test_from_tf_errors():
+    with pytest.raises(ValueError, match="proper"):
+        CanonicalSystem.from_tf([1.0, 0.0, 0.0], [1.0, 0.5])
+    with pytest.raises(ValueError, match="den"):
+        CanonicalSystem.from_tf([1.0], [2.0])
+
+
+@FAST
+@given(n=orders, seed=seeds)
+def test_h2_norm_poles_and_random_stable(n, seed):
+    rng = np.random.default_rng(seed)
+    radius = float(rng.uniform(0.3, 0.9))
+    m = random_system(n, rng, radius)
+    assert m.spectral_radius() < radius
+    assert m.is_stable()
+    r = m.markov(4000)  # radius <= 0.9: the tail after 4000 terms is far below 1e-100
+    assert abs(m.h2_norm() - np.sqrt(np.sum(r**2))) < 1e-9 * m.h2_norm()
+    A = m.A
+    np.testing.assert_allclose(
+        np.sort_complex(m.poles()), np.sort_complex(np.linalg.eigvals(A)), atol=1e-8
+    )
+    assert np.isclose(m.spectral_radius(), np.max(np.abs(np.linalg.eigvals(A))), atol=1e-6)
+
+
+def test_unstable_system():
+    m = CanonicalSystem([-2.5, 1.0], [1.0, 0.0])  # roots 2 and 0.5
+    assert not m.is_stable()
+    assert m.spectral_radius() == pytest.approx(2.0)
+    assert m.h2_norm() == float("inf")
+
+
+def test_h2_norm_mimo_includes_d():
+    rng = np.random.default_rng(5)
+    m = CanonicalSystem([0.5, 0.1], rng.normal(size=(2, 2, 2)), rng.normal(size=(2, 2)))
+    r = m.markov(3000)
+    assert m.h2_norm() == pytest.approx(np.sqrt(np.sum(r**2)), rel=1e-10)
+
+
+def test_random_stable_arguments():
+    with pytest.raises(ValueError, match="n"):
+        CanonicalSystem.random_stable(0)
+    with pytest.raises(ValueError, match="radius"):
+        CanonicalSystem.random_stable(2, radius=0.0)
+    a = CanonicalSystem.random_stable(5, 0.9, 11)
+    b = CanonicalSystem.random_stable(5, 0.9, 11)
+    assert a == b
+
+
+# --------------------------------------------------------------------------- persistence
+def test_save_load_round_trip_exact(tmp_path):
+    rng = np.random.default_rng(6)
+    m = CanonicalSystem(rng.normal(size=4) / 7, rng.normal(size=4) / 3, np.pi)
+    path = m.save(tmp_path / "m.json", note="hello")
+    back = load(path)
+    assert back == m
+    assert np.array_equal(back.a, m.a) and np.array_equal(back.c, m.c)
+    mimo = CanonicalSystem([0.1], rng.normal(size=(1, 2, 3)), rng.normal(size=(2, 3)))
+    assert load(mimo.save(tmp_path / "mimo.json")) == mimo
+
+
+def test_load_rejects_bad_files(tmp_path):
+    bad = tmp_path / "corrupt.json"
+    bad.write_text('{"format": "learnlds.CanonicalSystem", "version": 1, "a": [0.')
+    with pytest.raises(ValueError, match="invalid JSON"):
+        load(bad)
+    foreign = tmp_path / "foreign.json"
+    foreign.write_text(json.dumps({"name": "something else", "a": [1]}))
+    with pytest.raises(ValueError, match="not a learnlds model"):
+        load(foreign)
+    foreign.write_text(json.dumps([1, 2, 3]))
+    with pytest.raises(ValueError, match="not a learnlds model"):
+        load(foreign)
+    m = CanonicalSystem([0.5], [1.0])
+    for version in (2, "1", True, None):
+        data = m.to_dict()
+        data["version"] = version
+        p = tmp_path / "ver.json"
+        p.write_text(json.dumps(data))
+        with pytest.raises(ValueError, match="version"):
+            load(p)
+    data = m.to_dict()
+    del data["c"]
+    p = tmp_path / "missing.json"
+    p.write_text(json.dumps(data))
+    with pytest.raises(ValueError, match="missing field"):
+        load(p)
+    data = m.to_dict()
+    data["a"] = ["x"]
+    p.write_text(json.dumps(data))
+    with pytest.raises(ValueError, match="a:"):
+        load(p)
+    with pytest.raises(ValueError, match="cannot read"):
+        load(tmp_path / "does-not-exist.json")
+
+
+# --------------------------------------------------------------------------- bad input
+@pytest.mark.parametrize(
+    ("a", "c", "d", "name"),
+    [
+        ([np.nan], [1.0], 0.0, "a"),
+        ([0.1], [np.inf], 0.0, "c"),
+        ([0.1], [1.0], np.nan, "d"),
+        ([0.1 + 1j], [1.0], 0.0, "a"),
+        ([0.1], [1.0 + 2j], 0.0, "c"),
+        ([], [], 0.0, "a"),
+        ([0.1, 0.2], [1.0], 0.0, "c"),
+        ([[0.1]], [1.0], 0.0, "a"),
+        ([0.1], [1.0], [1.0, 2.0], "d"),
+        ([0.1], np.ones((1, 2, 2)), np.ones((3, 3)), "d"),
+        (["x"], [1.0], 0.0, "a"),
+    ],
+)
+def test_constructor_rejects_bad_input(a, c, d, name):
+    with pytest.raises(ValueError, match=rf"^{name}:"):
+        CanonicalSystem(a, c, d)
+
+
+@pytest.mark.parametrize(
+    "x",
+    [
+        np.array([1.0, np.nan, 0.0]),
+        np.array([1.0, np.inf]),
+        np.array([1.0, 1j]),
+        np.zeros((2, 3, 4)),
+        np.zeros(0),
+        np.zeros((3, 0)),
+        np.zeros(()),
+    ],
+)
+def test_simulate_rejects_bad_input(x):
+    with pytest.raises(ValueError, match=r"^x:"):
+        CanonicalSystem([0.5], [1.0]).simulate(x)
+
+
+def test_simulate_mimo_rejects_bad_input():
+    m = CanonicalSystem([0.5], np.ones((1, 2, 3)))
+    with pytest.raises(ValueError, match=r"^x:"):
+        m.simulate(np.zeros((10, 2)))  # 2 inputs where 3 are expected
+    with pytest.raises(ValueError, match=r"^x:"):
+        m.simulate(np.zeros(10))
+    with pytest.raises(ValueError, match=r"^x:"):
+        m.simulate(np.zeros((0, 3)))
+
+
+def test_model_is_immutable_and_copies_inputs():
+    a = np.array([0.5])
+    m = CanonicalSystem(a, [1.0])
+    a[0] = 0.9
+    assert m.a[0] == 0.5
+    with pytest.raises(ValueError):
+        m.a[0] = 1.0
