@@ -253,7 +253,9 @@ def _default_horizon(order: int, T: int) -> int:
     return max(4 * order + 2, min(60, T // 8))
 
 
-def ho_kalman(u: Any, y: Any, order: int, horizon: int | None = None) -> IdentifiedSystem:
+def ho_kalman(
+    u: Any, y: Any, order: int, horizon: int | None = None, *, stable: bool = True
+) -> IdentifiedSystem:
     """FIR Markov parameters by least squares, then a Ho-Kalman / ERA realisation.
 
     ``horizon`` FIR coefficients ``r_0..r_{H-1}`` (``r_0 = D``) are estimated; the
@@ -261,6 +263,9 @@ def ho_kalman(u: Any, y: Any, order: int, horizon: int | None = None) -> Identif
     and ``A`` is read off its shifted copy. ``info['hankel_singular_values']`` holds all
     singular values for order selection; ``info['state_space']`` the balanced
     ``(A, B, C, D)``. Default horizon ``max(4 order + 2, min(60, T / 8))``.
+    ``stable``: if the realisation has poles outside the unit circle (short or
+    coloured data), they are reflected to ``1 / conj(pole)`` and the numerator and ``D``
+    are refitted to the data by least squares with those poles.
     """
     order = _check_int(order, "order", 1)
     ua = as_real_array(u, "u", ndim=(1,))
@@ -295,6 +300,10 @@ def ho_kalman(u: Any, y: Any, order: int, horizon: int | None = None) -> Identif
     C = (Un[0] * sq)[None, :]
     D = float(r[0])
     sys = _canonical_from_ss(A, B, C, D)
+    if stable and not sys.is_stable():
+        a = _stabilize(np.concatenate(([1.0], sys.a)))[1:]
+        c, d, _ = _fit_numerator(*_check_io(u, y, min_length=1, what="ho_kalman"), a)
+        sys = CanonicalSystem(a, c, d)
     info = {
         "hankel_singular_values": hsv,
         "horizon": H,
