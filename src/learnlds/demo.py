@@ -26,7 +26,7 @@ from __future__ import annotations
 import os
 import time
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -167,12 +167,14 @@ def run_demo(
     seed: int = 0,
     log: Callable[[str], None] | None = None,
     surface_views: int = 8,
+    figure_formats: Sequence[str] = ("png", "svg"),
 ) -> DemoResult:
     """Run the post's demo on the hair dryer and write the report to ``out_dir``.
 
     ``log`` receives each line of the story (data source, fit every 50 steps, the
     fast solver's fits, the report path); ``progress`` shows a tqdm bar;
-    ``surface_views`` is the number of rotations of the quasi-convex surface.
+    ``surface_views`` is the number of rotations of the quasi-convex surface and
+    ``figure_formats`` the files written per figure under ``figures/``.
     """
     start = time.perf_counter()
     lines: list[str] = []
@@ -287,6 +289,7 @@ def run_demo(
         title="learnlds demo: gradient descent learns the hair dryer",
         notes=notes,
         surface_views=surface_views,
+        figure_formats=figure_formats,
     )
     elapsed = time.perf_counter() - start
     say(f"report: {page.resolve()}")

@@ -145,7 +145,10 @@ def predictions(
     y = np.asarray(y, dtype=float)
     t = np.arange(y.shape[0]) if time is None else np.asarray(time)
     yhat = predict(model, u) if predict is not None else model.simulate(u)
-    fig, ax = _axes(ax, figsize=(8.0, 3.6))
+    if ax is None:  # constrained layout: the frame is fitted without an extra draw
+        fig, ax = plt.subplots(figsize=(8.0, 3.6), layout="constrained")
+    else:
+        fig = ax.figure
     lim = ylim if ylim is not None else _limits(u, y)
     ax.plot(t, u, ".", color=_INPUT_COLOUR, ms=3.0, label="input")
     ax.plot(t, y, "-", color=_OUTPUT_COLOUR, lw=1.3, label="measured output")
@@ -220,7 +223,7 @@ def transfer_functions(
         ylim = (0.0, 1.08 * top if top > 0 else 1.0)
     k, model = pairs[idx]
     gh = np.abs(model.frequency_response(w))
-    fig, (left, right) = plt.subplots(1, 2, figsize=(9.0, 3.6), sharey=True)
+    fig, (left, right) = plt.subplots(1, 2, figsize=(9.0, 3.6), sharey=True, layout="constrained")
     left.plot(w, g, color=_OUTPUT_COLOUR, lw=1.8)
     left.set_title(r"target $|G(e^{i\omega})|$")
     right.plot(w, g, "--", color=_OUTPUT_COLOUR, lw=1.0, alpha=0.6, label="target")
@@ -234,7 +237,6 @@ def transfer_functions(
         a.set_xticklabels(["0", r"$\pi/2$", r"$\pi$", r"$3\pi/2$", r"$2\pi$"])
         a.set_xlabel(r"$\omega$")
         a.grid(alpha=0.3)
-    fig.tight_layout()
     return fig
 
 

@@ -111,7 +111,10 @@ def _data_url(png: bytes) -> str:
 def _png(fig: Any, dpi: int = 96) -> bytes:
     """The figure rendered as PNG bytes."""
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight")
+    # a constrained layout already fits the figure: skip the extra draw of a tight bbox
+    engine = type(fig.get_layout_engine()).__name__
+    tight = None if engine == "ConstrainedLayoutEngine" else "tight"
+    fig.savefig(buf, format="png", dpi=dpi, bbox_inches=tight)
     return buf.getvalue()
 
 
@@ -122,19 +125,21 @@ class _Figures:
     :func:`learnlds.plots.save_figure` is the one embedded.
     """
 
-    def __init__(self, folder: Path | None) -> None:
+    def __init__(self, folder: Path | None, formats: Sequence[str] = ("png", "svg")) -> None:
         self.folder = folder
+        self.formats = tuple(formats)
         self.files: list[Path] = []
 
     def _embed(self, fig: Any, stem: str | None) -> str:
         import matplotlib.pyplot as plt
 
         try:
-            if self.folder is not None and stem is not None:
-                paths = plots.save_figure(fig, self.folder / stem)
+            png = None
+            if self.folder is not None and stem is not None and self.formats:
+                paths = plots.save_figure(fig, self.folder / stem, formats=self.formats)
                 self.files.extend(paths)
-                png = next(p for p in paths if p.suffix == ".png").read_bytes()
-            else:
+                png = next((p.read_bytes() for p in paths if p.suffix == ".png"), None)
+            if png is None:
                 png = _png(fig)
         finally:
             plt.close(fig)
@@ -291,6 +296,7 @@ def write_report(
     notes: Sequence[str] = (),
     surface_views: int = 8,
     save_figures: bool = True,
+    figure_formats: Sequence[str] = ("png", "svg"),
     log: Callable[[str], None] | None = None,
 ) -> Path:
     """Write ``out_dir/index.html`` (self-contained) and ``out_dir/figures/*``; return the page.
@@ -301,7 +307,9 @@ def write_report(
     ``transfer = (truth, snapshots)`` the ``|G|`` beside ``|Ghat|`` animation;
     ``segment = (t, values)`` the objective along a segment. Missing pieces are replaced
     by what a fitted model alone gives, and the page says which. ``comparisons`` adds
-    rows ``(name, estimation fit, validation fit)`` to the fit table.
+    rows ``(name, estimation fit, validation fit)`` to the fit table. Stills (and the
+    last frame of each animation) are saved under ``figures/`` in ``figure_formats``
+    unless ``save_figures`` is false; the page itself needs none of those files.
     """
     if not isinstance(data, IOData) or not data.is_siso:
         raise ValueError("data: expected a single-input single-output IOData")
@@ -313,7 +321,7 @@ def write_report(
     est, val = data.split(split)
     if scaling is None:
         scaling = Scaling(float(est.u1.mean()), 1.0, float(est.y1.mean()), 1.0)
-    figs = _Figures(out / "figures" if save_figures else None)
+    figs = _Figures(out / "figures" if save_figures else None, figure_formats)
     say = log or (lambda _msg: None)
     fit_est, fit_val = model_fits(model, data, scaling, split)
     missing: list[str] = []
