@@ -295,6 +295,19 @@ def test_projection_kkt() -> None:
         assert resid <= 1e-5 * max(1.0, np.linalg.norm(p - a))
 
 
+def test_projection_of_far_points() -> None:
+    """Far points land where ~n angles touch the wedge: the hardest case for the cuts."""
+    rng = np.random.default_rng(55)
+    for region in REGIONS:
+        for n in (5, 20, 40):
+            for scale in (5.0, 50.0):
+                a = rng.normal(size=n) * scale
+                p = region.project(a)
+                assert region.contains(p)
+                assert region.margin(p) < 1e-9
+                assert region.last_projection.rounds < 30
+
+
 def test_projection_raises_when_not_converged() -> None:
     rng = np.random.default_rng(60)
     a = outside_point(rng, 20) * 3

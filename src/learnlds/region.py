@@ -60,6 +60,10 @@ __all__ = [
 ]
 
 
+# rows of a QP whose slack at its solution exceeds this are dropped from the next one
+_KEEP_SLACK = 1e-3
+
+
 class ProjectionError(RuntimeError):
     """The cutting-plane projection did not reach a point inside the region."""
 
@@ -393,10 +397,12 @@ class PacmanRegion:
             wnew = np.setdiff1d(np.unique(np.round(wnew, 13)), wset)
             wset = np.union1d(wset, wnew)
             Gn, hn = self._rows(wnew, t)
-            # keep only the rows active in this QP (dropping rows with zero multiplier does not
-            # change its solution, and new violated cuts raise the optimum strictly: no cycling;
-            # a dropped row that becomes violated again is found by the exact check)
-            keep = np.nonzero(sol[4] > 0)[0]
+            # keep only the rows active or nearly active in this QP (dropping rows with zero
+            # multiplier does not change its solution, and new violated cuts raise the optimum
+            # strictly: no cycling; a dropped row that becomes violated again is found by the
+            # exact check). Keeping the nearly active ones too avoids re-violations, which
+            # made far-away points (n touching angles) need > 60 rounds.
+            keep = np.nonzero((sol[4] > 0) | (G @ x - hv <= _KEEP_SLACK))[0]
             G = np.vstack((G[keep], Gn))
             hv = np.concatenate((hv[keep], hn))
         if m < -1e-10:
