@@ -9,7 +9,7 @@ solvers), :class:`PacmanRegion` (where the guarantee holds), :func:`reduce`
 from .datasets import IOData, find_daisy, load_daisy, prbs, synthetic_dryer
 from .estimator import LDSRegressor
 from .reduce import hankel_singular_values, reduce
-from .region import PacmanRegion
+from .region import PacmanRegion, ProjectionError, estimate_tau, segment_profile
 from .risk import Gradient, idealized_risk, loss, loss_and_grad, population_risk
 from .systems import CanonicalSystem, load
 from .train import TrainResult, gauss_newton, projected_sgd
@@ -22,6 +22,7 @@ __all__ = [
     "IOData",
     "LDSRegressor",
     "PacmanRegion",
+    "ProjectionError",
     "TrainResult",
     "find_daisy",
     "gauss_newton",
@@ -35,5 +36,7 @@ __all__ = [
     "prbs",
     "projected_sgd",
     "reduce",
+    "segment_profile",
+    "estimate_tau",
     "synthetic_dryer",
 ]
