@@ -98,5 +98,6 @@ if __name__ == "__main__":
     parser.add_argument("--lr", type=float, default=0.05)
     args = parser.parse_args()
     curves = run(args.steps, args.seed, args.lr)
-    plot(curves, OUT / "paper_experiment.png")
-    print(f"plot: {OUT / 'paper_experiment.png'}")
+    path = OUT / f"paper_experiment_lr{args.lr:g}.png"
+    plot(curves, path)
+    print(f"plot: {path}")
