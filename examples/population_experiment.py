@@ -5,7 +5,7 @@ fresh N(0, 1) input sequences of length T = 200 every step (Algorithm 1, burn-in
 T/4, minibatches of 20), output noise sigma = 0.5. Success: population risk within
 1 % of the optimum sigma^2. Prints a table of the runs.
 
-    python examples/population_experiment.py [--runs 20] [--steps 6000]
+    python examples/population_experiment.py [--runs 20] [--steps 15000]
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ def one_run(n: int, seed: int, steps: int, lr0: float) -> tuple[float, float]:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=20)
-    parser.add_argument("--steps", type=int, default=6000)
+    parser.add_argument("--steps", type=int, default=15000)
     parser.add_argument("--lr", type=float, default=0.005)
     args = parser.parse_args()
     print("| run | order | risk / sigma^2 | seconds |\n|---|---|---|---|")
