@@ -2,23 +2,13 @@
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import numpy as np
 import pytest
+from conftest import REPO
+from conftest import daisy_dir as _daisy_dir
 
 from learnlds.cli import main
 from learnlds.demo import DEMO_LR, find_dryer, run_demo
-
-REPO = Path(__file__).resolve().parents[1]
-
-
-def _daisy_dir() -> Path | None:
-    for cand in (os.environ.get("LEARNLDS_DATA"), REPO.parent / "shared" / "data" / "daisy"):
-        if cand and (Path(cand) / "dryer.dat").is_file():
-            return Path(cand)
-    return None
 
 
 def _check_outputs(result, steps: int, formats=("png",)) -> None:
