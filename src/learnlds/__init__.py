@@ -6,6 +6,7 @@ solvers), :class:`PacmanRegion` (where the guarantee holds), :func:`reduce`
 (balanced truncation) and :func:`load` (read a saved model).
 """
 
+from .baselines import IdentifiedSystem, arx, ho_kalman, n4sid, oe
 from .datasets import IOData, find_daisy, load_daisy, prbs, synthetic_dryer
 from .estimator import LDSRegressor
 from .reduce import hankel_singular_values, reduce
@@ -13,10 +14,19 @@ from .region import PacmanRegion, ProjectionError, estimate_tau, segment_profile
 from .risk import Gradient, idealized_risk, loss, loss_and_grad, population_risk
 from .systems import CanonicalSystem, load
 from .train import TrainResult, gauss_newton, projected_sgd
+from .validate import compare, fit_percent, residual_analysis
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "IdentifiedSystem",
+    "arx",
+    "compare",
+    "fit_percent",
+    "ho_kalman",
+    "n4sid",
+    "oe",
+    "residual_analysis",
     "CanonicalSystem",
     "Gradient",
     "IOData",
