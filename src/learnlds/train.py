@@ -228,7 +228,7 @@ def projected_sgd(
     reference = None
     stop_reason, diverged, projections = "max_steps", False, 0
     start = time.perf_counter()
-    bar = _progress(steps, progress)
+    bar = _progress(steps, progress, "projected SGD" if reg is not None else "SGD")
     k = 0
     try:
         for k in range(steps + 1):
@@ -313,12 +313,12 @@ def _last_finite(a, c, d, fallback: CanonicalSystem) -> CanonicalSystem:
         return fallback
 
 
-def _progress(total: int, enabled: bool):
+def _progress(total: int, enabled: bool, desc: str):
     if not enabled:
         return None
     from tqdm.auto import tqdm
 
-    return tqdm(total=total, desc="projected SGD", unit="step", leave=False)
+    return tqdm(total=total, desc=desc, unit="step", leave=False)
 
 
 # --------------------------------------------------------------------------- fast solver
