@@ -134,3 +134,25 @@ def test_overparameterisation_recovers_dryer_inside_region(dryer_halves):
 def test_bad_input_errors(kwargs, u, y, match):
     with pytest.raises(ValueError, match=match):
         LDSRegressor(**kwargs).fit(u, y)
+
+
+def test_square_mimo_record_is_not_mistaken_for_sequences():
+    """(T, 2) inputs and (T, 2) outputs: one record, not T sequences of length 2."""
+    rng = np.random.default_rng(6)
+    truth = CanonicalSystem([-0.4, 0.1], rng.normal(size=(2, 2, 2)), np.zeros((2, 2)))
+    u = rng.normal(size=(600, 2))
+    est = LDSRegressor(order=2, demean=False).fit(u, truth.simulate(u))
+    assert est.layout_ == "record" and est.n_features_in_ == 2 and est.n_outputs_ == 2
+    assert est.score(u, truth.simulate(u)) > 99.9
+
+
+def test_explicit_sequences_flag_for_tall_batches():
+    rng = np.random.default_rng(7)
+    u = rng.normal(size=(300, 40))  # 300 sequences of length 40: taller than wide
+    y = SYNTH.simulate(u, noise_std=0.01, rng=rng)
+    est = LDSRegressor(order=3).fit(u, y, sequences=True)
+    assert est.layout_ == "sequences" and est.n_features_in_ == 1
+    assert est.predict(u).shape == (300, 40)
+    assert est.score(u, y) > 95
+    with pytest.raises(ValueError, match="same shape"):
+        LDSRegressor(order=3).fit(u, y[:, :30], sequences=True)

@@ -4,8 +4,12 @@ Data conventions (time runs along the rows, as in scikit-learn):
 
 * ``u`` of shape ``(T,)`` or ``(T, m)`` with ``y`` of shape ``(T,)`` or ``(T, p)``: one
   record of ``T`` samples with ``m`` inputs and ``p`` outputs;
-* ``u`` and ``y`` both of shape ``(N, T)`` with ``T > 1`` columns: ``N`` SISO sequences
-  (the paper's setting). A column vector ``(T, 1)`` is always one record.
+* ``u`` and ``y`` both of shape ``(N, T)``: ``N`` SISO sequences of length ``T`` (the
+  paper's setting). ``fit(u, y, sequences=True)`` says so explicitly; left to itself
+  (``sequences=None``) a same-shaped 2-D pair is read as sequences when it is wider
+  than tall (``T > N``), else as one record with several inputs and outputs. A column
+  vector ``(T, 1)`` is always one record. A model with one input reads a 2-D ``u``
+  with several columns in ``predict`` as sequences.
 
 ``score`` is the fit percent ``100 (1 - ||y - yhat|| / ||y - mean(y)||)`` of a
 simulation from zero state, the figure system-identification users compare.
@@ -55,20 +59,28 @@ def _to_array(value: Any, name: str) -> np.ndarray:
     return as_real_array(arr, name, ndim=(1, 2))
 
 
-def coerce_data(u: Any, y: Any | None = None) -> tuple[np.ndarray, np.ndarray | None, Layout]:
-    """Arrange ``u`` (and ``y``) as ``(N, T, m)`` / ``(N, T, p)`` arrays and name the layout."""
+def coerce_data(
+    u: Any, y: Any | None = None, sequences: bool | None = None
+) -> tuple[np.ndarray, np.ndarray | None, Layout]:
+    """Arrange ``u`` (and ``y``) as ``(N, T, m)`` / ``(N, T, p)`` arrays and name the layout.
+
+    ``sequences``: ``True`` reads 2-D arrays as ``(N, T)`` SISO sequences, ``False`` as one
+    ``(T, channels)`` record, ``None`` decides by shape (see the module docstring).
+    """
     ua = _to_array(u, "u")
     ya = None if y is None else _to_array(y, "y")
     if ua.size == 0:
         raise ValueError("u: no samples")
-    if (
-        ya is not None
-        and ua.ndim == 2
-        and ya.ndim == 2
-        and ua.shape == ya.shape
-        and ua.shape[1] > 1
-    ):
-        return ua[..., None], ya[..., None], "sequences"
+    if sequences is None:
+        same = ya is None or ya.shape == ua.shape
+        sequences = ua.ndim == 2 and same and 1 < ua.shape[1] and ua.shape[0] < ua.shape[1]
+    if sequences:
+        if ua.ndim != 2 or (ya is not None and ya.shape != ua.shape):
+            raise ValueError(
+                "u and y: sequences must be 2-D arrays of the same shape (N, T), got "
+                f"{ua.shape} and {None if ya is None else ya.shape}"
+            )
+        return ua[..., None], (None if ya is None else ya[..., None]), "sequences"
     u3 = ua.reshape(1, ua.shape[0], -1)
     if ya is None:
         return u3, None, "record"
@@ -171,12 +183,16 @@ class LDSRegressor(RegressorMixin, BaseEstimator):
             return "pacman" if method == "psgd" else None
         return self.region
 
-    def fit(self, u: Any, y: Any) -> LDSRegressor:
-        """Learn the system from inputs ``u`` and outputs ``y``; returns ``self``."""
+    def fit(self, u: Any, y: Any, *, sequences: bool | None = None) -> LDSRegressor:
+        """Learn the system from inputs ``u`` and outputs ``y``; returns ``self``.
+
+        ``sequences=True`` reads 2-D ``(N, T)`` arrays as N SISO sequences (see the module
+        docstring for the automatic rule).
+        """
         order, fit_order = self._check_params()
         if y is None:
             raise ValueError("y: requires y to be passed, but the target y is None")
-        u3, y3, layout = coerce_data(u, y)
+        u3, y3, layout = coerce_data(u, y, sequences)
         N, T, m = u3.shape
         p = y3.shape[2]
         if T < 2:
@@ -206,7 +222,6 @@ class LDSRegressor(RegressorMixin, BaseEstimator):
                 fit_order,
                 burn,
                 siso,
-                layout,
             )
         else:
             xs, ys = (uc[..., 0], yc[..., 0]) if siso else (uc, yc)
@@ -232,7 +247,7 @@ class LDSRegressor(RegressorMixin, BaseEstimator):
         self.layout_ = layout
         return self
 
-    def _fit_psgd(self, u, y, fit_order, burn, siso, layout) -> TrainResult:
+    def _fit_psgd(self, u, y, fit_order, burn, siso) -> TrainResult:
         if not siso:
             raise ValueError(
                 "method: 'psgd' learns single-input single-output systems; use method='gn' "
@@ -265,7 +280,7 @@ class LDSRegressor(RegressorMixin, BaseEstimator):
         check_is_fitted(self, "system_")
         ua = _to_array(u, "u")
         as_sequences = ua.ndim == 2 and ua.shape[1] > 1 and self.n_features_in_ == 1
-        u3, _, layout = coerce_data(ua, ua if as_sequences else None)
+        u3, _, layout = coerce_data(ua, None, as_sequences)
         if u3.shape[2] != self.n_features_in_:
             raise ValueError(
                 f"X has {u3.shape[2]} features, but LDSRegressor is expecting "
@@ -289,7 +304,7 @@ class LDSRegressor(RegressorMixin, BaseEstimator):
             raise ValueError("sample_weight: not supported for dynamical data")
         yhat = self.predict(u)
         ya = _to_array(y, "y").reshape(np.shape(yhat))
-        if self.layout_ == "record" and yhat.ndim == 2:  # several outputs: mean of their fits
+        if self.n_outputs_ > 1:  # a record with several outputs: the mean of their fits
             return float(np.mean([fit_percent(ya[:, k], yhat[:, k]) for k in range(yhat.shape[1])]))
         return fit_percent(ya, yhat)
 
