@@ -14,6 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .region import ProjectionError
+
 
 def _cols(spec: str | None):
     """``"0,2"`` -> ``[0, 2]``; names stay strings; ``None`` stays ``None``."""
@@ -283,10 +285,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return int(args.func(args) or 0)
-    except ValueError as exc:
-        print(f"learnlds: error: {exc}", file=sys.stderr)
-        return 2
-    except OSError as exc:
+    except (ValueError, OSError, ProjectionError) as exc:
         print(f"learnlds: error: {exc}", file=sys.stderr)
         return 2
 

@@ -1,0 +1,22 @@
+"""The README's Python example runs as written (keeps the front page true)."""
+
+from __future__ import annotations
+
+import re
+
+from conftest import REPO
+
+
+def test_readme_python_example_runs():
+    text = (REPO / "README.md").read_text()
+    lines = text.splitlines()
+    assert lines[2] == "pip install -e . && learnlds demo"
+    assert lines[3] == "bash scripts/test.sh"
+    blocks = re.findall(r"```python\n(.*?)```", text, re.S)
+    assert blocks, "README has no python example"
+    namespace: dict = {}
+    exec(compile(blocks[0], "README.md", "exec"), namespace)
+    est = namespace["model"]
+    assert est.score(namespace["u"], namespace["y"]) > 85
+    sgd = namespace["sgd"].system_
+    assert abs(sgd.a[0] - (-0.6)) < 0.02
