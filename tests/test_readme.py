@@ -10,8 +10,8 @@ from conftest import REPO
 def test_readme_python_example_runs():
     text = (REPO / "README.md").read_text()
     lines = text.splitlines()
-    assert lines[2] == "pip install -e . && learnlds demo"
-    assert lines[3] == "bash scripts/test.sh"
+    assert lines[3] == "pip install -e . && learnlds demo"
+    assert lines[4] == "bash scripts/test.sh"
     blocks = re.findall(r"```python\n(.*?)```", text, re.S)
     assert blocks, "README has no python example"
     namespace: dict = {}
