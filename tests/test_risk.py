@@ -238,3 +238,29 @@ def test_idealized_risk_of_unstable_model_is_inf():
     assert idealized_risk(truth, truth) == 0.0
     with pytest.raises(ValueError, match="method"):
         idealized_risk(truth, truth, method="laplace")
+
+
+def test_mimo_loss_and_grad_match_finite_differences_and_simulate():
+    rng = np.random.default_rng(12)
+    n, p, m = 3, 2, 2
+    model = CanonicalSystem([-0.4, 0.1, 0.05], rng.normal(size=(n, p, m)), rng.normal(size=(p, m)))
+    x = rng.normal(size=(3, 40, m))
+    y = rng.normal(size=(3, 40, p))
+    value, grad = loss_and_grad(model, x, y, burn_in=5)
+    resid = (model.simulate(x) - y)[:, 5:]
+    assert value == pytest.approx(np.sum(resid**2) / (3 * 35), rel=1e-12)
+    theta = np.concatenate([model.a, model.c.ravel(), model.d.ravel()])
+
+    def f(th):
+        sys_ = CanonicalSystem(
+            th[:n], th[n : n + n * p * m].reshape(n, p, m), th[-p * m :].reshape(p, m)
+        )
+        return loss(sys_, x, y, burn_in=5)
+
+    eps = 1e-6
+    fd = np.array(
+        [(f(theta + eps * e) - f(theta - eps * e)) / (2 * eps) for e in np.eye(theta.size)]
+    )
+    np.testing.assert_allclose(grad.flat(), fd, rtol=1e-6, atol=1e-8)
+    with pytest.raises(ValueError, match="inputs"):
+        loss(model, x[..., :1], y)

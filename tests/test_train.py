@@ -189,3 +189,23 @@ def test_warnings_clean_on_normal_run():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         projected_sgd(fresh_batches(SYNTH, 30), order=3, steps=10, lr=0.001, rng=0)
+
+
+def test_projected_sgd_learns_mimo_in_region():
+    """SPEC section 6: one scalar denominator projected, S and D free."""
+    rng = np.random.default_rng(8)
+    a = PacmanRegion().sample(2, 1, rng)[0]
+    truth = CanonicalSystem(a, rng.normal(size=(2, 2, 3)), rng.normal(size=(2, 3)))
+    x = rng.normal(size=(40, 120, 3))
+    y = truth.simulate(x, noise_std=0.01, rng=rng)
+    res = projected_sgd(
+        sequence_batches(x, y, batch_size=8),
+        order=2,
+        steps=1500,
+        lr=lambda k: 0.02 / np.sqrt(1 + k / 500),
+        burn_in=30,
+        rng=0,
+    )
+    assert res.model.c.shape == (2, 2, 3) and res.model.d.shape == (2, 3)
+    assert PacmanRegion().contains(res.model.a)
+    np.testing.assert_allclose(res.model.markov(20), truth.markov(20), atol=0.02)

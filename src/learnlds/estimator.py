@@ -101,7 +101,7 @@ class LDSRegressor(RegressorMixin, BaseEstimator):
         Order ``n`` of the returned model.
     method : {'gn', 'psgd'}
         ``'gn'``: the fast full-data projected Gauss-Newton/Levenberg-Marquardt solver;
-        ``'psgd'``: the paper's projected SGD (SISO).
+        ``'psgd'``: the paper's projected SGD (MIMO through the common denominator).
     overparam : int or None
         Learn at order ``overparam`` (> ``order``) inside the region, then reduce to
         ``order`` by balanced truncation; both models are kept (``system_full_``).
@@ -248,12 +248,9 @@ class LDSRegressor(RegressorMixin, BaseEstimator):
         return self
 
     def _fit_psgd(self, u, y, fit_order, burn, siso) -> TrainResult:
-        if not siso:
-            raise ValueError(
-                "method: 'psgd' learns single-input single-output systems; use method='gn' "
-                "for several inputs or outputs"
-            )
         if self.window is not None:
+            if not siso:
+                raise ValueError("window: windows are cut from single-input single-output records")
             if u.shape[0] != 1:
                 raise ValueError("window: windows are cut from one long record, got several")
             source = window_batches(u[0], y[0], self.window, self.batch_size or 1)

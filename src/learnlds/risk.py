@@ -69,6 +69,70 @@ def check_pair(x: Any, y: Any) -> tuple[np.ndarray, np.ndarray]:
     return np.atleast_2d(xa), np.atleast_2d(ya)
 
 
+def check_mimo_pair(model: CanonicalSystem, x: Any, y: Any) -> tuple[np.ndarray, np.ndarray]:
+    """Validate MIMO data as ``(N, T, m)`` inputs and ``(N, T, p)`` outputs for ``model``."""
+    xa = as_real_array(x, "x", ndim=(2, 3))
+    ya = as_real_array(y, "y", ndim=(2, 3))
+    x3 = xa if xa.ndim == 3 else xa[None]
+    y3 = ya if ya.ndim == 3 else ya[None]
+    if x3.shape[:2] != y3.shape[:2]:
+        raise ValueError(f"x and y: (N, T) differ, x {xa.shape} vs y {ya.shape}")
+    if x3.shape[1] == 0:
+        raise ValueError("x: the sequences are empty")
+    if x3.shape[2] != model.n_inputs or y3.shape[2] != model.n_outputs:
+        raise ValueError(
+            f"x and y: the model has {model.n_inputs} inputs and {model.n_outputs} outputs, "
+            f"the data {x3.shape[2]} and {y3.shape[2]} (last axis)"
+        )
+    return x3, y3
+
+
+def lagged(sig: np.ndarray, lags: np.ndarray) -> np.ndarray:
+    """``out[:, t, j, :] = sig[:, t - lags[j], :]`` for ``sig`` (N, T, k); zeros before t = 0."""
+    N, T, k = sig.shape
+    L = int(lags.max())
+    pad = np.concatenate((np.zeros((N, L, k)), sig), axis=1)
+    return np.stack([pad[:, L - lag : L - lag + T] for lag in lags], axis=2)
+
+
+def mimo_parts(
+    a: np.ndarray, c3: np.ndarray, d3: np.ndarray, x: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Common-denominator prediction: lagged states ``S``, strictly proper part ``z``, ``yhat``.
+
+    ``x``: ``(N, T, m)``; ``c3``: ``(n, p, m)``; ``d3``: ``(p, m)``. ``S[:, t, j, i]`` is
+    ``s_i`` at ``t - n + j`` with ``s = x / p_a``, so ``z_o = sum_{j,i} c3[j, o, i] S[..., j, i]``.
+    """
+    n = a.shape[0]
+    s = signal.lfilter([1.0], np.concatenate(([1.0], a)), x, axis=1)
+    S = lagged(s, np.arange(n, 0, -1))
+    z = np.einsum("ntji,joi->nto", S, c3)
+    return S, z, z + np.einsum("nti,oi->nto", x, d3)
+
+
+def _mimo_loss_and_grad(
+    model: CanonicalSystem, x: Any, y: Any, burn_in: int | None, want_grad: bool
+) -> tuple[float, Gradient | None]:
+    """Loss ``mean_{n, t > T1} ||yhat_t - y_t||^2`` and its gradient for a MIMO model."""
+    x3, y3 = check_mimo_pair(model, x, y)
+    N, T, _ = x3.shape
+    b = resolve_burn_in(burn_in, T)
+    a, n = model.a, model.order
+    S, z, yhat = mimo_parts(a, model.c, model.d, x3)
+    r = (yhat - y3)[:, b:]
+    count = N * (T - b)
+    value = float(np.sum(r * r) / count)
+    if not want_grad:
+        return value, None
+    w = signal.lfilter([1.0], np.concatenate(([1.0], a)), z, axis=1)
+    W = lagged(w, np.arange(1, n + 1))[:, b:]  # W[:, t, k, o] = w_o at t - k - 1
+    scale = 2.0 / count
+    ga = -scale * np.einsum("ntko,nto->k", W, r)
+    gc = scale * np.einsum("ntji,nto->joi", S[:, b:], r)
+    gd = scale * np.einsum("nti,nto->oi", x3[:, b:], r)
+    return value, Gradient(ga, gc, gd)
+
+
 def _require_siso(model: CanonicalSystem) -> None:
     if not isinstance(model, CanonicalSystem):
         raise ValueError(f"model: expected a CanonicalSystem, got {type(model).__name__}")
@@ -145,7 +209,13 @@ def loss(
     *,
     engine: Literal["auto", "numba", "scipy"] = "auto",
 ) -> float:
-    """Mean squared prediction error after the burn-in, averaged over sequences."""
+    """Mean squared prediction error after the burn-in, averaged over sequences.
+
+    MIMO models take ``x`` of shape ``(T, m)`` or ``(N, T, m)`` and ``y`` of shape
+    ``(..., T, p)``; the error at each time is the squared norm over the outputs.
+    """
+    if isinstance(model, CanonicalSystem) and not model.is_siso:
+        return _mimo_loss_and_grad(model, x, y, burn_in, False)[0]
     raw, _, _, _, count = _raw(model, x, y, burn_in, False, engine)
     return float(np.sum(raw) / count)
 
@@ -161,8 +231,11 @@ def loss_and_grad(
     """Loss and its exact gradient in ``(a, c, d)``, in O(T n) per sequence.
 
     ``x``, ``y``: ``(T,)`` or ``(N, T)``. ``engine`` picks the fused numba kernel or the
-    scipy filter/correlation reference (``auto``: numba when installed).
+    scipy filter/correlation reference (``auto``: numba when installed). MIMO models
+    (see :func:`loss`) use the filter/correlation path with a common denominator.
     """
+    if isinstance(model, CanonicalSystem) and not model.is_siso:
+        return _mimo_loss_and_grad(model, x, y, burn_in, True)  # type: ignore[return-value]
     raw, ga, gc, gd, count = _raw(model, x, y, burn_in, True, engine)
     scale = 2.0 / count
     grad = Gradient(-scale * ga.sum(axis=0), scale * gc.sum(axis=0), scale * float(gd.sum()))

@@ -23,8 +23,8 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 from scipy import linalg, signal
 
-from .risk import check_pair, loss, loss_and_grad, resolve_burn_in
-from .systems import CanonicalSystem
+from .risk import check_pair, lagged, loss, loss_and_grad, mimo_parts, resolve_burn_in
+from .systems import CanonicalSystem, as_real_array
 
 if TYPE_CHECKING:
     from .region import PacmanRegion
@@ -71,11 +71,19 @@ class TrainResult:
 
 # --------------------------------------------------------------------------- batch sources
 def sequence_batches(x: Any, y: Any, batch_size: int | None = None) -> BatchSource:
-    """Minibatches of whole sequences drawn without replacement from stored ``(N, T)`` data.
+    """Minibatches of whole sequences drawn without replacement from stored data.
 
-    ``batch_size=None`` uses all sequences every step (full-batch gradient descent).
+    SISO data are ``(N, T)`` (or one ``(T,)`` sequence); several inputs/outputs are
+    ``(N, T, m)`` and ``(N, T, p)``. ``batch_size=None`` uses all sequences every step
+    (full-batch gradient descent).
     """
-    x2, y2 = check_pair(x, y)
+    if np.ndim(x) == 3 or np.ndim(y) == 3:
+        x2 = as_real_array(x, "x", ndim=(3,))
+        y2 = as_real_array(y, "y", ndim=(3,))
+        if x2.shape[:2] != y2.shape[:2] or x2.shape[1] == 0:
+            raise ValueError(f"x and y: need matching non-empty (N, T), got {x2.shape}, {y2.shape}")
+    else:
+        x2, y2 = check_pair(x, y)
     N = x2.shape[0]
     if batch_size is None or batch_size >= N:
         return lambda rng: (x2, y2)
@@ -139,20 +147,33 @@ def _positive_int(value: Any, name: str) -> int:
 
 
 # --------------------------------------------------------------------------- init / region
-def initial_model(init: Any, order: int | None) -> CanonicalSystem:
-    """``'zero'`` (paper: a = c = d = 0), ``'identity'`` (post: d = 1) or a given system."""
+def initial_model(
+    init: Any, order: int | None, n_inputs: int | None = None, n_outputs: int | None = None
+) -> CanonicalSystem:
+    """``'zero'`` (paper: a = c = d = 0), ``'identity'`` (post: d = 1) or a given system.
+
+    With ``n_inputs``/``n_outputs`` other than 1 the zero model is MIMO (``c`` of shape
+    ``(n, p, m)``); ``'identity'`` then sets ``D`` to the identity where it is square.
+    """
     if isinstance(init, CanonicalSystem):
         if order is not None and init.order != order:
             raise ValueError(f"init: given system has order {init.order}, not order={order}")
+        if n_inputs is not None and (init.n_inputs, init.n_outputs) != (n_inputs, n_outputs):
+            raise ValueError(
+                f"init: given system has {init.n_inputs} inputs and {init.n_outputs} outputs, "
+                f"the data {n_inputs} and {n_outputs}"
+            )
         return init
     if order is None:
         raise ValueError("order: required unless init is a CanonicalSystem")
     n = _positive_int(order, "order")
-    if init == "zero":
-        return CanonicalSystem(np.zeros(n), np.zeros(n), 0.0)
-    if init == "identity":
-        return CanonicalSystem(np.zeros(n), np.zeros(n), 1.0)
-    raise ValueError(f"init: must be 'zero', 'identity' or a CanonicalSystem, got {init!r}")
+    if init not in ("zero", "identity"):
+        raise ValueError(f"init: must be 'zero', 'identity' or a CanonicalSystem, got {init!r}")
+    m, p = n_inputs or 1, n_outputs or 1
+    if m == 1 and p == 1:
+        return CanonicalSystem(np.zeros(n), np.zeros(n), 1.0 if init == "identity" else 0.0)
+    d = np.eye(p, m) if init == "identity" else np.zeros((p, m))
+    return CanonicalSystem(np.zeros(n), np.zeros((n, p, m)), d)
 
 
 def resolve_region(region: Any) -> PacmanRegion | None:
@@ -215,10 +236,12 @@ def projected_sgd(
         raise ValueError(f"on_divergence: must be 'warn' or 'raise', got {on_divergence!r}")
     reg = resolve_region(region)
     gen = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
-    model = initial_model(init, order)
+    first = source(gen)  # also tells how many inputs and outputs the data have
+    m, p = (first[0].shape[-1], first[1].shape[-1]) if np.ndim(first[0]) == 3 else (1, 1)
+    model = initial_model(init, order, m, p)
     if reg is not None and not reg.contains(model.a):
         model = model.with_params(a=reg.project(model.a))
-    a, c, d = model.a.copy(), model.c.copy(), float(model.d)
+    a, c, d = model.a.copy(), model.c.copy(), model.d.copy()
 
     history = np.full(steps + 1, np.nan)
     snapshots: list[tuple[int, CanonicalSystem]] = []
@@ -232,7 +255,7 @@ def projected_sgd(
     k = 0
     try:
         for k in range(steps + 1):
-            xb, yb = source(gen)
+            xb, yb = first if k == 0 else source(gen)
             current = CanonicalSystem(a, c, d)
             if k == steps:  # final evaluation only
                 value = loss(current, xb, yb, burn_in)
@@ -257,18 +280,18 @@ def projected_sgd(
                 stop_reason = f"loss {value:.3g} <= tol"
                 break
             eta = _lr_at(lr, k)
-            ga, gc, gd = grad.a, grad.c, (float(grad.d) if learn_d else 0.0)
+            ga, gc, gd = grad.a, grad.c, (np.asarray(grad.d) if learn_d else np.zeros_like(d))
             if clip is not None:
-                norm = math.sqrt(float(ga @ ga + gc @ gc) + gd * gd)
+                norm = math.sqrt(float(np.sum(ga**2) + np.sum(gc**2) + np.sum(gd**2)))
                 if norm > clip:
                     ga, gc, gd = ga * (clip / norm), gc * (clip / norm), gd * (clip / norm)
             a = a - eta * ga
             c = c - eta * gc
             d = d - eta * gd
-            if not (np.all(np.isfinite(a)) and np.all(np.isfinite(c)) and math.isfinite(d)):
+            if not (np.all(np.isfinite(a)) and np.all(np.isfinite(c)) and np.all(np.isfinite(d))):
                 diverged = True
                 stop_reason = f"diverged at step {k + 1}: parameters became non-finite"
-                a, c, d = current.a, current.c, float(current.d)
+                a, c, d = current.a, current.c, current.d
                 break
             if reg is not None and not reg.contains(a):
                 a = reg.project(a)
@@ -331,7 +354,6 @@ def _as_mimo(x: Any, y: Any) -> tuple[np.ndarray, np.ndarray, bool]:
     if xa.ndim in (1, 2) and np.ndim(y) == xa.ndim:
         x2, y2 = check_pair(x, y)
         return x2[..., None], y2[..., None], True
-    from .systems import as_real_array
 
     x3 = as_real_array(x, "x", ndim=(3,))
     y3 = as_real_array(y, "y", ndim=(3,))
@@ -349,14 +371,6 @@ def _c3(model: CanonicalSystem) -> tuple[np.ndarray, np.ndarray]:
     return model.c, model.d
 
 
-def _lagged(sig: np.ndarray, lags: np.ndarray) -> np.ndarray:
-    """``out[..., t, j, :] = sig[..., t - lags[j], :]`` with zeros before the start."""
-    N, T, k = sig.shape
-    L = int(lags.max())
-    pad = np.concatenate((np.zeros((N, L, k)), sig), axis=1)
-    return np.stack([pad[:, L - lag : L - lag + T] for lag in lags], axis=2)
-
-
 class _MimoProblem:
     """The output-error least-squares problem with a common denominator, all data at once."""
 
@@ -364,17 +378,10 @@ class _MimoProblem:
         self.x, self.y, self.b, self.n, self.learn_d = x, y, b, n, learn_d
         self.N, self.T, self.m = x.shape
         self.p = y.shape[2]
-        self.count = self.N * (self.T - b) * self.p
-        self.s_lags = np.arange(n, 0, -1)  # c_j multiplies s_{t-n-1+j}: lags n..1
-        self.w_lags = np.arange(1, n + 1)  # a_k multiplies -w_{t-k}
+        self.count = self.N * (self.T - b)  # as risk.loss: squared norms over outputs
 
     def predict_parts(self, a, c3, d3):
-        den = np.concatenate(([1.0], a))
-        s = signal.lfilter([1.0], den, self.x, axis=1)
-        S = _lagged(s, self.s_lags)  # (N, T, n, m)
-        z = np.einsum("ntji,joi->nto", S, c3)
-        yhat = z + np.einsum("nti,oi->nto", self.x, d3) if self.learn_d or np.any(d3) else z
-        return S, z, yhat
+        return mimo_parts(a, c3, d3, self.x)
 
     def sse(self, a, c3, d3) -> float:
         if self.m == 1 and self.p == 1:  # the fused compiled loss: one pass over the data
@@ -390,7 +397,7 @@ class _MimoProblem:
         S, z, yhat = self.predict_parts(a, c3, d3)
         den = np.concatenate(([1.0], a))
         w = signal.lfilter([1.0], den, z, axis=1)
-        W = _lagged(w, self.w_lags)[:, b:]  # (N, T-b, n, p)
+        W = lagged(w, np.arange(1, n + 1))[:, b:]  # W[:, t, k, o] = w_o at t - k - 1
         r = (yhat - self.y)[:, b:]  # (N, T-b, p)
         feats = [S[:, b:].reshape(self.N, self.T - b, n * m)]
         if self.learn_d:
@@ -470,21 +477,8 @@ def gauss_newton(
     p = y3.shape[2]
     b = resolve_burn_in(burn_in, T)
     reg = resolve_region(region)
-    if isinstance(init, CanonicalSystem):
-        model = initial_model(init, order)
-    else:
-        n0 = initial_model(init, order).order
-        model = CanonicalSystem(
-            np.zeros(n0),
-            np.zeros(n0) if siso else np.zeros((n0, p, m)),
-            (1.0 if init == "identity" else 0.0) if siso else np.zeros((p, m)),
-        )
+    model = initial_model(init, order, m, p)
     n = model.order
-    if (model.n_inputs, model.n_outputs) != (m, p):
-        raise ValueError(
-            f"init: model has {model.n_inputs} inputs and {model.n_outputs} outputs, "
-            f"the data {m} and {p}"
-        )
     n_params = n + p * (n * m + (m if learn_d else 0))
     if N * (T - b) * p <= n_params:
         raise ValueError(
