@@ -122,6 +122,29 @@ def window_batches(x: Any, y: Any, window: int, batch_size: int = 1) -> BatchSou
     return draw
 
 
+def tile_windows(x: Any, y: Any, window: int, burn_in: int) -> tuple[np.ndarray, np.ndarray]:
+    """Cut one long SISO record into windows overlapping by ``burn_in`` samples.
+
+    Window ``k`` starts at ``k (window - burn_in)``; as each window's loss skips its first
+    ``burn_in`` samples (the unknown initial state), every sample after the first
+    ``burn_in`` is scored exactly once. A tail shorter than a window is dropped. Returns
+    views of shape ``(N, window)``: Algorithm 2 with deterministic tiling, and the way
+    :mod:`learnlds.distributed` spreads one record over workers.
+    """
+    xa, ya = check_pair(x, y)
+    if xa.shape[0] != 1:
+        raise ValueError("x: tile_windows takes one long sequence (1-D)")
+    w = _positive_int(window, "window")
+    b = resolve_burn_in(burn_in, w)
+    T = xa.shape[1]
+    if w > T:
+        raise ValueError(f"window: {w} is longer than the record ({T} samples)")
+    step = w - b
+    vx = np.lib.stride_tricks.sliding_window_view(xa[0], w)[::step]
+    vy = np.lib.stride_tricks.sliding_window_view(ya[0], w)[::step]
+    return vx, vy
+
+
 def fresh_batches(
     truth: CanonicalSystem,
     T: int,
@@ -215,6 +238,7 @@ def projected_sgd(
     divergence_factor: float = 1e8,
     tol: float | None = None,
     callback: Callable[[int, CanonicalSystem, float], Any] | None = None,
+    objective: Callable[..., tuple[float, Any]] = loss_and_grad,
 ) -> TrainResult:
     """Projected stochastic gradient descent on the canonical form (Algorithm 1).
 
@@ -225,7 +249,9 @@ def projected_sgd(
     ``divergence_factor`` times the initial) stops training: the last finite model is
     returned with ``diverged=True`` and a :class:`DivergenceWarning`, or
     :class:`TrainingDiverged` is raised when ``on_divergence='raise'``. ``tol`` stops
-    early once the loss is below it.
+    early once the loss is below it. ``objective(model, x, y, burn_in) -> (loss, grad)``
+    replaces :func:`learnlds.risk.loss_and_grad`, e.g. by a version mapped over Dask
+    chunks (:func:`learnlds.distributed.dask_loss_and_grad`).
     """
     if not callable(source):
         raise ValueError("source: must be a callable rng -> (x, y); see sequence_batches")
@@ -257,10 +283,10 @@ def projected_sgd(
         for k in range(steps + 1):
             xb, yb = first if k == 0 else source(gen)
             current = CanonicalSystem(a, c, d)
-            if k == steps:  # final evaluation only
+            if k == steps and objective is loss_and_grad:  # final evaluation only
                 value = loss(current, xb, yb, burn_in)
             else:
-                value, grad = loss_and_grad(current, xb, yb, burn_in)
+                value, grad = objective(current, xb, yb, burn_in)
             history[k] = value
             if reference is None and math.isfinite(value):
                 reference = max(value, 1e-300)
@@ -371,13 +397,44 @@ def _c3(model: CanonicalSystem) -> tuple[np.ndarray, np.ndarray]:
     return model.c, model.d
 
 
-class _MimoProblem:
+class ParamLayout:
+    """Packing of ``(a, c, d)`` into the solver's vector ``[a, (c[:, o, :], d[o, :]) for o]``.
+
+    A least-squares *problem* for :func:`levenberg_marquardt` is a ``ParamLayout`` with
+    ``count`` (samples scored) and two methods of ``(a, c3, d3)``: ``sse`` and
+    ``normal_equations`` returning ``(sse, J^T J, J^T r)``. Both are sums over sequences,
+    which is what lets :mod:`learnlds.distributed` compute them chunk by chunk.
+    """
+
+    def __init__(self, n: int, m: int, p: int, learn_d: bool) -> None:
+        self.n, self.m, self.p, self.learn_d = n, m, p, learn_d
+
+    def unpack(self, theta: np.ndarray, d_fixed: np.ndarray):
+        """``(a, c3, d3)`` from the vector (``d_fixed`` when ``d`` is not learned)."""
+        n, m, p = self.n, self.m, self.p
+        q = n * m + (m if self.learn_d else 0)
+        a = theta[:n]
+        blocks = theta[n:].reshape(p, q)
+        c3 = blocks[:, : n * m].reshape(p, n, m).transpose(1, 0, 2)
+        d3 = blocks[:, n * m :] if self.learn_d else d_fixed
+        return a, c3, d3
+
+    def pack(self, a, c3, d3) -> np.ndarray:
+        parts = [a]
+        for o in range(self.p):
+            parts.append(c3[:, o, :].ravel())
+            if self.learn_d:
+                parts.append(d3[o])
+        return np.concatenate(parts)
+
+
+class LeastSquaresProblem(ParamLayout):
     """The output-error least-squares problem with a common denominator, all data at once."""
 
     def __init__(self, x: np.ndarray, y: np.ndarray, b: int, n: int, learn_d: bool) -> None:
-        self.x, self.y, self.b, self.n, self.learn_d = x, y, b, n, learn_d
-        self.N, self.T, self.m = x.shape
-        self.p = y.shape[2]
+        super().__init__(n, x.shape[2], y.shape[2], learn_d)
+        self.x, self.y, self.b = x, y, b
+        self.N, self.T = x.shape[:2]
         self.count = self.N * (self.T - b)  # as risk.loss: squared norms over outputs
 
     def predict_parts(self, a, c3, d3):
@@ -422,23 +479,6 @@ class _MimoProblem:
             Jtr[:n] += -(Wo.T @ ro)
             Jtr[blk] = F.T @ ro
         return float(np.sum(r * r)), JtJ, Jtr
-
-    def unpack(self, theta: np.ndarray, d_fixed: np.ndarray):
-        n, m, p = self.n, self.m, self.p
-        q = n * m + (m if self.learn_d else 0)
-        a = theta[:n]
-        blocks = theta[n:].reshape(p, q)
-        c3 = blocks[:, : n * m].reshape(p, n, m).transpose(1, 0, 2)
-        d3 = blocks[:, n * m :] if self.learn_d else d_fixed
-        return a, c3, d3
-
-    def pack(self, a, c3, d3) -> np.ndarray:
-        parts = [a]
-        for o in range(self.p):
-            parts.append(c3[:, o, :].ravel())
-            if self.learn_d:
-                parts.append(d3[o])
-        return np.concatenate(parts)
 
 
 def _to_model(a, c3, d3, siso: bool) -> CanonicalSystem:
@@ -490,11 +530,15 @@ def gauss_newton(
     iters = 0
     if coarse and T > 4 * coarse:
         bc = min(b, coarse // 4)
-        sub = _MimoProblem(x3[:, :coarse], y3[:, :coarse], bc, n, learn_d)
-        model, hist, iters, _ = _lm(sub, model, reg, 50, 1e-6, stability_margin, siso)
+        sub = LeastSquaresProblem(x3[:, :coarse], y3[:, :coarse], bc, n, learn_d)
+        model, hist, iters, _ = levenberg_marquardt(
+            sub, model, reg, 50, 1e-6, stability_margin, siso
+        )
         history.extend(hist)
-    full = _MimoProblem(x3, y3, b, n, learn_d)
-    model, hist, it, reason = _lm(full, model, reg, max_iter, tol, stability_margin, siso)
+    full = LeastSquaresProblem(x3, y3, b, n, learn_d)
+    model, hist, it, reason = levenberg_marquardt(
+        full, model, reg, max_iter, tol, stability_margin, siso
+    )
     history.extend(hist)
     return TrainResult(
         model=model,
@@ -515,8 +559,19 @@ def _feasible(a: np.ndarray, reg: PacmanRegion | None, margin: float) -> tuple[n
     return a, bool(rho < 1.0 - margin)
 
 
-def _lm(problem: _MimoProblem, model: CanonicalSystem, reg, max_iter, tol, margin, siso):
-    """Levenberg-Marquardt iterations with projection/stability-checked acceptance."""
+def levenberg_marquardt(
+    problem: ParamLayout,
+    model: CanonicalSystem,
+    reg: PacmanRegion | None,
+    max_iter: int,
+    tol: float,
+    margin: float,
+    siso: bool,
+) -> tuple[CanonicalSystem, list[float], int, str]:
+    """Projected Levenberg-Marquardt on any problem (see :class:`ParamLayout`).
+
+    Returns ``(model, loss history, iterations, stop reason)``.
+    """
     n = problem.n
     a, c3, d3 = model.a, *_c3(model)
     a, ok = _feasible(a, reg, margin)
