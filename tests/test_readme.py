@@ -15,8 +15,10 @@ def test_readme_python_example_runs():
     blocks = re.findall(r"```python\n(.*?)```", text, re.S)
     assert blocks, "README has no python example"
     namespace: dict = {}
-    exec(compile(blocks[0], "README.md", "exec"), namespace)
+    for block in blocks:  # later examples reuse names from earlier ones
+        exec(compile(block, "README.md", "exec"), namespace)
     est = namespace["model"]
     assert est.score(namespace["u"], namespace["y"]) > 85
     sgd = namespace["sgd"].system_
     assert abs(sgd.a[0] - (-0.6)) < 0.02
+    assert abs(namespace["fit"].model.a[0] - (-0.6)) < 0.02
