@@ -16,7 +16,6 @@ a ``distributed.Client`` when one exists, else threads. Persist the arrays
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import numpy as np
@@ -195,19 +194,8 @@ def dask_gauss_newton(
     b = resolve_burn_in(burn_in, T)
     siso = xd.ndim == 2
     problem = DaskProblem(xd, yd, b, int(order), learn_d)
-    if N * (T - b) * problem.p <= problem.n + problem.p * problem.m * (problem.n + 1):
-        raise ValueError(f"order: {order} needs more samples than the data have after burn-in")
+    problem.require_samples(N * (T - b) * problem.p, b)
     model = initial_model(init, order, problem.m, problem.p)
-    start = time.perf_counter()
-    model, history, it, reason = levenberg_marquardt(
+    return levenberg_marquardt(
         problem, model, resolve_region(region), max_iter, tol, stability_margin, siso
-    )
-    return TrainResult(
-        model=model,
-        best_model=model,
-        best_loss=history[-1],
-        loss_history=np.asarray(history),
-        stop_reason=reason,
-        n_steps=it,
-        elapsed=time.perf_counter() - start,
     )

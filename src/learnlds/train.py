@@ -409,6 +409,18 @@ class ParamLayout:
     def __init__(self, n: int, m: int, p: int, learn_d: bool) -> None:
         self.n, self.m, self.p, self.learn_d = n, m, p, learn_d
 
+    @property
+    def n_params(self) -> int:
+        return self.n + self.p * (self.n * self.m + (self.m if self.learn_d else 0))
+
+    def require_samples(self, samples: int, burn_in: int) -> None:
+        """Refuse an order the data cannot support (fewer scalar samples than parameters)."""
+        if samples <= self.n_params:
+            raise ValueError(
+                f"order: {self.n} needs more than {self.n_params} samples after a burn-in of "
+                f"{burn_in} to fit {self.n_params} parameters, the data has {samples}"
+            )
+
     def unpack(self, theta: np.ndarray, d_fixed: np.ndarray):
         """``(a, c3, d3)`` from the vector (``d_fixed`` when ``d`` is not learned)."""
         n, m, p = self.n, self.m, self.p
@@ -519,36 +531,18 @@ def gauss_newton(
     reg = resolve_region(region)
     model = initial_model(init, order, m, p)
     n = model.order
-    n_params = n + p * (n * m + (m if learn_d else 0))
-    if N * (T - b) * p <= n_params:
-        raise ValueError(
-            f"order: {n} needs more than {n_params} samples after the burn-in to fit "
-            f"{n_params} parameters, the data has {N * (T - b) * p}"
-        )
-    start = time.perf_counter()
-    history: list[float] = []
-    iters = 0
-    if coarse and T > 4 * coarse:
-        bc = min(b, coarse // 4)
-        sub = LeastSquaresProblem(x3[:, :coarse], y3[:, :coarse], bc, n, learn_d)
-        model, hist, iters, _ = levenberg_marquardt(
-            sub, model, reg, 50, 1e-6, stability_margin, siso
-        )
-        history.extend(hist)
     full = LeastSquaresProblem(x3, y3, b, n, learn_d)
-    model, hist, it, reason = levenberg_marquardt(
-        full, model, reg, max_iter, tol, stability_margin, siso
-    )
-    history.extend(hist)
-    return TrainResult(
-        model=model,
-        best_model=model,
-        best_loss=history[-1],
-        loss_history=np.asarray(history),
-        stop_reason=reason,
-        n_steps=iters + it,
-        elapsed=time.perf_counter() - start,
-    )
+    full.require_samples(N * (T - b) * p, b)
+    start = time.perf_counter()
+    if not (coarse and T > 4 * coarse):
+        return levenberg_marquardt(full, model, reg, max_iter, tol, stability_margin, siso)
+    sub = LeastSquaresProblem(x3[:, :coarse], y3[:, :coarse], min(b, coarse // 4), n, learn_d)
+    first = levenberg_marquardt(sub, model, reg, 50, 1e-6, stability_margin, siso)
+    result = levenberg_marquardt(full, first.model, reg, max_iter, tol, stability_margin, siso)
+    result.loss_history = np.concatenate((first.loss_history, result.loss_history))
+    result.n_steps += first.n_steps
+    result.elapsed = time.perf_counter() - start
+    return result
 
 
 def _feasible(a: np.ndarray, reg: PacmanRegion | None, margin: float) -> tuple[np.ndarray, bool]:
@@ -567,11 +561,12 @@ def levenberg_marquardt(
     tol: float,
     margin: float,
     siso: bool,
-) -> tuple[CanonicalSystem, list[float], int, str]:
+) -> TrainResult:
     """Projected Levenberg-Marquardt on any problem (see :class:`ParamLayout`).
 
-    Returns ``(model, loss history, iterations, stop reason)``.
+    Returns a :class:`TrainResult` (``n_steps``: accepted iterations).
     """
+    start = time.perf_counter()
     n = problem.n
     a, c3, d3 = model.a, *_c3(model)
     a, ok = _feasible(a, reg, margin)
@@ -611,4 +606,13 @@ def levenberg_marquardt(
         if rel < tol:
             reason = "converged (relative decrease below tol)"
             break
-    return _to_model(*problem.unpack(theta, d_fixed), siso), history, it, reason
+    final = _to_model(*problem.unpack(theta, d_fixed), siso)
+    return TrainResult(
+        model=final,
+        best_model=final,
+        best_loss=history[-1],
+        loss_history=np.asarray(history),
+        stop_reason=reason,
+        n_steps=it,
+        elapsed=time.perf_counter() - start,
+    )
