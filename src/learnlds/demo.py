@@ -33,12 +33,13 @@ from pathlib import Path
 import numpy as np
 
 from .datasets import IOData, find_daisy, load_daisy, synthetic_dryer
-from .estimator import LDSRegressor, fit_percent
+from .estimator import LDSRegressor
 from .region import PacmanRegion, segment_profile
 from .report import Scaling, model_fits, write_report
 from .risk import loss
 from .systems import CanonicalSystem
 from .train import TrainResult, fresh_batches, projected_sgd, sequence_batches
+from .validate import fit_percent
 
 __all__ = ["DEMO_LR", "DemoResult", "demo_target", "find_dryer", "random_segment", "run_demo"]
 

@@ -46,7 +46,7 @@ import numpy as np
 import quadprog
 from scipy import signal
 
-from .risk import Gradient, _markov_tail_length
+from .risk import Gradient, markov_tail_length
 from .systems import CanonicalSystem, _check_rng, as_real_array
 
 __all__ = [
@@ -488,7 +488,7 @@ def idealized_risk_and_grad(
         if not isinstance(m, CanonicalSystem) or not m.is_siso:
             raise ValueError(f"{name}: expected a SISO CanonicalSystem")
     n = model.order
-    K = _markov_tail_length((model, truth))
+    K = markov_tail_length((model, truth))
     if K < 0:
         nan = np.full(n, np.nan)
         return float("inf"), Gradient(nan, nan.copy(), 0.0)

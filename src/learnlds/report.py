@@ -28,9 +28,9 @@ import numpy as np
 
 from . import plots
 from .datasets import IOData
-from .estimator import fit_percent
 from .region import PacmanRegion
 from .systems import CanonicalSystem
+from .validate import fit_percent
 
 __all__ = ["Scaling", "model_fits", "write_report"]
 

@@ -242,13 +242,9 @@ def loss_and_grad(
     return float(np.sum(raw) / count), grad
 
 
-def predict(model: CanonicalSystem, x: Any) -> np.ndarray:
-    """Noiseless model output from zero state (``model.simulate``)."""
-    return model.simulate(x)
-
-
 # --------------------------------------------------------------------------- risks
-def _markov_tail_length(models: tuple[CanonicalSystem, ...], tol: float = 1e-17) -> int:
+def markov_tail_length(models: tuple[CanonicalSystem, ...], tol: float = 1e-17) -> int:
+    """Markov lags after which the geometric tail of every model is below ``tol`` (-1: unstable)."""
     rho = max(m.spectral_radius() for m in models)
     return markov_horizon(rho, max(m.order for m in models), tol)
 
@@ -294,7 +290,7 @@ def idealized_risk(
     """
     _require_siso(model)
     _require_siso(truth)
-    K = _markov_tail_length((model, truth))
+    K = markov_tail_length((model, truth))
     if K < 0:
         return float("inf")
     if method == "time":
