@@ -20,26 +20,97 @@ from typing import Any
 import numpy as np
 from scipy import linalg, stats
 
+from ._boundary import as_float_array, as_io, check_choice, check_float
+from .errors import DataError, ParameterError
 from .systems import as_real_array
 
-__all__ = ["ResidualAnalysis", "as_named_models", "compare", "fit_percent", "residual_analysis"]
+__all__ = [
+    "HoldoutResult",
+    "ResidualAnalysis",
+    "as_named_models",
+    "channel_fits",
+    "compare",
+    "fit_percent",
+    "holdout",
+    "residual_analysis",
+    "simulate_canonical",
+]
 
 
-def fit_percent(y: Any, yhat: Any) -> float:
-    """``100 (1 - ||y - yhat|| / ||y - mean(y)||)``; 100 is perfect, 0 is the mean, may be < 0.
+def fit_percent(y: Any, yhat: Any, *, sequences: bool = False, multioutput: str = "average") -> Any:
+    """Normalised fit ``100 (1 - ||y - yhat|| / ||y - mean(y)||)`` per output channel.
 
-    ``(N, T)`` batches are scored as a whole: one norm over all entries, one global mean.
+    100 is perfect, 0 is no better than the mean, and it may be negative. Data follow
+    the library's layout rule: ``(T,)`` or ``(T, p)`` records, or with
+    ``sequences=True`` ``(N, T)`` / ``(N, T, p)`` batches (each channel scored over all
+    its sequences at once: one norm, one mean).
+
+    Parameters
+    ----------
+    y : array_like
+        Measured outputs.
+    yhat : array_like
+        Predicted outputs, same shape as ``y``.
+    sequences : bool, default False
+        Read the leading axis as the sequence index.
+    multioutput : {'average', 'raw_values'}, default 'average'
+        Average the per-channel fits (MATLAB's ``compare`` figure for several
+        outputs) or return them all.
+
+    Returns
+    -------
+    float or numpy.ndarray
+        The fit percent (averaged), or one per output channel.
+
+    Raises
+    ------
+    DataError
+        Shapes differ, no samples, NaN/inf, or an output channel is constant.
+
+    Examples
+    --------
+    >>> round(fit_percent([1.0, 2.0, 3.0, 4.0], [1.0, 2.0, 3.0, 3.0]), 3)
+    55.279
     """
-    ya = as_real_array(y, "y")
-    yh = as_real_array(yhat, "yhat")
+    check_choice(multioutput, "multioutput", ("average", "raw_values"))
+    ya = as_float_array(y, "y")
+    yh = as_float_array(yhat, "yhat")
     if ya.shape != yh.shape:
-        raise ValueError(f"y and yhat: shapes differ, y {ya.shape} vs yhat {yh.shape}")
-    if ya.size == 0:
-        raise ValueError("y: is empty")
-    spread = np.linalg.norm(ya - ya.mean())
-    if spread == 0:
-        raise ValueError("y: is constant, the fit percentage is undefined")
-    return float(100.0 * (1.0 - np.linalg.norm(ya - yh) / spread))
+        raise DataError(f"y and yhat: shapes differ, y {ya.shape} vs yhat {yh.shape}")
+    io = as_io(ya, yh, sequences=sequences)
+    fits = channel_fits(io.u, io.y)
+    return fits if multioutput == "raw_values" else float(np.mean(fits))
+
+
+def channel_fits(y3: np.ndarray, yhat3: np.ndarray) -> np.ndarray:
+    """Fit percent of each channel of canonical ``(N, T, p)`` arrays (internal, no checks).
+
+    Parameters
+    ----------
+    y3, yhat3 : numpy.ndarray
+        Measured and predicted outputs, ``(N, T, p)``.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(p,)`` fit percentages.
+
+    Raises
+    ------
+    DataError
+        A channel of ``y3`` is constant (its fit is undefined).
+
+    Examples
+    --------
+    >>> y = np.arange(4.0).reshape(1, 4, 1)
+    >>> channel_fits(y, y)
+    array([100.])
+    """
+    spread = np.sqrt(np.sum((y3 - y3.mean(axis=(0, 1))) ** 2, axis=(0, 1)))
+    if np.any(spread == 0):
+        k = int(np.flatnonzero(spread == 0)[0])
+        raise DataError(f"y: output channel {k} is constant, the fit percentage is undefined")
+    return 100.0 * (1.0 - np.sqrt(np.sum((y3 - yhat3) ** 2, axis=(0, 1))) / spread)
 
 
 @dataclass(frozen=True)
@@ -204,3 +275,214 @@ def compare(models: Any, u: Any, y: Any) -> dict[str, tuple[np.ndarray, float]]:
         yhat = np.asarray(m.simulate(ua), dtype=float)
         out[name] = (yhat, fit_percent(ya, yhat))
     return out
+
+
+# --------------------------------------------------------------------------- the protocol
+def simulate_canonical(model: Any, u3: np.ndarray) -> np.ndarray:
+    """Zero-state output of ``model`` for canonical ``(N, T, m)`` inputs, as ``(N, T, p)``.
+
+    Works for any model with ``simulate``: SISO models get the ``(N, T)`` view, others
+    the ``(N, T, m)`` array.
+
+    Parameters
+    ----------
+    model : object with ``simulate``
+        A system (:class:`~learnlds.systems.CanonicalSystem` or compatible).
+    u3 : numpy.ndarray
+        Inputs, ``(N, T, m)``.
+
+    Returns
+    -------
+    numpy.ndarray
+        Outputs, ``(N, T, p)``.
+
+    Raises
+    ------
+    DataError
+        The model returned non-finite values (it is unstable on this record).
+
+    Examples
+    --------
+    >>> from learnlds import CanonicalSystem
+    >>> simulate_canonical(CanonicalSystem([0.5], [1.0]), np.ones((1, 3, 1)))[0, :, 0]
+    array([0. , 1. , 0.5])
+    """
+    siso = getattr(model, "is_siso", u3.shape[2] == 1)
+    yhat = np.asarray(model.simulate(u3[..., 0] if siso else u3), dtype=float)
+    if yhat.ndim == 2:
+        yhat = yhat[..., None]
+    if not np.all(np.isfinite(yhat)):
+        raise DataError(
+            "model: its simulation is not finite on this record (the model is unstable); "
+            "no fit can be reported"
+        )
+    return yhat
+
+
+@dataclass(frozen=True)
+class HoldoutResult:
+    """The outcome of :func:`holdout`: fits per output and averaged, simulations, residuals.
+
+    Arrays are in the user's layout (``(T,)`` for one output, ``(T, p)`` for several)
+    and centred like the data they were scored against.
+
+    Parameters
+    ----------
+    model : object
+        The model that was scored (for an estimator: the fitted clone).
+    estimation_fits, validation_fits : numpy.ndarray
+        ``(p,)`` fit percentages per output.
+    y_estimation, y_validation : numpy.ndarray
+        Measured outputs of each part, centred on their own means.
+    yhat_estimation, yhat_validation : numpy.ndarray
+        Zero-state simulations of each part.
+    split_index : int
+        First sample of the validation part (``T`` with a separate validation record).
+
+    Examples
+    --------
+    >>> from learnlds import CanonicalSystem
+    >>> truth = CanonicalSystem([-0.5], [1.0])
+    >>> u = np.random.default_rng(0).normal(size=200)
+    >>> res = holdout(truth, u, truth.simulate(u))
+    >>> round(res.validation_fit, 6)
+    100.0
+    """
+
+    model: Any
+    estimation_fits: np.ndarray
+    validation_fits: np.ndarray
+    y_estimation: np.ndarray
+    yhat_estimation: np.ndarray
+    y_validation: np.ndarray
+    yhat_validation: np.ndarray
+    split_index: int
+
+    @property
+    def estimation_fit(self) -> float:
+        """Fit percent on the estimation part, averaged over outputs."""
+        return float(np.mean(self.estimation_fits))
+
+    @property
+    def validation_fit(self) -> float:
+        """Fit percent on the validation part, averaged over outputs."""
+        return float(np.mean(self.validation_fits))
+
+    @property
+    def residuals_estimation(self) -> np.ndarray:
+        """Measured minus simulated output on the estimation part."""
+        return self.y_estimation - self.yhat_estimation
+
+    @property
+    def residuals_validation(self) -> np.ndarray:
+        """Measured minus simulated output on the validation part."""
+        return self.y_validation - self.yhat_validation
+
+
+def _centred(u3: np.ndarray, y3: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    return u3 - u3.mean(axis=(0, 1)), y3 - y3.mean(axis=(0, 1))
+
+
+def _fitted_model(model: Any, ue: np.ndarray, ye: np.ndarray) -> tuple[Any, Any]:
+    """(object to report, system to simulate): estimators are cloned and fitted."""
+    if hasattr(model, "fit") and hasattr(model, "get_params"):
+        from sklearn.base import clone
+
+        est = clone(model)
+        squeeze = (lambda a: a[0, :, 0]) if ue.shape[2] == 1 else (lambda a: a[0])
+        squeeze_y = (lambda a: a[0, :, 0]) if ye.shape[2] == 1 else (lambda a: a[0])
+        est.fit(squeeze(ue), squeeze_y(ye))
+        return est, est.system_
+    if not hasattr(model, "simulate"):
+        raise ParameterError(
+            f"model: must be a system with simulate() or an estimator with fit(), got "
+            f"{type(model).__name__}"
+        )
+    return model, model
+
+
+def holdout(
+    model: Any,
+    u: Any,
+    y: Any,
+    *,
+    split: float = 0.5,
+    validation: tuple[Any, Any] | None = None,
+) -> HoldoutResult:
+    """The validation protocol: estimate on the first part, validate on the rest.
+
+    The record is cut at ``split`` (or a separate ``validation=(u_val, y_val)`` record
+    is used); each part is centred on its own means; the model is simulated from zero
+    state on each part; fit percent is computed per output and averaged. An
+    estimator (anything with ``fit``) is cloned and fitted on the centred estimation
+    part; a system (anything with ``simulate``) is scored as given.
+
+    Parameters
+    ----------
+    model : estimator or system
+        ``LDSRegressor(...)`` or a fitted system such as ``CanonicalSystem``.
+    u, y : array_like
+        One record: ``(T,)`` or ``(T, m)`` inputs and ``(T,)`` or ``(T, p)`` outputs.
+    split : float, default 0.5
+        Fraction of the record used for estimation, in ``(0, 1)``.
+    validation : (array_like, array_like), optional
+        A separate validation record; then all of ``u, y`` is the estimation part.
+
+    Returns
+    -------
+    HoldoutResult
+        Fits (per output and averaged), the centred measured outputs, simulations
+        and residuals of both parts, and the model that was scored.
+
+    Raises
+    ------
+    DataError
+        Bad data, parts too short, or a simulation that is not finite.
+    ParameterError
+        ``split`` outside ``(0, 1)`` or ``model`` neither a system nor an estimator.
+
+    Examples
+    --------
+    >>> from learnlds import CanonicalSystem, LDSRegressor
+    >>> truth = CanonicalSystem([-0.6, 0.2], [1.0, -0.5], d=0.3)
+    >>> u = np.random.default_rng(0).normal(size=2000)
+    >>> y = truth.simulate(u) + 0.01 * np.random.default_rng(1).normal(size=2000)
+    >>> res = holdout(LDSRegressor(order=2), u, y)
+    >>> res.validation_fit > 95
+    True
+    """
+    frac = check_float(split, "split", low=0.0, high=1.0, low_open=True, high_open=True)
+    io = as_io(u, y)
+    if validation is not None:
+        if not isinstance(validation, tuple | list) or len(validation) != 2:
+            raise ParameterError("validation: must be a pair (u_val, y_val)")
+        vio = as_io(*validation, n_inputs=io.n_inputs, n_outputs=io.n_outputs)
+        ue, ye, uv, yv = io.u, io.y, vio.u, vio.y
+        cut = io.length
+    else:
+        cut = int(round(frac * io.length))
+        if cut < 2 or io.length - cut < 2:
+            raise DataError(
+                f"u: {io.length} samples cannot be split at {frac} into two parts of at "
+                "least 2 samples"
+            )
+        ue, ye, uv, yv = io.u[:, :cut], io.y[:, :cut], io.u[:, cut:], io.y[:, cut:]
+    ue, ye = _centred(ue, ye)
+    uv, yv = _centred(uv, yv)
+    scored, system = _fitted_model(model, ue, ye)
+    he = simulate_canonical(system, ue)
+    hv = simulate_canonical(system, uv)
+    if he.shape != ye.shape:
+        raise DataError(
+            f"model: it has {he.shape[2]} outputs but y has {ye.shape[2]} (time along axis 0)"
+        )
+    return HoldoutResult(
+        model=scored,
+        estimation_fits=channel_fits(ye, he),
+        validation_fits=channel_fits(yv, hv),
+        y_estimation=io.to_user(ye),
+        yhat_estimation=io.to_user(he),
+        y_validation=io.to_user(yv),
+        yhat_validation=io.to_user(hv),
+        split_index=cut,
+    )
