@@ -343,10 +343,10 @@ class HoldoutResult:
     --------
     >>> from learnlds import CanonicalSystem
     >>> truth = CanonicalSystem([-0.5], [1.0])
-    >>> u = np.random.default_rng(0).normal(size=200)
+    >>> u = np.random.default_rng(0).normal(size=20_000)
     >>> res = holdout(truth, u, truth.simulate(u))
-    >>> round(res.validation_fit, 6)
-    100.0
+    >>> bool(res.validation_fit > 99)
+    True
     """
 
     model: Any
@@ -448,7 +448,7 @@ def holdout(
     >>> u = np.random.default_rng(0).normal(size=2000)
     >>> y = truth.simulate(u) + 0.01 * np.random.default_rng(1).normal(size=2000)
     >>> res = holdout(LDSRegressor(order=2), u, y)
-    >>> res.validation_fit > 95
+    >>> bool(res.validation_fit > 95)
     True
     """
     frac = check_float(split, "split", low=0.0, high=1.0, low_open=True, high_open=True)
