@@ -12,6 +12,7 @@ from sklearn.model_selection import GridSearchCV, KFold
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from learnlds import LDSRegressor
+from learnlds.errors import DataError, ParameterError
 from learnlds.region import PacmanRegion
 from learnlds.systems import CanonicalSystem
 
@@ -58,9 +59,9 @@ def test_fit_predict_shapes_numpy_and_pandas():
     rng = np.random.default_rng(1)
     u = rng.normal(size=(5, 200))
     y = SYNTH.simulate(u, noise_std=0.01, rng=rng)
-    est = LDSRegressor(order=3).fit(u, y)
-    assert est.predict(u).shape == (5, 200)
-    assert est.score(u, y) > 95
+    est = LDSRegressor(order=3).fit(u, y, sequences=True)
+    assert est.predict(u, sequences=True).shape == (5, 200)
+    assert est.score(u, y, sequences=True) > 95
     df = pd.DataFrame({"u": u[0], "y": y[0]})
     est2 = LDSRegressor(order=3).fit(df[["u"]], df["y"])
     assert est2.predict(df[["u"]]).shape == (200,)
@@ -82,9 +83,9 @@ def test_psgd_method_in_region():
     y = SYNTH.simulate(u, noise_std=0.05, rng=rng)
     est = LDSRegressor(
         order=3, method="psgd", steps=1500, lr=0.02, batch_size=10, burn_in=25, random_state=0
-    ).fit(u, y)
+    ).fit(u, y, sequences=True)
     assert PacmanRegion().contains(est.system_.a)
-    assert est.score(u, y) > 90
+    assert est.score(u, y, sequences=True) > 90
 
 
 def test_multi_input_multi_output():
@@ -152,7 +153,51 @@ def test_explicit_sequences_flag_for_tall_batches():
     y = SYNTH.simulate(u, noise_std=0.01, rng=rng)
     est = LDSRegressor(order=3).fit(u, y, sequences=True)
     assert est.layout_ == "sequences" and est.n_features_in_ == 1
-    assert est.predict(u).shape == (300, 40)
-    assert est.score(u, y) > 95
-    with pytest.raises(ValueError, match="same shape"):
+    assert est.predict(u, sequences=True).shape == (300, 40)
+    assert est.score(u, y, sequences=True) > 95
+    with pytest.raises(DataError, match=r"\(N, T\) differ"):
         LDSRegressor(order=3).fit(u, y[:, :30], sequences=True)
+
+
+@pytest.mark.parametrize(
+    "kwargs,match",
+    [
+        ({"max_iter": -3}, "max_iter: must be >= 1"),
+        ({"max_iter": 2.5}, "max_iter: must be an integer"),
+        ({"demean": "no"}, "demean: must be True or False"),
+        ({"order": True}, "order: must be an integer"),
+        ({"lr": 0.0}, "lr: must be >"),
+        ({"steps": 0}, "steps: must be >= 1"),
+        ({"batch_size": 0}, "batch_size"),
+        ({"clip": -1.0}, "clip"),
+        ({"init": "random"}, "init"),
+        ({"region": "square"}, "region"),
+        ({"window": 50}, "window: only used by method='psgd'"),
+        ({"burn_in": -1}, "burn_in: must be >= 0"),
+    ],
+)
+def test_every_hyper_parameter_is_checked_at_fit(kwargs, match):
+    u = np.random.default_rng(0).normal(size=200)
+    est = LDSRegressor(**kwargs)  # construction never validates (scikit-learn contract)
+    with pytest.raises(ParameterError, match=match):
+        est.fit(u, SYNTH.simulate(u))
+
+
+def test_one_layout_rule_in_fit_predict_and_score():
+    """A (400, 3) array is one 3-input record everywhere; never silently sequences."""
+    rng = np.random.default_rng(8)
+    u1 = rng.normal(size=1000)
+    est = LDSRegressor(order=3).fit(u1, SYNTH.simulate(u1))
+    assert est.layout_ == "record" and est.n_features_in_ == 1
+    with pytest.raises(DataError, match=r"u: has 2 input channel.*model has 1.*sequences=True"):
+        est.predict(rng.normal(size=(250, 2)))
+    with pytest.raises(DataError, match="u: has 3 input channel"):
+        est.score(rng.normal(size=(400, 3)), rng.normal(size=400))
+    u3 = rng.normal(size=(400, 3))
+    truth = CanonicalSystem([-0.4, 0.1], rng.normal(size=(2, 1, 3)), np.zeros((1, 3)))
+    mimo = LDSRegressor(order=2).fit(u3, truth.simulate(u3)[:, 0])
+    assert mimo.n_features_in_ == 3 and mimo.predict(u3).shape == (400,)
+    with pytest.raises(DataError, match="y: has 2 output channel"):
+        mimo.score(u3, np.zeros((400, 2)))
+    with pytest.raises(DataError, match="sequences=True"):
+        est.predict(np.zeros((2, 10, 1)))

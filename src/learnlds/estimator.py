@@ -1,18 +1,15 @@
 """``LDSRegressor``: a scikit-learn estimator that learns a linear dynamical system.
 
-Data conventions (time runs along the rows, as in scikit-learn):
-
-* ``u`` of shape ``(T,)`` or ``(T, m)`` with ``y`` of shape ``(T,)`` or ``(T, p)``: one
-  record of ``T`` samples with ``m`` inputs and ``p`` outputs;
-* ``u`` and ``y`` both of shape ``(N, T)``: ``N`` SISO sequences of length ``T`` (the
-  paper's setting). ``fit(u, y, sequences=True)`` says so explicitly; left to itself
-  (``sequences=None``) a same-shaped 2-D pair is read as sequences when it is wider
-  than tall (``T > N``), else as one record with several inputs and outputs. A column
-  vector ``(T, 1)`` is always one record. A model with one input reads a 2-D ``u``
-  with several columns in ``predict`` as sequences.
+Data follow the library's one layout rule (:mod:`learnlds._boundary`), the same in
+``fit``, ``predict`` and ``score``: time runs along axis 0, so ``u`` of shape ``(T,)``
+or ``(T, m)`` with ``y`` of shape ``(T,)`` or ``(T, p)`` is one record of ``T``
+samples with ``m`` inputs and ``p`` outputs; several sequences only when asked
+(``sequences=True``): ``(N, T)`` or ``(N, T, m)``. A fitted estimator remembers its
+channel counts and refuses data that disagree.
 
 ``score`` is the fit percent ``100 (1 - ||y - yhat|| / ||y - mean(y)||)`` of a
-simulation from zero state, the figure system-identification users compare.
+simulation from zero state, averaged over outputs: the figure system-identification
+users compare.
 """
 
 from __future__ import annotations
@@ -23,9 +20,18 @@ import numpy as np
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.utils.validation import check_array, check_is_fitted
 
+from ._boundary import (
+    IOArrays,
+    as_io,
+    check_bool,
+    check_choice,
+    check_float,
+    check_int,
+    resolve_burn_in,
+)
+from .errors import DataError, ParameterError, UnsupportedShapeError
 from .reduce import reduce
-from .risk import resolve_burn_in
-from .systems import CanonicalSystem, as_real_array
+from .systems import CanonicalSystem
 from .train import (
     TrainResult,
     gauss_newton,
@@ -33,63 +39,30 @@ from .train import (
     sequence_batches,
     window_batches,
 )
-from .validate import fit_percent
+from .validate import channel_fits
+
+__all__ = ["LDSRegressor"]
 
 Layout = Literal["record", "sequences"]
 
 
-def _to_array(value: Any, name: str) -> np.ndarray:
-    """numpy/pandas/list -> finite float array of 1 or 2 dimensions, or a clear ``ValueError``.
+def _sk_array(value: Any, name: str) -> Any:
+    """scikit-learn's own messages for what it rejects (sparse, complex, objects, empty).
 
-    scikit-learn's ``check_array`` supplies its standard messages (sparse, complex,
-    empty, non-numeric); non-finite values are reported by name here.
+    Shape and finiteness rules stay with :func:`learnlds._boundary.as_io`.
     """
     if value is None:
-        raise ValueError(f"{name}: requires {name} to be passed, but it is None")
-    arr = check_array(
+        return None
+    return check_array(
         value,
         accept_sparse=False,
         dtype=np.float64,
         ensure_2d=False,
-        allow_nd=False,
+        allow_nd=True,
         ensure_all_finite=False,
         ensure_min_samples=1,
         input_name=name,
     )
-    return as_real_array(arr, name, ndim=(1, 2))
-
-
-def coerce_data(
-    u: Any, y: Any | None = None, sequences: bool | None = None
-) -> tuple[np.ndarray, np.ndarray | None, Layout]:
-    """Arrange ``u`` (and ``y``) as ``(N, T, m)`` / ``(N, T, p)`` arrays and name the layout.
-
-    ``sequences``: ``True`` reads 2-D arrays as ``(N, T)`` SISO sequences, ``False`` as one
-    ``(T, channels)`` record, ``None`` decides by shape (see the module docstring).
-    """
-    ua = _to_array(u, "u")
-    ya = None if y is None else _to_array(y, "y")
-    if ua.size == 0:
-        raise ValueError("u: no samples")
-    if sequences is None:
-        same = ya is None or ya.shape == ua.shape
-        sequences = ua.ndim == 2 and same and 1 < ua.shape[1] and ua.shape[0] < ua.shape[1]
-    if sequences:
-        if ua.ndim != 2 or (ya is not None and ya.shape != ua.shape):
-            raise ValueError(
-                "u and y: sequences must be 2-D arrays of the same shape (N, T), got "
-                f"{ua.shape} and {None if ya is None else ya.shape}"
-            )
-        return ua[..., None], (None if ya is None else ya[..., None]), "sequences"
-    u3 = ua.reshape(1, ua.shape[0], -1)
-    if ya is None:
-        return u3, None, "record"
-    y3 = ya.reshape(1, ya.shape[0], -1)
-    if u3.shape[1] != y3.shape[1]:
-        raise ValueError(
-            f"u and y: lengths differ ({u3.shape[1]} input samples vs {y3.shape[1]} output samples)"
-        )
-    return u3, y3, "record"
 
 
 class LDSRegressor(RegressorMixin, BaseEstimator):
@@ -97,30 +70,77 @@ class LDSRegressor(RegressorMixin, BaseEstimator):
 
     Parameters
     ----------
-    order : int
-        Order ``n`` of the returned model.
-    method : {'gn', 'psgd'}
+    order : int, default 3
+        Order ``n`` of the returned model (denominator degree).
+    method : {'gn', 'psgd'}, default 'gn'
         ``'gn'``: the fast full-data projected Gauss-Newton/Levenberg-Marquardt solver;
         ``'psgd'``: the paper's projected SGD (MIMO through the common denominator).
-    overparam : int or None
+    overparam : int or None, default None
         Learn at order ``overparam`` (> ``order``) inside the region, then reduce to
         ``order`` by balanced truncation; both models are kept (``system_full_``).
-    region : 'auto', 'pacman', PacmanRegion or None
+    region : 'auto', 'pacman', PacmanRegion or None, default 'auto'
         Where ``a`` is kept: the post's Pac-Man region, another region, or ``None``
-        (gn: stability only; psgd: plain SGD). ``'auto'`` (default) is the Pac-Man region
-        for psgd (the paper's guarantee) and stability only for gn: real plants such as
-        the hair dryer have poles outside the Pac-Man region, where an order-n model in
-        the region is biased; learn such systems in the region with ``overparam``.
-    burn_in : int or None
-        Samples excluded from the loss at the start of every sequence (``None``: T // 4).
-    steps, lr, batch_size, window, clip, init : psgd settings
-        See :func:`learnlds.train.projected_sgd`.
-    max_iter : int
-        Iterations of the gn solver.
-    demean : bool
+        (gn: stability only; psgd: plain SGD). ``'auto'`` is the Pac-Man region for
+        psgd (the paper's guarantee) and stability only for gn: real plants such as
+        the hair dryer have poles outside the Pac-Man region, where an order-n model
+        in the region is biased; learn such systems in the region with ``overparam``.
+    burn_in : int or None, default 0
+        Samples left out of the loss at the start of every sequence; ``None`` means
+        ``T // 4`` (the paper's choice), as everywhere in learnlds.
+    steps : int, default 400
+        psgd: number of SGD steps.
+    lr : float, default 0.05
+        psgd: learning rate.
+    batch_size : int or None, default None
+        psgd: sequences per step (``None``: all).
+    window : int or None, default None
+        psgd on one long SISO record: length of the random windows drawn from it.
+    clip : float or None, default None
+        psgd: clip each gradient to this norm.
+    init : 'zero', 'identity' or CanonicalSystem, default 'zero'
+        Starting model (see :func:`learnlds.train.projected_sgd`).
+    max_iter : int, default 100
+        gn: iterations of the solver.
+    demean : bool, default True
         Remove input/output means before fitting; ``predict`` adds them back.
-    random_state : int or None
+    random_state : int, numpy Generator or None, default None
         Seed for minibatch/window sampling.
+    progress : bool, default False
+        Show a progress bar while training.
+
+    Attributes
+    ----------
+    system_ : CanonicalSystem
+        The learned model (reduced when ``overparam`` is set).
+    system_full_ : CanonicalSystem
+        The model as trained (order ``overparam`` when set, else ``system_``).
+    train_result_ : TrainResult
+        The solver's result (loss history, steps, timing).
+    history_ : numpy.ndarray
+        Training loss per iteration or step.
+    n_iter_ : int
+        Iterations (gn) or steps (psgd) taken.
+    n_features_in_ : int
+        Input channels ``m`` seen in ``fit``.
+    n_outputs_ : int
+        Output channels ``p`` seen in ``fit``.
+    input_offset_, output_offset_ : numpy.ndarray
+        Means removed before fitting (zeros when ``demean=False``).
+    layout_ : {'record', 'sequences'}
+        How the training data were read.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from learnlds import CanonicalSystem, LDSRegressor
+    >>> truth = CanonicalSystem(a=[-0.6, 0.2], c=[1.0, -0.5], d=0.5)
+    >>> u = np.random.default_rng(0).normal(size=2000)
+    >>> y = truth.simulate(u)
+    >>> model = LDSRegressor(order=2).fit(u, y)
+    >>> bool(model.score(u, y) > 99.9)
+    True
+    >>> model.predict(u[:5]).shape
+    (5,)
     """
 
     def __init__(
@@ -139,7 +159,7 @@ class LDSRegressor(RegressorMixin, BaseEstimator):
         init: Any = "zero",
         max_iter: int = 100,
         demean: bool = True,
-        random_state: int | None = None,
+        random_state: Any = None,
         progress: bool = False,
     ) -> None:
         self.order = order
@@ -158,101 +178,153 @@ class LDSRegressor(RegressorMixin, BaseEstimator):
         self.random_state = random_state
         self.progress = progress
 
-    # ------------------------------------------------------------------ fit
-    def _check_params(self) -> tuple[int, int]:
-        if isinstance(self.order, bool) or not isinstance(self.order, int | np.integer):
-            raise ValueError(f"order: must be a positive integer, got {self.order!r}")
-        if self.order < 1:
-            raise ValueError(f"order: must be >= 1, got {self.order}")
-        fit_order = int(self.order)
-        if self.overparam is not None:
-            if isinstance(self.overparam, bool) or not isinstance(self.overparam, int | np.integer):
-                raise ValueError(f"overparam: must be an integer or None, got {self.overparam!r}")
-            if self.overparam <= self.order:
-                raise ValueError(
-                    f"overparam: must exceed order={self.order} (it is the learning order), "
-                    f"got {self.overparam}"
+    # ------------------------------------------------------------------ parameters
+    def _validate_params(self) -> tuple[int, int]:
+        """Check every hyper-parameter (scikit-learn style, at fit); ``(order, fit order)``."""
+        order = check_int(self.order, "order", low=1)
+        fit_order = order
+        overparam = check_int(self.overparam, "overparam", low=1, allow_none=True)
+        if overparam is not None:
+            if overparam <= order:
+                raise ParameterError(
+                    f"overparam: must exceed order={order} (it is the learning order), "
+                    f"got {overparam}"
                 )
-            fit_order = int(self.overparam)
-        if self.method not in ("gn", "psgd"):
-            raise ValueError(f"method: must be 'gn' or 'psgd', got {self.method!r}")
-        return int(self.order), fit_order
+            fit_order = overparam
+        check_choice(self.method, "method", ("gn", "psgd"))
+        if self.burn_in is not None:
+            check_int(self.burn_in, "burn_in", low=0)
+        check_int(self.steps, "steps", low=1)
+        check_float(self.lr, "lr", low=0.0, low_open=True)
+        check_int(self.batch_size, "batch_size", low=1, allow_none=True)
+        check_int(self.window, "window", low=2, allow_none=True)
+        check_float(self.clip, "clip", low=0.0, low_open=True, allow_none=True)
+        check_int(self.max_iter, "max_iter", low=1)
+        check_bool(self.demean, "demean")
+        check_bool(self.progress, "progress")
+        if not (isinstance(self.init, CanonicalSystem) or self.init in ("zero", "identity")):
+            raise ParameterError(
+                f"init: must be 'zero', 'identity' or a CanonicalSystem, got {self.init!r}"
+            )
+        if isinstance(self.region, str) and self.region not in ("auto", "pacman"):
+            raise ParameterError(
+                f"region: must be 'auto', 'pacman', a PacmanRegion or None, got {self.region!r}"
+            )
+        if self.window is not None and self.method != "psgd":
+            raise ParameterError("window: only used by method='psgd'")
+        return order, fit_order
 
     def _region_for(self, method: str) -> Any:
         if isinstance(self.region, str) and self.region == "auto":
             return "pacman" if method == "psgd" else None
         return self.region
 
-    def fit(self, u: Any, y: Any, *, sequences: bool | None = None) -> LDSRegressor:
-        """Learn the system from inputs ``u`` and outputs ``y``; returns ``self``.
+    # ------------------------------------------------------------------ fit
+    def fit(self, u: Any, y: Any, *, sequences: bool = False) -> LDSRegressor:
+        """Learn the system from inputs ``u`` and outputs ``y``.
 
-        ``sequences=True`` reads 2-D ``(N, T)`` arrays as N SISO sequences (see the module
-        docstring for the automatic rule).
+        Parameters
+        ----------
+        u : array_like
+            Inputs: ``(T,)`` or ``(T, m)``; with ``sequences=True`` ``(N, T)`` or ``(N, T, m)``.
+        y : array_like
+            Outputs, laid out like ``u`` (``(T,)``, ``(T, p)``, ...).
+        sequences : bool, default False
+            Read the leading axis as ``N`` sequences (the paper's setting).
+
+        Returns
+        -------
+        LDSRegressor
+            ``self``, fitted.
+
+        Raises
+        ------
+        DataError
+            ``y`` missing, too few samples, constant input, or more parameters than data.
+        ParameterError
+            A hyper-parameter outside its allowed values.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> u = np.random.default_rng(0).normal(size=(20, 100))
+        >>> y = CanonicalSystem([-0.5], [1.0]).simulate(u)
+        >>> LDSRegressor(order=1).fit(u, y, sequences=True).layout_
+        'sequences'
         """
-        order, fit_order = self._check_params()
+        order, fit_order = self._validate_params()
         if y is None:
-            raise ValueError("y: requires y to be passed, but the target y is None")
-        u3, y3, layout = coerce_data(u, y, sequences)
-        N, T, m = u3.shape
-        p = y3.shape[2]
-        if T < 2:
-            raise ValueError(f"u: {T} sample is too short a sequence to learn dynamics")
-        burn = resolve_burn_in(self.burn_in, T)
-        if self.demean:
-            self.input_offset_ = u3.mean(axis=(0, 1))
-            self.output_offset_ = y3.mean(axis=(0, 1))
-        else:
-            self.input_offset_ = np.zeros(m)
-            self.output_offset_ = np.zeros(p)
-        uc = u3 - self.input_offset_
-        yc = y3 - self.output_offset_
-        if np.all(np.ptp(uc, axis=(0, 1)) == 0):
-            raise ValueError("u: the input is constant, it does not excite the system")
-        n_params = fit_order + p * (fit_order + 1) * m
-        if N * (T - burn) * p <= n_params:
-            raise ValueError(
-                f"order: {fit_order} is larger than the data supports: {n_params} parameters "
-                f"from {N * (T - burn) * p} samples after a burn-in of {burn}"
-            )
-        siso = m == 1 and p == 1
+            raise DataError("y: requires y to be passed, but the target y is None")
+        io = as_io(_sk_array(u, "u"), _sk_array(y, "y"), sequences=sequences, min_length=2)
+        burn = resolve_burn_in(self.burn_in, io.length)
+        uc, yc = self._centre(io)
+        self._check_data_size(io, fit_order, burn)
         if self.method == "psgd":
-            result = self._fit_psgd(
+            result = self._fit_psgd(uc, yc, fit_order, burn)
+        else:
+            siso = io.is_siso
+            result = gauss_newton(
                 uc[..., 0] if siso else uc,
                 yc[..., 0] if siso else yc,
-                fit_order,
-                burn,
-                siso,
-            )
-        else:
-            xs, ys = (uc[..., 0], yc[..., 0]) if siso else (uc, yc)
-            result = gauss_newton(
-                xs,
-                ys,
                 order=fit_order,
                 init=self.init,
                 burn_in=burn,
                 region=self._region_for("gn"),
                 max_iter=self.max_iter,
             )
-        self.train_result_: TrainResult = result
-        self.system_full_: CanonicalSystem = result.model
-        if self.overparam is not None:
-            self.system_: CanonicalSystem = reduce(result.model, order)
-        else:
-            self.system_ = result.model
-        self.history_ = np.asarray(result.loss_history)
-        self.n_iter_ = int(result.n_steps)
-        self.n_features_in_ = m
-        self.n_outputs_ = p
-        self.layout_ = layout
+        self._store(result, order, io)
         return self
 
-    def _fit_psgd(self, u, y, fit_order, burn, siso) -> TrainResult:
+    def _centre(self, io: IOArrays) -> tuple[np.ndarray, np.ndarray]:
+        """Offsets (means, or zeros) stored and removed; the input must vary."""
+        if self.demean:
+            self.input_offset_ = io.u.mean(axis=(0, 1))
+            self.output_offset_ = io.y.mean(axis=(0, 1))
+        else:
+            self.input_offset_ = np.zeros(io.n_inputs)
+            self.output_offset_ = np.zeros(io.n_outputs)
+        uc = io.u - self.input_offset_
+        if np.all(np.ptp(uc, axis=(0, 1)) == 0):
+            raise DataError("u: the input is constant, it does not excite the system")
+        return uc, io.y - self.output_offset_
+
+    @staticmethod
+    def _check_data_size(io: IOArrays, fit_order: int, burn: int) -> None:
+        m, p = io.n_inputs, io.n_outputs
+        n_params = fit_order + p * (fit_order + 1) * m
+        count = io.n_sequences * (io.length - burn) * p
+        if count <= n_params:
+            raise DataError(
+                f"order: {fit_order} is larger than the data supports: {n_params} parameters "
+                f"from {count} samples after a burn-in of {burn}"
+            )
+
+    def _store(self, result: TrainResult, order: int, io: IOArrays) -> None:
+        self.train_result_: TrainResult = result
+        self.system_full_: CanonicalSystem = result.model
+        self.system_: CanonicalSystem = (
+            reduce(result.model, order) if self.overparam is not None else result.model
+        )
+        self.history_ = np.asarray(result.loss_history)
+        self.n_iter_ = int(result.n_steps)
+        self.n_features_in_ = io.n_inputs
+        self.n_outputs_ = io.n_outputs
+        self.layout_: Layout = "sequences" if io.sequences else "record"
+
+    def _fit_psgd(self, uc: np.ndarray, yc: np.ndarray, fit_order: int, burn: int) -> TrainResult:
+        siso = uc.shape[2] == 1 and yc.shape[2] == 1
+        u, y = (uc[..., 0], yc[..., 0]) if siso else (uc, yc)
         if self.window is not None:
             if not siso:
-                raise ValueError("window: windows are cut from single-input single-output records")
+                raise UnsupportedShapeError(
+                    "window: windows are cut from single-input single-output records"
+                )
             if u.shape[0] != 1:
-                raise ValueError("window: windows are cut from one long record, got several")
+                raise DataError("window: windows are cut from one long record, got sequences")
+            if self.window > u.shape[1]:
+                raise DataError(
+                    f"window: {self.window} samples is longer than the record ({u.shape[1]})"
+                )
             source = window_batches(u[0], y[0], self.window, self.batch_size or 1)
             burn = resolve_burn_in(self.burn_in, self.window)
         else:
@@ -266,44 +338,97 @@ class LDSRegressor(RegressorMixin, BaseEstimator):
             region=self._region_for("psgd"),
             clip=self.clip,
             init=self.init,
-            rng=self.random_state,
+            random_state=self.random_state,
             progress=self.progress,
             on_divergence="raise",
         )
 
     # ------------------------------------------------------------------ predict / score
-    def predict(self, u: Any) -> np.ndarray:
-        """Simulated output from zero state (offsets re-applied), shaped like ``u``'s layout."""
+    def _io(self, u: Any, y: Any, sequences: bool) -> IOArrays:
         check_is_fitted(self, "system_")
-        ua = _to_array(u, "u")
-        as_sequences = ua.ndim == 2 and ua.shape[1] > 1 and self.n_features_in_ == 1
-        u3, _, layout = coerce_data(ua, None, as_sequences)
-        if u3.shape[2] != self.n_features_in_:
-            raise ValueError(
-                f"X has {u3.shape[2]} features, but LDSRegressor is expecting "
-                f"{self.n_features_in_} features as input (u: one column per input)"
+        try:
+            return as_io(
+                _sk_array(u, "u"),
+                _sk_array(y, "y"),
+                sequences=sequences,
+                n_inputs=self.n_features_in_,
+                n_outputs=None if y is None else self.n_outputs_,
             )
-        uc = u3 - self.input_offset_
-        sys_ = self.system_
-        if sys_.is_siso:
-            yhat = sys_.simulate(uc[..., 0])[..., None]
-        else:
-            yhat = sys_.simulate(uc)
-        yhat = yhat + self.output_offset_
-        if layout == "sequences":
-            return yhat[..., 0]
-        out = yhat[0]
-        return out[:, 0] if out.shape[1] == 1 else out
+        except DataError as exc:
+            if not str(exc).startswith("u: has "):
+                raise
+            k = int(str(exc).split()[2])
+            raise DataError(
+                f"{exc} (X has {k} features, but LDSRegressor is expecting "
+                f"{self.n_features_in_} features as input)"
+            ) from None
 
-    def score(self, u: Any, y: Any, sample_weight: Any = None) -> float:
-        """Fit percent of the simulated output against ``y`` (100 is perfect)."""
+    def _simulate(self, io: IOArrays) -> np.ndarray:
+        uc = io.u - self.input_offset_
+        sys_ = self.system_
+        yhat = sys_.simulate(uc[..., 0])[..., None] if sys_.is_siso else sys_.simulate(uc)
+        return yhat + self.output_offset_
+
+    def predict(self, u: Any, *, sequences: bool = False) -> np.ndarray:
+        """Simulated output from zero state (offsets re-applied), laid out like ``u``.
+
+        Parameters
+        ----------
+        u : array_like
+            Inputs with the fitted number of channels, laid out as in :meth:`fit`.
+        sequences : bool, default False
+            Read the leading axis as ``N`` sequences.
+
+        Returns
+        -------
+        numpy.ndarray
+            ``(T,)`` / ``(T, p)`` for a record, ``(N, T)`` / ``(N, T, p)`` for sequences.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> u = np.random.default_rng(0).normal(size=500)
+        >>> est = LDSRegressor(order=1).fit(u, CanonicalSystem([-0.5], [1.0]).simulate(u))
+        >>> est.predict(np.zeros((3, 10)), sequences=True).shape
+        (3, 10)
+        """
+        io = self._io(u, None, sequences)
+        return io.to_user(self._simulate(io))
+
+    def score(self, u: Any, y: Any, sample_weight: Any = None, *, sequences: bool = False) -> float:
+        """Fit percent of the simulated output against ``y``, averaged over outputs.
+
+        Parameters
+        ----------
+        u, y : array_like
+            Inputs and measured outputs, laid out as in :meth:`fit`.
+        sample_weight : None
+            Not supported (rows are time steps); must be ``None``.
+        sequences : bool, default False
+            Read the leading axis as ``N`` sequences.
+
+        Returns
+        -------
+        float
+            ``100 (1 - ||y - yhat|| / ||y - mean(y)||)``; 100 is perfect.
+
+        Raises
+        ------
+        ParameterError
+            ``sample_weight`` given.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> u = np.random.default_rng(0).normal(size=500)
+        >>> y = CanonicalSystem([-0.5], [1.0]).simulate(u)
+        >>> round(LDSRegressor(order=1).fit(u, y).score(u, y), 3)
+        100.0
+        """
         if sample_weight is not None:
-            raise ValueError("sample_weight: not supported for dynamical data")
-        yhat = self.predict(u)
-        ya = _to_array(y, "y").reshape(np.shape(yhat))
-        if self.n_outputs_ > 1:  # a record with several outputs: the mean of their fits
-            return float(np.mean([fit_percent(ya[:, k], yhat[:, k]) for k in range(yhat.shape[1])]))
-        return fit_percent(ya, yhat)
+            raise ParameterError("sample_weight: not supported for dynamical data")
+        io = self._io(u, y, sequences)
+        return float(np.mean(channel_fits(io.y, self._simulate(io))))
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
