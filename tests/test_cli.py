@@ -52,8 +52,9 @@ def test_simulate_fit_predict_round_trip(tmp_path, capsys):
         )
         == 0
     )
-    out = capsys.readouterr().out
-    assert "validation fit" in out and "model written" in out
+    captured = capsys.readouterr()
+    assert "validation fit" in captured.err and "model written" in captured.err
+    assert captured.out == ""  # stdout carries data only
     learned, true = load(model), load(truth)
     np.testing.assert_allclose(learned.markov(20), true.markov(20), atol=0.02)
     meta = json.loads(model.read_text())["metadata"]
@@ -87,7 +88,7 @@ def test_fit_psgd_on_dat_file(tmp_path, capsys):
         ]
     )
     assert code == 0
-    assert "estimation fit" in capsys.readouterr().out
+    assert "estimation fit" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize(
@@ -114,6 +115,96 @@ def test_errors_are_one_line_and_nonzero(tmp_path, args, match):
     )
     assert proc.returncode == 2
     lines = proc.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("learnlds: error:"), proc.stderr
-    assert match in lines[0]
-    assert "Traceback" not in proc.stderr
+    errors = [line for line in lines if line.startswith("learnlds: error:")]
+    assert len(errors) == 1 and errors[0] == lines[-1], proc.stderr
+    assert match in errors[0]
+    assert "Traceback" not in proc.stderr and proc.stdout == ""
+
+
+def _run(args, cwd):
+    return subprocess.run(
+        [sys.executable, "-m", "learnlds.cli", *args], capture_output=True, text=True, cwd=cwd
+    )
+
+
+def _model_and_data(tmp_path):
+    from learnlds.systems import CanonicalSystem
+
+    rng = np.random.default_rng(3)
+    u = rng.normal(size=300)
+    y = CanonicalSystem([-0.5], [1.0]).simulate(u)
+    data = tmp_path / "d.csv"
+    np.savetxt(data, np.column_stack([u, y]), delimiter=",", header="u,y", comments="")
+    model = tmp_path / "m.json"
+    CanonicalSystem([-0.5], [1.0]).save(model, input_offset=[0.0], output_offset=[0.0])
+    return data, model
+
+
+def test_version_and_defaults_in_help(tmp_path):
+    from learnlds import __version__
+
+    proc = _run(["--version"], tmp_path)
+    assert proc.returncode == 0 and __version__ in proc.stdout
+    helptext = _run(["fit", "--help"], tmp_path).stdout
+    assert "(default: 3)" in helptext and "(default: 0.5)" in helptext
+
+
+def test_predict_stdout_carries_data_only(tmp_path):
+    data, model = _model_and_data(tmp_path)
+    proc = _run(["predict", str(model), str(data)], tmp_path)
+    assert proc.returncode == 0
+    values = np.loadtxt(proc.stdout.splitlines())
+    assert values.shape == (300,)
+    assert "fit against measured output" in proc.stderr
+
+
+@pytest.mark.parametrize(
+    "args,match",
+    [
+        (["simulate", "--length", "-5"], "--length: must be >= 2"),
+        (["fit", "{data}", "--validation-fraction", "1.5"], "must be in [0, 1)"),
+        (["fit", "{data}", "--steps", "0", "--method", "psgd"], "--steps: must be >= 1"),
+        (["simulate", "--radius", "2", "--out", "s.csv"], "unstable"),
+        (["fit", "{data}", "--out", "nodir/m.json"], "does not exist"),
+    ],
+)
+def test_arguments_are_checked_before_any_work(tmp_path, args, match):
+    data, _ = _model_and_data(tmp_path)
+    proc = _run([a.format(data=data) for a in args], tmp_path)
+    assert proc.returncode == 2, proc.stderr
+    assert match in proc.stderr and "Traceback" not in proc.stderr
+    assert not (tmp_path / "s.csv").exists()
+
+
+@pytest.mark.parametrize(
+    "meta,match",
+    [
+        ('"just a string"', "'metadata' must be an object"),
+        ('{"input_offset": [1.0, 2.0], "output_offset": [0.0]}', "input_offset has 2 values"),
+    ],
+)
+def test_bad_model_metadata_is_refused(tmp_path, meta, match):
+    data, model = _model_and_data(tmp_path)
+    doc = json.loads(model.read_text())
+    doc["metadata"] = json.loads(meta)
+    model.write_text(json.dumps(doc))
+    proc = _run(["predict", str(model), str(data)], tmp_path)
+    assert proc.returncode == 2 and match in proc.stderr
+
+
+def test_failed_write_keeps_the_previous_file(tmp_path, monkeypatch):
+    """A write that fails half-way (here: the CSV writer raises) leaves the old file intact."""
+    import learnlds.cli as cli
+
+    data, model = _model_and_data(tmp_path)
+    pred = tmp_path / "pred.csv"
+    pred.write_text("previous contents\n")
+
+    def broken(fh, *args, **kwargs):
+        fh.write("partial")
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(cli.np, "savetxt", broken)
+    assert main(["predict", str(model), str(data), "--out", str(pred)]) == 2
+    assert pred.read_text() == "previous contents\n"
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".pred")] == []

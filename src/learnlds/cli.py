@@ -1,23 +1,39 @@
 """The ``learnlds`` command line: thin argument parsing over the library.
 
-Library errors (``ValueError``) are printed as one line ``learnlds: error: ...`` and
-the process exits with status 2; nothing prints a traceback for bad input.
+Data go to stdout, messages to stderr. Library errors are printed as one line
+``learnlds: error: ...`` and the process exits with status 2; Ctrl-C ends with one
+line and status 130; a closed pipe ends quietly. Output files are checked before
+any work starts and written atomically (written first, reported after).
 """
 
 from __future__ import annotations
 
 import argparse
+import io
+import json
+import os
 import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
-from .region import ProjectionError
+from ._files import atomic_open, check_output_path
+from .errors import LearnLDSError
+
+__all__ = ["build_parser", "main"]
 
 
-def _cols(spec: str | None):
+def _say(msg: str) -> None:
+    """A message line on stderr, without breaking a running tqdm progress bar."""
+    from tqdm import tqdm
+
+    tqdm.write(msg, file=sys.stderr)
+
+
+def _cols(spec: str | None) -> list[int | str] | None:
     """``"0,2"`` -> ``[0, 2]``; names stay strings; ``None`` stays ``None``."""
     if spec is None:
         return None
@@ -28,55 +44,102 @@ def _cols(spec: str | None):
     return out
 
 
-def _load(path: str, input_col: str | None, output_col: str | None):
+def _load(path: str, input_col: str | None, output_col: str | None) -> Any:
     from .datasets import IOData
 
-    return IOData.from_file(path, input_cols=_cols(input_col), output_cols=_cols(output_col))
+    data = IOData.from_file(path, input_cols=_cols(input_col), output_cols=_cols(output_col))
+    _say(
+        f"{Path(path).name}: {len(data)} samples; inputs {', '.join(data.input_names)}; "
+        f"outputs {', '.join(data.output_names)}"
+    )
+    return data
 
 
 def _write_series(path: Path, columns: dict[str, np.ndarray]) -> None:
-    names = list(columns)
-    data = np.column_stack([np.asarray(columns[k], dtype=float) for k in names])
+    """CSV (header row) or ``.npz`` of equal-length columns, written atomically."""
+    arrays = {k: np.asarray(v, dtype=float) for k, v in columns.items()}
     if path.suffix == ".npz":
-        np.savez(path, **columns)
-    else:
-        np.savetxt(path, data, delimiter=",", header=",".join(names), comments="", fmt="%.10g")
+        with atomic_open(path, "wb") as fh:
+            np.savez(fh, **arrays)
+        return
+    flat: dict[str, np.ndarray] = {}
+    for k, v in arrays.items():
+        if v.ndim == 1:
+            flat[k] = v
+        else:
+            for j in range(v.shape[1]):
+                flat[f"{k}{j + 1}"] = v[:, j]
+    with atomic_open(path, "w", newline="") as fh:
+        np.savetxt(
+            fh,
+            np.column_stack(list(flat.values())),
+            delimiter=",",
+            header=",".join(flat),
+            comments="",
+            fmt="%.10g",
+        )
+
+
+def _model_metadata(path: str) -> dict[str, Any]:
+    from .errors import FileFormatError
+
+    meta = json.loads(Path(path).read_text()).get("metadata", {})
+    if not isinstance(meta, dict):
+        raise FileFormatError(f"{path}: 'metadata' must be an object, got {type(meta).__name__}")
+    return meta
+
+
+def _offset(meta: dict[str, Any], key: str, count: int, path: str) -> np.ndarray:
+    from ._boundary import as_float_array
+    from .errors import FileFormatError
+
+    raw = meta.get(key, [0.0] * count)
+    arr = as_float_array(raw, f"{path}: {key}", ndim=(0, 1)).reshape(-1)
+    if arr.size != count:
+        raise FileFormatError(f"{path}: {key} has {arr.size} values, the model has {count}")
+    return arr
 
 
 # --------------------------------------------------------------------------- commands
 def cmd_simulate(args: argparse.Namespace) -> int:
+    """``learnlds simulate``: a given or random stable system driven by a chosen input."""
+    from ._boundary import check_random_state
     from .datasets import prbs
     from .systems import CanonicalSystem, load
 
-    rng = np.random.default_rng(args.seed)
+    out = check_output_path(args.out, "--out")
+    save = check_output_path(args.save_model, "--save-model") if args.save_model else None
+    rng = check_random_state(args.random_state)
     if args.model:
         system = load(args.model)
     else:
         system = CanonicalSystem.random_stable(args.order, args.radius, rng, d=args.d)
+    if not system.is_stable and not args.allow_unstable:
+        raise LearnLDSError(
+            f"the system is unstable (spectral radius {system.spectral_radius:.3g}): its "
+            "output grows without bound; pass --allow-unstable to simulate it anyway"
+        )
     if args.input_file:
-        data = _load(args.input_file, args.input_col, None)
-        u = data.u1
+        u = _load(args.input_file, args.input_col, None).u1
     elif args.input == "prbs":
-        u = prbs(args.length, rng=rng)
+        u = prbs(args.length, random_state=rng)
     else:
         u = rng.normal(size=args.length)
-    y = system.simulate(u, noise_std=args.noise, rng=rng)
-    out = Path(args.out)
+    y = system.simulate(u, noise_std=args.noise, random_state=rng)
     _write_series(out, {"u": u, "y": y})
-    if args.save_model:
-        system.save(args.save_model)
-    print(f"simulated {system!r} for {u.size} samples -> {out}")
+    if save is not None:
+        system.save(save)
+    _say(f"simulated {system!r} for {u.size} samples -> {out}")
     return 0
 
 
 def cmd_fit(args: argparse.Namespace) -> int:
+    """``learnlds fit``: learn a model, report estimation/validation fits, write the JSON."""
     from .estimator import LDSRegressor
+    from .validate import holdout
 
+    out = check_output_path(args.out, "--out")
     data = _load(args.data, args.input_col, args.output_col)
-    if args.validation_fraction > 0:
-        est_data, val_data = data.split(1.0 - args.validation_fraction)
-    else:
-        est_data, val_data = data, None
     model = LDSRegressor(
         order=args.order,
         method=args.method,
@@ -88,28 +151,15 @@ def cmd_fit(args: argparse.Namespace) -> int:
         clip=args.clip,
         init=args.init,
         progress=not args.quiet,
-        random_state=args.seed,
+        random_state=args.random_state,
     )
+    frac = args.validation_fraction
+    cut = len(data) - int(round(frac * len(data)))
+    u = data.u1 if data.n_inputs == 1 else data.u
+    y = data.y1 if data.n_outputs == 1 else data.y
     t0 = time.perf_counter()
-    u_e = est_data.u1 if est_data.n_inputs == 1 else est_data.u
-    y_e = est_data.y1 if est_data.n_outputs == 1 else est_data.y
-    model.fit(u_e, y_e)
+    model.fit(u[:cut], y[:cut])
     elapsed = time.perf_counter() - t0
-    print(f"fitted order {args.order} ({args.method}) in {elapsed:.3f} s: {model.system_!r}")
-    print(f"estimation fit: {model.score(u_e, y_e):.2f} %")
-    if val_data is not None:
-        # the validation part is centred on its own means, as the estimation part was
-        from .validate import fit_percent
-
-        vd = val_data.detrend()
-        u_v = vd.u1 if vd.n_inputs == 1 else vd.u
-        y_v = vd.y1 if vd.n_outputs == 1 else vd.y
-        yhat = model.system_.simulate(u_v)
-        print(
-            f"validation fit (last {args.validation_fraction:.0%}, means removed): "
-            f"{fit_percent(y_v, yhat):.2f} %"
-        )
-    out = Path(args.out)
     model.system_.save(
         out,
         input_offset=model.input_offset_.tolist(),
@@ -117,44 +167,47 @@ def cmd_fit(args: argparse.Namespace) -> int:
         dt=data.dt,
         source=str(args.data),
     )
-    print(f"model written to {out}")
+    _say(f"fitted order {args.order} ({args.method}) in {elapsed:.3f} s: {model.system_!r}")
+    if frac > 0:
+        res = holdout(model.system_, u, y, split=cut / len(data))
+        _say(f"estimation fit: {res.estimation_fit:.2f} % (first {cut} samples, means removed)")
+        _say(f"validation fit: {res.validation_fit:.2f} % (last {frac:.0%}, means removed)")
+    else:
+        _say(f"estimation fit: {model.score(u, y):.2f} %")
+    _say(f"model written to {out}")
     return 0
 
 
 def cmd_predict(args: argparse.Namespace) -> int:
-    import json
-
+    """``learnlds predict``: simulate a saved model on a data file's input."""
     from .systems import load
+    from .validate import fit_percent
 
+    out = check_output_path(args.out, "--out") if args.out else None
     system = load(args.model)
-    meta = json.loads(Path(args.model).read_text()).get("metadata", {})
+    meta = _model_metadata(args.model)
     data = _load(args.data, args.input_col, args.output_col)
     u = data.u1 if system.is_siso else data.u
-    u_off = np.asarray(meta.get("input_offset", [0.0]))
-    y_off = np.asarray(meta.get("output_offset", [0.0]))
+    u_off = _offset(meta, "input_offset", system.n_inputs, args.model)
+    y_off = _offset(meta, "output_offset", system.n_outputs, args.model)
     yhat = system.simulate(u - (u_off[0] if system.is_siso else u_off))
     yhat = yhat + (y_off[0] if system.is_siso else y_off)
-    cols = {"u": u, "yhat": yhat} if system.is_siso else {"yhat": yhat}
-    if data.n_outputs == 1 and system.is_siso:
-        from .validate import fit_percent
-
-        print(f"fit against measured output: {fit_percent(data.y1, yhat):.2f} %")
-    if args.out:
-        _write_series(Path(args.out), cols)
-        print(f"predictions written to {args.out}")
+    if out is not None:
+        _write_series(out, {"u": u, "yhat": yhat} if system.is_siso else {"yhat": yhat})
+        _say(f"predictions written to {out}")
     else:
-        np.savetxt(sys.stdout, np.atleast_2d(yhat).T if yhat.ndim == 1 else yhat, fmt="%.10g")
+        buf = io.StringIO()
+        np.savetxt(buf, np.atleast_2d(yhat).T if yhat.ndim == 1 else yhat, fmt="%.10g")
+        sys.stdout.write(buf.getvalue())
+        sys.stdout.flush()
+    if data.n_outputs == system.n_outputs:
+        y = data.y1 if system.n_outputs == 1 else data.y
+        _say(f"fit against measured output: {fit_percent(y, yhat):.2f} %")
     return 0
 
 
-def _say(msg: str) -> None:
-    """Print a line without breaking a running tqdm progress bar."""
-    from tqdm import tqdm
-
-    tqdm.write(msg)
-
-
 def cmd_demo(args: argparse.Namespace) -> int:
+    """``learnlds demo``: the post's hair-dryer demo with its HTML report."""
     from .demo import run_demo
 
     run_demo(
@@ -164,128 +217,274 @@ def cmd_demo(args: argparse.Namespace) -> int:
         progress=not args.quiet,
         lr=args.lr,
         region=None if args.region == "none" else args.region,
-        seed=args.seed,
+        random_state=args.random_state,
         log=_say,
     )
     return 0
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    import json
-
-    from .report import Scaling, model_fits, write_report
+    """``learnlds report``: the HTML report of a saved SISO model on a data file."""
+    from .errors import UnsupportedShapeError
+    from .report import Scaling, write_report
     from .systems import load
+    from .validate import holdout
 
     system = load(args.model)
     if not system.is_siso:
-        raise ValueError(f"{args.model}: the report draws single-input single-output models")
-    meta = json.loads(Path(args.model).read_text()).get("metadata", {})
+        raise UnsupportedShapeError(
+            f"{args.model}: the report draws single-input single-output models"
+        )
+    meta = _model_metadata(args.model)
     data = _load(args.data, args.input_col, args.output_col)
     if not data.is_siso:
-        raise ValueError(f"{args.data}: pick one input and one output (--input-col, --output-col)")
+        raise UnsupportedShapeError(
+            f"{args.data}: pick one input and one output (--input-col, --output-col)"
+        )
     split = 1.0 - args.validation_fraction
-    if "input_offset" in meta and "output_offset" in meta:
-        scaling = Scaling(float(meta["input_offset"][0]), 1.0, float(meta["output_offset"][0]), 1.0)
-    else:
-        est, _ = data.split(split)
-        scaling = Scaling(float(est.u1.mean()), 1.0, float(est.y1.mean()), 1.0)
-    fit_est, fit_val = model_fits(system, data, scaling, split)
+    res = holdout(system, data.u1, data.y1, split=split)
+    u_off = (
+        _offset(meta, "input_offset", 1, args.model)[0]
+        if meta
+        else _estimation_mean(data.u1, split)
+    )
+    y_off = (
+        _offset(meta, "output_offset", 1, args.model)[0]
+        if meta
+        else _estimation_mean(data.y1, split)
+    )
     page = write_report(
         args.out,
         data=data,
         model=system,
-        scaling=scaling,
+        scaling=Scaling(float(u_off), 1.0, float(y_off), 1.0),
         split=split,
         title=f"learnlds report: {Path(args.model).name} on {Path(args.data).name}",
         notes=[f"Model {args.model} on data {args.data}."],
     )
-    print(f"estimation fit {fit_est:.2f} %, validation fit {fit_val:.2f} %")
-    print(f"report written to {page}")
+    _say(f"estimation fit {res.estimation_fit:.2f} %, validation fit {res.validation_fit:.2f} %")
+    _say(f"report written to {page}")
     return 0
 
 
-# --------------------------------------------------------------------------- parser
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="learnlds",
-        description="Learn linear dynamical systems by projected gradient descent.",
-    )
-    sub = parser.add_subparsers(dest="command", required=True)
+def _estimation_mean(signal: np.ndarray, split: float) -> float:
+    """Mean of the estimation part of ``signal`` (the offset a model without metadata gets)."""
+    return float(signal[: int(round(split * signal.size))].mean())
 
-    p = sub.add_parser("simulate", help="simulate a given or random system and write CSV")
+
+# --------------------------------------------------------------------------- parser
+def _int_at_least(low: int) -> Any:
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"must be an integer, got {text!r}") from None
+        if value < low:
+            raise argparse.ArgumentTypeError(f"must be >= {low}, got {value}")
+        return value
+
+    return parse
+
+
+def _fraction(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number, got {text!r}") from None
+    if not 0.0 <= value < 1.0:
+        raise argparse.ArgumentTypeError(f"must be in [0, 1), got {value}")
+    return value
+
+
+def _positive(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number, got {text!r}") from None
+    if not (np.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"must be a finite number > 0, got {text}")
+    return value
+
+
+class _Formatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Every option's help states its default."""
+
+
+def _add_simulate(sub: Any) -> None:
+    p = sub.add_parser(
+        "simulate",
+        help="simulate a given or random system and write CSV",
+        formatter_class=_Formatter,
+    )
     p.add_argument("--model", help="model JSON (default: a random stable system)")
-    p.add_argument("--order", type=int, default=3)
-    p.add_argument("--radius", type=float, default=0.9, help="pole radius of the random system")
+    p.add_argument("--order", type=_int_at_least(1), default=3, help="order of the random system")
+    p.add_argument("--radius", type=_positive, default=0.9, help="pole radius of the random system")
     p.add_argument("--d", type=float, default=0.0, help="feed-through of the random system")
-    p.add_argument("--length", type=int, default=1000)
-    p.add_argument("--input", choices=("gaussian", "prbs"), default="gaussian")
+    p.add_argument("--length", type=_int_at_least(2), default=1000, help="number of samples")
+    p.add_argument("--input", choices=("gaussian", "prbs"), default="gaussian", help="input")
     p.add_argument("--input-file", help="read the input from a data file instead")
     p.add_argument("--input-col", help="input column (name or 0-based index)")
     p.add_argument("--noise", type=float, default=0.0, help="output noise standard deviation")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--out", default="simulated.csv")
+    p.add_argument("--allow-unstable", action="store_true", help="simulate an unstable model")
+    _add_common(p, out="simulated.csv")
     p.add_argument("--save-model", help="also write the simulated system as JSON")
     p.set_defaults(func=cmd_simulate)
 
-    p = sub.add_parser("fit", help="learn a model from a data file (CSV, .dat, .npz)")
-    p.add_argument("data")
-    p.add_argument("--order", type=int, default=3)
+
+def _add_fit(sub: Any) -> None:
+    p = sub.add_parser(
+        "fit", help="learn a model from a data file (CSV, .dat, .npz)", formatter_class=_Formatter
+    )
+    p.add_argument("data", help="data file")
+    p.add_argument("--order", type=_int_at_least(1), default=3, help="model order")
     p.add_argument("--input-col", help="input column(s), names or 0-based indices, comma separated")
     p.add_argument("--output-col", help="output column(s)")
-    p.add_argument("--method", choices=("gn", "psgd"), default="gn")
-    p.add_argument("--overparam", type=int, help="learn at this order, then reduce")
+    p.add_argument("--method", choices=("gn", "psgd"), default="gn", help="solver")
+    p.add_argument("--overparam", type=_int_at_least(2), help="learn at this order, then reduce")
     p.add_argument(
         "--region",
         choices=("auto", "pacman", "none"),
         default="auto",
         help="auto: Pac-Man region for psgd, stability only for gn",
     )
-    p.add_argument("--burn-in", type=int, default=0)
-    p.add_argument("--steps", type=int, default=400, help="psgd steps")
-    p.add_argument("--lr", type=float, default=0.05, help="psgd learning rate")
-    p.add_argument("--clip", type=float, help="psgd gradient-norm clip")
-    p.add_argument("--init", choices=("zero", "identity"), default="zero")
-    p.add_argument("--validation-fraction", type=float, default=0.5)
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument(
+        "--burn-in", type=_int_at_least(0), default=0, help="samples left out of the loss"
+    )
+    p.add_argument("--steps", type=_int_at_least(1), default=400, help="psgd steps")
+    p.add_argument("--lr", type=_positive, default=0.05, help="psgd learning rate")
+    p.add_argument("--clip", type=_positive, help="psgd gradient-norm clip")
+    p.add_argument("--init", choices=("zero", "identity"), default="zero", help="start")
+    p.add_argument(
+        "--validation-fraction",
+        type=float,
+        default=0.5,
+        help="last part of the record held out for validation",
+    )
     p.add_argument("--quiet", action="store_true", help="no progress bar")
-    p.add_argument("--out", default="model.json")
+    _add_common(p, out="model.json")
     p.set_defaults(func=cmd_fit)
 
-    p = sub.add_parser("predict", help="simulate a saved model on a data file's input")
-    p.add_argument("model")
-    p.add_argument("data")
-    p.add_argument("--input-col")
-    p.add_argument("--output-col")
+
+def _add_common(p: argparse.ArgumentParser, out: str) -> None:
+    p.add_argument(
+        "--random-state",
+        "--seed",
+        dest="random_state",
+        type=int,
+        default=0,
+        help="seed of the random generator",
+    )
+    p.add_argument("--out", default=out, help="file to write")
+
+
+def _add_predict_demo_report(sub: Any) -> None:
+    p = sub.add_parser(
+        "predict", help="simulate a saved model on a data file's input", formatter_class=_Formatter
+    )
+    p.add_argument("model", help="model JSON written by learnlds fit")
+    p.add_argument("data", help="data file")
+    p.add_argument("--input-col", help="input column(s)")
+    p.add_argument("--output-col", help="output column(s)")
     p.add_argument("--out", help="CSV/.npz to write (default: print to stdout)")
     p.set_defaults(func=cmd_predict)
 
-    p = sub.add_parser("demo", help="the post's demo on the hair dryer, with an HTML report")
+    p = sub.add_parser(
+        "demo",
+        help="the post's demo on the hair dryer, with an HTML report",
+        formatter_class=_Formatter,
+    )
     p.add_argument("--out", default="learnlds-demo", help="report folder")
-    p.add_argument("--steps", type=int, default=400, help="SGD steps")
+    p.add_argument("--steps", type=_int_at_least(1), default=400, help="SGD steps")
     p.add_argument("--data", help="dryer.dat (or a folder holding it, or a data file)")
-    p.add_argument("--lr", type=float, default=0.01, help="fixed learning rate")
-    p.add_argument("--region", choices=("none", "pacman"), default="none")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--lr", type=_positive, default=0.01, help="fixed learning rate")
+    p.add_argument("--region", choices=("none", "pacman"), default="none", help="SGD region")
+    p.add_argument(
+        "--random-state",
+        "--seed",
+        dest="random_state",
+        type=int,
+        default=0,
+        help="seed of the random generator",
+    )
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_demo)
 
-    p = sub.add_parser("report", help="HTML report of a saved model on a data file")
+    p = sub.add_parser(
+        "report", help="HTML report of a saved model on a data file", formatter_class=_Formatter
+    )
     p.add_argument("model", help="model JSON written by learnlds fit")
-    p.add_argument("data")
-    p.add_argument("--input-col")
-    p.add_argument("--output-col")
-    p.add_argument("--validation-fraction", type=float, default=0.5)
+    p.add_argument("data", help="data file")
+    p.add_argument("--input-col", help="input column")
+    p.add_argument("--output-col", help="output column")
+    p.add_argument(
+        "--validation-fraction",
+        type=float,
+        default=0.5,
+        help="last part of the record held out for validation",
+    )
     p.add_argument("--out", default="learnlds-report", help="report folder")
     p.set_defaults(func=cmd_report)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of the ``learnlds`` command.
+
+    Returns
+    -------
+    argparse.ArgumentParser
+        With sub-commands simulate, fit, predict, demo and report.
+
+    Examples
+    --------
+    >>> build_parser().parse_args(["fit", "data.csv", "--order", "2"]).order
+    2
+    """
+    from . import __version__
+
+    parser = argparse.ArgumentParser(
+        prog="learnlds",
+        description="Learn linear dynamical systems by projected gradient descent.",
+    )
+    parser.add_argument("--version", action="version", version=f"learnlds {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+    _add_simulate(sub)
+    _add_fit(sub)
+    _add_predict_demo_report(sub)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit status.
+
+    Parameters
+    ----------
+    argv : sequence of str, optional
+        Arguments (default: ``sys.argv[1:]``).
+
+    Returns
+    -------
+    int
+        0 on success, 2 on a library error (one line on stderr), 130 on Ctrl-C.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> main(["simulate", "--model", tempfile.mkdtemp() + "/missing.json"])
+    2
+    """
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
         return int(args.func(args) or 0)
-    except (ValueError, OSError, ProjectionError) as exc:
+    except KeyboardInterrupt:
+        print("learnlds: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        # the reader went away (e.g. `| head`): files were written first; end quietly
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 0
+    except (LearnLDSError, ValueError, OSError) as exc:
         print(f"learnlds: error: {exc}", file=sys.stderr)
         return 2
 

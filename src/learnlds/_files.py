@@ -1,0 +1,135 @@
+"""Files learnlds writes: checked before the work, written atomically.
+
+A file is written to a temporary file in the same folder, flushed to disk and
+renamed over the target, so a failure (full disk, interrupt) leaves the previous
+file intact and never a truncated one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO, Any
+
+from .errors import ParameterError
+
+__all__ = ["atomic_open", "atomic_write_text", "check_output_path"]
+
+
+def check_output_path(path: str | os.PathLike[str], what: str = "output") -> Path:
+    """Refuse, before any work, an output path whose folder is missing or not writable.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The file to be written.
+    what : str, default 'output'
+        The option's name, for the message.
+
+    Returns
+    -------
+    pathlib.Path
+        ``path`` as a ``Path``.
+
+    Raises
+    ------
+    ParameterError
+        The folder does not exist or is not writable, or ``path`` is a folder.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> folder = tempfile.mkdtemp()
+    >>> check_output_path(folder + "/model.json").name
+    'model.json'
+    """
+    p = Path(path)
+    parent = p.parent if str(p.parent) else Path(".")
+    if p.is_dir():
+        raise ParameterError(f"{what}: {p} is a folder, expected a file name")
+    if not parent.is_dir():
+        raise ParameterError(f"{what}: folder {parent} does not exist (for {p})")
+    if not os.access(parent, os.W_OK):
+        raise ParameterError(f"{what}: folder {parent} is not writable (for {p})")
+    return p
+
+
+@contextlib.contextmanager
+def atomic_open(path: str | os.PathLike[str], mode: str = "w", **kwargs: Any) -> Iterator[IO[Any]]:
+    """Open a temporary file beside ``path``; on success it replaces ``path`` atomically.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The final file.
+    mode : {'w', 'wb'}, default 'w'
+        Text or binary.
+    **kwargs
+        Passed to :func:`open` (e.g. ``encoding``, ``newline``).
+
+    Yields
+    ------
+    file object
+        The temporary file to write to.
+
+    Raises
+    ------
+    ParameterError
+        ``mode`` is not a write mode.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> target = pathlib.Path(tempfile.mkdtemp()) / "a.txt"
+    >>> with atomic_open(target) as fh:
+    ...     _ = fh.write("hello")
+    >>> target.read_text()
+    'hello'
+    """
+    if mode not in ("w", "wb"):
+        raise ParameterError(f"mode: must be 'w' or 'wb', got {mode!r}")
+    target = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent or ".")
+    try:
+        if "b" not in mode:
+            kwargs.setdefault("encoding", "utf-8")
+        with os.fdopen(fd, mode, **kwargs) as fh:
+            yield fh
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def atomic_write_text(path: str | os.PathLike[str], text: str) -> Path:
+    """Write ``text`` to ``path`` atomically (see :func:`atomic_open`).
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The file to write.
+    text : str
+        Its new contents.
+
+    Returns
+    -------
+    pathlib.Path
+        The written file.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> p = atomic_write_text(pathlib.Path(tempfile.mkdtemp()) / "b.txt", "x")
+    >>> p.read_text()
+    'x'
+    """
+    with atomic_open(path, "w") as fh:
+        fh.write(text)
+    return Path(path)
+
