@@ -49,8 +49,60 @@ def test_fit_percent_batch_scored_as_a_whole():
     y = np.array([[1.0, 2.0], [3.0, 4.0]])
     yhat = np.array([[1.0, 2.0], [3.0, 3.0]])
     expected = 100 * (1 - 1.0 / np.sqrt(5.0))  # global mean 2.5
-    assert fit_percent(y, yhat) == pytest.approx(expected)
-    assert fit_percent(y, yhat) == pytest.approx(fit_percent(y.ravel(), yhat.ravel()))
+    assert fit_percent(y, yhat, sequences=True) == pytest.approx(expected)
+    assert fit_percent(y, yhat, sequences=True) == pytest.approx(
+        fit_percent(y.ravel(), yhat.ravel())
+    )
+
+
+def test_fit_percent_of_a_record_averages_its_outputs():
+    """(T, p) is one record: each output scored on its own, then averaged (the protocol)."""
+    rng = np.random.default_rng(0)
+    y = rng.normal(size=(50, 2)) * [1.0, 100.0]
+    yhat = y + rng.normal(size=(50, 2)) * [0.1, 50.0]
+    per = fit_percent(y, yhat, multioutput="raw_values")
+    assert per == pytest.approx(
+        [fit_percent(y[:, 0], yhat[:, 0]), fit_percent(y[:, 1], yhat[:, 1])]
+    )
+    assert fit_percent(y, yhat) == pytest.approx(per.mean())
+
+
+def test_holdout_is_the_protocol(truth):
+    """Against an independent computation: halves centred on their own means, zero state."""
+    from learnlds import LDSRegressor
+    from learnlds.validate import holdout
+
+    rng = np.random.default_rng(5)
+    u = rng.normal(size=1200) + 3.0
+    y = truth.simulate(u) + 0.05 * rng.normal(size=1200) + 7.0
+    res = holdout(truth, u, y, split=0.25)
+    ue, ye, uv, yv = u[:300], y[:300], u[300:], y[300:]
+    for (uu, yy), fit, yhat in (
+        ((ue, ye), res.estimation_fit, res.yhat_estimation),
+        ((uv, yv), res.validation_fit, res.yhat_validation),
+    ):
+        sim = truth.simulate(uu - uu.mean())
+        np.testing.assert_allclose(yhat, sim)
+        assert fit == pytest.approx(fit_percent(yy - yy.mean(), sim))
+    assert res.split_index == 300
+    np.testing.assert_allclose(res.residuals_validation, (yv - yv.mean()) - res.yhat_validation)
+    fitted = holdout(LDSRegressor(order=truth.order), u, y)
+    assert fitted.model.system_.order == truth.order and fitted.validation_fit > 90
+    sep = holdout(truth, u[:600], y[:600], validation=(u[600:], y[600:]))
+    assert sep.split_index == 600
+
+
+def test_holdout_errors(truth):
+    from learnlds.errors import DataError, ParameterError
+    from learnlds.validate import holdout
+
+    u = np.random.default_rng(0).normal(size=100)
+    with pytest.raises(ParameterError, match="split"):
+        holdout(truth, u, truth.simulate(u), split=1.5)
+    with pytest.raises(ParameterError, match="model"):
+        holdout(object(), u, truth.simulate(u))
+    with pytest.raises(DataError, match="lengths differ"):
+        holdout(truth, u, u[:50])
 
 
 def test_fit_percent_errors():

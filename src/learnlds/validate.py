@@ -20,9 +20,8 @@ from typing import Any
 import numpy as np
 from scipy import linalg, stats
 
-from ._boundary import as_float_array, as_io, check_choice, check_float
-from .errors import DataError, ParameterError
-from .systems import as_real_array
+from ._boundary import as_float_array, as_io, check_choice, check_float, check_int
+from .errors import DataError, ParameterError, UnsupportedShapeError
 
 __all__ = [
     "HoldoutResult",
@@ -115,14 +114,34 @@ def channel_fits(y3: np.ndarray, yhat3: np.ndarray) -> np.ndarray:
 
 @dataclass(frozen=True)
 class ResidualAnalysis:
-    """Result of :func:`residual_analysis`.
+    """Result of :func:`residual_analysis`: correlations, bounds and the two verdicts.
 
-    ``lags`` = 0..max_lag with ``autocorr`` (normalised, ``autocorr[0] = 1``);
-    ``cross_lags`` = -max_lag..max_lag with ``crosscorr[j]`` the normalised correlation
-    of ``e_t`` with ``u_{t - cross_lags[j]}`` (positive lags: past inputs).
-    ``auto_bound``/``cross_bound`` are the 99 % per-lag bounds; ``whiteness_stat`` and
-    ``independence_stat`` are the chi-square portmanteau statistics with their
-    ``*_threshold`` (99 % quantile) deciding ``whiteness_ok`` and ``independence_ok``.
+    Parameters
+    ----------
+    residuals : numpy.ndarray
+        The residuals ``e`` (mean removed).
+    lags, autocorr : numpy.ndarray
+        Lags ``0..max_lag`` and the normalised autocorrelation (``autocorr[0] = 1``).
+    auto_bound : float
+        Per-lag bound of the autocorrelation at ``confidence``.
+    cross_lags, crosscorr : numpy.ndarray
+        Lags ``-max_lag..max_lag`` and the normalised correlation of ``e_t`` with
+        ``u_{t - cross_lags[j]}`` (positive lags: past inputs).
+    cross_bound : float
+        Per-lag bound of the cross-correlation.
+    whiteness_stat, whiteness_threshold : float
+        Portmanteau statistic of the autocorrelation and its chi-square quantile.
+    independence_stat, independence_threshold : float
+        Portmanteau statistic of the cross-correlation and its chi-square quantile.
+    confidence : float
+        The level of the bounds and tests.
+
+    Examples
+    --------
+    >>> e = np.random.default_rng(0).normal(size=500)
+    >>> u = np.random.default_rng(1).normal(size=500)
+    >>> residual_analysis(e, u).whiteness_ok
+    True
     """
 
     residuals: np.ndarray
@@ -169,47 +188,75 @@ def residual_analysis(
     *,
     confidence: float = 0.99,
 ) -> ResidualAnalysis:
-    """Whiteness of the residuals and their independence from past inputs.
+    """Whiteness of the residuals and their independence from past inputs (SISO).
 
-    ``model_or_residuals``: a model with ``simulate`` (residual ``y - model.simulate(u)``,
-    the output-error residual from zero state) or the residual array itself
-    (then ``y`` may be omitted). Per-lag bounds: ``z / sqrt(T)`` for the
+    Per-lag bounds: ``z / sqrt(T)`` for the
     autocorrelation and ``z sqrt(sum_k rho_e(k) rho_u(k)) / sqrt(T)`` for the
     cross-correlation (valid for coloured inputs). Verdicts use portmanteau tests
     at the same confidence: ``T sum_{k=1}^{M} rho_e(k)^2 ~ chi2(M)`` and
     ``T r^T R_u^{-1} r ~ chi2(M + 1)`` over lags ``0..M`` (Ljung's cross test), so a
     single lag grazing its bound by chance does not fail the model.
+
+    Parameters
+    ----------
+    model_or_residuals : system or array_like
+        A model with ``simulate`` (residual ``y - model.simulate(u)``, the output-error
+        residual from zero state) or the ``(T,)`` residuals themselves.
+    u : array_like
+        The ``(T,)`` input record.
+    y : array_like, optional
+        The measured ``(T,)`` output (needed with a model).
+    max_lag : int, default 25
+        Largest lag ``M`` tested.
+    confidence : float, default 0.99
+        Level of the bounds and tests, in ``(0, 1)``.
+
+    Returns
+    -------
+    ResidualAnalysis
+        Correlations, bounds, statistics and the verdicts.
+
+    Raises
+    ------
+    DataError
+        Bad data, lengths that differ, fewer than ``4 max_lag`` samples, zero residuals
+        or a constant input.
+
+    Examples
+    --------
+    >>> from learnlds import CanonicalSystem
+    >>> truth = CanonicalSystem([-0.5], [1.0])
+    >>> u = np.random.default_rng(0).normal(size=1000)
+    >>> y = truth.simulate(u) + 0.1 * np.random.default_rng(1).normal(size=1000)
+    >>> residual_analysis(truth, u, y).passed
+    True
     """
-    ua = as_real_array(u, "u", ndim=(1,))
+    M = check_int(max_lag, "max_lag", low=1)
+    check_float(confidence, "confidence", low=0.0, high=1.0, low_open=True, high_open=True)
     if hasattr(model_or_residuals, "simulate"):
         if y is None:
-            raise ValueError("y: the measured output is needed to compute the model's residuals")
-        ya = as_real_array(y, "y", ndim=(1,))
-        if ya.shape != ua.shape:
-            raise ValueError(f"u and y: lengths differ, u has {ua.size} samples and y {ya.size}")
-        e = ya - np.asarray(model_or_residuals.simulate(ua), dtype=float)
+            raise DataError("y: the measured output is needed to compute the model's residuals")
+        io = as_io(u, y)
+        if not io.is_siso:
+            raise UnsupportedShapeError("residual_analysis: single-input single-output records")
+        ua, ya = io.u[0, :, 0], io.y[0, :, 0]
+        e = ya - simulate_canonical(model_or_residuals, io.u)[0, :, 0]
     else:
-        e = as_real_array(model_or_residuals, "residuals", ndim=(1,))
-        if e.shape != ua.shape:
-            raise ValueError(
-                f"residuals and u: lengths differ, residuals {e.size} vs u {ua.size} samples"
-            )
-    if isinstance(max_lag, bool) or not isinstance(max_lag, int | np.integer) or max_lag < 1:
-        raise ValueError(f"max_lag: must be an integer >= 1, got {max_lag!r}")
-    M = int(max_lag)
+        io = as_io(u, model_or_residuals)
+        if not io.is_siso:
+            raise UnsupportedShapeError("residual_analysis: single-input single-output records")
+        ua, e = io.u[0, :, 0], io.y[0, :, 0]
     T = e.size
     if T < 4 * M:
-        raise ValueError(f"data too short: {T} samples for max_lag {M} (need at least {4 * M})")
-    if not 0 < confidence < 1:
-        raise ValueError(f"confidence: must be in (0, 1), got {confidence}")
+        raise DataError(f"u: {T} samples is too short for max_lag {M} (need at least {4 * M})")
     e = e - e.mean()
     uc = ua - ua.mean()
     ree = _xcorr(e, e, M)[M:]
     ruu = _xcorr(uc, uc, M)[M:]
     if ree[0] == 0:
-        raise ValueError("residuals: are identically zero (after removing the mean)")
+        raise DataError("residuals: are identically zero (after removing the mean)")
     if ruu[0] == 0:
-        raise ValueError("u: the input is constant")
+        raise DataError("u: the input is constant")
     rho_e = ree / ree[0]
     rho_u = ruu / ruu[0]
     reu = _xcorr(e, uc, M) / np.sqrt(ree[0] * ruu[0])
@@ -242,6 +289,27 @@ def as_named_models(models: Any) -> dict[str, Any]:
 
     Names come from the mapping keys, else the model's ``method`` attribute or its
     class name, made unique with a counter.
+
+    Parameters
+    ----------
+    models : system, sequence of systems or mapping
+        The models to name.
+
+    Returns
+    -------
+    dict
+        ``{name: model}`` in the given order.
+
+    Raises
+    ------
+    ParameterError
+        No model, or an entry without ``simulate``.
+
+    Examples
+    --------
+    >>> from learnlds import CanonicalSystem
+    >>> list(as_named_models([CanonicalSystem([0.5], [1.0])]))
+    ['CanonicalSystem']
     """
     if isinstance(models, Mapping):
         out = dict(models)
@@ -257,23 +325,41 @@ def as_named_models(models: Any) -> dict[str, Any]:
             name = base if base not in out else f"{base} {i + 1}"
             out[name] = m
     if not out:
-        raise ValueError("models: no model given")
+        raise ParameterError("models: no model given")
     for name, m in out.items():
         if not hasattr(m, "simulate"):
-            raise ValueError(f"models: {name!r} has no simulate method")
+            raise ParameterError(f"models: {name!r} has no simulate method")
     return out
 
 
 def compare(models: Any, u: Any, y: Any) -> dict[str, tuple[np.ndarray, float]]:
-    """Simulate each model from zero state on ``u``; return ``{name: (yhat, fit_percent)}``."""
-    ua = as_real_array(u, "u", ndim=(1, 2))
-    ya = as_real_array(y, "y", ndim=(1, 2))
-    if ua.shape != ya.shape:
-        raise ValueError(f"u and y: shapes differ, u {ua.shape} vs y {ya.shape}")
+    """Simulate each model from zero state on one record and score it.
+
+    Parameters
+    ----------
+    models : system, sequence of systems or mapping
+        See :func:`as_named_models`.
+    u, y : array_like
+        One record: ``(T,)`` or ``(T, m)`` inputs, ``(T,)`` or ``(T, p)`` outputs.
+
+    Returns
+    -------
+    dict
+        ``{name: (yhat, fit percent averaged over outputs)}``, ``yhat`` laid out like ``y``.
+
+    Examples
+    --------
+    >>> from learnlds import CanonicalSystem
+    >>> truth = CanonicalSystem([-0.5], [1.0])
+    >>> u = np.random.default_rng(0).normal(size=100)
+    >>> round(compare({"truth": truth}, u, truth.simulate(u))["truth"][1], 6)
+    100.0
+    """
+    io = as_io(u, y)
     out = {}
     for name, m in as_named_models(models).items():
-        yhat = np.asarray(m.simulate(ua), dtype=float)
-        out[name] = (yhat, fit_percent(ya, yhat))
+        yhat = simulate_canonical(m, io.u)
+        out[name] = (io.to_user(yhat), float(np.mean(channel_fits(io.y, yhat))))
     return out
 
 
