@@ -19,7 +19,8 @@ import numpy as np
 from scipy import signal
 
 from learnlds import CanonicalSystem, LDSRegressor, gauss_newton
-from learnlds.validate import fit_percent
+from learnlds.datasets import load_daisy
+from learnlds.validate import fit_percent, split_centred
 
 TRUTH = CanonicalSystem([-0.6, 0.2, -0.05], np.random.default_rng(0).normal(size=3), 0.5)
 
@@ -57,13 +58,8 @@ def synthetic(repeats: int) -> list[str]:
 
 
 def dryer(repeats: int) -> list[str]:
-    folder = Path(os.environ.get("LEARNLDS_DATA", Path(__file__).parents[2] / "shared/data/daisy"))
-    path = folder / "dryer.dat"
-    if not path.exists():
-        return ["(dryer.dat not found: set LEARNLDS_DATA)"]
-    d = np.loadtxt(path)
-    ue, ye, uv, yv = d[:500, 0], d[:500, 1], d[500:, 0], d[500:, 1]
-    ue, ye, uv, yv = ue - ue.mean(), ye - ye.mean(), uv - uv.mean(), yv - yv.mean()
+    d = load_daisy("dryer")
+    ue, ye, uv, yv = split_centred(d.u1, d.y1)
     rows = ["| model | fit time (s) | estimation fit % | validation fit % |", "|---|---|---|---|"]
     configs = {
         "LDSRegressor(order=3) (default: gn, stable)": dict(order=3),

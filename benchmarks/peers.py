@@ -45,7 +45,7 @@ sys.path.insert(0, str(ROOT / "src"))
 
 from learnlds import baselines as bl  # noqa: E402
 from learnlds.systems import CanonicalSystem  # noqa: E402
-from learnlds.validate import fit_percent  # noqa: E402
+from learnlds.validate import fit_percent, split_centred  # noqa: E402
 
 warnings.filterwarnings("ignore")
 
@@ -398,10 +398,8 @@ def main(argv=None) -> int:
             continue
         D = np.loadtxt(path)
         u, y = D[:, 0], D[:, 1]
-        h = len(u) // 2
-        # each half centred on its own means (the protocol behind the peer figures)
-        ue, ye = u[:h] - u[:h].mean(), y[:h] - y[:h].mean()
-        uv, yv = u[h:] - u[h:].mean(), y[h:] - y[h:].mean()
+        # the protocol: each half centred on its own means (learnlds.validate owns it)
+        ue, ye, uv, yv = split_centred(u, y)
         for name, (_, fn) in methods.items():
             out, _ = run_isolated(fn, ue, ye, n, uv, cap, mem_gb)
             status, elapsed, _, yhat = out

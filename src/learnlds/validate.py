@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 from scipy import linalg, stats
 
-from ._boundary import as_float_array, as_io, check_choice, check_float, check_int
+from ._boundary import IOArrays, as_float_array, as_io, check_choice, check_float, check_int
 from .errors import DataError, ParameterError, UnsupportedShapeError
 
 __all__ = [
@@ -33,6 +33,7 @@ __all__ = [
     "holdout",
     "residual_analysis",
     "simulate_canonical",
+    "split_centred",
 ]
 
 
@@ -469,6 +470,49 @@ def _centred(u3: np.ndarray, y3: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return u3 - u3.mean(axis=(0, 1)), y3 - y3.mean(axis=(0, 1))
 
 
+def split_centred(
+    u: Any, y: Any, *, split: float = 0.5
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The protocol's data: estimation and validation parts, each centred on its own means.
+
+    For peers and scripts that fit outside learnlds; :func:`holdout` uses the same cut.
+
+    Parameters
+    ----------
+    u, y : array_like
+        One record, ``(T,)`` or ``(T, channels)``.
+    split : float, default 0.5
+        Fraction of the record used for estimation, in ``(0, 1)``.
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+        ``(u_est, y_est, u_val, y_val)`` in the user's layout.
+
+    Examples
+    --------
+    >>> ue, ye, uv, yv = split_centred(np.arange(8.0), np.arange(8.0) ** 2)
+    >>> ue, uv
+    (array([-1.5, -0.5,  0.5,  1.5]), array([-1.5, -0.5,  0.5,  1.5]))
+    """
+    io, cut = _cut(u, y, split)
+    ue, ye = _centred(io.u[:, :cut], io.y[:, :cut])
+    uv, yv = _centred(io.u[:, cut:], io.y[:, cut:])
+    return io.to_user(ue), io.to_user(ye), io.to_user(uv), io.to_user(yv)
+
+
+def _cut(u: Any, y: Any, split: float) -> tuple[IOArrays, int]:
+    """Validated record and the first validation sample for ``split``."""
+    frac = check_float(split, "split", low=0.0, high=1.0, low_open=True, high_open=True)
+    io = as_io(u, y)
+    cut = int(round(frac * io.length))
+    if cut < 2 or io.length - cut < 2:
+        raise DataError(
+            f"u: {io.length} samples cannot be split at {frac} into two parts of at least 2 samples"
+        )
+    return io, cut
+
+
 def _fitted_model(model: Any, ue: np.ndarray, ye: np.ndarray) -> tuple[Any, Any]:
     """(object to report, system to simulate): estimators are cloned and fitted."""
     if hasattr(model, "fit") and hasattr(model, "get_params"):
@@ -537,21 +581,16 @@ def holdout(
     >>> bool(res.validation_fit > 95)
     True
     """
-    frac = check_float(split, "split", low=0.0, high=1.0, low_open=True, high_open=True)
-    io = as_io(u, y)
     if validation is not None:
+        check_float(split, "split", low=0.0, high=1.0, low_open=True, high_open=True)
+        io = as_io(u, y)
         if not isinstance(validation, tuple | list) or len(validation) != 2:
             raise ParameterError("validation: must be a pair (u_val, y_val)")
         vio = as_io(*validation, n_inputs=io.n_inputs, n_outputs=io.n_outputs)
         ue, ye, uv, yv = io.u, io.y, vio.u, vio.y
         cut = io.length
     else:
-        cut = int(round(frac * io.length))
-        if cut < 2 or io.length - cut < 2:
-            raise DataError(
-                f"u: {io.length} samples cannot be split at {frac} into two parts of at "
-                "least 2 samples"
-            )
+        io, cut = _cut(u, y, split)
         ue, ye, uv, yv = io.u[:, :cut], io.y[:, :cut], io.u[:, cut:], io.y[:, cut:]
     ue, ye = _centred(ue, ye)
     uv, yv = _centred(uv, yv)
