@@ -11,6 +11,13 @@ from hypothesis import strategies as st
 from scipy import signal
 
 from learnlds import CanonicalSystem, load
+from learnlds.errors import (
+    DataError,
+    FileFormatError,
+    ParameterError,
+    UnstableSystemWarning,
+    UnsupportedShapeError,
+)
 
 FAST = settings(max_examples=40, deadline=None)
 
@@ -18,13 +25,13 @@ orders = st.integers(1, 8)
 seeds = st.integers(0, 2**32 - 1)
 
 
-def state_recursion(A, B, C, D, x):
-    """Reference: h_{t+1} = A h_t + B x_t, y_t = C h_t + D x_t, h_1 = 0 (x: (T, nu))."""
+def state_recursion(A, B, C, D, u):
+    """Reference: h_{t+1} = A h_t + B u_t, y_t = C h_t + D u_t, h_1 = 0 (u: (T, nu))."""
     h = np.zeros(A.shape[0])
     out = []
-    for xt in x:
-        out.append(C @ h + D @ xt)
-        h = A @ h + B @ xt
+    for ut in u:
+        out.append(C @ h + D @ ut)
+        h = A @ h + B @ ut
     return np.array(out)
 
 
@@ -48,14 +55,14 @@ def test_simulate_matches_state_recursion(n, T, N, seed):
     rng = np.random.default_rng(seed)
     m = random_system(n, rng)
     A, B, C, D = m.to_state_space()
-    x = rng.normal(size=(N, T))
-    y = m.simulate(x)
+    u = rng.normal(size=(N, T))
+    y = m.simulate(u, sequences=True)
     assert y.shape == (N, T)
     for i in range(N):
-        ref = state_recursion(A, B, C, D, x[i][:, None])[:, 0]
+        ref = state_recursion(A, B, C, D, u[i][:, None])[:, 0]
         assert np.max(np.abs(y[i] - ref)) < 1e-10
     # a single (T,) sequence gives the same as row 0 of the batch
-    np.testing.assert_array_equal(m.simulate(x[0]), y[0])
+    np.testing.assert_array_equal(m.simulate(u[0]), y[0])
 
 
 @FAST
@@ -67,23 +74,25 @@ def test_simulate_mimo_matches_state_recursion(n, T, ny, nu, seed):
     m = m.with_params(c=m.c * np.linalg.norm(base.c) / np.linalg.norm(m.c, axis=0))
     A, B, C, D = m.to_state_space()
     assert A.shape == (n * nu, n * nu) and B.shape == (n * nu, nu) and C.shape == (ny, n * nu)
-    x = rng.normal(size=(2, T, nu))
-    y = m.simulate(x)
+    u = rng.normal(size=(2, T, nu))
+    y = m.simulate(u)
     assert y.shape == (2, T, ny)
     for i in range(2):
-        assert np.max(np.abs(y[i] - state_recursion(A, B, C, D, x[i]))) < 1e-10
-    np.testing.assert_allclose(m.simulate(x[1]), y[1], rtol=0, atol=1e-14)
+        assert np.max(np.abs(y[i] - state_recursion(A, B, C, D, u[i]))) < 1e-10
+    np.testing.assert_allclose(m.simulate(u[1]), y[1], rtol=0, atol=1e-14)
 
 
 def test_simulate_noise_is_reproducible_and_has_the_right_scale():
     m = CanonicalSystem([0.5], [1.0])
-    x = np.zeros(20_000)
-    y1 = m.simulate(x, noise_std=0.3, rng=7)
-    y2 = m.simulate(x, noise_std=0.3, rng=np.random.default_rng(7))
+    u = np.zeros(20_000)
+    y1 = m.simulate(u, noise_std=0.3, random_state=7)
+    y2 = m.simulate(u, noise_std=0.3, random_state=np.random.default_rng(7))
     np.testing.assert_array_equal(y1, y2)
     assert abs(np.std(y1) - 0.3) < 0.01
-    with pytest.raises(ValueError, match="noise_std"):
-        m.simulate(x, noise_std=-1.0)
+    with pytest.raises(ParameterError, match="noise_std"):
+        m.simulate(u, noise_std=-1.0)
+    with pytest.raises(ParameterError, match="random_state"):
+        m.simulate(u, noise_std=0.1, random_state="seven")
 
 
 # --------------------------------------------------------------------------- conversions
@@ -110,9 +119,9 @@ def test_uncontrollable_system_is_refused():
     A = np.diag([0.5, 0.3])
     B = np.array([[1.0], [0.0]])  # the second mode is never excited
     C = np.array([[1.0, 1.0]])
-    with pytest.raises(ValueError, match="controllable"):
+    with pytest.raises(DataError, match="controllable"):
         CanonicalSystem.from_state_space(A, B, C, 0.0)
-    with pytest.raises(ValueError, match="controllable"):
+    with pytest.raises(DataError, match="controllable"):
         CanonicalSystem.from_state_space(np.zeros((1, 1)), np.zeros((1, 1)), np.ones((1, 1)))
 
 
@@ -154,7 +163,7 @@ def test_markov_mimo_equals_matrix_powers():
     np.testing.assert_array_equal(r[0], m.d)
     for j in range(1, 9):
         np.testing.assert_allclose(r[j], C @ np.linalg.matrix_power(A, j - 1) @ B, atol=1e-12)
-    with pytest.raises(ValueError, match="k"):
+    with pytest.raises(ParameterError, match="k"):
         m.markov(0)
 
 
@@ -243,13 +252,29 @@ def test_h2_norm_mimo_includes_d():
 
 
 def test_random_stable_arguments():
-    with pytest.raises(ValueError, match="n"):
+    with pytest.raises(ParameterError, match="order"):
         CanonicalSystem.random_stable(0)
-    with pytest.raises(ValueError, match="radius"):
-        CanonicalSystem.random_stable(2, radius=0.0)
+    with pytest.raises(ParameterError, match="order"):
+        CanonicalSystem.random_stable(2.5)
+    for radius in (0.0, -0.5, 1.0, 1.5, float("nan")):
+        with pytest.raises(ParameterError, match="radius"):
+            CanonicalSystem.random_stable(2, radius=radius)
+    with pytest.raises(ParameterError, match="random_state"):
+        CanonicalSystem.random_stable(2, 0.5, random_state=1.5)
     a = CanonicalSystem.random_stable(5, 0.9, 11)
     b = CanonicalSystem.random_stable(5, 0.9, 11)
     assert a == b
+    assert CanonicalSystem.random_stable(order=5, radius=0.9, random_state=11) == a
+
+
+def test_random_stable_deprecated_keywords():
+    ref = CanonicalSystem.random_stable(3, 0.8, 4)
+    with pytest.warns(DeprecationWarning, match="'n'"):
+        assert CanonicalSystem.random_stable(n=3, radius=0.8, random_state=4) == ref
+    with pytest.warns(DeprecationWarning, match="'rng'"):
+        assert CanonicalSystem.random_stable(3, 0.8, rng=4) == ref
+    with pytest.raises(ParameterError, match="order"):
+        CanonicalSystem.random_stable(order=3, n=3)
 
 
 # --------------------------------------------------------------------------- persistence
@@ -322,30 +347,33 @@ def test_constructor_rejects_bad_input(a, c, d, name):
 
 
 @pytest.mark.parametrize(
-    "x",
+    "u",
     [
         np.array([1.0, np.nan, 0.0]),
         np.array([1.0, np.inf]),
         np.array([1.0, 1j]),
         np.zeros((2, 3, 4)),
+        np.zeros((2, 3, 4, 1)),
         np.zeros(0),
         np.zeros((3, 0)),
         np.zeros(()),
     ],
 )
-def test_simulate_rejects_bad_input(x):
-    with pytest.raises(ValueError, match=r"^x:"):
-        CanonicalSystem([0.5], [1.0]).simulate(x)
+def test_simulate_rejects_bad_input(u):
+    with pytest.raises(DataError, match=r"^u:"):
+        CanonicalSystem([0.5], [1.0]).simulate(u)
 
 
 def test_simulate_mimo_rejects_bad_input():
     m = CanonicalSystem([0.5], np.ones((1, 2, 3)))
-    with pytest.raises(ValueError, match=r"^x:"):
+    with pytest.raises(DataError, match=r"^u:"):
         m.simulate(np.zeros((10, 2)))  # 2 inputs where 3 are expected
-    with pytest.raises(ValueError, match=r"^x:"):
+    with pytest.raises(DataError, match=r"^u:"):
         m.simulate(np.zeros(10))
-    with pytest.raises(ValueError, match=r"^x:"):
+    with pytest.raises(DataError, match=r"^u:"):
         m.simulate(np.zeros((0, 3)))
+    with pytest.raises(DataError, match=r"^u:"):
+        m.simulate(np.zeros((2, 10, 3)), sequences=False)
 
 
 def test_model_is_immutable_and_copies_inputs():
@@ -355,3 +383,154 @@ def test_model_is_immutable_and_copies_inputs():
     assert m.a[0] == 0.5
     with pytest.raises(ValueError):
         m.a[0] = 1.0
+
+
+# --------------------------------------------------------------------------- front door (issue 9)
+def test_simulate_layouts_siso():
+    m = CanonicalSystem([-0.5], [1.0], 0.3)
+    u = np.random.default_rng(0).normal(size=(3, 20))
+    rows = np.array([m.simulate(ui) for ui in u])
+    # (N, T) with T > 1 columns: N sequences (the issue-2 contract) unless told otherwise
+    np.testing.assert_array_equal(m.simulate(u), rows)
+    np.testing.assert_array_equal(m.simulate(u, sequences=True), rows)
+    np.testing.assert_array_equal(m.simulate(u[..., None], sequences=True), rows[..., None])
+    # (T, 1): one record, returned as (T, 1)
+    col = m.simulate(u[0][:, None])
+    assert col.shape == (20, 1)
+    np.testing.assert_array_equal(col[:, 0], rows[0])
+    # sequences=False forces the record reading: (T, m) with m > 1 is refused for SISO
+    with pytest.raises(DataError, match="sequences=True"):
+        m.simulate(u.T, sequences=False)
+    # sequences=True: N sequences of one sample each (T = 1 is not a record of N samples)
+    single = m.simulate(np.ones((4, 1)), sequences=True)
+    np.testing.assert_array_equal(single, np.full((4, 1), 0.3))
+    assert m.simulate(np.ones((4, 1)))[1, 0] == pytest.approx(1.3)  # record: state carried
+    with pytest.raises(ParameterError, match="sequences"):
+        m.simulate(u, sequences="yes")
+
+
+def test_simulate_layouts_mimo():
+    rng = np.random.default_rng(1)
+    m = CanonicalSystem([0.2, -0.1], rng.normal(size=(2, 3, 2)), rng.normal(size=(3, 2)))
+    u = rng.normal(size=(4, 15, 2))
+    y = m.simulate(u)
+    assert y.shape == (4, 15, 3)
+    assert m.simulate(u[2]).shape == (15, 3)
+    np.testing.assert_allclose(m.simulate(u[2]), y[2], atol=1e-14)
+    np.testing.assert_allclose(m.simulate(u, sequences=True), y, atol=0)
+    with pytest.raises(DataError, match=r"^u:"):
+        m.simulate(u[0], sequences=True)  # (N, T) single-channel sequences for 2 inputs
+
+
+def test_simulate_deprecated_keywords():
+    m = CanonicalSystem([-0.5], [1.0])
+    u = np.ones(10)
+    with pytest.warns(DeprecationWarning, match="'x'"):
+        np.testing.assert_array_equal(m.simulate(x=u), m.simulate(u))
+    with pytest.warns(DeprecationWarning, match="'rng'"):
+        y = m.simulate(u, noise_std=0.1, rng=3)
+    np.testing.assert_array_equal(y, m.simulate(u, noise_std=0.1, random_state=3))
+    with pytest.raises(ParameterError, match="x"):
+        m.simulate(u=u, x=u)
+
+
+def test_simulate_unstable_warns_once_and_says_why():
+    unstable = CanonicalSystem([-2.5, 1.0], [1.0, 0.0])  # pole at 2
+    with pytest.warns(UnstableSystemWarning) as record:
+        y = unstable.simulate(np.ones((3, 30)), sequences=True)
+    assert len(record) == 1
+    text = str(record[0].message)
+    assert "spectral radius 2" in text and "grow" in text
+    assert np.abs(y).max() > 1e6
+    with pytest.warns(UnstableSystemWarning):
+        CanonicalSystem([-1.0], [1.0]).simulate(np.ones(5))  # an integrator: rho = 1
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        CanonicalSystem([-0.99], [1.0]).simulate(np.ones(5))  # stable: silent
+
+
+def _explicit(A, B, C, D, u):
+    """Simulation of a state-space system by its recursion, u: (T, m)."""
+    return state_recursion(A, B, C, np.atleast_2d(D), u)
+
+
+@pytest.mark.parametrize("order", [1, 3, 8, 20])
+def test_from_state_space_matches_explicit_simulation_siso(order):
+    rng = np.random.default_rng(order)
+    m = CanonicalSystem.random_stable(order, 0.95, rng, d=0.4)
+    A, B, C, D = m.to_state_space()
+    Q, _ = np.linalg.qr(rng.normal(size=(order, order)))
+    Tm = Q @ np.diag(rng.uniform(0.5, 2.0, size=order))
+    Ti = np.linalg.inv(Tm)
+    As, Bs, Cs = Tm @ A @ Ti, Tm @ B, C @ Ti
+    sys_ = CanonicalSystem.from_state_space(As, Bs, Cs, D)
+    assert sys_.is_siso and sys_.order == order
+    u = rng.normal(size=200)
+    ref = _explicit(As, Bs, Cs, D, u[:, None])[:, 0]
+    np.testing.assert_allclose(sys_.simulate(u), ref, rtol=0, atol=1e-8 * np.abs(ref).max())
+    # 1-D B and C are a column and a row
+    again = CanonicalSystem.from_state_space(As, Bs.ravel(), Cs.ravel(), float(D[0, 0]))
+    np.testing.assert_allclose(again.c, sys_.c, rtol=1e-12, atol=1e-14)
+
+
+@pytest.mark.parametrize(("states", "p", "m"), [(1, 2, 1), (3, 1, 2), (4, 2, 3)])
+def test_from_state_space_matches_explicit_simulation_mimo(states, p, m):
+    rng = np.random.default_rng(10 * states + p + m)
+    A = rng.normal(size=(states, states))
+    A *= 0.9 / np.max(np.abs(np.linalg.eigvals(A)))
+    B, C, D = rng.normal(size=(states, m)), rng.normal(size=(p, states)), rng.normal(size=(p, m))
+    sys_ = CanonicalSystem.from_state_space(A, B, C, D)
+    assert not sys_.is_siso and sys_.order == states
+    assert (sys_.n_outputs, sys_.n_inputs) == (p, m)
+    u = rng.normal(size=(60, m))
+    np.testing.assert_allclose(sys_.simulate(u), _explicit(A, B, C, D, u), atol=1e-10)
+    # a scalar D is broadcast
+    zero_d = CanonicalSystem.from_state_space(A, B, C)
+    np.testing.assert_array_equal(zero_d.d, np.zeros((p, m)))
+
+
+def test_from_state_space_controllability_is_scale_free():
+    """The test is on orthogonally reduced data: a badly scaled but controllable system passes."""
+    rng = np.random.default_rng(7)
+    m = CanonicalSystem.random_stable(12, 0.99, rng)
+    A, B, C, D = m.to_state_space()
+    S = np.diag(np.logspace(-4, 4, 12))
+    Si = np.diag(1.0 / np.diag(S))
+    sys_ = CanonicalSystem.from_state_space(S @ A @ Si, S @ B, C @ Si, D)
+    np.testing.assert_allclose(sys_.a, m.a, atol=1e-8)
+    # nearly uncontrollable: refused by default, accepted with rtol=0
+    A2 = np.diag([0.5, 0.3])
+    B2 = np.array([[1.0], [1e-13]])
+    with pytest.raises(DataError, match="controllable"):
+        CanonicalSystem.from_state_space(A2, B2, np.ones((1, 2)))
+    ok = CanonicalSystem.from_state_space(A2, B2, np.ones((1, 2)), rtol=0.0)
+    assert ok.order == 2
+    with pytest.raises(ParameterError, match="rtol"):
+        CanonicalSystem.from_state_space(A2, B2, np.ones((1, 2)), rtol=-1.0)
+
+
+def test_typed_errors():
+    mimo = CanonicalSystem([0.5], np.ones((1, 2, 2)))
+    with pytest.raises(UnsupportedShapeError, match="to_tf"):
+        mimo.to_tf()
+    with pytest.raises(DataError, match=r"^D:"):
+        CanonicalSystem.from_state_space(np.eye(2), np.ones((2, 1)), np.ones((1, 2)), np.ones(3))
+
+
+def test_load_errors_are_file_format_errors(tmp_path):
+    bad = tmp_path / "bad.json"
+    bad.write_text("{")
+    with pytest.raises(FileFormatError, match="invalid JSON"):
+        load(bad)
+    with pytest.raises(FileFormatError, match="cannot read"):
+        load(tmp_path / "missing.json")
+
+
+def test_as_real_array_is_kept_as_an_alias():
+    from learnlds import systems
+    from learnlds._boundary import as_float_array
+
+    assert systems.as_real_array is as_float_array
+    assert "as_real_array" not in systems.__all__

@@ -46,8 +46,9 @@ import numpy as np
 import quadprog
 from scipy import signal
 
+from ._boundary import check_random_state as _check_rng
 from .risk import Gradient, markov_tail_length
-from .systems import CanonicalSystem, _check_rng, as_real_array
+from .systems import CanonicalSystem, as_real_array
 
 __all__ = [
     "PacmanRegion",

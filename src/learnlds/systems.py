@@ -2,66 +2,89 @@
 
 Conventions (the one place they live):
 
-* ``h_{t+1} = A h_t + B x_t``, ``y_t = C h_t + D x_t``, ``h_1 = 0``;
+* ``h_{t+1} = A h_t + B u_t``, ``y_t = C h_t + D u_t``, ``h_1 = 0``;
 * ``A`` is the companion matrix with ones on the super-diagonal and last row
   ``(-a_n, ..., -a_1)``; ``B = e_n``; ``C = (c_1, ..., c_n)``; ``D = d``;
 * ``G(z) = (c_1 + c_2 z + ... + c_n z^{n-1}) / p_a(z) + d`` with
   ``p_a(z) = z^n + a_1 z^{n-1} + ... + a_n``;
-* as a filter in ``z^{-1}``: ``y = lfilter([0, c_n, ..., c_1], [1, a_1, ..., a_n], x) + d x``.
+* as a filter in ``z^{-1}``: ``y = lfilter([0, c_n, ..., c_1], [1, a_1, ..., a_n], u) + d u``.
 
 Multiple inputs/outputs use a common denominator: ``c`` has shape
-``(n, n_outputs, n_inputs)`` (``c[k-1]`` is the matrix ``S_k``) and ``d`` has
-shape ``(n_outputs, n_inputs)``. A SISO system keeps ``c`` of shape ``(n,)``
+``(order, n_outputs, n_inputs)`` (``c[k-1]`` is the matrix ``S_k``) and ``d`` has
+shape ``(n_outputs, n_inputs)``. A SISO system keeps ``c`` of shape ``(order,)``
 and a scalar ``d``.
+
+Data layout (see :mod:`learnlds._boundary`): time along axis 0 of a record.
+A SISO system reads ``(T,)`` and ``(T, 1)`` as one record; for backward
+compatibility (issue 2) a 2-D ``(N, T)`` array with ``T > 1`` columns is read as
+``N`` sequences unless ``sequences`` says otherwise. MIMO data are ``(T, m)``
+records or ``(N, T, m)`` sequences.
+
+Examples
+--------
+>>> sys_ = CanonicalSystem([-0.5], [1.0])
+>>> sys_.simulate([1.0, 0.0, 0.0])
+array([0.  , 1.  , 0.5])
 """
 
 from __future__ import annotations
 
 import json
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from scipy import signal
+from scipy import linalg, signal
+
+from ._boundary import (
+    as_float_array,
+    as_io,
+    check_bool,
+    check_float,
+    check_int,
+    check_random_state,
+    renamed_parameters,
+)
+from .errors import (
+    DataError,
+    FileFormatError,
+    UnstableSystemWarning,
+    UnsupportedShapeError,
+)
+
+__all__ = ["CanonicalSystem", "companion", "load", "markov_horizon"]
 
 FORMAT_NAME = "learnlds.CanonicalSystem"
 FORMAT_VERSION = 1
 
-
-# --------------------------------------------------------------------------- checks
-def as_real_array(value: Any, name: str, *, ndim: tuple[int, ...] | None = None) -> np.ndarray:
-    """Return ``value`` as a finite float64 array or raise a ``ValueError`` naming ``name``."""
-    try:
-        arr = np.asarray(value)
-    except Exception as exc:  # pragma: no cover - exotic inputs
-        raise ValueError(f"{name}: cannot be read as an array ({exc})") from exc
-    if arr.dtype == object:
-        raise ValueError(f"{name}: must be numeric, got objects of mixed type")
-    if np.iscomplexobj(arr):
-        if np.any(np.imag(arr) != 0):
-            raise ValueError(f"{name}: must be real, got complex values")
-        arr = np.real(arr)
-    if not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):
-        raise ValueError(f"{name}: must be numeric, got dtype {arr.dtype}")
-    arr = arr.astype(np.float64, copy=False)
-    if ndim is not None and arr.ndim not in ndim:
-        allowed = " or ".join(f"{k}-D" for k in ndim)
-        raise ValueError(f"{name}: must be {allowed}, got shape {arr.shape}")
-    if not np.all(np.isfinite(arr)):
-        bad = "NaN" if np.any(np.isnan(arr)) else "inf"
-        raise ValueError(f"{name}: contains {bad} values")
-    return arr
+#: Deprecated alias of :func:`learnlds._boundary.as_float_array` (other modules still use it).
+as_real_array = as_float_array
 
 
-def _check_rng(rng: Any) -> np.random.Generator:
-    return rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
+# --------------------------------------------------------------------------- helpers
+def companion(a: Any) -> np.ndarray:
+    """Companion matrix of ``p_a``: ones on the super-diagonal, last row ``(-a_n, ..., -a_1)``.
 
+    Parameters
+    ----------
+    a : array_like, shape (order,)
+        Coefficients of ``p_a(z) = z^n + a_1 z^{n-1} + ... + a_n``.
 
-def companion(a: np.ndarray) -> np.ndarray:
-    """Companion matrix of ``p_a``: super-diagonal ones, last row ``(-a_n, ..., -a_1)``."""
-    n = a.shape[0]
-    A = np.eye(n, k=1)
+    Returns
+    -------
+    numpy.ndarray, shape (order, order)
+        The companion matrix, whose eigenvalues are the roots of ``p_a``.
+
+    Examples
+    --------
+    >>> companion([0.5, -0.25])
+    array([[ 0.  ,  1.  ],
+           [ 0.25, -0.5 ]])
+    """
+    a = np.asarray(a, dtype=float)
+    A = np.eye(a.shape[0], k=1)
     A[-1, :] = -a[::-1]
     return A
 
@@ -70,7 +93,27 @@ def markov_horizon(rho: float, order: int, tol: float = 1e-17) -> int:
     """Number of Markov parameters after which ``rho^k`` is below ``tol`` (with margin).
 
     A crude 50 % margin plus 200 covers the polynomial factor of repeated roots.
-    Returns -1 when ``rho >= 1`` (the sum diverges).
+
+    Parameters
+    ----------
+    rho : float
+        Spectral radius of the system(s).
+    order : int
+        Model order (the horizon is never shorter than ``order + 2``).
+    tol : float, default 1e-17
+        Size of the geometric tail that may be neglected.
+
+    Returns
+    -------
+    int
+        The horizon, or ``-1`` when ``rho >= 1`` (the sum diverges).
+
+    Examples
+    --------
+    >>> markov_horizon(0.5, 2)
+    285
+    >>> markov_horizon(1.0, 2)
+    -1
     """
     if rho >= 1.0:
         return -1
@@ -78,14 +121,6 @@ def markov_horizon(rho: float, order: int, tol: float = 1e-17) -> int:
         return order + 2
     k = int(np.ceil(np.log(tol) / np.log(rho)))
     return max(order + 2, min(int(1.5 * k) + 200, 5_000_000))
-
-
-def _controllability(A: np.ndarray, B: np.ndarray) -> np.ndarray:
-    """``[B, A B, ..., A^{n-1} B]`` by repeated multiplication."""
-    cols = [B]
-    for _ in range(A.shape[0] - 1):
-        cols.append(A @ cols[-1])
-    return np.hstack(cols)
 
 
 def _horner(coef: np.ndarray, zinv: np.ndarray) -> np.ndarray:
@@ -96,19 +131,119 @@ def _horner(coef: np.ndarray, zinv: np.ndarray) -> np.ndarray:
     return out
 
 
+def _sequences_flag(u: Any, siso: bool, sequences: Any) -> bool:
+    """The layout rule for model data: ``sequences`` when given, else read from the shape.
+
+    ``None``: a 3-D array holds sequences; for a SISO model a 2-D ``(N, T)`` array
+    with ``T > 1`` columns holds ``N`` sequences (the issue-2 contract), ``(T, 1)``
+    is one record.
+    """
+    if sequences is not None:
+        return check_bool(sequences, "sequences")
+    try:
+        shape = np.shape(u)
+    except ValueError:  # ragged: let as_io report it
+        return False
+    if len(shape) == 3:
+        return True
+    return siso and len(shape) == 2 and shape[1] > 1
+
+
+def _ss_markov(A: np.ndarray, B: np.ndarray, C: np.ndarray, count: int) -> np.ndarray:
+    """``C A^{k-1} B`` for ``k = 1..count`` as a ``(count, p, m)`` array (count matrix products)."""
+    out = np.empty((count, C.shape[0], B.shape[1]))
+    V = B
+    for k in range(count):  # a loop over the order, not over time
+        out[k] = C @ V
+        V = A @ V
+    return out
+
+
+def _controllable(A: np.ndarray, b: np.ndarray, rtol: float) -> bool:
+    """Single-input controllability from the controller-Hessenberg form (orthogonal steps).
+
+    A Householder reflector maps ``b`` to ``beta e_1``; the Hessenberg reduction of
+    the reflected ``A`` keeps ``e_1`` fixed, so the pair is controllable exactly when
+    ``beta != 0`` and no sub-diagonal entry vanishes. Unlike the singular values of the
+    controllability matrix (whose condition number grows geometrically with the order)
+    these entries are computed backward-stably.
+    """
+    beta = float(np.linalg.norm(b))
+    if beta == 0.0:
+        return False
+    v = b.copy()
+    v[0] += np.copysign(beta, b[0])
+    A1 = A - 2.0 * np.outer(v, v @ A) / (v @ v)
+    A1 = A1 - 2.0 * np.outer(A1 @ v, v) / (v @ v)
+    H = linalg.hessenberg(A1)
+    scale = max(float(np.linalg.norm(A)), np.finfo(float).tiny)
+    return bool(np.all(np.abs(np.diag(H, -1)) > rtol * scale))
+
+
+def _ss_arrays(A: Any, B: Any, C: Any, D: Any) -> tuple[np.ndarray, ...]:
+    """Validate ``(A, B, C, D)``: 1-D ``B``/``C`` are a column/row; scalar ``D`` is broadcast."""
+    A = as_float_array(A, "A", ndim=(2,))
+    n = A.shape[0]
+    if n < 1 or A.shape != (n, n):
+        raise DataError(f"A: must be square and non-empty, got shape {A.shape}")
+    B = as_float_array(B, "B", ndim=(1, 2))
+    B = B.reshape(-1, 1) if B.ndim == 1 else B
+    if B.shape[0] != n or B.shape[1] < 1:
+        raise DataError(f"B: must have shape ({n}, n_inputs) to match A, got {B.shape}")
+    C = as_float_array(C, "C", ndim=(1, 2))
+    C = C.reshape(1, -1) if C.ndim == 1 else C
+    if C.shape[1] != n or C.shape[0] < 1:
+        raise DataError(f"C: must have shape (n_outputs, {n}) to match A, got {C.shape}")
+    D = as_float_array(D, "D", ndim=(0, 1, 2))
+    shape = (C.shape[0], B.shape[1])
+    if D.size == 1:
+        D = np.full(shape, float(D.ravel()[0]))
+    if D.shape != shape:
+        raise DataError(
+            f"D: must be a scalar or of shape (n_outputs, n_inputs) = {shape}, got {D.shape}"
+        )
+    return A, B, C, D
+
+
+def _unstable_message(rho: float) -> str:
+    return (
+        f"simulate: the system is unstable (spectral radius {rho:.6g} >= 1): a pole on or "
+        "outside the unit circle makes the state, and so the output, grow with time "
+        "(geometrically, like rho^t, when rho > 1)"
+    )
+
+
 # --------------------------------------------------------------------------- the class
 @dataclass(frozen=True, eq=False, init=False)
 class CanonicalSystem:
-    """A stable or unstable LDS in controllable canonical form.
+    """A stable or unstable LDS in controllable canonical form (immutable).
 
     Parameters
     ----------
-    a : array (n,)
+    a : array_like, shape (order,)
         Characteristic polynomial coefficients ``p_a(z) = z^n + a_1 z^{n-1} + ... + a_n``.
-    c : array (n,) or (n, n_outputs, n_inputs)
+    c : array_like, shape (order,) or (order, n_outputs, n_inputs)
         Numerator coefficients ``c_1..c_n`` (ascending powers of ``z``).
-    d : float or array (n_outputs, n_inputs)
-        Direct feed-through.
+    d : float or array_like of shape (n_outputs, n_inputs), default 0.0
+        Direct feed-through (a MIMO system broadcasts a scalar).
+
+    Attributes
+    ----------
+    a, c, d : numpy.ndarray
+        Read-only copies of the coefficients.
+
+    Raises
+    ------
+    DataError
+        Non-numeric or non-finite coefficients, or shapes that do not fit together.
+
+    Examples
+    --------
+    >>> sys_ = CanonicalSystem([-0.5], [1.0], 0.2)
+    >>> sys_.order, sys_.is_siso, sys_.is_stable()
+    (1, True, True)
+    >>> sys_.markov(3)
+    array([0.2, 1. , 0.5])
     """
 
     a: np.ndarray
@@ -116,24 +251,24 @@ class CanonicalSystem:
     d: np.ndarray
 
     def __init__(self, a: Any, c: Any, d: Any = 0.0) -> None:
-        a_arr = as_real_array(a, "a", ndim=(1,))
+        a_arr = as_float_array(a, "a", ndim=(1,))
         if a_arr.shape[0] < 1:
-            raise ValueError("a: the order must be at least 1 (got an empty coefficient vector)")
+            raise DataError("a: the order must be at least 1 (got an empty coefficient vector)")
         n = a_arr.shape[0]
-        c_arr = as_real_array(c, "c", ndim=(1, 3))
+        c_arr = as_float_array(c, "c", ndim=(1, 3))
         if c_arr.shape[0] != n:
-            raise ValueError(
+            raise DataError(
                 f"c: must have {n} rows to match a (order {n}), got shape {c_arr.shape}"
             )
-        d_arr = as_real_array(d, "d", ndim=(0, 2))
+        d_arr = as_float_array(d, "d", ndim=(0, 2))
         if c_arr.ndim == 1:
             if d_arr.ndim != 0:
-                raise ValueError(f"d: a SISO system (c of shape ({n},)) needs a scalar d")
+                raise DataError(f"d: a SISO system (c of shape ({n},)) needs a scalar d")
         else:
             if d_arr.ndim == 0:
                 d_arr = np.full(c_arr.shape[1:], float(d_arr))
             if d_arr.shape != c_arr.shape[1:]:
-                raise ValueError(
+                raise DataError(
                     f"d: must have shape (n_outputs, n_inputs) = {c_arr.shape[1:]}, "
                     f"got {d_arr.shape}"
                 )
@@ -150,14 +285,17 @@ class CanonicalSystem:
 
     @property
     def is_siso(self) -> bool:
+        """Whether the system has one input and one output (``c`` of shape ``(order,)``)."""
         return self.c.ndim == 1
 
     @property
     def n_inputs(self) -> int:
+        """Number of input channels ``m``."""
         return 1 if self.is_siso else int(self.c.shape[2])
 
     @property
     def n_outputs(self) -> int:
+        """Number of output channels ``p``."""
         return 1 if self.is_siso else int(self.c.shape[1])
 
     @property
@@ -168,33 +306,64 @@ class CanonicalSystem:
     # ------------------------------------------------------------------ matrices
     @property
     def A(self) -> np.ndarray:
+        """State matrix: the companion matrix (MIMO: ``companion(a) kron I_m``)."""
         Ac = companion(self.a)
         return Ac if self.is_siso else np.kron(Ac, np.eye(self.n_inputs))
 
     @property
     def B(self) -> np.ndarray:
+        """Input matrix ``e_n`` (MIMO: ``e_n kron I_m``)."""
         e = np.zeros((self.order, 1))
         e[-1, 0] = 1.0
         return e if self.is_siso else np.kron(e, np.eye(self.n_inputs))
 
     @property
     def C(self) -> np.ndarray:
+        """Output matrix ``(c_1, ..., c_n)`` (MIMO: ``[S_1, ..., S_n]``)."""
         if self.is_siso:
             return self.c[None, :].copy()
         return np.concatenate(list(self.c), axis=1)
 
     @property
     def D(self) -> np.ndarray:
+        """Feed-through as a 2-D ``(n_outputs, n_inputs)`` array."""
         return np.atleast_2d(self.d).astype(float).copy()
 
     def to_state_space(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """``(A, B, C, D)`` as 2-D arrays (MIMO: ``A = companion(a) kron I``)."""
+        """The realisation ``(A, B, C, D)`` as 2-D arrays (MIMO: ``A = companion(a) kron I``).
+
+        Returns
+        -------
+        A, B, C, D : numpy.ndarray
+            Shapes ``(s, s)``, ``(s, m)``, ``(p, s)`` and ``(p, m)`` with ``s = n_states``.
+
+        Examples
+        --------
+        >>> A, B, C, D = CanonicalSystem([0.1, 0.2], [1.0, 0.0]).to_state_space()
+        >>> A.shape, B.ravel(), C, D
+        ((2, 2), array([0., 1.]), array([[1., 0.]]), array([[0.]]))
+        """
         return self.A, self.B, self.C, self.D
 
     def to_tf(self) -> tuple[np.ndarray, np.ndarray]:
-        """``(num, den)`` in descending powers of ``z`` for ``scipy.signal`` (SISO).
+        """Transfer function ``(num, den)`` in descending powers of ``z`` for ``scipy.signal``.
 
         ``num`` includes ``d``: ``G(z) = num(z) / den(z)`` with ``den = [1, a_1, ..., a_n]``.
+
+        Returns
+        -------
+        num, den : numpy.ndarray
+            Numerator and denominator coefficients, each of length ``order + 1``.
+
+        Raises
+        ------
+        UnsupportedShapeError
+            For a MIMO system.
+
+        Examples
+        --------
+        >>> CanonicalSystem([-0.5], [1.0], 2.0).to_tf()
+        (array([2., 0.]), array([ 1. , -0.5]))
         """
         self._require_siso("to_tf")
         den = np.concatenate(([1.0], self.a))
@@ -210,56 +379,109 @@ class CanonicalSystem:
         return np.concatenate((np.zeros((1,) + self.c.shape[1:]), self.c[::-1]), axis=0), den
 
     # ------------------------------------------------------------------ behaviour
+    @renamed_parameters(x="u", rng="random_state")
     def simulate(
         self,
-        x: Any,
+        u: Any,
         *,
+        sequences: bool | None = None,
         noise_std: float = 0.0,
-        rng: Any = None,
+        random_state: Any = None,
     ) -> np.ndarray:
-        """Output from zero state for input ``x``.
+        """Output from zero state for the input ``u``.
 
-        SISO: ``x`` of shape ``(T,)`` or ``(N, T)``, same shape out. MIMO: ``x`` of
-        shape ``(T, n_inputs)`` or ``(N, T, n_inputs)``, output ``(..., T, n_outputs)``.
-        Gaussian output noise of standard deviation ``noise_std`` is added when > 0.
+        Parameters
+        ----------
+        u : array_like
+            Inputs, time along axis 0 of a record. SISO: ``(T,)`` or ``(T, 1)`` is one
+            record; MIMO: ``(T, n_inputs)``. Sequences: ``(N, T)`` / ``(N, T, 1)`` (SISO)
+            and ``(N, T, n_inputs)`` (MIMO).
+        sequences : bool, optional
+            Read the leading axis as the sequence index (``True``) or not (``False``).
+            ``None`` reads 3-D arrays as sequences and, for a SISO system, a 2-D
+            ``(N, T)`` array with ``T > 1`` columns as ``N`` sequences (the issue-2
+            contract); ``(T, 1)`` stays one record.
+        noise_std : float, default 0.0
+            Standard deviation of Gaussian noise added to the output.
+        random_state : None, int or numpy.random.Generator, optional
+            Source of the noise.
+
+        Returns
+        -------
+        numpy.ndarray
+            SISO: the same shape as ``u``. MIMO: ``(T, n_outputs)`` or ``(N, T, n_outputs)``.
+
+        Raises
+        ------
+        DataError
+            Non-finite, empty or wrongly shaped inputs.
+        ParameterError
+            ``noise_std < 0``, a bad ``random_state`` or ``sequences``.
+
+        Warns
+        -----
+        UnstableSystemWarning
+            When the spectral radius is ``>= 1`` (the output grows with time).
+
+        Examples
+        --------
+        >>> sys_ = CanonicalSystem([-0.5], [1.0])
+        >>> sys_.simulate([1.0, 0.0, 0.0, 0.0])
+        array([0.  , 1.  , 0.5 , 0.25])
+        >>> sys_.simulate(np.ones((2, 3))).shape  # two sequences of three samples
+        (2, 3)
+        >>> sys_.simulate(np.ones((3, 1))).shape  # one record of three samples
+        (3, 1)
         """
-        if self.is_siso:
-            x_arr = as_real_array(x, "x", ndim=(1, 2))
-            if x_arr.shape[-1] == 0:
-                raise ValueError("x: the input sequence is empty")
-            b, den = self.filter_coefficients
-            y = signal.lfilter(b, den, x_arr, axis=-1) + float(self.d) * x_arr
-        else:
-            x_arr = as_real_array(x, "x", ndim=(2, 3))
-            if x_arr.shape[-1] != self.n_inputs:
-                raise ValueError(
-                    f"x: last axis must hold the {self.n_inputs} inputs, got shape {x_arr.shape}"
-                )
-            if x_arr.shape[-2] == 0:
-                raise ValueError("x: the input sequence is empty")
-            b, den = self.filter_coefficients  # b: (n+1, ny, nu)
-            s = signal.lfilter([1.0], den, x_arr, axis=-2)  # (..., T, nu)
-            n = self.order
-            T = x_arr.shape[-2]
-            y = np.einsum("...ti,ji->...tj", x_arr, self.d)
-            for k in range(1, n + 1):  # y_t += S_{n+1-k} s_{t-k}; loop over lags, not time
-                if k >= T:
-                    break
-                y[..., k:, :] += np.einsum("...ti,ji->...tj", s[..., : T - k, :], b[k])
+        seq = _sequences_flag(u, self.is_siso, sequences)
+        noise_std = check_float(noise_std, "noise_std", low=0.0)
+        gen = check_random_state(random_state)
+        io = as_io(u, sequences=seq, n_inputs=self.n_inputs)
+        if self.spectral_radius() >= 1.0:
+            warnings.warn(_unstable_message(self.spectral_radius()), UnstableSystemWarning, 2)
+        y3 = self._simulate3(io.u)
         if noise_std:
-            if noise_std < 0 or not np.isfinite(noise_std):
-                raise ValueError(f"noise_std: must be a finite number >= 0, got {noise_std}")
-            y = y + _check_rng(rng).normal(scale=noise_std, size=y.shape)
+            y3 = y3 + gen.normal(scale=noise_std, size=y3.shape)
+        if self.is_siso:
+            return y3.reshape(np.shape(u))
+        return y3 if seq else y3[0]
+
+    def _simulate3(self, u3: np.ndarray) -> np.ndarray:
+        """Canonical ``(N, T, m)`` inputs to ``(N, T, p)`` outputs (no validation)."""
+        b, den = self.filter_coefficients
+        if self.is_siso:
+            return signal.lfilter(b, den, u3, axis=1) + float(self.d) * u3
+        s = signal.lfilter([1.0], den, u3, axis=1)  # (N, T, m)
+        T = u3.shape[1]
+        y = np.einsum("nti,ji->ntj", u3, self.d)
+        for k in range(1, min(self.order, T - 1) + 1):  # y_t += S_{n+1-k} s_{t-k}; over lags
+            y[:, k:, :] += np.einsum("nti,ji->ntj", s[:, : T - k, :], b[k])
         return y
 
     def markov(self, k: int) -> np.ndarray:
         """Markov parameters ``r_0 = d, r_j = C A^{j-1} B`` for ``j < k``.
 
-        Shape ``(k,)`` for SISO and ``(k, n_outputs, n_inputs)`` for MIMO.
+        Parameters
+        ----------
+        k : int
+            How many parameters (``>= 1``).
+
+        Returns
+        -------
+        numpy.ndarray
+            Shape ``(k,)`` for SISO and ``(k, n_outputs, n_inputs)`` for MIMO.
+
+        Raises
+        ------
+        ParameterError
+            ``k`` is not an integer ``>= 1``.
+
+        Examples
+        --------
+        >>> CanonicalSystem([-0.5], [1.0]).markov(4)
+        array([0.  , 1.  , 0.5 , 0.25])
         """
-        k = int(k)
-        if k < 1:
-            raise ValueError(f"k: must be >= 1, got {k}")
+        k = check_int(k, "k", low=1)
         b, den = self.filter_coefficients
         imp = np.zeros(k)
         imp[0] = 1.0
@@ -275,12 +497,27 @@ class CanonicalSystem:
         return r
 
     def frequency_response(self, w: Any) -> np.ndarray:
-        """``G(e^{iw}) = C (e^{iw} I - A)^{-1} B + D`` for angular frequencies ``w`` (rad/sample).
+        """``G(e^{iw}) = C (e^{iw} I - A)^{-1} B + D`` at angular frequencies ``w`` (rad/sample).
 
         Numerator and denominator are evaluated in ``z^{-1}`` by Horner's rule, so memory
         stays O(len(w)) for any order (the idealized risk evaluates millions of points).
+
+        Parameters
+        ----------
+        w : array_like
+            Angular frequencies.
+
+        Returns
+        -------
+        numpy.ndarray
+            Complex values shaped like ``w`` (MIMO: ``w.shape + (n_outputs, n_inputs)``).
+
+        Examples
+        --------
+        >>> CanonicalSystem([-0.5], [1.0]).frequency_response([0.0])
+        array([2.+0.j])
         """
-        w_arr = as_real_array(w, "w")
+        w_arr = as_float_array(w, "w")
         zinv = np.exp(-1j * w_arr)
         b, den = self.filter_coefficients
         den_z = _horner(den, zinv)
@@ -293,13 +530,52 @@ class CanonicalSystem:
         return num / den_z[..., None, None] + self.d
 
     def poles(self) -> np.ndarray:
-        """Roots of ``p_a`` (eigenvalues of the SISO companion matrix)."""
+        """Roots of ``p_a`` (the eigenvalues of the SISO companion matrix).
+
+        Returns
+        -------
+        numpy.ndarray
+            The ``order`` poles (complex when any is).
+
+        Examples
+        --------
+        >>> CanonicalSystem([-0.5], [1.0]).poles()
+        array([0.5])
+        """
         return np.roots(np.concatenate(([1.0], self.a)))
 
     def spectral_radius(self) -> float:
-        return float(np.max(np.abs(self.poles())))
+        """Largest pole modulus (the system is stable when it is below 1).
+
+        Returns
+        -------
+        float
+            ``max |pole|`` (computed once per system and cached).
+
+        Examples
+        --------
+        >>> CanonicalSystem([-2.5, 1.0], [1.0, 0.0]).spectral_radius()
+        2.0
+        """
+        rho = self.__dict__.get("_rho")
+        if rho is None:
+            rho = float(np.max(np.abs(self.poles())))
+            object.__setattr__(self, "_rho", rho)
+        return rho
 
     def is_stable(self) -> bool:
+        """Whether every pole lies strictly inside the unit circle.
+
+        Returns
+        -------
+        bool
+            ``spectral_radius() < 1``.
+
+        Examples
+        --------
+        >>> CanonicalSystem([-0.5], [1.0]).is_stable()
+        True
+        """
         return self.spectral_radius() < 1.0
 
     def h2_norm(self) -> float:
@@ -308,6 +584,16 @@ class CanonicalSystem:
         Summed over Markov parameters up to the horizon where ``rho^k`` drops below
         1e-17, not from the Gramian: for clustered poles the companion-form Lyapunov
         solve loses ~1e-9 relative accuracy, the filter recursion ~1e-14.
+
+        Returns
+        -------
+        float
+            The H2 norm.
+
+        Examples
+        --------
+        >>> round(CanonicalSystem([-0.5], [1.0]).h2_norm() ** 2, 12)  # 1 / (1 - 0.25)
+        1.333333333333
         """
         if not self.is_stable():
             return float("inf")
@@ -319,53 +605,99 @@ class CanonicalSystem:
     def from_state_space(
         cls, A: Any, B: Any, C: Any, D: Any = 0.0, *, rtol: float = 1e-9
     ) -> CanonicalSystem:
-        """Canonical form of a controllable SISO ``(A, B, C, D)``.
+        """Canonical form of a state-space system ``(A, B, C, D)`` with the same input-output map.
 
-        Uses ``T = W_cc W_c^{-1}`` where ``W_c`` is the controllability matrix of the
-        given system and ``W_cc`` that of the canonical one. Raises ``ValueError`` for
-        an uncontrollable (or numerically nearly uncontrollable) system.
+        ``a = poly(eig(A))`` and the numerator from the first ``order`` Markov parameters
+        ``r_k = C A^{k-1} B``: ``[0, c_n, ..., c_1]`` is ``[1, a_1, ..., a_n] * r``
+        truncated to degree ``n`` in ``z^{-1}``. The controllability matrix is never
+        formed (its condition number grows geometrically with the order). A SISO system
+        must be controllable (then the canonical form is a similarity transform of it);
+        this is tested on the controller-Hessenberg form, computed with orthogonal
+        transformations. A MIMO system gets the common-denominator form of the same
+        order ``n = A.shape[0]`` (``n * n_inputs`` states), which needs no such test.
+
+        Parameters
+        ----------
+        A : array_like, shape (n, n)
+            State matrix.
+        B : array_like, shape (n, m) or (n,)
+            Input matrix (1-D: one input).
+        C : array_like, shape (p, n) or (n,)
+            Output matrix (1-D: one output).
+        D : float or array_like of shape (p, m), default 0.0
+            Feed-through (a scalar is broadcast).
+        rtol : float, default 1e-9
+            A SISO system is refused as uncontrollable when a sub-diagonal entry of its
+            controller-Hessenberg form is at most ``rtol * ||A||``; ``0`` refuses only
+            exact zeros.
+
+        Returns
+        -------
+        CanonicalSystem
+            SISO when ``m = p = 1``, else MIMO.
+
+        Raises
+        ------
+        DataError
+            Inconsistent shapes, non-finite entries, or an uncontrollable SISO system.
+        ParameterError
+            ``rtol`` negative.
+
+        Examples
+        --------
+        >>> A = np.array([[0.5, 1.0], [0.0, 0.2]])
+        >>> sys_ = CanonicalSystem.from_state_space(A, [0.0, 1.0], [1.0, 0.0], 0.0)
+        >>> sys_.a, sys_.c
+        (array([-0.7,  0.1]), array([1., 0.]))
         """
-        A = as_real_array(A, "A", ndim=(2,))
+        rtol = check_float(rtol, "rtol", low=0.0)
+        A, B, C, D = _ss_arrays(A, B, C, D)
         n = A.shape[0]
-        if n < 1 or A.shape != (n, n):
-            raise ValueError(f"A: must be square and non-empty, got shape {A.shape}")
-        B = as_real_array(B, "B").reshape(-1, 1) if np.ndim(B) == 1 else as_real_array(B, "B")
-        if B.shape != (n, 1):
-            raise ValueError(
-                f"B: must have shape ({n}, 1) for a single-input system, got {B.shape}"
+        siso = B.shape[1] == 1 and C.shape[0] == 1
+        if siso and not _controllable(A, B[:, 0], rtol):
+            raise DataError(
+                "A, B: the system is not controllable (a sub-diagonal entry of its "
+                f"controller-Hessenberg form is below rtol={rtol:g} times ||A||); reduce it "
+                "to a minimal realisation first"
             )
-        C = as_real_array(C, "C").reshape(1, -1) if np.ndim(C) == 1 else as_real_array(C, "C")
-        if C.shape != (1, n):
-            raise ValueError(
-                f"C: must have shape (1, {n}) for a single-output system, got {C.shape}"
-            )
-        D = as_real_array(D, "D")
-        if D.size != 1:
-            raise ValueError(f"D: must be a scalar for a SISO system, got shape {D.shape}")
-        Wc = _controllability(A, B)
-        sv = np.linalg.svd(Wc, compute_uv=False)
-        if sv[-1] <= rtol * max(sv[0], np.finfo(float).tiny):
-            raise ValueError(
-                "system is not controllable: the controllability matrix has rank "
-                f"{int(np.sum(sv > rtol * sv[0]))} < order {n}; reduce it to a minimal "
-                "realisation first"
-            )
-        a = np.poly(A)[1:].real
-        Wcc = _controllability(companion(a), np.eye(n)[:, -1:])
-        # T = Wcc Wc^{-1} maps to the canonical form and c = C T^{-1} = (C Wc) Wcc^{-1}.
-        # Solving with Wcc (never inverting Wc) keeps c accurate for ill-conditioned Wc.
-        c = np.linalg.solve(Wcc.T, (C @ Wc).ravel())
-        return cls(a, c, float(D.ravel()[0]))
+        a = np.real(np.poly(np.linalg.eigvals(A)))
+        r = _ss_markov(A, B, C, n)  # r[k-1] = C A^{k-1} B
+        bcoef = signal.lfilter(a, [1.0], r, axis=0)  # b_k = sum_j a_j r_{k-j}, k = 1..n
+        c = bcoef[::-1]
+        if siso:
+            return cls(a[1:], c[:, 0, 0], float(D[0, 0]))
+        return cls(a[1:], c, D)
 
     @classmethod
     def from_tf(cls, num: Any, den: Any) -> CanonicalSystem:
-        """Canonical form of a proper SISO ``num(z) / den(z)`` (descending powers of ``z``)."""
-        num = np.trim_zeros(as_real_array(num, "num", ndim=(1,)), "f")
-        den = np.trim_zeros(as_real_array(den, "den", ndim=(1,)), "f")
+        """Canonical form of a proper SISO ``num(z) / den(z)`` (descending powers of ``z``).
+
+        Parameters
+        ----------
+        num, den : array_like, 1-D
+            Numerator and denominator coefficients; ``deg num <= deg den``, ``deg den >= 1``.
+
+        Returns
+        -------
+        CanonicalSystem
+            The SISO system of order ``deg den``.
+
+        Raises
+        ------
+        DataError
+            A constant denominator or an improper transfer function.
+
+        Examples
+        --------
+        >>> CanonicalSystem.from_tf([2.0, 0.0], [1.0, -0.5])
+        CanonicalSystem(a=[-0.5], c=[1.], d=2.0)
+        """
+        num = np.trim_zeros(as_float_array(num, "num", ndim=(1,)), "f")
+        den = np.trim_zeros(as_float_array(den, "den", ndim=(1,)), "f")
         if den.size < 2:
-            raise ValueError("den: must have degree >= 1")
+            raise DataError("den: must have degree >= 1")
         if num.size > den.size:
-            raise ValueError("num: degree exceeds den's; the transfer function is not proper")
+            raise DataError("num: degree exceeds den's; the transfer function is not proper")
         num = np.concatenate((np.zeros(den.size - num.size), num)) / den[0]
         den = den / den[0]
         d = num[0]
@@ -373,37 +705,74 @@ class CanonicalSystem:
         return cls(den[1:], rest[1:][::-1], d)
 
     @classmethod
+    @renamed_parameters(n="order", rng="random_state")
     def random_stable(
         cls,
-        n: int,
+        order: int,
         radius: float = 0.95,
-        rng: Any = None,
+        random_state: Any = None,
         *,
         d: float = 0.0,
     ) -> CanonicalSystem:
-        """Random system with conjugate-pair roots drawn uniformly in the disc of ``radius``.
+        """Random SISO system with conjugate-pair poles drawn uniformly in the disc of ``radius``.
 
-        Odd ``n`` gets one real root in ``(-radius, radius)``; ``C ~ N(0, I)``.
+        An odd ``order`` gets one real pole in ``(-radius, radius)``; ``c ~ N(0, I)``.
+
+        Parameters
+        ----------
+        order : int
+            Model order (``>= 1``).
+        radius : float, default 0.95
+            Poles lie in ``|z| < radius``; must be in ``(0, 1)``.
+        random_state : None, int or numpy.random.Generator, optional
+            Source of randomness.
+        d : float, default 0.0
+            Feed-through.
+
+        Returns
+        -------
+        CanonicalSystem
+            A stable system.
+
+        Examples
+        --------
+        >>> sys_ = CanonicalSystem.random_stable(4, 0.9, random_state=0)
+        >>> sys_.order, bool(sys_.spectral_radius() < 0.9)
+        (4, True)
         """
-        n = int(n)
-        if n < 1:
-            raise ValueError(f"n: the order must be >= 1, got {n}")
-        if not 0 < radius:
-            raise ValueError(f"radius: must be > 0, got {radius}")
-        gen = _check_rng(rng)
-        m = n // 2
+        order = check_int(order, "order", low=1)
+        radius = check_float(radius, "radius", low=0.0, high=1.0, low_open=True, high_open=True)
+        d = check_float(d, "d")
+        gen = check_random_state(random_state)
+        m = order // 2
         rad = radius * np.sqrt(gen.uniform(size=m))
         ang = gen.uniform(0, np.pi, size=m)
         roots = rad * np.exp(1j * ang)
         all_roots = np.concatenate((roots, roots.conj()))
-        if n % 2:
+        if order % 2:
             all_roots = np.concatenate((all_roots, [gen.uniform(-radius, radius)]))
         a = np.poly(all_roots)[1:].real
-        return cls(a, gen.normal(size=n), d)
+        return cls(a, gen.normal(size=order), d)
 
     # ------------------------------------------------------------------ misc
     def with_params(self, a: Any = None, c: Any = None, d: Any = None) -> CanonicalSystem:
-        """A copy with some coefficients replaced."""
+        """A copy with some coefficients replaced.
+
+        Parameters
+        ----------
+        a, c, d : array_like, optional
+            New coefficients (``None`` keeps the current ones).
+
+        Returns
+        -------
+        CanonicalSystem
+            The new system.
+
+        Examples
+        --------
+        >>> CanonicalSystem([-0.5], [1.0]).with_params(d=0.3).d
+        array(0.3)
+        """
         return CanonicalSystem(
             self.a if a is None else a, self.c if c is None else c, self.d if d is None else d
         )
@@ -428,11 +797,25 @@ class CanonicalSystem:
 
     def _require_siso(self, what: str) -> None:
         if not self.is_siso:
-            raise ValueError(f"{what}: only defined for single-input single-output systems")
+            raise UnsupportedShapeError(
+                f"{what}: only defined for single-input single-output systems "
+                f"(this one has {self.n_inputs} inputs and {self.n_outputs} outputs)"
+            )
 
     # ------------------------------------------------------------------ persistence
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready description (floats round-trip exactly through ``repr``)."""
+        """JSON-ready description (floats round-trip exactly through ``repr``).
+
+        Returns
+        -------
+        dict
+            ``format``, ``version``, ``a``, ``c`` and ``d``.
+
+        Examples
+        --------
+        >>> CanonicalSystem([-0.5], [1.0]).to_dict()["c"]
+        [1.0]
+        """
         return {
             "format": FORMAT_NAME,
             "version": FORMAT_VERSION,
@@ -443,21 +826,65 @@ class CanonicalSystem:
 
     @classmethod
     def from_dict(cls, data: Any) -> CanonicalSystem:
+        """The system described by :meth:`to_dict`'s output.
+
+        Parameters
+        ----------
+        data : dict
+            A description with ``format``, ``version``, ``a``, ``c`` and ``d``.
+
+        Returns
+        -------
+        CanonicalSystem
+            The system.
+
+        Raises
+        ------
+        FileFormatError
+            Not a learnlds model, an unsupported version, or a missing field.
+
+        Examples
+        --------
+        >>> sys_ = CanonicalSystem([-0.5], [1.0])
+        >>> CanonicalSystem.from_dict(sys_.to_dict()) == sys_
+        True
+        """
         if not isinstance(data, dict) or data.get("format") != FORMAT_NAME:
-            raise ValueError(f"not a learnlds model: expected format '{FORMAT_NAME}'")
+            raise FileFormatError(f"not a learnlds model: expected format '{FORMAT_NAME}'")
         version = data.get("version")
         if type(version) is not int or version != FORMAT_VERSION:
-            raise ValueError(
+            raise FileFormatError(
                 f"unsupported learnlds model version {version!r} "
                 f"(this learnlds reads {FORMAT_VERSION})"
             )
         try:
             return cls(data["a"], data["c"], data["d"])
         except KeyError as exc:
-            raise ValueError(f"corrupt learnlds model: missing field {exc}") from exc
+            raise FileFormatError(f"corrupt learnlds model: missing field {exc}") from exc
 
     def save(self, path: str | Path, **metadata: Any) -> Path:
-        """Write the model as versioned JSON; extra keyword metadata is stored alongside."""
+        """Write the model as versioned JSON; extra keyword metadata is stored alongside.
+
+        Parameters
+        ----------
+        path : str or pathlib.Path
+            Destination file.
+        **metadata
+            JSON-serialisable values stored under ``metadata``.
+
+        Returns
+        -------
+        pathlib.Path
+            ``path``.
+
+        Examples
+        --------
+        >>> import tempfile, os
+        >>> with tempfile.TemporaryDirectory() as tmp:
+        ...     p = CanonicalSystem([-0.5], [1.0]).save(os.path.join(tmp, "m.json"), note="x")
+        ...     load(p).a
+        array([-0.5])
+        """
         path = Path(path)
         payload = self.to_dict()
         if metadata:
@@ -467,17 +894,40 @@ class CanonicalSystem:
 
 
 def load(path: str | Path) -> CanonicalSystem:
-    """Read a model written by :meth:`CanonicalSystem.save`."""
+    """Read a model written by :meth:`CanonicalSystem.save`.
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        The JSON file.
+
+    Returns
+    -------
+    CanonicalSystem
+        The saved system.
+
+    Raises
+    ------
+    FileFormatError
+        The file cannot be read, is not JSON, or is not a learnlds model.
+
+    Examples
+    --------
+    >>> import tempfile, os
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     load(CanonicalSystem([0.1], [2.0]).save(os.path.join(tmp, "m.json"))).c
+    array([2.])
+    """
     path = Path(path)
     try:
         text = path.read_text()
     except OSError as exc:
-        raise ValueError(f"{path}: cannot read model file ({exc.strerror})") from exc
+        raise FileFormatError(f"{path}: cannot read model file ({exc.strerror})") from exc
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise ValueError(f"{path}: not a learnlds model (invalid JSON: {exc.msg})") from exc
+        raise FileFormatError(f"{path}: not a learnlds model (invalid JSON: {exc.msg})") from exc
     try:
         return CanonicalSystem.from_dict(data)
-    except ValueError as exc:
-        raise ValueError(f"{path}: {exc}") from exc
+    except DataError as exc:
+        raise FileFormatError(f"{path}: {exc}") from exc
