@@ -201,3 +201,33 @@ def test_one_layout_rule_in_fit_predict_and_score():
         mimo.score(u3, np.zeros((400, 2)))
     with pytest.raises(DataError, match="sequences=True"):
         est.predict(np.zeros((2, 10, 1)))
+
+
+def test_fit_is_invariant_to_the_scale_of_the_data(scale):
+    rng = np.random.default_rng(9)
+    u = rng.normal(size=2000)
+    y = SYNTH.simulate(u, noise_std=0.1, rng=rng)
+    ref = LDSRegressor(order=3).fit(u, y)
+    est = LDSRegressor(order=3).fit(u * scale, y * scale)
+    assert est.score(u * scale, y * scale) == pytest.approx(ref.score(u, y), abs=1e-6)
+    np.testing.assert_allclose(est.system_.markov(10), ref.system_.markov(10), rtol=1e-6)
+    mixed = LDSRegressor(order=3).fit(u * scale, y / scale)
+    assert mixed.score(u * scale, y / scale) == pytest.approx(ref.score(u, y), abs=1e-6)
+
+
+def test_data_beyond_float64_is_refused():
+    u = np.random.default_rng(0).normal(size=500)
+    with pytest.raises(DataError, match="float64"):
+        LDSRegressor(order=1).fit(u * 1e-300, SYNTH.simulate(u) * 1e300)
+
+
+def test_psgd_learning_rate_means_the_same_on_raw_units():
+    """A heating-plant-like record (input 0-10 V, output in degrees C) learns at lr 0.05."""
+    rng = np.random.default_rng(10)
+    u_std = rng.normal(size=(40, 200))
+    y_std = SYNTH.simulate(u_std, noise_std=0.05, rng=rng)
+    u_raw, y_raw = 5.0 + 2.5 * u_std, 20.0 + 40.0 * y_std
+    raw = LDSRegressor(order=3, method="psgd", steps=600, lr=0.05, random_state=0)
+    raw.fit(u_raw, y_raw, sequences=True)
+    assert np.all(np.isfinite(raw.history_))
+    assert raw.score(u_raw, y_raw, sequences=True) > 80

@@ -46,6 +46,28 @@ __all__ = ["LDSRegressor"]
 Layout = Literal["record", "sequences"]
 
 
+def _moments(
+    arr: np.ndarray, name: str, demean: bool, standardize: bool
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per-channel offset and scale of ``(N, T, k)`` data and the normalised data.
+
+    Computed on the data divided by each channel's largest magnitude, so values
+    anywhere in float64's range give the same normalised data without overflow.
+    """
+    peak = np.max(np.abs(arr), axis=(0, 1))
+    peak[peak == 0] = 1.0
+    unit = arr / peak
+    mean = unit.mean(axis=(0, 1)) if demean else np.zeros(arr.shape[2])
+    centred = unit - mean
+    spread = np.sqrt(np.mean(centred**2, axis=(0, 1))) if standardize else 1.0 / peak
+    spread = np.where(spread > 0, spread, 1.0 if standardize else spread)
+    offset = mean * peak
+    scale = spread * peak
+    if not (np.all(np.isfinite(offset)) and np.all(np.isfinite(scale))):
+        raise DataError(f"{name}: values are beyond what float64 can represent")
+    return offset, scale, centred / spread
+
+
 def _sk_array(value: Any, name: str) -> Any:
     """scikit-learn's own messages for what it rejects (sparse, complex, objects, empty).
 
@@ -103,6 +125,11 @@ class LDSRegressor(RegressorMixin, BaseEstimator):
         gn: iterations of the solver.
     demean : bool, default True
         Remove input/output means before fitting; ``predict`` adds them back.
+    standardize : bool, default True
+        Fit on inputs and outputs divided by their standard deviations (computed so
+        that it cannot overflow), so that a learning rate means the same on any data
+        and the fit does not depend on the data's units; the returned model is in
+        the user's units either way.
     random_state : int, numpy Generator or None, default None
         Seed for minibatch/window sampling.
     progress : bool, default False
@@ -126,6 +153,9 @@ class LDSRegressor(RegressorMixin, BaseEstimator):
         Output channels ``p`` seen in ``fit``.
     input_offset_, output_offset_ : numpy.ndarray
         Means removed before fitting (zeros when ``demean=False``).
+    input_scale_, output_scale_ : numpy.ndarray
+        Standard deviations the data were divided by while fitting (ones when
+        ``standardize=False``); ``history_`` is the loss in those units.
     layout_ : {'record', 'sequences'}
         How the training data were read.
 
@@ -159,6 +189,7 @@ class LDSRegressor(RegressorMixin, BaseEstimator):
         init: Any = "zero",
         max_iter: int = 100,
         demean: bool = True,
+        standardize: bool = True,
         random_state: Any = None,
         progress: bool = False,
     ) -> None:
@@ -175,6 +206,7 @@ class LDSRegressor(RegressorMixin, BaseEstimator):
         self.init = init
         self.max_iter = max_iter
         self.demean = demean
+        self.standardize = standardize
         self.random_state = random_state
         self.progress = progress
 
@@ -201,6 +233,7 @@ class LDSRegressor(RegressorMixin, BaseEstimator):
         check_float(self.clip, "clip", low=0.0, low_open=True, allow_none=True)
         check_int(self.max_iter, "max_iter", low=1)
         check_bool(self.demean, "demean")
+        check_bool(self.standardize, "standardize")
         check_bool(self.progress, "progress")
         if not (isinstance(self.init, CanonicalSystem) or self.init in ("zero", "identity")):
             raise ParameterError(
@@ -257,17 +290,22 @@ class LDSRegressor(RegressorMixin, BaseEstimator):
             raise DataError("y: requires y to be passed, but the target y is None")
         io = as_io(_sk_array(u, "u"), _sk_array(y, "y"), sequences=sequences, min_length=2)
         burn = resolve_burn_in(self.burn_in, io.length)
-        uc, yc = self._centre(io)
+        uc, yc = self._normalise(io)
         self._check_data_size(io, fit_order, burn)
+        init = (
+            self._scaled(self.init, inverse=True)
+            if isinstance(self.init, CanonicalSystem)
+            else self.init
+        )
         if self.method == "psgd":
-            result = self._fit_psgd(uc, yc, fit_order, burn)
+            result = self._fit_psgd(uc, yc, fit_order, burn, init)
         else:
             siso = io.is_siso
             result = gauss_newton(
                 uc[..., 0] if siso else uc,
                 yc[..., 0] if siso else yc,
                 order=fit_order,
-                init=self.init,
+                init=init,
                 burn_in=burn,
                 region=self._region_for("gn"),
                 max_iter=self.max_iter,
@@ -275,18 +313,35 @@ class LDSRegressor(RegressorMixin, BaseEstimator):
         self._store(result, order, io)
         return self
 
-    def _centre(self, io: IOArrays) -> tuple[np.ndarray, np.ndarray]:
-        """Offsets (means, or zeros) stored and removed; the input must vary."""
-        if self.demean:
-            self.input_offset_ = io.u.mean(axis=(0, 1))
-            self.output_offset_ = io.y.mean(axis=(0, 1))
-        else:
-            self.input_offset_ = np.zeros(io.n_inputs)
-            self.output_offset_ = np.zeros(io.n_outputs)
-        uc = io.u - self.input_offset_
-        if np.all(np.ptp(uc, axis=(0, 1)) == 0):
-            raise DataError("u: the input is constant, it does not excite the system")
-        return uc, io.y - self.output_offset_
+    def _normalise(self, io: IOArrays) -> tuple[np.ndarray, np.ndarray]:
+        """Store offsets and scales; return the centred, standardised data.
+
+        Each channel is first divided by its largest magnitude, so neither its mean
+        nor its spread can overflow or underflow, whatever the data's units.
+        """
+        u_off, u_scale, uc = _moments(io.u, "u", self.demean, self.standardize)
+        y_off, y_scale, yc = _moments(io.y, "y", self.demean, self.standardize)
+        if np.any(np.ptp(uc, axis=(0, 1)) == 0):
+            raise DataError("u: an input channel is constant, it does not excite the system")
+        self.input_offset_, self.input_scale_ = u_off, u_scale
+        self.output_offset_, self.output_scale_ = y_off, y_scale
+        return uc, yc
+
+    def _scaled(self, system: CanonicalSystem, *, inverse: bool = False) -> CanonicalSystem:
+        """A model in standardised units -> the user's units (``inverse``: the other way)."""
+        with np.errstate(over="ignore", divide="ignore"):
+            gain = np.outer(self.output_scale_, 1.0 / self.input_scale_)  # (p, m)
+            if inverse:
+                gain = 1.0 / gain
+            if system.is_siso:
+                c, d = system.c * gain[0, 0], float(system.d) * gain[0, 0]
+            else:
+                c, d = system.c * gain, np.asarray(system.d) * gain
+        if not (np.all(np.isfinite(c)) and np.all(np.isfinite(d))):
+            raise DataError(
+                "y/u: the ratio of output to input scale is beyond what float64 can represent"
+            )
+        return system.with_params(c=c, d=d)
 
     @staticmethod
     def _check_data_size(io: IOArrays, fit_order: int, burn: int) -> None:
@@ -301,9 +356,11 @@ class LDSRegressor(RegressorMixin, BaseEstimator):
 
     def _store(self, result: TrainResult, order: int, io: IOArrays) -> None:
         self.train_result_: TrainResult = result
-        self.system_full_: CanonicalSystem = result.model
+        self.system_full_: CanonicalSystem = self._scaled(result.model)
         self.system_: CanonicalSystem = (
-            reduce(result.model, order) if self.overparam is not None else result.model
+            self._scaled(reduce(result.model, order))
+            if self.overparam is not None
+            else self.system_full_
         )
         self.history_ = np.asarray(result.loss_history)
         self.n_iter_ = int(result.n_steps)
@@ -311,7 +368,9 @@ class LDSRegressor(RegressorMixin, BaseEstimator):
         self.n_outputs_ = io.n_outputs
         self.layout_: Layout = "sequences" if io.sequences else "record"
 
-    def _fit_psgd(self, uc: np.ndarray, yc: np.ndarray, fit_order: int, burn: int) -> TrainResult:
+    def _fit_psgd(
+        self, uc: np.ndarray, yc: np.ndarray, fit_order: int, burn: int, init: Any
+    ) -> TrainResult:
         siso = uc.shape[2] == 1 and yc.shape[2] == 1
         u, y = (uc[..., 0], yc[..., 0]) if siso else (uc, yc)
         if self.window is not None:
@@ -337,7 +396,7 @@ class LDSRegressor(RegressorMixin, BaseEstimator):
             burn_in=burn,
             region=self._region_for("psgd"),
             clip=self.clip,
-            init=self.init,
+            init=init,
             random_state=self.random_state,
             progress=self.progress,
             on_divergence="raise",
