@@ -1,0 +1,435 @@
+"""Reading input/output data files: CSV, whitespace text (``.dat``/``.txt``/``.asc``), ``.npz``.
+
+Text files may start with a header row of column names (detected because it is not
+numeric) and may hold ``#`` or ``%`` comment lines; ``.gz`` files are read
+transparently. Errors say which file and which line:
+
+* a missing file raises the builtin :class:`FileNotFoundError` (with the path);
+* a file that does not parse (binary data, ragged rows, words among numbers, a broken
+  archive) raises :class:`~learnlds.errors.FileFormatError` naming the file and line;
+* numbers that cannot be used (NaN, inf) raise :class:`~learnlds.errors.DataError`.
+
+Default columns: a column whose header looks like a time or sample index (``time``,
+``t``, ``t [s]``, ``index``, ``idx``, ``sample``, ``n``, ``k``, ``step``, ...) is never
+taken as a signal by default; in a headerless file with three or more columns a first
+column that increases in equal steps is taken for such an index too. When the default
+choice is not obvious, the returned :class:`~learnlds.datasets.IOData` says which
+columns it used in ``columns_used`` and ``column_note``.
+
+Examples
+--------
+>>> import os, tempfile
+>>> with tempfile.TemporaryDirectory() as folder:
+...     path = os.path.join(folder, "log.csv")
+...     with open(path, "w") as fh:
+...         _ = fh.write("t,heater,temp,fan\\n0,1,20,5\\n1,2,21,5\\n2,1,22,5\\n")
+...     d = read_file(path)
+>>> d.columns_used
+(('heater',), ('temp',))
+>>> print(d.column_note)  # doctest: +ELLIPSIS
+log.csv: used column 'heater' (column 1) as input and 'temp' (column 2) as output; ...
+"""
+
+from __future__ import annotations
+
+import csv
+import errno
+import gzip
+import os
+import re
+from pathlib import Path
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from .._boundary import as_float_array
+from ..errors import DataError, FileFormatError
+from .iodata import ColumnSpec, IOData, _check_finite, _no_overlap, _pick
+
+__all__ = ["SUPPORTED", "read_file", "read_table"]
+
+SUPPORTED = ".csv, .dat, .txt, .asc, .npz (text files may be gzipped: .csv.gz, .dat.gz, ...)"
+"""The file types :func:`read_file` understands, as a sentence for messages."""
+
+_TEXT_SUFFIXES = (".dat", ".txt", ".asc")
+_UNITS = re.compile(r"\s*[\(\[\{].*$")
+_TIME_NAME = re.compile(
+    r"^(t|k|n|#|no|nr|time|times|timestamp|date|datetime|index|idx|sample|samples|step|steps"
+    r"|sample[ _-]?(index|idx|no|nr|number)|(t|time)[ _-]?(s|sec|secs|seconds|ms|min|mins"
+    r"|minutes|h|hr|hours))$"
+)
+_CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f-\x9f]")
+
+
+class _Table(NamedTuple):
+    """A parsed text table: header (or ``None``), data ``(rows, cols)``, 1-based line numbers."""
+
+    header: list[str] | None
+    data: np.ndarray
+    lines: list[int]
+
+
+# --------------------------------------------------------------------------- bytes and text
+def _base_suffix(p: Path) -> str:
+    suffixes = [s.lower() for s in p.suffixes]
+    if suffixes and suffixes[-1] == ".gz":
+        suffixes = suffixes[:-1]
+    return suffixes[-1] if suffixes else ""
+
+
+def _stem(p: Path) -> str:
+    name = p.name
+    if name.lower().endswith(".gz"):
+        name = name[:-3]
+    return Path(name).stem
+
+
+def _require_file(p: Path) -> None:
+    if not p.exists():
+        raise FileNotFoundError(errno.ENOENT, "no such data file", str(p))
+
+
+def _read_bytes(p: Path) -> bytes:
+    """The file's bytes, gunzipped when it is gzip (by name or by magic number)."""
+    _require_file(p)
+    raw = p.read_bytes()
+    return _gunzip(raw, str(p), p.name.lower().endswith(".gz"))
+
+
+def _gunzip(raw: bytes, where: str, named_gz: bool = False) -> bytes:
+    if named_gz or raw[:2] == b"\x1f\x8b":
+        try:
+            return gzip.decompress(raw)
+        except (OSError, EOFError) as exc:
+            raise FileFormatError(f"{where}: not a valid gzip file ({exc})") from exc
+    return raw
+
+
+def _decode(raw: bytes, where: str) -> str:
+    """UTF-8 (or Latin-1) text; binary data is a :class:`FileFormatError`."""
+    if b"\x00" in raw:
+        at = raw.index(b"\x00")
+        raise FileFormatError(f"{where}: not a text file (byte {at} is NUL: binary data?)")
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        text = raw.decode("latin-1")
+        if _CONTROL.search(text):
+            raise FileFormatError(
+                f"{where}: not a text file (byte {exc.start} is not UTF-8 and the file holds "
+                "control characters: binary data?)"
+            ) from None
+        return text
+
+
+def _is_number(token: str) -> bool:
+    try:
+        float(token)
+    except ValueError:
+        return False
+    return True
+
+
+# --------------------------------------------------------------------------- text tables
+def _split_rows(lines: list[tuple[int, str]], delimited: bool) -> list[list[str]]:
+    if not delimited:
+        return [s.split() for _, s in lines]
+    first = lines[0][1]
+    delim = next((d for d in (",", ";", "\t") if d in first), None)
+    if delim is None:
+        return [[s] for _, s in lines]
+    return [[t.strip() for t in r] for r in csv.reader([s for _, s in lines], delimiter=delim)]
+
+
+def _numbers(
+    rows: list[list[str]], lines: list[int], names: list[str], where: str, ref: str
+) -> np.ndarray:
+    """The rows as floats; the first bad field is a :class:`FileFormatError` with its line."""
+    ncol = len(names)
+    for lineno, r in zip(lines, rows, strict=True):
+        if len(r) != ncol:
+            raise FileFormatError(
+                f"{where}, line {lineno}: {len(r)} fields where {ref} has {ncol}; "
+                "rows of different lengths (missing or extra values)"
+            )
+    try:
+        return np.array(rows, dtype=float)
+    except ValueError:
+        for lineno, r in zip(lines, rows, strict=True):
+            for j, tok in enumerate(r):
+                if not _is_number(tok):
+                    what = "an empty field" if tok == "" else f"{tok!r}, which is not a number"
+                    raise FileFormatError(
+                        f"{where}, line {lineno}, column {names[j]!r}: {what}"
+                    ) from None
+        raise FileFormatError(f"{where}: the numbers cannot be read") from None  # pragma: no cover
+
+
+def _parse_table(raw: bytes, where: str, delimited: bool) -> _Table:
+    """Parse a CSV (``delimited``) or whitespace table from (uncompressed) bytes."""
+    text = _decode(raw, where)
+    lines = [
+        (k + 1, s)
+        for k, line in enumerate(text.splitlines())
+        if (s := line.strip()) and not s.startswith(("#", "%"))
+    ]
+    if not lines:
+        raise FileFormatError(f"{where}: the file holds no data rows")
+    rows = _split_rows(lines, delimited)
+    header: list[str] | None = None
+    if not all(_is_number(t) for t in rows[0]):
+        header = [t.strip().strip('"').strip("'") for t in rows[0]]
+        if len(set(header)) != len(header):
+            dup = sorted({h for h in header if header.count(h) > 1})
+            raise FileFormatError(f"{where}, line {lines[0][0]}: duplicate column names {dup}")
+        lines, rows = lines[1:], rows[1:]
+    if not rows:
+        raise FileFormatError(f"{where}: the file holds a header but no data rows")
+    linenos = [k for k, _ in lines]
+    names = header if header is not None else [f"col{i}" for i in range(len(rows[0]))]
+    ref = "the header" if header is not None else "the first row"
+    data = _numbers(rows, linenos, names, where, ref)
+    return _Table(header, data.reshape(len(rows), len(names)), linenos)
+
+
+def _check_suffix(p: Path, suffix: str) -> None:
+    if suffix != ".csv" and suffix not in _TEXT_SUFFIXES:
+        raise FileFormatError(
+            f"{p}: unsupported file type {suffix or '(none)'!r}; supported: {SUPPORTED}"
+        )
+
+
+def read_table(path: str | os.PathLike[str]) -> tuple[list[str] | None, np.ndarray]:
+    """The header and the numbers of a CSV or whitespace text file.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        A ``.csv``, ``.dat``, ``.txt`` or ``.asc`` file, optionally gzipped.
+
+    Returns
+    -------
+    header : list of str or None
+        Column names when the first row is not numeric, else ``None``.
+    data : numpy.ndarray
+        The numbers, shape ``(rows, columns)``.
+
+    Raises
+    ------
+    FileNotFoundError
+        No such file.
+    FileFormatError
+        An unsupported type or content that does not parse (the message names the line).
+
+    Examples
+    --------
+    >>> from importlib.resources import files
+    >>> header, data = read_table(files("learnlds.datasets") / "data" / "dryer.dat")
+    >>> header, data.shape
+    (None, (1000, 2))
+    """
+    p = Path(path)
+    suffix = _base_suffix(p)
+    _check_suffix(p, suffix)
+    table = _parse_table(_read_bytes(p), str(p), suffix == ".csv")
+    return table.header, table.data
+
+
+# --------------------------------------------------------------------------- column choice
+def _bare(name: str) -> str:
+    """A header lower-cased without a trailing unit: ``'Time [s]'`` -> ``'time'``."""
+    return _UNITS.sub("", name.strip().lower()).strip()
+
+
+def _evenly_increasing(col: np.ndarray) -> bool:
+    step = np.diff(col)
+    if step.size < 2 or step[0] <= 0:
+        return False
+    return bool(np.allclose(step, step[0], rtol=1e-4, atol=1e-9 * float(np.max(np.abs(col)))))
+
+
+def _time_columns(table: _Table) -> list[int]:
+    """Columns that hold a time or sample index (never taken as signals by default)."""
+    if table.header is not None:
+        return [i for i, name in enumerate(table.header) if _TIME_NAME.match(_bare(name))]
+    rows, cols = table.data.shape
+    if cols >= 3 and rows >= 3 and _evenly_increasing(table.data[:, 0]):
+        return [0]
+    return []
+
+
+def _label(i: int, names: list[str], has_header: bool) -> str:
+    return f"{names[i]!r} (column {i})" if has_header else repr(names[i])
+
+
+def _note(
+    ui: list[int], yi: list[int], skipped: list[int], names: list[str], has_header: bool, where: str
+) -> str:
+    """Which columns a default choice used, or ``""`` when there was nothing to choose."""
+    unused = [i for i in range(len(names)) if i not in ui + yi + skipped]
+    if not skipped and not unused:
+        return ""
+
+    def lab(idx: list[int]) -> str:
+        return ", ".join(_label(i, names, has_header) for i in idx)
+
+    s_in, s_out = ("s" if len(ui) > 1 else ""), ("s" if len(yi) > 1 else "")
+    text = f"{where}: used column{s_in} {lab(ui)} as input and {lab(yi)} as output{s_out}"
+    if skipped:
+        text += f"; skipped time/index column {lab(skipped)}"
+    if unused:
+        text += f"; not used: {lab(unused)}"
+    return text + "; choose columns with input_cols= and output_cols="
+
+
+def _choose_columns(
+    table: _Table, names: list[str], input_cols: ColumnSpec, output_cols: ColumnSpec, where: str
+) -> tuple[list[int], list[int], str]:
+    """``(input indices, output indices, note)`` under the documented defaults."""
+    if input_cols is not None and output_cols is not None:
+        ui = _pick(input_cols, names, "input", where)
+        yi = _pick(output_cols, names, "output", where)
+        _no_overlap(ui, yi, names, where)
+        return ui, yi, ""
+    skipped = _time_columns(table)
+    ncol = len(names)
+    if input_cols is None and output_cols is None:
+        free = [i for i in range(ncol) if i not in skipped]
+        if len(free) < 2:
+            extra = f" besides the time/index column {names[skipped[0]]!r}" if skipped else ""
+            raise DataError(
+                f"{where}: needs at least 2 columns (input, output){extra} but has {len(free)}; "
+                "choose columns with input_cols= and output_cols="
+            )
+        ui, yi = [free[0]], [free[1]]
+    elif output_cols is None:
+        ui = _pick(input_cols, names, "input", where)
+        yi = [i for i in range(ncol) if i not in ui and i not in skipped]
+    else:
+        yi = _pick(output_cols, names, "output", where)
+        ui = [i for i in range(ncol) if i not in yi and i not in skipped]
+    if not ui or not yi:
+        raise DataError(f"{where}: no column left for the {'inputs' if not ui else 'outputs'}")
+    return ui, yi, _note(ui, yi, skipped, names, table.header is not None, where)
+
+
+# --------------------------------------------------------------------------- files
+def read_file(
+    path: str | os.PathLike[str],
+    input_cols: ColumnSpec = None,
+    output_cols: ColumnSpec = None,
+    dt: float | None = None,
+    *,
+    data_class: type[IOData] | None = None,
+    **kwargs: Any,
+) -> IOData:
+    """Read a data file into :class:`~learnlds.datasets.IOData`.
+
+    Columns are chosen by header name or 0-based index. Defaults: when neither
+    ``input_cols`` nor ``output_cols`` is given, the first column that is not a
+    time/index column is the input and the next one the output; when only one of
+    them is given, the other takes all the remaining columns except time/index
+    columns. Headerless columns are named ``col0``, ``col1``, ... ``.npz`` archives
+    hold arrays ``u`` and ``y`` (or ``input``/``output``, ``inputs``/``outputs``) and
+    optionally ``dt``, ``input_names``, ``output_names``, ``input_units``,
+    ``output_units``; ``input_cols``/``output_cols`` then pick channels of ``u``/``y``.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The file (``.csv``, ``.dat``, ``.txt``, ``.asc``, ``.npz``; text may be gzipped).
+    input_cols, output_cols : int, str, sequence of them, or None
+        The columns to read as inputs and outputs.
+    dt : float, optional
+        Sampling time (an ``.npz`` archive may store it).
+    data_class : type, optional
+        :class:`IOData` or a subclass to build (default :class:`IOData`).
+    **kwargs
+        Other :class:`IOData` fields (``name`` defaults to the file's stem).
+
+    Returns
+    -------
+    IOData
+        The data; ``source`` is the path, ``columns_used`` the column labels read, and
+        ``column_note`` says what a default choice took when it was not obvious.
+
+    Raises
+    ------
+    FileNotFoundError
+        No such file.
+    FileFormatError
+        The file does not parse (the message names the file and line).
+    DataError
+        NaN or inf in a chosen column, or too few columns.
+    ParameterError
+        An unknown or repeated column in ``input_cols``/``output_cols``.
+
+    Examples
+    --------
+    >>> from importlib.resources import files
+    >>> d = read_file(files("learnlds.datasets") / "data" / "dryer.dat", dt=0.08)
+    >>> d.u.shape, d.columns_used, d.column_note
+    ((1000, 1), (('col0',), ('col1',)), '')
+    """
+    cls = IOData if data_class is None else data_class
+    p = Path(path)
+    kwargs.setdefault("name", _stem(p))
+    kwargs.setdefault("source", str(p))
+    suffix = _base_suffix(p)
+    if suffix == ".npz":
+        return _read_npz(cls, p, input_cols, output_cols, dt, kwargs)
+    _check_suffix(p, suffix)
+    table = _parse_table(_read_bytes(p), str(p), suffix == ".csv")
+    ncol = table.data.shape[1]
+    names = table.header if table.header is not None else [f"col{i}" for i in range(ncol)]
+    ui, yi, note = _choose_columns(table, names, input_cols, output_cols, str(p))
+    _check_finite(table.data[:, ui + yi], [names[i] for i in ui + yi], str(p), table.lines)
+    if table.header is not None:
+        kwargs.setdefault("input_names", [names[i] for i in ui])
+        kwargs.setdefault("output_names", [names[i] for i in yi])
+    kwargs.setdefault("columns_used", ([names[i] for i in ui], [names[i] for i in yi]))
+    kwargs.setdefault("column_note", note)
+    return cls(u=table.data[:, ui], y=table.data[:, yi], dt=dt, **kwargs)
+
+
+def _load_npz(p: Path) -> dict[str, np.ndarray]:
+    _require_file(p)
+    try:
+        with np.load(p, allow_pickle=False) as npz:
+            return {k: npz[k] for k in npz.files}
+    except Exception as exc:  # zipfile.BadZipFile, pickled objects, truncated archives
+        raise FileFormatError(f"{p}: not a readable .npz archive ({exc})") from exc
+
+
+def _read_npz(
+    cls: type[IOData],
+    p: Path,
+    input_cols: ColumnSpec,
+    output_cols: ColumnSpec,
+    dt: float | None,
+    kwargs: dict[str, Any],
+) -> IOData:
+    arrays = _load_npz(p)
+    pairs = (("u", "y"), ("input", "output"), ("inputs", "outputs"))
+    keys = next((pair for pair in pairs if pair[0] in arrays and pair[1] in arrays), None)
+    if keys is None:
+        raise FileFormatError(
+            f"{p}: expected arrays named 'u' and 'y' (or 'input' and 'output'); "
+            f"found {sorted(arrays) or 'none'}"
+        )
+    u = as_float_array(arrays[keys[0]], f"{p}: array {keys[0]!r}", ndim=(1, 2))
+    y = as_float_array(arrays[keys[1]], f"{p}: array {keys[1]!r}", ndim=(1, 2))
+    if u.shape[0] != y.shape[0]:
+        raise DataError(
+            f"{p}: arrays {keys[0]!r} and {keys[1]!r} have different lengths "
+            f"({u.shape[0]} and {y.shape[0]} samples)"
+        )
+    if dt is None and "dt" in arrays:
+        dt = float(as_float_array(arrays["dt"], f"{p}: array 'dt'").reshape(-1)[0])
+    for key in ("input_names", "output_names", "input_units", "output_units"):
+        if key in arrays and key not in kwargs:
+            kwargs[key] = [str(s) for s in np.atleast_1d(arrays[key])]
+    data = cls(u=u, y=y, dt=dt, **kwargs)
+    if input_cols is not None or output_cols is not None:
+        data = data.select(input_cols, output_cols)
+    return data
