@@ -8,6 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from learnlds import CanonicalSystem, _kernels, idealized_risk, loss, loss_and_grad, population_risk
+from learnlds.errors import DataError, ParameterError, UnsupportedShapeError
 from learnlds.risk import Gradient
 
 FAST = settings(max_examples=30, deadline=None)
@@ -23,13 +24,13 @@ def make_problem(n: int, N: int, T: int, seed: int, noise: float = 0.3):
     truth = CanonicalSystem.random_stable(n, 0.8, rng, d=float(rng.normal()))
     model = CanonicalSystem.random_stable(n, 0.8, rng, d=float(rng.normal()))
     x = rng.normal(size=(N, T))
-    y = truth.simulate(x) + noise * rng.normal(size=(N, T))
+    y = truth.simulate(x, sequences=True) + noise * rng.normal(size=(N, T))
     return model, truth, x, y
 
 
 def explicit_loss(model: CanonicalSystem, x: np.ndarray, y: np.ndarray, b: int) -> float:
     """Mean squared residual after the burn-in, from ``simulate`` (independent of the kernels)."""
-    res = model.simulate(x) - y
+    res = model.simulate(x, sequences=True) - y
     return float(np.mean(res[..., b:] ** 2))
 
 
@@ -114,11 +115,12 @@ def test_batch_loss_is_mean_over_sequences_and_1d_equals_2d():
 def test_loss_equals_explicit_mean_and_default_burn_in(n, T, N, seed):
     model, _, x, y = make_problem(n, N, T, seed)
     for engine in ENGINES:
-        default = loss(model, x, y, engine=engine)
+        kw = {"engine": engine, "sequences": True}
+        default = loss(model, x, y, **kw)
         assert default == pytest.approx(explicit_loss(model, x, y, T // 4), rel=1e-10)
-        assert default == loss(model, x, y, burn_in=T // 4, engine=engine)
-        assert loss_and_grad(model, x, y, engine=engine)[0] == pytest.approx(default, rel=1e-12)
-        assert loss(model, x, y, burn_in=0, engine=engine) == pytest.approx(
+        assert default == loss(model, x, y, burn_in=T // 4, **kw)
+        assert loss_and_grad(model, x, y, **kw)[0] == pytest.approx(default, rel=1e-12)
+        assert loss(model, x, y, burn_in=0, **kw) == pytest.approx(
             explicit_loss(model, x, y, 0), rel=1e-10
         )
 
@@ -134,33 +136,35 @@ def test_bad_burn_in(burn_in):
 
 def test_bad_data():
     model, _, x, y = make_problem(2, 2, 10, 0)
-    with pytest.raises(ValueError, match=r"x.*y|y.*x"):
+    with pytest.raises(DataError, match=r"u and y"):
         loss(model, x, y[:, :9])
-    with pytest.raises(ValueError, match=r"x.*y|y.*x"):
+    with pytest.raises(DataError, match=r"u and y"):
         loss_and_grad(model, x[0], y)
-    with pytest.raises(ValueError, match=r"^x:"):
+    with pytest.raises(DataError, match=r"^u:"):
         loss(model, x[None], y[None])
-    with pytest.raises(ValueError, match=r"^y:"):
+    with pytest.raises(DataError, match=r"^y:|u and y"):
         loss_and_grad(model, x, y[None])
     bad = y.copy()
     bad[1, 3] = np.nan
-    with pytest.raises(ValueError, match=r"^y:.*NaN"):
+    with pytest.raises(DataError, match=r"^y:.*NaN"):
         loss_and_grad(model, x, bad)
     bad = x.copy()
     bad[0, 0] = np.inf
-    with pytest.raises(ValueError, match=r"^x:.*inf"):
+    with pytest.raises(DataError, match=r"^u:.*inf"):
         loss(model, bad, y)
-    with pytest.raises(ValueError, match=r"^x:"):
+    with pytest.raises(DataError, match=r"^u:"):
         loss(model, np.zeros((2, 0)), np.zeros((2, 0)))
-    with pytest.raises(ValueError, match=r"^x:"):
+    with pytest.raises(DataError, match=r"^u:"):
         loss(model, x + 1j, y)
-    with pytest.raises(ValueError, match="engine"):
+    with pytest.raises(ParameterError, match="engine"):
         loss(model, x, y, engine="torch")
     mimo = CanonicalSystem([0.5], np.ones((1, 2, 2)))
-    with pytest.raises(ValueError, match="model"):
+    with pytest.raises(DataError, match="model"):
         loss_and_grad(mimo, x, y)
-    with pytest.raises(ValueError, match="model"):
+    with pytest.raises(ParameterError, match="model"):
         loss("not a model", x, y)
+    with pytest.raises(DataError, match=r"^y:"):
+        loss(model, x, None)
 
 
 # --------------------------------------------------------------------------- risks
@@ -172,7 +176,7 @@ def test_population_risk_matches_monte_carlo(burn_in):
     model = CanonicalSystem.random_stable(3, 0.5, rng, d=0.5)
     b = 0 if burn_in == 0 else T // 4
     x = rng.normal(size=(N, T))
-    y = truth.simulate(x, noise_std=sigma, rng=rng)
+    y = truth.simulate(x, noise_std=sigma, random_state=rng)
     per_seq = np.mean((model.simulate(x) - y)[:, b:] ** 2, axis=1)
     mc, se = per_seq.mean(), per_seq.std(ddof=1) / np.sqrt(N)
     exact = population_risk(model, truth, T, burn_in=b, noise_std=sigma)
@@ -192,9 +196,9 @@ def test_population_risk_closed_form_small_case():
     assert population_risk(model, truth, 4, burn_in=0, noise_std=0.1) == pytest.approx(1.01)
     assert population_risk(model, truth, 4, burn_in=1, noise_std=0.1) == pytest.approx(1.26)
     assert population_risk(model, truth, 4, burn_in=None) == pytest.approx(1.25)
-    with pytest.raises(ValueError, match="T"):
+    with pytest.raises(ParameterError, match="T"):
         population_risk(model, truth, 0)
-    with pytest.raises(ValueError, match="noise_std"):
+    with pytest.raises(ParameterError, match="noise_std"):
         population_risk(model, truth, 4, noise_std=-1.0)
     with pytest.raises(ValueError, match="burn_in"):
         population_risk(model, truth, 4, burn_in=4)
@@ -236,7 +240,7 @@ def test_idealized_risk_of_unstable_model_is_inf():
     assert idealized_risk(unstable, truth, method="frequency") == float("inf")
     assert idealized_risk(truth, unstable) == float("inf")
     assert idealized_risk(truth, truth) == 0.0
-    with pytest.raises(ValueError, match="method"):
+    with pytest.raises(ParameterError, match="method"):
         idealized_risk(truth, truth, method="laplace")
 
 
@@ -262,5 +266,53 @@ def test_mimo_loss_and_grad_match_finite_differences_and_simulate():
         [(f(theta + eps * e) - f(theta - eps * e)) / (2 * eps) for e in np.eye(theta.size)]
     )
     np.testing.assert_allclose(grad.flat(), fd, rtol=1e-6, atol=1e-8)
-    with pytest.raises(ValueError, match="inputs"):
+    with pytest.raises(DataError, match="input"):
         loss(model, x[..., :1], y)
+    # one (T, m) record is the first sequence alone
+    assert loss(model, x[0], y[0], burn_in=5) == pytest.approx(
+        np.sum(resid[0] ** 2) / 35, rel=1e-12
+    )
+
+
+# --------------------------------------------------------------------------- front door (issue 9)
+def test_deprecated_x_keyword():
+    model, _, x, y = make_problem(2, 2, 30, 1)
+    with pytest.warns(DeprecationWarning, match="'x'"):
+        v = loss(model, x=x, y=y)
+    assert v == loss(model, x, y)
+    with pytest.warns(DeprecationWarning, match="'x'"):
+        v2, g2 = loss_and_grad(model, x=x, y=y, burn_in=3)
+    v3, g3 = loss_and_grad(model, u=x, y=y, burn_in=3)
+    assert v2 == v3 and np.array_equal(g2.flat(), g3.flat())
+
+
+def test_layouts_follow_simulate():
+    model, _, x, y = make_problem(3, 3, 40, 2)
+    # (T,) and (T, 1) are one record; (N, T) are N sequences (issue-2 contract)
+    v_rec = loss(model, x[0], y[0], burn_in=4)
+    assert loss(model, x[0][:, None], y[0][:, None], burn_in=4) == v_rec
+    assert loss(model, x[0][None], y[0][None], burn_in=4) == v_rec
+    assert loss(model, x, y, burn_in=4) == loss(model, x, y, burn_in=4, sequences=True)
+    assert loss(model, x[..., None], y[..., None], burn_in=4) == loss(model, x, y, burn_in=4)
+    # N sequences of one sample each need sequences=True
+    u1, y1 = x[:, :1], y[:, :1]
+    assert loss(model, u1, y1, burn_in=0, sequences=True) == pytest.approx(
+        np.mean((float(model.d) * u1 - y1) ** 2)
+    )
+    with pytest.raises(DataError, match="sequences=True"):
+        loss(model, x.T, y.T, sequences=False)
+
+
+def test_typed_errors_and_moved_helpers():
+    from learnlds import _boundary, risk
+
+    assert risk.resolve_burn_in is _boundary.resolve_burn_in
+    assert not hasattr(risk, "check_mimo_pair")
+    mimo = CanonicalSystem([0.5], np.ones((1, 2, 2)))
+    siso = CanonicalSystem([0.5], [1.0])
+    with pytest.raises(UnsupportedShapeError, match="model"):
+        population_risk(mimo, siso, 10)
+    with pytest.raises(UnsupportedShapeError, match="truth"):
+        idealized_risk(siso, mimo)
+    with pytest.raises(ParameterError, match="T"):
+        population_risk(siso, siso, 2.5)
