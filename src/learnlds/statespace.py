@@ -1,0 +1,835 @@
+"""General MIMO state-space models and their output-error fit.
+
+``x_{t+1} = A x_t + B u_t``, ``y_t = C x_t + D u_t`` with ``m`` inputs, ``p`` outputs and
+state dimension ``order``. Unlike :class:`~learnlds.systems.CanonicalSystem` (MIMO through
+a common denominator, state dimension ``order * m``), the state dimension here is the
+McMillan degree, so a 3-input 6-output plant of order 6 has 6 states, not 18.
+
+* :class:`StateSpaceSystem`: simulation (compiled state loop), Markov parameters,
+  frequency response, poles, JSON-safe round trip, conversion to/from the SISO
+  canonical form.
+* :func:`fit_state_space`: Levenberg-Marquardt on the simulation error with the exact
+  Jacobian from forward sensitivity recursions (:mod:`learnlds._ss_kernels`),
+  optionally estimating each sequence's initial state.
+* :func:`estimate_initial_state`: least-squares initial state on the free response.
+
+Starts, subspace identification and order selection are in :mod:`learnlds.subspace`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ._boundary import as_float_array, as_io, check_choice, check_float, check_int
+from ._ss_kernels import ss_jacobian_chunk, ss_simulate
+from .errors import DataError, ParameterError, UnsupportedShapeError
+from .systems import CanonicalSystem
+
+__all__ = [
+    "StateSpaceSystem",
+    "estimate_initial_state",
+    "fit_state_space",
+]
+
+_CHUNK = 512  # time steps per Jacobian chunk: J chunk is (512 p, P)
+_STABLE = 1.0 - 1e-6  # spectral radius a step may reach
+
+
+def _matrix(value: Any, name: str, shape: tuple[int, int]) -> np.ndarray:
+    arr = as_float_array(value, name)
+    if arr.ndim < 2 and arr.size == shape[0] * shape[1]:
+        arr = arr.reshape(shape)
+    if arr.shape != shape:
+        raise DataError(f"{name}: must have shape {shape}, got {arr.shape}")
+    return np.ascontiguousarray(arr)
+
+
+class StateSpaceSystem:
+    """A discrete-time MIMO linear system ``(A, B, C, D)``.
+
+    Parameters
+    ----------
+    A : array_like
+        ``(order, order)`` state matrix.
+    B : array_like
+        ``(order, m)`` input matrix (a 1-D array for one input).
+    C : array_like
+        ``(p, order)`` output matrix (a 1-D array for one output).
+    D : array_like, default 0
+        ``(p, m)`` feedthrough (a scalar for SISO).
+    dt : float, optional
+        Sampling time, kept as metadata.
+
+    Attributes
+    ----------
+    A, B, C, D : numpy.ndarray
+        The matrices, 2-D.
+    dt : float or None
+        Sampling time.
+
+    Raises
+    ------
+    DataError
+        Matrices that are not finite or whose shapes disagree.
+
+    Examples
+    --------
+    >>> sys_ = StateSpaceSystem([[0.5]], [1.0], [1.0])
+    >>> sys_.simulate(np.ones(3))
+    array([0. , 1. , 1.5])
+    >>> sys_.order, sys_.n_inputs, sys_.n_outputs, sys_.is_stable
+    (1, 1, 1, True)
+    """
+
+    def __init__(self, A: Any, B: Any, C: Any, D: Any = 0.0, dt: float | None = None) -> None:
+        A = as_float_array(A, "A", ndim=(2,))
+        n = A.shape[0]
+        if n < 1 or A.shape != (n, n):
+            raise DataError(f"A: must be square and non-empty, got shape {A.shape}")
+        B = as_float_array(B, "B", ndim=(1, 2))
+        B = B.reshape(n, -1) if B.ndim == 1 else B
+        C = as_float_array(C, "C", ndim=(1, 2))
+        C = C.reshape(-1, n) if C.ndim == 1 else C
+        if B.shape[0] != n:
+            raise DataError(f"B: must have {n} rows (the order of A), got shape {B.shape}")
+        if C.shape[1] != n:
+            raise DataError(f"C: must have {n} columns (the order of A), got shape {C.shape}")
+        p, m = C.shape[0], B.shape[1]
+        D = as_float_array(D, "D")
+        if D.size == 1 and D.ndim < 2:
+            D = np.full((p, m), float(D.ravel()[0])) if p * m == 1 else D
+        D = _matrix(D, "D", (p, m))
+        self.A, self.B, self.C, self.D = (np.ascontiguousarray(M) for M in (A, B, C, D))
+        self.dt = None if dt is None else check_float(dt, "dt", low=0.0, low_open=True)
+
+    # ------------------------------------------------------------------ shape
+    @property
+    def order(self) -> int:
+        """State dimension."""
+        return int(self.A.shape[0])
+
+    @property
+    def n_inputs(self) -> int:
+        """Number of inputs ``m``."""
+        return int(self.B.shape[1])
+
+    @property
+    def n_outputs(self) -> int:
+        """Number of outputs ``p``."""
+        return int(self.C.shape[0])
+
+    @property
+    def is_siso(self) -> bool:
+        """One input and one output."""
+        return self.n_inputs == 1 and self.n_outputs == 1
+
+    # ------------------------------------------------------------------ simulation
+    def _inputs(self, u: Any) -> tuple[np.ndarray, bool, bool]:
+        """Canonical ``(N, T, m)`` inputs, plus (was one record, squeeze the output)."""
+        m = self.n_inputs
+        if self.is_siso and np.ndim(u) in (1, 2):
+            arr = as_float_array(u, "u", ndim=(1, 2))
+            return arr.reshape(-1, arr.shape[-1], 1), arr.ndim == 1, True
+        arr = as_float_array(u, "u", ndim=(1, 2, 3))
+        if arr.ndim == 1:
+            if m != 1:
+                raise DataError(f"u: must have shape (T, {m}) for {m} inputs, got {arr.shape}")
+            arr = arr[:, None]
+        if arr.shape[-1] != m:
+            raise DataError(
+                f"u: last axis must hold the {m} inputs (time along axis 0), got {arr.shape}"
+            )
+        return arr.reshape(-1, arr.shape[-2], m), arr.ndim == 2, False
+
+    def simulate(self, u: Any, *, x0: Any = None) -> np.ndarray:
+        """Output for input ``u``, from zero state or from ``x0``.
+
+        Parameters
+        ----------
+        u : array_like
+            SISO: ``(T,)`` one record or ``(N, T)`` sequences (as
+            :meth:`CanonicalSystem.simulate`). Otherwise ``(T, m)`` or ``(N, T, m)``
+            (``(T,)`` is accepted for one input; canonical ``(N, T, 1)`` for SISO).
+        x0 : array_like, optional
+            Initial state ``(order,)``, or ``(N, order)`` one per sequence.
+
+        Returns
+        -------
+        numpy.ndarray
+            SISO: shaped like ``u``; otherwise ``(T, p)`` or ``(N, T, p)``.
+
+        Raises
+        ------
+        DataError
+            ``u`` or ``x0`` of the wrong shape or not finite.
+
+        Examples
+        --------
+        >>> StateSpaceSystem([[0.5]], [1.0], [1.0]).simulate(np.zeros(3), x0=[2.0])
+        array([2. , 1. , 0.5])
+        """
+        u3, record, siso = self._inputs(u)
+        N, T, _ = u3.shape
+        if T == 0:
+            raise DataError("u: the input sequence is empty")
+        x0s = np.zeros((N, self.order))
+        if x0 is not None:
+            xa = as_float_array(x0, "x0", ndim=(1, 2))
+            if xa.shape not in ((self.order,), (N, self.order)):
+                raise DataError(f"x0: must have shape ({self.order},) or ({N}, {self.order})")
+            x0s[:] = xa
+        y3 = _simulate3(self, u3, x0s)
+        if siso:
+            return y3[0, :, 0] if record else y3[..., 0]
+        return y3[0] if record else y3
+
+    def markov(self, k: int) -> np.ndarray:
+        """Markov parameters ``r_0 = D``, ``r_j = C A^{j-1} B`` for ``j < k``.
+
+        Parameters
+        ----------
+        k : int
+            How many, ``>= 1``.
+
+        Returns
+        -------
+        numpy.ndarray
+            ``(k,)`` for SISO, ``(k, p, m)`` otherwise.
+
+        Examples
+        --------
+        >>> StateSpaceSystem([[0.5]], [1.0], [1.0], 2.0).markov(3)
+        array([2. , 1. , 0.5])
+        """
+        k = check_int(k, "k", low=1)
+        r = np.zeros((k, self.n_outputs, self.n_inputs))
+        r[0] = self.D
+        AkB = self.B.copy()
+        for j in range(1, k):  # loop over lags, not time
+            r[j] = self.C @ AkB
+            AkB = self.A @ AkB
+        return r[:, 0, 0] if self.is_siso else r
+
+    def frequency_response(self, w: Any) -> np.ndarray:
+        """``G(e^{iw}) = C (e^{iw} I - A)^{-1} B + D`` at angular frequencies ``w`` (rad/sample).
+
+        Parameters
+        ----------
+        w : array_like
+            Frequencies, any shape.
+
+        Returns
+        -------
+        numpy.ndarray
+            Complex, ``w.shape`` for SISO, ``w.shape + (p, m)`` otherwise.
+
+        Examples
+        --------
+        >>> g = StateSpaceSystem([[0.5]], [1.0], [1.0]).frequency_response([0.0])
+        >>> np.round(g.real, 6)
+        array([2.])
+        """
+        w_arr = as_float_array(w, "w")
+        z = np.exp(1j * w_arr.ravel())
+        # eigen-decomposition free: one batched solve for all frequencies
+        M = z[:, None, None] * np.eye(self.order) - self.A
+        G = self.C @ np.linalg.solve(M, np.broadcast_to(self.B, M.shape[:1] + self.B.shape))
+        G = G + self.D
+        G = G.reshape(w_arr.shape + G.shape[1:])
+        return G[..., 0, 0] if self.is_siso else G
+
+    def poles(self) -> np.ndarray:
+        """Eigenvalues of ``A``.
+
+        Returns
+        -------
+        numpy.ndarray
+            ``(order,)`` complex poles.
+
+        Examples
+        --------
+        >>> StateSpaceSystem([[0.5]], [1.0], [1.0]).poles()
+        array([0.5+0.j])
+        """
+        return np.linalg.eigvals(self.A).astype(complex)
+
+    @property
+    def spectral_radius(self) -> float:
+        """Largest pole magnitude."""
+        return float(np.max(np.abs(self.poles())))
+
+    @property
+    def is_stable(self) -> bool:
+        """All poles strictly inside the unit circle."""
+        return self.spectral_radius < 1.0
+
+    # ------------------------------------------------------------------ conversion
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-safe dict (lists of floats) that :meth:`from_dict` reads back.
+
+        Returns
+        -------
+        dict
+            Keys ``kind``, ``A``, ``B``, ``C``, ``D``, ``dt``.
+
+        Examples
+        --------
+        >>> s = StateSpaceSystem([[0.5]], [1.0], [1.0])
+        >>> StateSpaceSystem.from_dict(s.to_dict()).simulate(np.ones(2))
+        array([0., 1.])
+        """
+        return {
+            "kind": "StateSpaceSystem",
+            "A": self.A.tolist(),
+            "B": self.B.tolist(),
+            "C": self.C.tolist(),
+            "D": self.D.tolist(),
+            "dt": self.dt,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Any) -> StateSpaceSystem:
+        """The system stored by :meth:`to_dict`.
+
+        Parameters
+        ----------
+        data : dict
+            With keys ``A``, ``B``, ``C``, ``D`` (``dt`` optional).
+
+        Returns
+        -------
+        StateSpaceSystem
+            The system.
+
+        Raises
+        ------
+        DataError
+            ``data`` is not such a dict.
+
+        Examples
+        --------
+        >>> StateSpaceSystem.from_dict({"A": [[0.1]], "B": [[1]], "C": [[1]], "D": [[0]]}).order
+        1
+        """
+        if not isinstance(data, dict) or not all(k in data for k in "ABCD"):
+            raise DataError("data: must be a dict with keys 'A', 'B', 'C', 'D'")
+        return cls(data["A"], data["B"], data["C"], data["D"], dt=data.get("dt"))
+
+    @classmethod
+    def from_canonical(cls, system: CanonicalSystem) -> StateSpaceSystem:
+        """The state-space form of a :class:`~learnlds.systems.CanonicalSystem`.
+
+        Parameters
+        ----------
+        system : CanonicalSystem
+            Any canonical system (MIMO ones have ``order * m`` states).
+
+        Returns
+        -------
+        StateSpaceSystem
+            The same input-output map.
+
+        Raises
+        ------
+        ParameterError
+            ``system`` is not a CanonicalSystem.
+
+        Examples
+        --------
+        >>> cs = CanonicalSystem([-0.5], [1.0])
+        >>> StateSpaceSystem.from_canonical(cs).simulate(np.ones(3))
+        array([0. , 1. , 1.5])
+        """
+        if not isinstance(system, CanonicalSystem):
+            raise ParameterError(f"system: must be a CanonicalSystem, got {type(system).__name__}")
+        return cls(*system.to_state_space())
+
+    def to_canonical(self) -> CanonicalSystem:
+        """The controllable canonical form of this SISO system.
+
+        Returns
+        -------
+        CanonicalSystem
+            The same transfer function.
+
+        Raises
+        ------
+        UnsupportedShapeError
+            The system is not SISO.
+
+        Examples
+        --------
+        >>> StateSpaceSystem([[0.5]], [1.0], [2.0]).to_canonical().c
+        array([2.])
+        """
+        if not self.is_siso:
+            raise UnsupportedShapeError(
+                f"system: the canonical form is single-input single-output; this one has "
+                f"{self.n_inputs} inputs and {self.n_outputs} outputs"
+            )
+        return CanonicalSystem.from_state_space(self.A, self.B, self.C, self.D)
+
+    def __repr__(self) -> str:
+        return (
+            f"StateSpaceSystem(order={self.order}, n_inputs={self.n_inputs}, "
+            f"n_outputs={self.n_outputs}, spectral_radius={self.spectral_radius:.4g})"
+        )
+
+
+# --------------------------------------------------------------------------- internals
+def _simulate3(system: StateSpaceSystem, u3: np.ndarray, x0s: np.ndarray) -> np.ndarray:
+    """Outputs ``(N, T, p)`` for canonical inputs and per-sequence initial states."""
+    N, T, _ = u3.shape
+    y3 = np.empty((N, T, system.n_outputs))
+    for i in range(N):  # loop over sequences; the time loop is compiled
+        ss_simulate(
+            system.A, system.B, system.C, system.D, np.ascontiguousarray(u3[i]), x0s[i], y3[i]
+        )
+    return y3
+
+
+def _states3(system: StateSpaceSystem, u3: np.ndarray, x0s: np.ndarray) -> np.ndarray:
+    """State trajectories ``(N, T, order)``."""
+    probe = StateSpaceSystem(
+        system.A, system.B, np.eye(system.order), np.zeros((system.order, system.n_inputs))
+    )
+    return _simulate3(probe, u3, x0s)
+
+
+def normal_equations(
+    system: StateSpaceSystem,
+    u3: np.ndarray,
+    y3: np.ndarray,
+    x0s: np.ndarray | None,
+    flags: tuple[int, int, int, int, int],
+) -> tuple[np.ndarray, np.ndarray, float]:
+    """``(J^T J, J^T r, r^T r)`` for the residual ``r = y - yhat``, chunk by chunk.
+
+    Columns: the switched-on blocks of ``A, B, C, D`` (shared by all sequences), then
+    ``order`` initial-state columns per sequence when ``flags[4]``.
+    """
+    A, B, C, D = system.A, system.B, system.C, system.D
+    n, m, p = system.order, system.n_inputs, system.n_outputs
+    N, T, _ = u3.shape
+    shared = (n * n) * flags[0] + (n * m) * flags[1] + (p * n) * flags[2] + (p * m) * flags[3]
+    nx = n if flags[4] else 0
+    P = shared + N * nx
+    fl = np.asarray(flags, dtype=np.int64)
+    JtJ, Jtr, sse = np.zeros((P, P)), np.zeros(P), 0.0
+    ps = (n * n) * flags[0] + (n * m) * flags[1] + nx
+    for i in range(N):  # loop over sequences and chunks; the time loop is compiled
+        idx = np.concatenate((np.arange(shared), shared + i * nx + np.arange(nx)))
+        x = np.zeros(n) if x0s is None else x0s[i].copy()
+        X = np.zeros((n, ps))
+        if nx:
+            X[:, ps - nx :] = np.eye(n)
+        Hl, gl = np.zeros((idx.size, idx.size)), np.zeros(idx.size)
+        for t0 in range(0, T, _CHUNK):
+            uc = np.ascontiguousarray(u3[i, t0 : t0 + _CHUNK])
+            J = np.zeros((uc.shape[0] * p, idx.size))
+            yhat = np.empty((uc.shape[0], p))
+            ss_jacobian_chunk(A, B, C, D, uc, x, X, fl, J, yhat)
+            r = (y3[i, t0 : t0 + _CHUNK] - yhat).ravel()
+            Hl += J.T @ J
+            gl += J.T @ r
+            sse += float(r @ r)
+        JtJ[np.ix_(idx, idx)] += Hl
+        Jtr[idx] += gl
+    return JtJ, Jtr, sse
+
+
+def linear_bdx0(
+    A: np.ndarray,
+    C: np.ndarray,
+    u3: np.ndarray,
+    y3: np.ndarray,
+    *,
+    estimate_x0: bool = True,
+    ridge: float = 1e-9,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``B``, ``D`` and initial states minimising the simulation error for fixed ``(A, C)``.
+
+    The output is linear in ``(B, D, x0)``; the regressors are the Jacobian columns
+    (computed at ``B = D = 0``), solved with a relative ridge for ill-conditioned data.
+    Returns ``B`` (n, m), ``D`` (p, m), ``x0s`` (N, n).
+    """
+    n, p, (N, _, m) = A.shape[0], C.shape[0], u3.shape
+    zero = StateSpaceSystem(A, np.zeros((n, m)), C, np.zeros((p, m)))
+    x0s = np.zeros((N, n))
+    H, g, _ = normal_equations(zero, u3, y3, x0s, (0, 1, 0, 1, int(estimate_x0)))
+    theta = _ridge_solve(H, g, ridge)
+    B = theta[: n * m].reshape(n, m)
+    D = theta[n * m : n * m + p * m].reshape(p, m)
+    if estimate_x0:
+        x0s = theta[n * m + p * m :].reshape(N, n)
+    return B, D, x0s
+
+
+def _ridge_solve(H: np.ndarray, g: np.ndarray, ridge: float) -> np.ndarray:
+    """Solve ``(H + ridge * mean(diag H) I) x = g`` robustly."""
+    lam = ridge * max(float(np.mean(np.diag(H))), np.finfo(float).tiny)
+    try:
+        return np.linalg.solve(H + lam * np.eye(H.shape[0]), g)
+    except np.linalg.LinAlgError:
+        return np.linalg.lstsq(H + lam * np.eye(H.shape[0]), g, rcond=None)[0]
+
+
+def stabilize_matrix(A: np.ndarray, radius: float = 0.995) -> np.ndarray:
+    """``A`` with every eigenvalue outside ``radius`` reflected inside (``1 / conj``), shrunk.
+
+    Conjugate pairs stay pairs, so the result is real. A defective or badly
+    conditioned eigenbasis falls back to scaling ``A`` by ``radius / rho(A)``.
+    """
+    lam, V = np.linalg.eig(A)
+    mag = np.abs(lam)
+    if np.all(mag < radius):
+        return A
+    new = np.where(mag >= 1.0, 1.0 / np.conj(lam), lam)
+    mag2 = np.abs(new)
+    new = np.where(mag2 > radius, new * radius / np.maximum(mag2, 1e-300), new)
+    if np.linalg.cond(V) < 1e8:
+        A2 = np.real(V @ np.diag(new) @ np.linalg.inv(V))
+        if np.max(np.abs(np.linalg.eigvals(A2))) < 1.0:
+            return np.ascontiguousarray(A2)
+    return A * (radius / np.max(mag))
+
+
+def _channel_scales(arr3: np.ndarray) -> np.ndarray:
+    s = arr3.reshape(-1, arr3.shape[2]).std(axis=0)
+    return np.where(s > 0, s, 1.0)
+
+
+def _rescale(system: StateSpaceSystem, su: np.ndarray, sy: np.ndarray) -> StateSpaceSystem:
+    """The system acting on ``u / su`` and producing ``y / sy`` (inverse: pass 1/su, 1/sy)."""
+    return StateSpaceSystem(
+        system.A,
+        system.B * su[None, :],
+        system.C / sy[:, None],
+        system.D * su[None, :] / sy[:, None],
+    )
+
+
+def _whiten(
+    system: StateSpaceSystem, u3: np.ndarray, x0s: np.ndarray
+) -> tuple[StateSpaceSystem, np.ndarray]:
+    """Similarity transform giving the simulated state unit covariance.
+
+    Jacobian columns of ``A`` and ``C`` scale with the state, those of ``B``/``D`` with
+    the (unit-scaled) input: with a white state every block is of order one, which
+    is what makes the Levenberg-Marquardt normal equations well conditioned.
+    """
+    X = _states3(system, u3, x0s).reshape(-1, system.order)
+    P = X.T @ X / max(X.shape[0], 1)
+    P += 1e-8 * max(float(np.trace(P)) / system.order, 1e-300) * np.eye(system.order)
+    try:
+        L = np.linalg.cholesky(P)
+    except np.linalg.LinAlgError:
+        return system, x0s
+    Li = np.linalg.inv(L)
+    out = StateSpaceSystem(Li @ system.A @ L, Li @ system.B, system.C @ L, system.D)
+    return out, x0s @ Li.T
+
+
+def _pack(system: StateSpaceSystem, x0s: np.ndarray, estimate_x0: bool) -> np.ndarray:
+    parts = [system.A.ravel(), system.B.ravel(), system.C.ravel(), system.D.ravel()]
+    if estimate_x0:
+        parts.append(x0s.ravel())
+    return np.concatenate(parts)
+
+
+def _unpack(
+    theta: np.ndarray, n: int, m: int, p: int, x0s: np.ndarray, estimate_x0: bool
+) -> tuple[StateSpaceSystem, np.ndarray]:
+    o1, o2, o3 = n * n, n * n + n * m, n * n + n * m + p * n
+    o4 = o3 + p * m
+    system = StateSpaceSystem(
+        theta[:o1].reshape(n, n),
+        theta[o1:o2].reshape(n, m),
+        theta[o2:o3].reshape(p, n),
+        theta[o3:o4].reshape(p, m),
+    )
+    return system, (theta[o4:].reshape(x0s.shape) if estimate_x0 else x0s)
+
+
+def _gauge_complement(system: StateSpaceSystem, x0s: np.ndarray, estimate_x0: bool) -> np.ndarray:
+    """Orthonormal basis of the parameter directions orthogonal to the similarity orbit.
+
+    A similarity ``T = I + eps E`` moves ``(A, B, C, D, x0)`` along
+    ``(EA - AE, EB, -CE, 0, E x0)``; those ``order^2`` directions leave the
+    input-output map unchanged, so ``J^T J`` is singular along them. Searching only
+    in the complement (data-driven local coordinates) removes the singularity.
+    """
+    n, m, p = system.order, system.n_inputs, system.n_outputs
+    A, B, C = system.A, system.B, system.C
+    cols = []
+    for a in range(n):  # n^2 tangent directions (n <= a few dozen)
+        for b in range(n):
+            E = np.zeros((n, n))
+            E[a, b] = 1.0
+            parts = [(E @ A - A @ E).ravel(), (E @ B).ravel(), (-C @ E).ravel(), np.zeros(p * m)]
+            if estimate_x0:
+                parts.append((x0s @ E.T).ravel())
+            cols.append(np.concatenate(parts))
+    M = np.array(cols).T
+    U, s, _ = np.linalg.svd(M, full_matrices=True)
+    rank = int(np.sum(s > 1e-10 * max(s[0], 1e-300)))
+    return U[:, rank:]
+
+
+def _sse(system: StateSpaceSystem, u3: np.ndarray, y3: np.ndarray, x0s: np.ndarray) -> float:
+    r = y3 - _simulate3(system, u3, x0s)
+    return float(np.sum(r * r))
+
+
+def _lm_step(
+    system: StateSpaceSystem,
+    x0s: np.ndarray,
+    u3: np.ndarray,
+    y3: np.ndarray,
+    H: np.ndarray,
+    g: np.ndarray,
+    sse: float,
+    lam: float,
+    estimate_x0: bool,
+) -> tuple[StateSpaceSystem, np.ndarray, float, float] | None:
+    """One accepted damped Gauss-Newton step in the gauge complement, or None.
+
+    The damping grows until the step lowers the loss and keeps ``rho(A) < 1``;
+    ``None`` when no damping up to 1e10 does (a local minimum).
+    """
+    n, m, p = system.order, system.n_inputs, system.n_outputs
+    Q = _gauge_complement(system, x0s, estimate_x0)
+    Hr, gr = Q.T @ H @ Q, Q.T @ g
+    dH = np.diag(Hr).copy()
+    dH += 1e-9 * max(float(np.mean(dH)), 1e-300)
+    theta = _pack(system, x0s, estimate_x0)
+    while lam <= 1e10:
+        try:
+            step = np.linalg.solve(Hr + lam * np.diag(dH), gr)
+        except np.linalg.LinAlgError:
+            lam *= 10.0
+            continue
+        cand, cx0 = _unpack(theta + Q @ step, n, m, p, x0s, estimate_x0)
+        if np.all(np.isfinite(cand.A)) and cand.spectral_radius < _STABLE:
+            new = _sse(cand, u3, y3, cx0)
+            if np.isfinite(new) and new < sse:
+                return cand, cx0, new, lam
+        lam *= 10.0
+    return None
+
+
+def _levenberg_marquardt(
+    system: StateSpaceSystem,
+    x0s: np.ndarray,
+    u3: np.ndarray,
+    y3: np.ndarray,
+    estimate_x0: bool,
+    max_iter: int,
+    tol: float,
+) -> tuple[StateSpaceSystem, np.ndarray, dict[str, Any]]:
+    """Minimise the simulation error from ``system`` (scaled units, stable start)."""
+    flags = (1, 1, 1, 1, int(estimate_x0))
+    size = float(y3.size)
+    H, g, sse = normal_equations(system, u3, y3, x0s, flags)
+    history, lam, stop, it = [sse / size], 1e-3, "max_iter", 0
+    while it < max_iter:
+        out = _lm_step(system, x0s, u3, y3, H, g, sse, lam, estimate_x0)
+        if out is None:
+            stop = "no_progress"
+            break
+        it += 1
+        system, x0s, new, lam = out
+        rel = (sse - new) / max(sse, 1e-300)
+        sse, lam = new, max(lam / 10.0, 1e-9)
+        history.append(sse / size)
+        if rel < tol:
+            stop = "tol"
+            break
+        if it % 10 == 0:  # re-condition the coordinates now and then
+            system, x0s = _whiten(system, u3, x0s)
+        H, g, sse = normal_equations(system, u3, y3, x0s, flags)
+    info = {
+        "loss_history": np.asarray(history),
+        "n_iter": it,
+        "converged": stop != "max_iter",
+        "stop_reason": stop,
+        "loss": history[-1],
+    }
+    return system, x0s, info
+
+
+def _check_start(start: Any, order: int, m: int, p: int) -> StateSpaceSystem:
+    if isinstance(start, CanonicalSystem):
+        start = StateSpaceSystem.from_canonical(start)
+    if not isinstance(start, StateSpaceSystem):
+        raise ParameterError(
+            f"start: must be None, 'subspace', 'arx', 'zero' or a StateSpaceSystem, got "
+            f"{type(start).__name__}"
+        )
+    if (start.order, start.n_inputs, start.n_outputs) != (order, m, p):
+        raise ParameterError(
+            f"start: has order {start.order} with {start.n_inputs} inputs and "
+            f"{start.n_outputs} outputs; the fit needs order {order}, {m} inputs, {p} outputs"
+        )
+    return start
+
+
+def fit_state_space(
+    u3: np.ndarray,
+    y3: np.ndarray,
+    order: int,
+    *,
+    x0: str = "estimate",
+    max_iter: int = 100,
+    tol: float = 1e-7,
+    start: Any = None,
+) -> tuple[StateSpaceSystem, dict[str, Any]]:
+    """Output-error fit of a fully parameterised ``(A, B, C, D)`` by Levenberg-Marquardt.
+
+    Minimises ``sum_t ||(y_t - yhat_t) / s_y||^2``, the simulation error with each
+    output scaled by its standard deviation (so every output counts like in the fit
+    percent averaged over outputs). Jacobian: exact, from forward sensitivity
+    recursions in compiled code, O(T order) per parameter, accumulated chunk by chunk
+    into the normal equations (memory O(512 p P) for P parameters).
+
+    Parameterisation: all entries of ``A, B, C, D`` (and the initial states). This
+    family is over-parameterised by the ``order^2`` similarity directions; each
+    step is searched in their orthogonal complement (data-driven local
+    coordinates), the coordinates are normalised so the simulated state has unit
+    covariance (start, then every 10 iterations), and inputs/outputs are scaled to unit
+    variance: every parameter block then has an O(1) Jacobian and the damped normal
+    equations stay well conditioned, which canonical (observer/controller) forms,
+    notoriously ill-conditioned for order > 3, do not give. Steps that reach
+    ``rho(A) >= 1`` are rejected (the damping grows), so the model stays stable.
+
+    Parameters
+    ----------
+    u3, y3 : numpy.ndarray
+        Canonical ``(N, T, m)`` inputs and ``(N, T, p)`` outputs, finite and centred
+        (the caller validates them; see :mod:`learnlds._boundary`).
+    order : int
+        State dimension, ``>= 1``.
+    x0 : {'estimate', 'zero'}
+        Estimate each sequence's initial state jointly (its Jacobian is the free
+        response) or start every sequence from zero.
+    max_iter : int
+        Most Levenberg-Marquardt iterations (``>= 0``; 0 returns the start).
+    tol : float
+        Stop when an iteration lowers the loss by less than this relative amount.
+    start : None, {'subspace', 'arx', 'zero'} or StateSpaceSystem
+        Initial model; ``None`` is :func:`learnlds.subspace.subspace_id`. An unstable
+        start is stabilised (poles reflected inside the unit circle).
+
+    Returns
+    -------
+    system : StateSpaceSystem
+        The fitted model (in the units of ``u3``, ``y3``).
+    info : dict
+        ``loss_history`` (mean squared scaled error per iteration, start first),
+        ``n_iter``, ``converged``, ``stop_reason`` ('tol', 'no_progress' or
+        'max_iter'), ``loss`` and ``x0`` (``(N, order)`` initial states, zeros for
+        ``x0='zero'``).
+
+    Raises
+    ------
+    ParameterError
+        A bad ``order``, ``x0``, ``max_iter``, ``tol`` or ``start``.
+    DataError
+        ``u3``/``y3`` of mismatched shape or too short for ``order``.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> truth = StateSpaceSystem([[0.8, 0.2], [0.0, 0.5]], [[1.0], [0.5]], [[1.0, -1.0]])
+    >>> u = rng.normal(size=(1, 400, 1))
+    >>> y = truth.simulate(u)
+    >>> model, info = fit_state_space(u, y, 2)
+    >>> bool(np.allclose(model.markov(5), truth.markov(5), atol=1e-6))
+    True
+    """
+    order = check_int(order, "order", low=1)
+    x0 = check_choice(x0, "x0", ("estimate", "zero"))
+    max_iter = check_int(max_iter, "max_iter", low=0)
+    tol = check_float(tol, "tol", low=0.0)
+    u3, y3 = _check_canonical(u3, y3, order)
+    N, T, m = u3.shape
+    p = y3.shape[2]
+    if start is None or isinstance(start, str):
+        from .subspace import initial_system
+
+        start = initial_system(u3, y3, order, kind="subspace" if start is None else start)
+    start = _check_start(start, order, m, p)
+    est = x0 == "estimate"
+    su, sy = _channel_scales(u3), _channel_scales(y3)
+    us, ys = u3 / su, y3 / sy
+    system = _rescale(start, su, sy)  # acts on scaled data
+    system = StateSpaceSystem(stabilize_matrix(system.A), system.B, system.C, system.D)
+    x0s = _initial_states(system, us, ys) if est else np.zeros((N, order))
+    system, x0s = _whiten(system, us, x0s)
+    system, x0s, info = _levenberg_marquardt(system, x0s, us, ys, est, max_iter, tol)
+    info["x0"] = x0s
+    return _rescale(system, 1.0 / su, 1.0 / sy), info
+
+
+def _check_canonical(u3: Any, y3: Any, order: int) -> tuple[np.ndarray, np.ndarray]:
+    u3 = np.ascontiguousarray(u3, dtype=float)
+    y3 = np.ascontiguousarray(y3, dtype=float)
+    if u3.ndim != 3 or y3.ndim != 3 or u3.shape[:2] != y3.shape[:2]:
+        raise DataError(
+            f"u3, y3: must be canonical (N, T, m) and (N, T, p) arrays, got {u3.shape} "
+            f"and {y3.shape}"
+        )
+    if not (np.all(np.isfinite(u3)) and np.all(np.isfinite(y3))):
+        raise DataError("u3, y3: must be finite")
+    n_par = order * order + order * (u3.shape[2] + y3.shape[2]) + u3.shape[2] * y3.shape[2]
+    if y3.size <= n_par:
+        raise DataError(f"order: {order} needs more than {n_par} output samples, got {y3.size}")
+    return u3, y3
+
+
+def _initial_states(system: StateSpaceSystem, u3: np.ndarray, y3: np.ndarray) -> np.ndarray:
+    """Least-squares initial states ``(N, order)`` for fixed ``(A, B, C, D)``."""
+    N = u3.shape[0]
+    resid = y3 - _simulate3(system, u3, np.zeros((N, system.order)))
+    H, g, _ = normal_equations(system, np.zeros_like(u3), resid, None, (0, 0, 0, 0, 1))
+    return _ridge_solve(H, g, 1e-10).reshape(N, system.order)
+
+
+def estimate_initial_state(
+    system: StateSpaceSystem, u: Any, y: Any, *, sequences: bool = False
+) -> np.ndarray:
+    """Initial state that best explains ``y`` given ``u`` (least squares on the free response).
+
+    Parameters
+    ----------
+    system : StateSpaceSystem
+        The model.
+    u, y : array_like
+        One record ``(T,)``/``(T, m)`` and ``(T,)``/``(T, p)``, or sequences.
+    sequences : bool
+        Read ``u``, ``y`` as ``(N, T[, channels])`` sequences.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(order,)`` for one record, ``(N, order)`` for sequences.
+
+    Raises
+    ------
+    ParameterError
+        ``system`` is not a StateSpaceSystem.
+
+    Examples
+    --------
+    >>> s = StateSpaceSystem([[0.5]], [1.0], [1.0])
+    >>> y = s.simulate(np.zeros(20), x0=[3.0])
+    >>> np.round(estimate_initial_state(s, np.zeros(20), y), 6)
+    array([3.])
+    """
+    if not isinstance(system, StateSpaceSystem):
+        raise ParameterError(f"system: must be a StateSpaceSystem, got {type(system).__name__}")
+    io = as_io(u, y, sequences=sequences, n_inputs=system.n_inputs, n_outputs=system.n_outputs)
+    x0s = _initial_states(system, io.u, io.y)
+    return x0s if io.sequences else x0s[0]

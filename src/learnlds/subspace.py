@@ -1,0 +1,492 @@
+"""Subspace identification, robust starts and order selection for state-space models.
+
+* :func:`subspace_id`: MIMO PO-MOESP. The block-Hankel data matrix is never formed:
+  its triangular factor is accumulated by a streaming QR over chunks of columns, so
+  memory beyond the data is ``O(rows^2 + chunk rows)``. ``A`` comes from the shift
+  invariance of the estimated observability matrix by ridge-regularised least
+  squares, unstable eigenvalues are reflected inside the unit circle, and ``B``,
+  ``D`` (and the initial state) are then re-estimated by least squares on the
+  *simulated* output, which makes the result a good output-error start even for
+  coloured inputs (where the subspace ``B``, ``D`` are poor).
+* :func:`subspace_singular_values`: the singular values used for order selection.
+* :func:`initial_system`: deterministic starts ('subspace', 'arx', 'zero').
+* :func:`fit_best`: several starts refined by :func:`~learnlds.statespace.fit_state_space`,
+  the best kept.
+* :func:`select_order`: order chosen on a hold-out inside the estimation data.
+
+All functions take canonical, centred ``(N, T, m)`` / ``(N, T, p)`` arrays (see
+:mod:`learnlds._boundary`); the estimator validates user data before calling them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import numpy as np
+
+from ._boundary import check_choice, check_float, check_int
+from .errors import DataError, ParameterError
+from .statespace import (
+    StateSpaceSystem,
+    _channel_scales,
+    _check_canonical,
+    _initial_states,
+    _rescale,
+    _simulate3,
+    fit_state_space,
+    linear_bdx0,
+    stabilize_matrix,
+)
+from .validate import channel_fits
+
+__all__ = [
+    "fit_best",
+    "initial_system",
+    "select_order",
+    "subspace_id",
+    "subspace_singular_values",
+]
+
+_CHUNK = 2048  # Hankel columns per QR update
+
+
+def default_horizon(order: int, length: int, n_sequences: int, channels: int) -> int:
+    """Block rows ``k`` of the past/future Hankel blocks.
+
+    ``k = 15`` when the data allow (at least ~10 columns per row of the
+    ``2k (m + p)``-row data matrix), never below ``order + 1``.
+    """
+    cap = (n_sequences * length) // (10 * channels)
+    return int(max(order + 1, min(15, cap)))
+
+
+def _hankel_factor(u3: np.ndarray, y3: np.ndarray, k: int) -> np.ndarray:
+    """Lower-triangular ``L`` with ``Z = L Q^T``, ``Z = [U_f; U_p; Y_p; Y_f]`` (streamed)."""
+    N, T, m = u3.shape
+    p = y3.shape[2]
+    rows = 2 * k * (m + p)
+    R = np.zeros((0, rows))
+    for i in range(N):  # loop over sequences and column chunks, not time steps
+        Wu = np.lib.stride_tricks.sliding_window_view(u3[i], 2 * k, axis=0)  # (c, m, 2k)
+        Wy = np.lib.stride_tricks.sliding_window_view(y3[i], 2 * k, axis=0)
+        for j0 in range(0, Wu.shape[0], _CHUNK):
+            wu = Wu[j0 : j0 + _CHUNK].transpose(0, 2, 1)  # (c, 2k, m), time-major rows
+            wy = Wy[j0 : j0 + _CHUNK].transpose(0, 2, 1)
+            c = wu.shape[0]
+            block = np.hstack(
+                (
+                    wu[:, k:].reshape(c, -1),
+                    wu[:, :k].reshape(c, -1),
+                    wy[:, :k].reshape(c, -1),
+                    wy[:, k:].reshape(c, -1),
+                )
+            )
+            R = np.linalg.qr(np.vstack((R, block)), mode="r")
+    if R.shape[0] < rows:
+        R = np.vstack((R, np.zeros((rows - R.shape[0], rows))))
+    return R.T
+
+
+def _observability_svd(u3: np.ndarray, y3: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Left singular vectors and singular values of the PO-MOESP matrix ``L_32``."""
+    m, p = u3.shape[2], y3.shape[2]
+    L = _hankel_factor(u3, y3, k)
+    L32 = L[2 * k * m + k * p :, k * m : 2 * k * m + k * p]
+    U, S, _ = np.linalg.svd(L32, full_matrices=False)
+    return U, S
+
+
+def _shift_solve(G: np.ndarray, p: int, ridge: float) -> np.ndarray:
+    """``A`` from ``G[p:] = G[:-p] A`` by ridge-regularised least squares."""
+    G0, G1 = G[:-p], G[p:]
+    H = G0.T @ G0
+    lam = ridge * max(float(np.trace(H)) / H.shape[0], 1e-300)
+    return np.linalg.solve(H + lam * np.eye(H.shape[0]), G0.T @ G1)
+
+
+def _complete(
+    A: np.ndarray, C: np.ndarray, us: np.ndarray, ys: np.ndarray, estimate_x0: bool
+) -> StateSpaceSystem:
+    """Stabilise ``A``, fit ``B``, ``D`` (and x0) by least squares on the simulation."""
+    A = stabilize_matrix(np.ascontiguousarray(A))
+    C = np.ascontiguousarray(C)
+    B, D, _ = linear_bdx0(A, C, us, ys, estimate_x0=estimate_x0, ridge=1e-8)
+    return StateSpaceSystem(A, B, C, D)
+
+
+def _check_common(u3: Any, y3: Any, order: Any) -> tuple[np.ndarray, np.ndarray, int]:
+    order = check_int(order, "order", low=1)
+    u3, y3 = _check_canonical(u3, y3, order)
+    return u3, y3, order
+
+
+def _horizon(horizon: Any, order: int, u3: np.ndarray, y3: np.ndarray) -> int:
+    N, T, m = u3.shape
+    if horizon is None:
+        k = default_horizon(order, T, N, m + y3.shape[2])
+    else:
+        k = check_int(horizon, "horizon", low=order + 1)
+    if N * (T - 2 * k + 1) < 2 * k * (m + y3.shape[2]):
+        raise DataError(
+            f"order: {order} (horizon {k}) is too large for {N} x {T} samples with "
+            f"{m + y3.shape[2]} channels"
+        )
+    return k
+
+
+def subspace_id(
+    u3: np.ndarray,
+    y3: np.ndarray,
+    order: int,
+    *,
+    horizon: int | None = None,
+    ridge: float = 1e-8,
+    estimate_x0: bool = True,
+) -> StateSpaceSystem:
+    """MIMO subspace identification (PO-MOESP) with an output-error ``B``, ``D``.
+
+    Inputs and outputs are scaled to unit variance; the triangular factor of the
+    block-Hankel matrix ``[U_f; U_p; Y_p; Y_f]`` (``k`` block rows each) is
+    accumulated by a streaming QR; the SVD of the future outputs against the past
+    (input-corrected) gives the observability matrix, ``C`` its first block row and
+    ``A`` its shift invariance (ridge-regularised). Eigenvalues of ``A`` outside the
+    unit circle are reflected in (``1/conj``) and shrunk to radius 0.995. ``B``, ``D``
+    and the initial states minimise the simulation error for that ``(A, C)``, a
+    linear least-squares problem.
+
+    Parameters
+    ----------
+    u3, y3 : numpy.ndarray
+        Canonical centred ``(N, T, m)`` inputs and ``(N, T, p)`` outputs.
+    order : int
+        State dimension, ``>= 1``.
+    horizon : int, optional
+        Block rows ``k`` (``> order``); default 15 where the data allow.
+    ridge : float
+        Relative ridge on the shift least squares (guards coloured inputs).
+    estimate_x0 : bool
+        Estimate initial states alongside ``B``, ``D`` (they are not returned).
+
+    Returns
+    -------
+    StateSpaceSystem
+        A stable model (in the units of ``u3``, ``y3``).
+
+    Raises
+    ------
+    DataError
+        Data too short for the order and horizon.
+
+    Examples
+    --------
+    >>> truth = StateSpaceSystem([[0.9, 0.1], [0.0, 0.5]], [[1.0], [1.0]], [[1.0, 0.0]])
+    >>> u = np.random.default_rng(0).normal(size=(1, 2000, 1))
+    >>> model = subspace_id(u, truth.simulate(u), 2)
+    >>> bool(np.allclose(np.sort(model.poles().real), [0.5, 0.9], atol=1e-6))
+    True
+    """
+    u3, y3, order = _check_common(u3, y3, order)
+    ridge = check_float(ridge, "ridge", low=0.0)
+    k = _horizon(horizon, order, u3, y3)
+    su, sy = _channel_scales(u3), _channel_scales(y3)
+    us, ys = u3 / su, y3 / sy
+    U, S = _observability_svd(us, ys, k)
+    p = y3.shape[2]
+    G = U[:, :order] * np.sqrt(S[:order])
+    A = _shift_solve(G, p, ridge)
+    system = _complete(A, G[:p], us, ys, bool(estimate_x0))
+    return _rescale(system, 1.0 / su, 1.0 / sy)
+
+
+def subspace_singular_values(
+    u3: np.ndarray, y3: np.ndarray, *, horizon: int | None = None
+) -> np.ndarray:
+    """Singular values of the PO-MOESP matrix (a gap after the ``order``-th suggests the order).
+
+    Parameters
+    ----------
+    u3, y3 : numpy.ndarray
+        Canonical centred ``(N, T, m)`` inputs and ``(N, T, p)`` outputs.
+    horizon : int, optional
+        Block rows ``k``; default as in :func:`subspace_id` for order 1.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(k p,)`` singular values, descending (data scaled to unit variance).
+
+    Examples
+    --------
+    >>> truth = StateSpaceSystem([[0.9, 0.1], [0.0, 0.5]], [[1.0], [1.0]], [[1.0, 0.0]])
+    >>> u = np.random.default_rng(0).normal(size=(1, 2000, 1))
+    >>> s = subspace_singular_values(u, truth.simulate(u))
+    >>> bool(s[2] < 1e-8 * s[0])
+    True
+    """
+    u3, y3, _ = _check_common(u3, y3, 1)
+    k = _horizon(horizon, 1, u3, y3)
+    su, sy = _channel_scales(u3), _channel_scales(y3)
+    return _observability_svd(u3 / su, y3 / sy, k)[1]
+
+
+def _arx_markov(us: np.ndarray, ys: np.ndarray, lags: int, count: int) -> np.ndarray:
+    """Markov parameters ``(count, p, m)`` of a least-squares ARX model with ``lags`` lags."""
+    N, T, m = us.shape
+    p = ys.shape[2]
+    rows, targets = [], []
+    for i in range(N):  # regressors by lag (vectorised over time)
+        past = [ys[i, lags - j : T - j] for j in range(1, lags + 1)]
+        past += [us[i, lags - j : T - j] for j in range(0, lags + 1)]
+        rows.append(np.hstack(past))
+        targets.append(ys[i, lags:])
+    Phi, Y = np.vstack(rows), np.vstack(targets)
+    H = Phi.T @ Phi
+    lam = 1e-6 * max(float(np.trace(H)) / H.shape[0], 1e-300)
+    theta = np.linalg.solve(H + lam * np.eye(H.shape[0]), Phi.T @ Y)  # (lags(p+m)+m, p)
+    Ay = [theta[(j - 1) * p : j * p].T for j in range(1, lags + 1)]  # (p, p)
+    Bu = [theta[lags * p + j * m : lags * p + (j + 1) * m].T for j in range(lags + 1)]
+    h = np.zeros((count, p, m))
+    for t in range(count):  # impulse response: a short loop over lags
+        acc = Bu[t].copy() if t <= lags else np.zeros((p, m))
+        for j in range(1, min(t, lags) + 1):
+            acc += Ay[j - 1] @ h[t - j]
+        h[t] = acc
+    return h
+
+
+def _era(h: np.ndarray, order: int) -> tuple[np.ndarray, np.ndarray]:
+    """``(A, C)`` of the eigensystem realisation of Markov parameters ``h[1:]``."""
+    count, p, m = h.shape
+    r = (count - 1) // 2
+    Hk = np.block([[h[1 + i + j] for j in range(r)] for i in range(r)])  # (r p, r m)
+    U, S, _ = np.linalg.svd(Hk, full_matrices=False)
+    G = U[:, :order] * np.sqrt(np.maximum(S[:order], 1e-300))
+    return _shift_solve(G, p, 1e-8), G[:p]
+
+
+def _zero_start(order: int, p: int) -> tuple[np.ndarray, np.ndarray]:
+    """A small deterministic ``(A, C)``: distinct real poles in [0.3, 0.9], each state seen."""
+    A = np.diag(np.linspace(0.3, 0.9, order))
+    C = np.zeros((p, order))
+    C[np.arange(order) % p, np.arange(order)] = 1.0
+    return A, C
+
+
+def initial_system(
+    u3: np.ndarray, y3: np.ndarray, order: int, *, kind: str = "subspace"
+) -> StateSpaceSystem:
+    """A deterministic, stable start for :func:`~learnlds.statespace.fit_state_space`.
+
+    ``'subspace'``: :func:`subspace_id`. ``'arx'``: a least-squares ARX model (``k``
+    lags, ridge-regularised), its impulse response realised at ``order`` by the
+    eigensystem realisation algorithm. ``'zero'``: poles spread over ``[0.3, 0.9]``.
+    For ``'arx'`` and ``'zero'`` the ``(A, C)`` pair is completed like in
+    :func:`subspace_id` (stabilised ``A``, least-squares ``B``, ``D``).
+
+    Parameters
+    ----------
+    u3, y3 : numpy.ndarray
+        Canonical centred ``(N, T, m)`` inputs and ``(N, T, p)`` outputs.
+    order : int
+        State dimension, ``>= 1``.
+    kind : {'subspace', 'arx', 'zero'}
+        Which start.
+
+    Returns
+    -------
+    StateSpaceSystem
+        A stable model of that order.
+
+    Examples
+    --------
+    >>> u = np.random.default_rng(0).normal(size=(1, 500, 2))
+    >>> y = np.stack([u[0, :, 0] + u[0, :, 1]], axis=-1)[None]
+    >>> initial_system(u, y, 2, kind="zero").is_stable
+    True
+    """
+    kind = check_choice(kind, "kind", ("subspace", "arx", "zero"))
+    u3, y3, order = _check_common(u3, y3, order)
+    if kind == "subspace":
+        return subspace_id(u3, y3, order)
+    su, sy = _channel_scales(u3), _channel_scales(y3)
+    us, ys = u3 / su, y3 / sy
+    p = y3.shape[2]
+    if kind == "arx":
+        k = _horizon(None, order, u3, y3)
+        A, C = _era(_arx_markov(us, ys, k, 4 * k + 1), order)
+    else:
+        A, C = _zero_start(order, p)
+    return _rescale(_complete(A, C, us, ys, True), 1.0 / su, 1.0 / sy)
+
+
+def fit_best(
+    u3: np.ndarray,
+    y3: np.ndarray,
+    order: int,
+    *,
+    starts: Iterable[Any] = ("subspace", "arx", "zero"),
+    x0: str = "estimate",
+    max_iter: int = 100,
+    tol: float = 1e-7,
+    screen_iter: int = 15,
+) -> tuple[StateSpaceSystem, dict[str, Any]]:
+    """Refine several deterministic starts and keep the best by estimation loss.
+
+    Every start gets ``screen_iter`` Levenberg-Marquardt iterations of
+    :func:`~learnlds.statespace.fit_state_space`; the one with the lowest loss then
+    runs to convergence (at most ``max_iter`` iterations in all). A start that
+    cannot be built (e.g. too little data for its horizon) is skipped.
+
+    Parameters
+    ----------
+    u3, y3 : numpy.ndarray
+        Canonical centred ``(N, T, m)`` inputs and ``(N, T, p)`` outputs.
+    order : int
+        State dimension, ``>= 1``.
+    starts : iterable
+        Names ('subspace', 'arx', 'zero') or StateSpaceSystem starts.
+    x0 : {'estimate', 'zero'}
+        Initial-state handling (see :func:`~learnlds.statespace.fit_state_space`).
+    max_iter : int
+        Most iterations for the retained start.
+    tol : float
+        Relative loss decrease that stops the refinement.
+    screen_iter : int
+        Iterations every start gets before the best is chosen.
+
+    Returns
+    -------
+    system : StateSpaceSystem
+        The best refined model.
+    info : dict
+        The retained fit's info (see ``fit_state_space``) plus ``start`` (its
+        index in ``starts``) and ``start_losses`` (loss of every start after
+        screening, ``inf`` where it failed).
+
+    Raises
+    ------
+    ParameterError
+        No usable start, or a bad ``screen_iter``.
+
+    Examples
+    --------
+    >>> truth = StateSpaceSystem([[0.9, 0.1], [0.0, 0.5]], [[1.0], [1.0]], [[1.0, 0.0]])
+    >>> u = np.random.default_rng(0).normal(size=(1, 500, 1))
+    >>> model, info = fit_best(u, truth.simulate(u), 2)
+    >>> bool(info["loss"] < 1e-12)
+    True
+    """
+    screen_iter = check_int(screen_iter, "screen_iter", low=0)
+    max_iter = check_int(max_iter, "max_iter", low=0)
+    starts = list(starts)
+    if not starts:
+        raise ParameterError("starts: give at least one start")
+    fits: list[tuple[StateSpaceSystem, dict[str, Any]] | None] = []
+    for start in starts:
+        try:
+            fits.append(
+                fit_state_space(
+                    u3, y3, order, x0=x0, max_iter=min(screen_iter, max_iter), tol=tol, start=start
+                )
+            )
+        except (DataError, np.linalg.LinAlgError):
+            fits.append(None)
+    losses = np.array([np.inf if f is None else f[1]["loss"] for f in fits])
+    if not np.any(np.isfinite(losses)):
+        raise ParameterError(f"starts: none of {starts!r} could be built for order {order}")
+    best = int(np.argmin(losses))
+    system, info = fits[best]
+    if not info["converged"] and max_iter > info["n_iter"]:
+        system, more = fit_state_space(
+            u3, y3, order, x0=x0, max_iter=max_iter - info["n_iter"], tol=tol, start=system
+        )
+        more["loss_history"] = np.concatenate((info["loss_history"], more["loss_history"][1:]))
+        more["n_iter"] += info["n_iter"]
+        info = more
+    info = dict(info, start=best, start_losses=losses)
+    return system, info
+
+
+def _centre(arr3: np.ndarray) -> np.ndarray:
+    return arr3 - arr3.mean(axis=(0, 1))
+
+
+def select_order(
+    u3: np.ndarray,
+    y3: np.ndarray,
+    orders: Iterable[int] = range(1, 9),
+    *,
+    holdout: float = 0.3,
+    tolerance: float = 0.5,
+    **fit_options: Any,
+) -> tuple[int, dict[int, float]]:
+    """Choose the model order on a hold-out inside the estimation data.
+
+    Rule: each sequence is cut into a first part (``1 - holdout``) and a last part
+    (``holdout``), each centred on its own means. For every order, :func:`fit_best`
+    is fitted on the first part; the last part is simulated from its least-squares
+    initial state and scored by the fit percent averaged over outputs. The chosen
+    order is the smallest whose score is within ``tolerance`` points of the best
+    score (parsimony: an order that adds nothing measurable on unseen data is not
+    taken). Orders that cannot be fitted score ``-inf``.
+
+    Parameters
+    ----------
+    u3, y3 : numpy.ndarray
+        Canonical centred ``(N, T, m)`` inputs and ``(N, T, p)`` outputs.
+    orders : iterable of int
+        Candidate orders (``>= 1``).
+    holdout : float
+        Fraction of each sequence kept for scoring, in ``(0, 1)``.
+    tolerance : float
+        Points of fit percent an order may lose to the best and still win by
+        being smaller (``>= 0``).
+    **fit_options
+        Passed to :func:`fit_best` (``starts``, ``max_iter``, ``tol``, ...).
+
+    Returns
+    -------
+    best_order : int
+        The chosen order.
+    scores : dict
+        Hold-out fit percent per candidate order.
+
+    Raises
+    ------
+    ParameterError
+        No candidate orders, or bad ``holdout``/``tolerance``.
+    DataError
+        No order could be fitted.
+
+    Examples
+    --------
+    >>> truth = StateSpaceSystem([[0.9, 0.1], [0.0, 0.5]], [[1.0], [1.0]], [[1.0, 0.0]])
+    >>> rng = np.random.default_rng(0)
+    >>> u = rng.normal(size=(1, 1000, 1))
+    >>> y = truth.simulate(u) + 0.05 * rng.normal(size=(1, 1000, 1))
+    >>> select_order(u, y, orders=[1, 2, 3])[0]
+    2
+    """
+    holdout = check_float(holdout, "holdout", low=0.0, high=1.0, low_open=True, high_open=True)
+    tolerance = check_float(tolerance, "tolerance", low=0.0)
+    orders = sorted({check_int(k, "orders", low=1) for k in orders})
+    if not orders:
+        raise ParameterError("orders: give at least one candidate order")
+    cut = int(round((1.0 - holdout) * u3.shape[1]))
+    ue, ye = _centre(u3[:, :cut]), _centre(y3[:, :cut])
+    uv, yv = _centre(u3[:, cut:]), _centre(y3[:, cut:])
+    scores: dict[int, float] = {}
+    for k in orders:
+        try:
+            system, _ = fit_best(ue, ye, k, **fit_options)
+        except (DataError, ParameterError):
+            scores[k] = -np.inf
+            continue
+        x0s = _initial_states(system, uv, yv)
+        scores[k] = float(np.mean(channel_fits(yv, _simulate3(system, uv, x0s))))
+    top = max(scores.values())
+    if not np.isfinite(top):
+        raise DataError(f"orders: none of {orders} could be fitted to these data")
+    best = min(k for k in orders if scores[k] >= top - tolerance)
+    return best, scores
