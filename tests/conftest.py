@@ -1,33 +1,62 @@
-"""Shared fixtures: the real DaISy data folder (never copied into the repo)."""
+"""Shared fixtures: real DaISy data.
+
+The three small SISO records (dryer, ballbeam, flutter) ship with learnlds, so tests
+that use them always run; the larger sets come from the folder named by
+``LEARNLDS_DATA`` (or the user cache) and their tests skip when it is not set.
+"""
 
 from __future__ import annotations
 
-import os
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from learnlds.datasets import DAISY, find_daisy, load_daisy
+
 REPO = Path(__file__).resolve().parents[1]
+
+SHIPPED = tuple(name for name, entry in DAISY.items() if entry.shipped)
+"""The DaISy sets that ship with the package (always available)."""
 
 
 def daisy_dir() -> Path | None:
-    """``LEARNLDS_DATA`` or ``<repo>/../shared/data/daisy`` when it exists."""
-    for cand in (os.environ.get("LEARNLDS_DATA"), REPO.parent / "shared" / "data" / "daisy"):
-        if cand and (Path(cand) / "dryer.dat").exists():
-            return Path(cand)
-    return None
+    """A folder holding ``dryer.dat``: ``$LEARNLDS_DATA`` when it has it, else the shipped data."""
+    found = find_daisy("dryer")
+    return None if found is None else found.parent
+
+
+def daisy_path(name: str) -> Path:
+    """The local file of DaISy set ``name``; skips the calling test when it is not available.
+
+    The shipped sets are always found; a larger set needs ``LEARNLDS_DATA`` (or the cache).
+    """
+    found = find_daisy(name)
+    if found is None:
+        filename = DAISY[name].filename
+        pytest.skip(
+            f"DaISy {filename} not available: set LEARNLDS_DATA to a folder holding {filename}"
+        )
+    return found
 
 
 @pytest.fixture
-def dryer_halves():
-    """Dryer estimation/validation halves, each centred on its own means."""
-    folder = daisy_dir()
-    if folder is None:
-        pytest.skip("DaISy data not found (set LEARNLDS_DATA)")
-    d = np.loadtxt(folder / "dryer.dat")
-    u, y = d[:, 0], d[:, 1]
+def daisy_file() -> Callable[[str], Path]:
+    """``daisy_file(name)`` -> the local file of a DaISy set, skipping when it is missing."""
+    return daisy_path
+
+
+@pytest.fixture
+def dryer_halves() -> list[tuple[np.ndarray, np.ndarray]]:
+    """Dryer estimation/validation halves ``[(u, y), (u, y)]``, each centred on its own means.
+
+    The same cut and centring as :func:`learnlds.validate.holdout` with ``split=0.5``.
+    """
+    data = load_daisy("dryer")
+    u, y = data.u1, data.y1
+    cut = len(data) // 2
     halves = []
-    for sl in (slice(0, 500), slice(500, 1000)):
+    for sl in (slice(0, cut), slice(cut, None)):
         halves.append((u[sl] - u[sl].mean(), y[sl] - y[sl].mean()))
     return halves

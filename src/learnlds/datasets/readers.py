@@ -26,8 +26,10 @@ Examples
 ...     d = read_file(path)
 >>> d.columns_used
 (('heater',), ('temp',))
->>> print(d.column_note)  # doctest: +ELLIPSIS
-log.csv: used column 'heater' (column 1) as input and 'temp' (column 2) as output; ...
+>>> print(d.column_note[d.column_note.index("used"):])
+used column 'heater' (column 1) as input and 'temp' (column 2) as output; skipped
+time/index column 't' (column 0); not used: 'fan' (column 3); choose columns with
+input_cols= and output_cols=
 """
 
 from __future__ import annotations
