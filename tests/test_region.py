@@ -1,4 +1,4 @@
-"""Tests of the Pac-Man region: exact membership, projection, sampling, quasi-convexity tools."""
+"""Tests of the Pac-Man region: exact membership, projection, sampling."""
 
 from __future__ import annotations
 
@@ -9,15 +9,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import sparse
 
-from learnlds import CanonicalSystem, idealized_risk
-from learnlds.region import (
-    PacmanRegion,
-    ProjectionError,
-    estimate_tau,
-    idealized_risk_and_grad,
-    quasi_convexity_ratios,
-    segment_profile,
-)
+from learnlds import errors
+from learnlds.errors import DataError, ParameterError
+from learnlds.region import PacmanRegion, ProjectionError
 
 POST = PacmanRegion()
 REGIONS = [
@@ -358,7 +352,7 @@ def test_ray_radius() -> None:
     ],
 )
 def test_parameter_validation(kwargs: dict, name: str) -> None:
-    with pytest.raises(ValueError, match=name):
+    with pytest.raises(ParameterError, match=f"^{name}:"):
         PacmanRegion(**kwargs)
 
 
@@ -367,84 +361,68 @@ def test_parameter_validation(kwargs: dict, name: str) -> None:
 )
 def test_a_validation(bad) -> None:
     for method in (POST.contains, POST.margin, POST.project):
-        with pytest.raises(ValueError, match="a"):
+        with pytest.raises(DataError, match="^a:"):
             method(bad)
 
 
 def test_other_argument_validation() -> None:
-    with pytest.raises(ValueError, match="num"):
+    with pytest.raises(ParameterError, match="num"):
         POST.curve([0.1], num=1)
-    with pytest.raises(ValueError, match="n"):
+    with pytest.raises(ParameterError, match="num"):
+        POST.curve([0.1], num=2.5)
+    with pytest.raises(ParameterError, match="order"):
         POST.sample(0, 3)
-    with pytest.raises(ValueError, match="theta1"):
-        segment_profile(np.sum, [0.0, 1.0], [1.0])
-    with pytest.raises(ValueError, match="target"):
-        estimate_tau("not a system")
+    with pytest.raises(ParameterError, match="size"):
+        POST.sample(2, -1)
+    with pytest.raises(ParameterError, match="random_state"):
+        POST.sample(2, 3, random_state="x")
+    for bad in (-1e-3, float("nan"), "1e-9"):
+        with pytest.raises(ParameterError, match="tol"):
+            POST.contains([0.1], tol=bad)
+        with pytest.raises(ParameterError, match="tol"):
+            POST.project([3.0], tol=bad)
+    for bad in (0, -3, 2.5, None):
+        with pytest.raises(ParameterError, match="max_rounds"):
+            POST.project([3.0], max_rounds=bad)
+    with pytest.raises(DataError, match="^direction:"):
+        POST.ray_radius([])
 
 
-# --------------------------------------------------------------------------- idealized risk and tau
-def _theta(sys: CanonicalSystem) -> np.ndarray:
-    return np.concatenate((sys.a, sys.c))
+def test_sample_deprecated_keywords() -> None:
+    ref = POST.sample(3, 4, 7)
+    assert np.array_equal(POST.sample(order=3, size=4, random_state=7), ref)
+    with pytest.warns(DeprecationWarning, match="'n'"):
+        assert np.array_equal(POST.sample(n=3, size=4, random_state=7), ref)
+    with pytest.warns(DeprecationWarning, match="'rng'"):
+        assert np.array_equal(POST.sample(3, 4, rng=7), ref)
 
 
-def test_idealized_risk_gradient_matches_finite_differences() -> None:
-    rng = np.random.default_rng(80)
-    for n in (1, 3, 5):
-        truth = CanonicalSystem(POST.sample(n, 1, rng)[0], rng.normal(size=n))
-        model = CanonicalSystem(POST.sample(n, 1, rng)[0], rng.normal(size=n))
-        g, grad = idealized_risk_and_grad(model, truth)
-        assert g == pytest.approx(idealized_risk(model, truth), rel=1e-12)
-        th = _theta(model)
-
-        def f(v: np.ndarray, n: int = n, truth: CanonicalSystem = truth) -> float:
-            return idealized_risk(CanonicalSystem(v[:n], v[n:]), truth)
-
-        eps = 1e-6
-        fd = np.array([(f(th + eps * e) - f(th - eps * e)) / (2 * eps) for e in np.eye(2 * n)])
-        np.testing.assert_allclose(np.concatenate((grad.a, grad.c)), fd, rtol=1e-6, atol=1e-6)
-    g, grad = idealized_risk_and_grad(truth, truth)
-    assert g == 0.0 and np.all(grad.a == 0) and np.all(grad.c == 0)
+def test_projection_error_is_the_typed_one() -> None:
+    assert ProjectionError is errors.ProjectionError
+    assert issubclass(ProjectionError, RuntimeError)
 
 
-def test_estimate_tau_positive_for_targets_in_region() -> None:
-    rng = np.random.default_rng(90)
-    for n in (2, 3):
-        for _ in range(2):
-            target = CanonicalSystem(POST.sample(n, 1, rng)[0], rng.normal(size=n))
-            tau, ratios = estimate_tau(target, POST, samples=60, rng=rng, return_ratios=True)
-            assert tau > 0
-            assert ratios.shape == (60,) and tau == np.nanmin(ratios)
+def test_tau2_accepts_inf_only_as_no_strip() -> None:
+    assert PacmanRegion(tau2=np.inf).tau2 == float("inf")
+    assert PacmanRegion(tau2=np.float64(2.0)).tau2 == 2.0
+    with pytest.raises(ParameterError, match="tau2"):
+        PacmanRegion(tau2=-np.inf)
+    with pytest.raises(ParameterError, match="tau2"):
+        PacmanRegion(tau2=True)
 
 
-def test_target_outside_region_breaks_quasi_convexity() -> None:
-    """Documented counter-example.
+def test_every_function_is_at_most_80_lines() -> None:
+    import ast
+    import inspect
 
-    Target ``p(z) = (z - 0.9 e^{0.6i})(z - 0.9 e^{-0.6i})``, ``c* = (0, 1)``: stable but
-    outside the Pac-Man region (margin ~ -0.92). At the model point ``ahat = (0.06, 0.63)``
-    (inside the region), ``chat = (0.32, 0.7)`` the ratio ``<grad g, theta - theta*> / g`` is
-    about -0.061 < 0, and along the segment towards ``theta*`` the risk first *rises* above
-    its value at both ends: ``g`` is not quasi-convex there.
-    """
-    a_star = np.poly([0.9 * np.exp(0.6j), 0.9 * np.exp(-0.6j)])[1:].real
-    target = CanonicalSystem(a_star, [0.0, 1.0])
-    assert not POST.contains(a_star)
-    ahat, chat = np.array([0.06, 0.63]), np.array([0.32, 0.7])
-    assert POST.contains(ahat)
-    ratios, gs = quasi_convexity_ratios(target, ahat, chat)
-    assert ratios[0] < -0.05
-    # the gradient there is right (so the sign is not a gradient bug)
-    th = np.concatenate((ahat, chat))
+    from learnlds import analysis, reduce, region, risk, systems
 
-    def f(v: np.ndarray) -> float:
-        return idealized_risk(CanonicalSystem(v[:2], v[2:]), target)
-
-    t, vals = segment_profile(f, th, _theta(target), num=201)
-    assert t[0] == 0 and t[-1] == 1
-    assert vals[-1] == pytest.approx(0.0, abs=1e-20)
-    assert np.max(vals) > vals[0] + 1e-3  # a bump above max(f(theta), f(theta*))
-    # the same model point against a target inside the region behaves
-    inside = CanonicalSystem([0.3, 0.1], [0.0, 1.0])
-    assert quasi_convexity_ratios(inside, ahat, chat)[0][0] > 0
+    for mod in (analysis, reduce, region, risk, systems):
+        tree = ast.parse(inspect.getsource(mod))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                length = node.end_lineno - node.lineno + 1
+                assert length <= 80, f"{mod.__name__}.{node.name}: {length} lines"
 
 
 def test_pacman_plot_smoke() -> None:

@@ -1,4 +1,4 @@
-"""The Pac-Man (acquiescent) region, exact membership, projection, and quasi-convexity tools.
+"""The Pac-Man (acquiescent) region: exact membership, projection and sampling.
 
 SPEC section 3: with ``q_a(z) = 1 + a_1 z^{-1} + ... + a_n z^{-n}``,
 
@@ -34,57 +34,94 @@ Conventions used here (and why):
   missed between grid points.
 * **Non-empty region.** ``Re q`` has mean 1 over the circle, so the region is non-empty
   exactly when ``tau1 < 1 < tau2``; then ``a = 0`` (``q = 1``) is an interior point.
+
+The quasi-convexity tools that used to live here (``segment_profile``,
+``idealized_risk_and_grad``, ``quasi_convexity_ratios``, ``estimate_tau``) are in
+:mod:`learnlds.analysis`, next to the risks.
+
+Examples
+--------
+>>> region = PacmanRegion()
+>>> region.contains([0.5]), region.contains([2.0])
+(True, False)
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import numbers
+import warnings
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import quadprog
-from scipy import signal
 
-from ._boundary import check_random_state as _check_rng
-from .risk import Gradient, markov_tail_length
-from .systems import CanonicalSystem, as_real_array
+from ._boundary import (
+    as_float_array,
+    check_float,
+    check_int,
+    check_random_state,
+    renamed_parameters,
+)
+from .errors import DataError, ParameterError, ProjectionError
 
-__all__ = [
-    "PacmanRegion",
-    "ProjectionError",
-    "ProjectionInfo",
-    "estimate_tau",
-    "idealized_risk_and_grad",
-    "quasi_convexity_ratios",
-    "segment_profile",
-]
+__all__ = ["PacmanRegion", "ProjectionInfo"]
+
+# moved to learnlds.analysis; reachable here (with a DeprecationWarning) until callers move
+_MOVED = ("estimate_tau", "idealized_risk_and_grad", "quasi_convexity_ratios", "segment_profile")
+
+
+def __getattr__(name: str) -> Any:
+    if name in _MOVED:
+        warnings.warn(
+            f"learnlds.region.{name} moved to learnlds.analysis; import it from there",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        from . import analysis
+
+        return getattr(analysis, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 # rows of a QP whose slack at its solution exceeds this are dropped from the next one
 _KEEP_SLACK = 1e-3
 
 
-class ProjectionError(RuntimeError):
-    """The cutting-plane projection did not reach a point inside the region."""
-
-
 @dataclass(frozen=True)
 class ProjectionInfo:
-    """Diagnostics of the last :meth:`PacmanRegion.project` call."""
+    """Diagnostics of the last :meth:`PacmanRegion.project` call.
 
-    rounds: int  # QP solves (0 when the point was already inside)
-    cuts: int  # constraint rows of the last QP
-    margin: float  # margin of the returned point
-    shrink: float  # factor t in (0, 1] applied to pull the QP solution inside (1: none)
+    Parameters
+    ----------
+    rounds : int
+        QP solves (0 when the point was already inside).
+    cuts : int
+        Constraint rows of the last QP.
+    margin : float
+        Margin of the returned point.
+    shrink : float
+        Factor in ``(0, 1]`` applied to pull the QP solution inside (1: none).
+
+    Examples
+    --------
+    >>> region = PacmanRegion()
+    >>> _ = region.project([0.1])
+    >>> region.last_projection.rounds  # already inside: no QP
+    0
+    """
+
+    rounds: int
+    cuts: int
+    margin: float
+    shrink: float
 
 
-def _check_param(value: Any, name: str) -> float:
-    try:
-        v = float(value)
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"{name}: must be a real number, got {value!r}") from exc
-    return v
+def _check_tau2(value: Any) -> float:
+    """``tau2`` may be ``inf`` (no upper strip); otherwise a finite real number."""
+    if isinstance(value, numbers.Real) and not isinstance(value, bool) and value == np.inf:
+        return float("inf")
+    return check_float(value, "tau2")  # type: ignore[return-value]
 
 
 class PacmanRegion:
@@ -92,12 +129,32 @@ class PacmanRegion:
 
     Parameters
     ----------
-    alpha : float in (0, 1]
-        Radius of the circle where ``q_a`` is checked (the roots of ``p_a`` lie in ``|z| < alpha``).
-    tau0 : float >= 0
-        Wedge slope: ``Re q >= (1 + tau0) |Im q|`` (0: the post's 90-degree wedge).
-    tau1, tau2 : floats with ``0 <= tau1 < 1 < tau2 <= inf``
-        Strip ``tau1 < Re q < tau2`` (defaults: no strip beyond the wedge).
+    alpha : float, default 1.0
+        Radius in ``(0, 1]`` of the circle where ``q_a`` is checked (the roots of ``p_a``
+        then lie in ``|z| < alpha``).
+    tau0 : float, default 0.0
+        Wedge slope ``>= 0``: ``Re q >= (1 + tau0) |Im q|`` (0: the post's 90-degree wedge).
+    tau1, tau2 : float, default 0.0 and inf
+        Strip ``tau1 < Re q < tau2`` with ``0 <= tau1 < 1 < tau2 <= inf`` (defaults: no
+        strip beyond the wedge).
+
+    Attributes
+    ----------
+    last_projection : ProjectionInfo or None
+        Diagnostics of the last :meth:`project` call.
+
+    Raises
+    ------
+    ParameterError
+        A parameter outside its range, or a strip that would leave the region empty.
+
+    Examples
+    --------
+    >>> region = PacmanRegion(alpha=0.9, tau0=0.5)
+    >>> region
+    PacmanRegion(alpha=0.9, tau0=0.5, tau1=0.0, tau2=inf)
+    >>> region.contains(np.zeros(3))
+    True
     """
 
     def __init__(
@@ -107,27 +164,19 @@ class PacmanRegion:
         tau1: float = 0.0,
         tau2: float = float("inf"),
     ) -> None:
-        alpha = _check_param(alpha, "alpha")
-        tau0 = _check_param(tau0, "tau0")
-        tau1 = _check_param(tau1, "tau1")
-        tau2 = _check_param(tau2, "tau2")
-        if not np.isfinite(alpha) or not 0.0 < alpha <= 1.0:
-            raise ValueError(f"alpha: must lie in (0, 1], got {alpha}")
-        if not np.isfinite(tau0) or tau0 < 0.0:
-            raise ValueError(f"tau0: must be a finite number >= 0, got {tau0}")
-        if not np.isfinite(tau1) or tau1 < 0.0:
-            raise ValueError(f"tau1: must be a finite number >= 0, got {tau1}")
-        if np.isnan(tau2) or tau2 == -np.inf:
-            raise ValueError(f"tau2: must be a number > tau1 (inf allowed), got {tau2}")
+        alpha = check_float(alpha, "alpha", low=0.0, high=1.0, low_open=True)
+        tau0 = check_float(tau0, "tau0", low=0.0)
+        tau1 = check_float(tau1, "tau1", low=0.0)
+        tau2 = _check_tau2(tau2)
         if tau1 >= tau2:
-            raise ValueError(f"tau1: must be < tau2, got tau1={tau1} >= tau2={tau2}")
+            raise ParameterError(f"tau1: must be < tau2, got tau1={tau1} >= tau2={tau2}")
         if tau1 >= 1.0:
-            raise ValueError(
+            raise ParameterError(
                 f"tau1: must be < 1 (Re q has mean 1 on the circle, so the region would be "
                 f"empty), got {tau1}"
             )
         if tau2 <= 1.0:
-            raise ValueError(
+            raise ParameterError(
                 f"tau2: must be > 1 (Re q has mean 1 on the circle, so the region would be "
                 f"empty), got {tau2}"
             )
@@ -160,10 +209,10 @@ class PacmanRegion:
         )
 
     # ------------------------------------------------------------------ internals
-    def _check_a(self, a: Any) -> np.ndarray:
-        arr = as_real_array(a, "a", ndim=(1,))
+    def _check_a(self, a: Any, name: str = "a") -> np.ndarray:
+        arr = as_float_array(a, name, ndim=(1,))
         if arr.shape[0] < 1:
-            raise ValueError("a: must have at least one coefficient")
+            raise DataError(f"{name}: must have at least one coefficient")
         return arr
 
     def _tables(self, n: int) -> dict[str, Any]:
@@ -288,19 +337,53 @@ class PacmanRegion:
 
         Wedge slacks are distances of ``q_a(z)`` to the wedge's edge lines, strip slacks are
         ``Re q - tau1`` and ``tau2 - Re q``; exact up to rounding (see the module docstring).
+
+        Parameters
+        ----------
+        a : array_like, shape (order,)
+            Denominator coefficients.
+
+        Returns
+        -------
+        float
+            The margin.
+
+        Examples
+        --------
+        >>> round(PacmanRegion().margin([0.0]), 12)  # distance of q = 1 to the wedge's edges
+        0.707106781187
         """
         a = self._check_a(a)
         t = self._tables(a.shape[0])
         return self._exact(a * t["scale"], t)[0]
 
     def contains(self, a: Any, tol: float = 1e-9) -> bool:
-        """``margin(a) >= -tol``, with cheap certificates tried first.
+        """Membership ``margin(a) >= -tol``, with cheap certificates tried first.
 
         ``sum_k |a_k| alpha^{-k} <= min(const)`` proves membership; a grid point with slack
         ``< -tol`` disproves it; a grid minimum above ``-tol`` by more than the curvature
         bound proves it; only otherwise is the exact minimum computed.
+
+        Parameters
+        ----------
+        a : array_like, shape (order,)
+            Denominator coefficients.
+        tol : float, default 1e-9
+            Slack tolerance ``>= 0`` (the strict inequalities cannot be certified in
+            floating point).
+
+        Returns
+        -------
+        bool
+            Whether ``a`` is in the (relaxed, closed) region.
+
+        Examples
+        --------
+        >>> PacmanRegion().contains([-1.486, 0.81])  # stable, but q leaves the wedge
+        False
         """
         a = self._check_a(a)
+        tol = check_float(tol, "tol", low=0.0)
         t = self._tables(a.shape[0])
         b = a * t["scale"]
         if np.abs(b).sum() <= self._cheap:
@@ -318,8 +401,23 @@ class PacmanRegion:
 
         Each slack is ``const_j + t * g_j(w)``, so ``t_max = min_j const_j / max_w(-g_j(w))``;
         the per-constraint minima of ``g_j`` are computed exactly.
+
+        Parameters
+        ----------
+        direction : array_like, shape (order,)
+            Direction from the origin.
+
+        Returns
+        -------
+        float
+            The distance factor to the boundary.
+
+        Examples
+        --------
+        >>> round(PacmanRegion().ray_radius([1.0]), 12)  # sqrt(2) / 2
+        0.707106781187
         """
-        d = self._check_a(direction)
+        d = self._check_a(direction, "direction")
         t = self._tables(d.shape[0])
         b = d * t["scale"]
         f0, lb = self._cells(b, t)
@@ -333,11 +431,27 @@ class PacmanRegion:
         return float(ratios.min())
 
     def curve(self, a: Any, num: int = 512) -> np.ndarray:
-        """``q_a(alpha e^{iw})`` for ``num`` angles ``w`` from 0 to ``2 pi`` (closed curve)."""
+        """The closed curve ``q_a(alpha e^{iw})`` for ``num`` angles ``w`` from 0 to ``2 pi``.
+
+        Parameters
+        ----------
+        a : array_like, shape (order,)
+            Denominator coefficients.
+        num : int, default 512
+            Number of angles (``>= 2``).
+
+        Returns
+        -------
+        numpy.ndarray
+            Complex values of ``q_a``.
+
+        Examples
+        --------
+        >>> PacmanRegion().curve([0.5], num=3).real
+        array([1.5, 0.5, 1.5])
+        """
         a = self._check_a(a)
-        num = int(num)
-        if num < 2:
-            raise ValueError(f"num: must be >= 2, got {num}")
+        num = check_int(num, "num", low=2)
         w = np.linspace(0.0, 2.0 * np.pi, num)
         k = np.arange(1, a.shape[0] + 1)
         return 1.0 + np.exp(-1j * np.outer(w, k)) @ (a * self.alpha ** (-k.astype(float)))
@@ -357,62 +471,41 @@ class PacmanRegion:
         set by a sliver, so it is then shrunk toward the interior point ``0`` by the factor
         ``t = c / (c - margin)`` (``c`` the smallest slack at ``a = 0``), which makes every
         slack ``>= 0`` because slacks are affine in ``a``: ``t`` differs from 1 by
-        ``O(1e-10)``. Raises :class:`ProjectionError` when the rounds do not converge
-        within ``max_rounds`` or no inside point is reached (never returns an outside
-        point, nor a far-from-optimal shrunk one).
+        ``O(1e-10)``. Never returns an outside point, nor a far-from-optimal shrunk one.
+
+        Parameters
+        ----------
+        a : array_like, shape (order,)
+            The point to project.
+        tol : float, default 1e-9
+            Membership tolerance (see :meth:`contains`).
+        max_rounds : int, default 60
+            Most QP solves (``>= 1``).
+
+        Returns
+        -------
+        numpy.ndarray
+            The projection (a copy of ``a`` when it is inside).
+
+        Raises
+        ------
+        ProjectionError
+            The rounds did not converge within ``max_rounds`` or no inside point was reached.
+
+        Examples
+        --------
+        >>> np.round(PacmanRegion().project([2.0]), 9)  # the boundary is at sqrt(2) / 2
+        array([0.707106781])
         """
         a = self._check_a(a)
+        tol = check_float(tol, "tol", low=0.0)
+        max_rounds = check_int(max_rounds, "max_rounds", low=1)
         if self.contains(a, tol):
             self.last_projection = ProjectionInfo(0, 0, self.margin(a), 1.0)
             return a.copy()
-        n = a.shape[0]
-        t = self._tables(n)
-        G, hv = t["qp_base"]
-        wset = t["qp_w"]
-        Gq = np.eye(n)
-        x = a
-        m = -np.inf
-        rounds = 0
-        while rounds < max_rounds:
-            rounds += 1
-            try:
-                sol = quadprog.solve_qp(Gq, a, np.ascontiguousarray(G.T), hv, 0)
-            except ValueError as exc:  # pragma: no cover - 0 is always feasible
-                raise ProjectionError(f"project: the QP failed in round {rounds}: {exc}") from exc
-            x = sol[0]
-            b = x * t["scale"]
-            m, vals, jj, w, slack = self._exact(b, t)
-            if m >= -1e-10:
-                break
-            # violated minima: exact ones near the global minimum plus violated grid local minima
-            loc = (slack < -1e-11) & (slack <= np.roll(slack, 1, axis=1))
-            loc &= slack <= np.roll(slack, -1, axis=1)
-            wstar = np.unique(np.concatenate((w[vals < -1e-11], t["w"][np.nonzero(loc)[1]])))
-            # A cut only at w* makes the violation shrink by ~4 per round (the touching point
-            # halves its bracket); cutting the bracket [L, U] of w* between earlier cut angles
-            # into 8 as well shrinks it by ~64 per round instead.
-            idx = np.clip(np.searchsorted(wset, wstar), 1, wset.shape[0] - 1)
-            lo, up = wset[idx - 1], wset[idx]
-            frac = np.arange(1, 8) / 8.0
-            wnew = np.concatenate((wstar, (lo[:, None] + (up - lo)[:, None] * frac).ravel()))
-            wnew = np.setdiff1d(np.unique(np.round(wnew, 13)), wset)
-            wset = np.union1d(wset, wnew)
-            Gn, hn = self._rows(wnew, t)
-            # keep only the rows active or nearly active in this QP (dropping rows with zero
-            # multiplier does not change its solution, and new violated cuts raise the optimum
-            # strictly: no cycling; a dropped row that becomes violated again is found by the
-            # exact check). Keeping the nearly active ones too avoids re-violations, which
-            # made far-away points (n touching angles) need > 60 rounds.
-            keep = np.nonzero((sol[4] > 0) | (G @ x - hv <= _KEEP_SLACK))[0]
-            G = np.vstack((G[keep], Gn))
-            hv = np.concatenate((hv[keep], hn))
-        if m < -1e-10:
-            raise ProjectionError(
-                f"project: the cutting planes did not converge in {max_rounds} rounds "
-                f"(margin {m:.3e} of the last QP solution); try a larger max_rounds"
-            )
+        x, m, rounds, cuts = self._cutting_planes(a, max_rounds)
         shrink = 1.0
-        if m < 0:
+        if m < 0:  # slacks are affine in x: pulling toward the interior point 0 fixes them all
             c = self._cheap
             shrink = (c - 1e-13) / (c - m)
             x = x * shrink
@@ -422,148 +515,124 @@ class PacmanRegion:
                 f"project: no point inside the region after {rounds} rounds (margin {m:.3e}); "
                 "try a larger max_rounds"
             )
-        self.last_projection = ProjectionInfo(rounds, G.shape[0], m, shrink)
+        self.last_projection = ProjectionInfo(rounds, cuts, m, shrink)
         return x
 
-    # ------------------------------------------------------------------ sampling
-    def sample(self, n: int, size: int, rng: Any = None) -> np.ndarray:
-        """``size`` random members of order ``n``, shape ``(size, n)``.
+    def _cutting_planes(self, a: np.ndarray, max_rounds: int) -> tuple[np.ndarray, float, int, int]:
+        """QP rounds until the exact margin of the solution is ``>= -1e-10``.
 
-        Direction uniform on the sphere, radius ``R(d) * U^{1/n}`` along the ray where
+        Returns ``(x, margin, rounds, rows of the last QP)``; raises
+        :class:`ProjectionError` when ``max_rounds`` QPs do not get there.
+        """
+        n = a.shape[0]
+        t = self._tables(n)
+        G, hv = t["qp_base"]
+        wset = t["qp_w"]
+        Gq = np.eye(n)
+        m = -np.inf
+        for rounds in range(1, max_rounds + 1):
+            try:
+                sol = quadprog.solve_qp(Gq, a, np.ascontiguousarray(G.T), hv, 0)
+            except ValueError as exc:  # pragma: no cover - 0 is always feasible
+                raise ProjectionError(f"project: the QP failed in round {rounds}: {exc}") from exc
+            x = sol[0]
+            m, vals, _, w, slack = self._exact(x * t["scale"], t)
+            if m >= -1e-10:
+                return x, m, rounds, G.shape[0]
+            wnew, wset = self._new_angles(t, wset, w[vals < -1e-11], slack)
+            Gn, hn = self._rows(wnew, t)
+            # keep only the rows active or nearly active in this QP (dropping rows with zero
+            # multiplier does not change its solution, and new violated cuts raise the optimum
+            # strictly: no cycling; a dropped row that becomes violated again is found by the
+            # exact check). Keeping the nearly active ones too avoids re-violations, which
+            # made far-away points (n touching angles) need > 60 rounds.
+            keep = np.nonzero((sol[4] > 0) | (G @ x - hv <= _KEEP_SLACK))[0]
+            G = np.vstack((G[keep], Gn))
+            hv = np.concatenate((hv[keep], hn))
+        raise ProjectionError(
+            f"project: the cutting planes did not converge in {max_rounds} rounds "
+            f"(margin {m:.3e} of the last QP solution); try a larger max_rounds"
+        )
+
+    @staticmethod
+    def _new_angles(
+        t: dict[str, Any], wset: np.ndarray, w_exact: np.ndarray, slack: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Angles to cut at next: violated minima and a fine split of their brackets.
+
+        Returns ``(new angles, all angles cut so far)``.
+        """
+        # violated minima: exact ones near the global minimum plus violated grid local minima
+        loc = (slack < -1e-11) & (slack <= np.roll(slack, 1, axis=1))
+        loc &= slack <= np.roll(slack, -1, axis=1)
+        wstar = np.unique(np.concatenate((w_exact, t["w"][np.nonzero(loc)[1]])))
+        # A cut only at w* makes the violation shrink by ~4 per round (the touching point
+        # halves its bracket); cutting the bracket [L, U] of w* between earlier cut angles
+        # into 8 as well shrinks it by ~64 per round instead.
+        idx = np.clip(np.searchsorted(wset, wstar), 1, wset.shape[0] - 1)
+        lo, up = wset[idx - 1], wset[idx]
+        frac = np.arange(1, 8) / 8.0
+        wnew = np.concatenate((wstar, (lo[:, None] + (up - lo)[:, None] * frac).ravel()))
+        wnew = np.setdiff1d(np.unique(np.round(wnew, 13)), wset)
+        return wnew, np.union1d(wset, wnew)
+
+    # ------------------------------------------------------------------ sampling
+    @renamed_parameters(n="order", rng="random_state")
+    def sample(self, order: int, size: int, random_state: Any = None) -> np.ndarray:
+        """Random members of the region: ``size`` denominators of order ``order``.
+
+        Direction uniform on the sphere, radius ``R(d) * U^{1/order}`` along the ray where
         ``R(d)`` is the exact boundary distance along that ray (:meth:`ray_radius`); this
         is the uniform distribution when the region is a ball and fills the whole region
         (every point, near the boundary included) in general.
+
+        Parameters
+        ----------
+        order : int
+            Number of coefficients (``>= 1``).
+        size : int
+            Number of samples (``>= 0``).
+        random_state : None, int or numpy.random.Generator, optional
+            Source of randomness.
+
+        Returns
+        -------
+        numpy.ndarray, shape (size, order)
+            The samples, one per row.
+
+        Examples
+        --------
+        >>> region = PacmanRegion()
+        >>> pts = region.sample(3, 4, random_state=0)
+        >>> pts.shape, all(region.contains(p) for p in pts)
+        ((4, 3), True)
         """
-        n = int(n)
-        size = int(size)
-        if n < 1:
-            raise ValueError(f"n: must be >= 1, got {n}")
-        if size < 0:
-            raise ValueError(f"size: must be >= 0, got {size}")
-        gen = _check_rng(rng)
-        d = gen.normal(size=(size, n))
+        order = check_int(order, "order", low=1)
+        size = check_int(size, "size", low=0)
+        gen = check_random_state(random_state)
+        d = gen.normal(size=(size, order))
         d /= np.linalg.norm(d, axis=1, keepdims=True)
         R = np.array([self.ray_radius(di) for di in d])
-        r = R * gen.uniform(size=size) ** (1.0 / n)
+        r = R * gen.uniform(size=size) ** (1.0 / order)
         return d * r[:, None]
 
     def boundary_point(self, direction: Any) -> np.ndarray:
-        """The boundary point ``ray_radius(d) * d`` along ``direction``."""
-        d = self._check_a(direction)
+        """The boundary point ``ray_radius(direction) * direction``.
+
+        Parameters
+        ----------
+        direction : array_like, shape (order,)
+            Direction from the origin.
+
+        Returns
+        -------
+        numpy.ndarray
+            The point where the ray leaves the region.
+
+        Examples
+        --------
+        >>> PacmanRegion(alpha=0.5).boundary_point([1.0])
+        array([0.35355339])
+        """
+        d = self._check_a(direction, "direction")
         return self.ray_radius(d) * d
-
-
-# --------------------------------------------------------------------------- quasi-convexity
-def segment_profile(
-    f: Callable[[np.ndarray], float], theta0: Any, theta1: Any, num: int = 101
-) -> tuple[np.ndarray, np.ndarray]:
-    """``(t, f((1 - t) theta0 + t theta1))`` for ``num`` values of ``t`` in [0, 1].
-
-    A quasi-convex ``f`` gives a profile that decreases then increases (no interior bump
-    above both ends of any sub-segment).
-    """
-    th0 = as_real_array(theta0, "theta0", ndim=(1,))
-    th1 = as_real_array(theta1, "theta1", ndim=(1,))
-    if th0.shape != th1.shape:
-        raise ValueError(f"theta1: shape {th1.shape} differs from theta0's {th0.shape}")
-    num = int(num)
-    if num < 2:
-        raise ValueError(f"num: must be >= 2, got {num}")
-    t = np.linspace(0.0, 1.0, num)
-    vals = np.array([float(f((1.0 - ti) * th0 + ti * th1)) for ti in t])
-    return t, vals
-
-
-def idealized_risk_and_grad(
-    model: CanonicalSystem, truth: CanonicalSystem
-) -> tuple[float, Gradient]:
-    """``g = sum_{k>=1} (rhat_k - r_k)^2`` and its exact gradient in ``(ahat, chat)`` (d-part 0).
-
-    With ``h`` the impulse response of ``1/q_ahat`` and ``rhat = h * [0, c_n, ..., c_1]``:
-    ``d rhat_k / d c_i = h_{k-(n+1-i)}`` and ``d rhat_k / d a_m = -v_{k-m}`` where
-    ``v = rhat`` filtered by ``1/q_ahat``. Sums are truncated where the geometric tail
-    drops below 1e-17 (as :func:`learnlds.risk.idealized_risk`); ``inf`` and NaN gradient
-    for an unstable pair.
-    """
-    for name, m in (("model", model), ("truth", truth)):
-        if not isinstance(m, CanonicalSystem) or not m.is_siso:
-            raise ValueError(f"{name}: expected a SISO CanonicalSystem")
-    n = model.order
-    K = markov_tail_length((model, truth))
-    if K < 0:
-        nan = np.full(n, np.nan)
-        return float("inf"), Gradient(nan, nan.copy(), 0.0)
-    K = max(K, 2 * n + 2)
-    den = np.concatenate(([1.0], model.a))
-    imp = np.zeros(K)
-    imp[0] = 1.0
-    hh = signal.lfilter([1.0], den, imp)
-    bcoef = np.concatenate(([0.0], model.c[::-1]))
-    rhat = np.convolve(hh, bcoef)[:K]
-    r = truth.markov(K)
-    r[0] = 0.0
-    e = rhat - r
-    v = signal.lfilter([1.0], den, rhat)
-    lag = np.arange(1, n + 1)
-    corr_h = np.array([np.dot(e[j:], hh[: K - j]) for j in lag])  # d g / d bcoef_j / 2
-    corr_v = np.array([np.dot(e[j:], v[: K - j]) for j in lag])
-    ga = -2.0 * corr_v
-    gc = 2.0 * corr_h[::-1]  # c_i = bcoef_{n+1-i}
-    return float(np.dot(e, e)), Gradient(ga, gc, 0.0)
-
-
-def quasi_convexity_ratios(
-    truth: CanonicalSystem, ahat: Any, chat: Any
-) -> tuple[np.ndarray, np.ndarray]:
-    """Ratios ``<grad g(theta), theta - theta*> / (g(theta) - g*)`` for rows of ``(ahat, chat)``.
-
-    ``g`` is the idealized risk against ``truth`` (``g* = 0`` at ``theta* = (a*, c*)``).
-    Returns ``(ratios, g values)``; rows with ``g = 0`` give NaN.
-    """
-    A = as_real_array(ahat, "ahat", ndim=(1, 2))
-    C = as_real_array(chat, "chat", ndim=(1, 2))
-    A, C = np.atleast_2d(A), np.atleast_2d(C)
-    n = truth.order
-    if A.shape[1] != n or C.shape != A.shape:
-        raise ValueError(f"ahat, chat: must both have shape (m, {n}), got {A.shape} and {C.shape}")
-    ratios = np.empty(A.shape[0])
-    gs = np.empty(A.shape[0])
-    for i in range(A.shape[0]):  # one risk evaluation per sampled point
-        g, grad = idealized_risk_and_grad(CanonicalSystem(A[i], C[i]), truth)
-        inner = np.dot(grad.a, A[i] - truth.a) + np.dot(grad.c, C[i] - truth.c)
-        gs[i] = g
-        ratios[i] = inner / g if g > 0 else np.nan
-    return ratios, gs
-
-
-def estimate_tau(
-    target: CanonicalSystem,
-    region: PacmanRegion | None = None,
-    samples: int = 200,
-    rng: Any = None,
-    *,
-    return_ratios: bool = False,
-) -> float | tuple[float, np.ndarray]:
-    """Smallest observed weak-quasi-convexity ratio of the idealized risk (SPEC section 4).
-
-    Samples ``ahat`` from ``region`` (default: the post's region) and
-    ``chat ~ N(0, I) * rms(c*)``; returns ``min`` of :func:`quasi_convexity_ratios`
-    (and the array of ratios when ``return_ratios``). A positive value is evidence
-    that ``g`` is ``tau``-weakly-quasi-convex on the sampled set with that ``tau``.
-    """
-    if not isinstance(target, CanonicalSystem) or not target.is_siso:
-        raise ValueError("target: expected a SISO CanonicalSystem")
-    samples = int(samples)
-    if samples < 1:
-        raise ValueError(f"samples: must be >= 1, got {samples}")
-    region = PacmanRegion() if region is None else region
-    if not isinstance(region, PacmanRegion):
-        raise ValueError(f"region: expected a PacmanRegion, got {type(region).__name__}")
-    gen = _check_rng(rng)
-    n = target.order
-    A = region.sample(n, samples, gen)
-    scale = float(np.sqrt(np.mean(target.c**2))) or 1.0
-    C = gen.normal(size=(samples, n)) * scale
-    ratios, _ = quasi_convexity_ratios(target, A, C)
-    tau = float(np.nanmin(ratios))
-    return (tau, ratios) if return_ratios else tau
