@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from scipy import linalg
 
+from learnlds.errors import ParameterError, UnsupportedShapeError
 from learnlds.reduce import gramians, hankel_singular_values, reduce
 from learnlds.systems import CanonicalSystem
 
@@ -47,10 +48,24 @@ def test_gramians_solve_their_lyapunov_equations():
 
 def test_reduce_errors():
     g = CanonicalSystem([-0.5, 0.1], [1.0, 0.5])
-    with pytest.raises(ValueError, match="order"):
-        reduce(g, 3)
-    with pytest.raises(ValueError, match="order"):
-        reduce(g, 0)
-    with pytest.raises(ValueError, match="stable"):
+    for bad in (3, 0, 1.5, True, None):
+        with pytest.raises(ParameterError, match="^order:"):
+            reduce(g, bad)
+    with pytest.raises(ParameterError, match="stable"):
         reduce(CanonicalSystem([-2.5, 1.0], [1.0, 0.0]), 1)
+    with pytest.raises(ParameterError, match="^system:"):
+        reduce("g", 1)
+    with pytest.raises(UnsupportedShapeError, match="system"):
+        reduce(CanonicalSystem([-0.5, 0.1], np.ones((2, 2, 2))), 1)
     assert reduce(g, 2) is g
+
+
+def test_reduced_system_simulates_like_the_truncated_realisation():
+    """The canonical form of the balanced truncation has the same response as that realisation."""
+    g = CanonicalSystem.random_stable(6, 0.9, np.random.default_rng(4), d=0.3)
+    r = reduce(g, 3)
+    u = np.random.default_rng(5).normal(size=300)
+    # error bound in the time domain: ||y - y_r||_2 <= ||G - G_r||_inf ||u||_2
+    hsv = hankel_singular_values(g)
+    err = np.linalg.norm(g.simulate(u) - r.simulate(u))
+    assert err <= 2 * hsv[3:].sum() * np.linalg.norm(u) * (1 + 1e-6)

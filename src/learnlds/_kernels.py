@@ -1,7 +1,7 @@
 """Compiled inner loops (numba) for the O(T n) loss and gradient.
 
-One fused forward pass per sequence computes the all-pole state ``s = x / p_a``,
-the prediction, the residual, the adjoint-free filter ``w = (yhat - d x) / p_a``
+One fused forward pass per sequence computes the all-pole state ``s = u / p_a``,
+the prediction, the residual, the adjoint-free filter ``w = (yhat - d u) / p_a``
 and accumulates every gradient sum, so the data is read once. The pure
 scipy version in :mod:`learnlds.risk` is the reference it is tested against.
 Set ``LEARNLDS_NO_NUMBA=1`` to force the reference path.
@@ -16,6 +16,22 @@ Performance notes (why the loops look the way they do):
   of a chain of ``n``;
 * gradient sums accumulate in local arrays, written to the outputs once per
   sequence. No ``fastmath``: results match the scipy reference to ~1e-15.
+
+Public names: ``HAVE_NUMBA`` (whether the compiled kernel is available) and
+``fused_siso`` (the compiled kernel, ``None`` without numba); callers go through
+:func:`learnlds.risk.loss_and_grad`.
+
+Examples
+--------
+The pure-Python body (what numba compiles) on one sequence of the system
+``y_t = 0.5 y_{t-1} + u_{t-1}`` scored against zero outputs:
+
+>>> a, c = np.array([-0.5]), np.array([1.0])
+>>> u, y = np.array([[1.0, 0.0, 0.0]]), np.zeros((1, 3))
+>>> loss, ga, gc, gd = np.empty(1), np.empty((1, 1)), np.empty((1, 1)), np.empty(1)
+>>> _fused_siso(a, c, 0.0, u, y, 0, True, loss, ga, gc, gd)
+>>> loss  # predictions 0, 1, 0.5
+array([1.25])
 """
 
 from __future__ import annotations
@@ -33,6 +49,8 @@ try:  # pragma: no cover - exercised implicitly
 except ImportError:  # pragma: no cover
     numba = None
     HAVE_NUMBA = False
+
+__all__ = ["HAVE_NUMBA", "fused_siso"]
 
 _CHUNK = 4096
 
