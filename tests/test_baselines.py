@@ -10,6 +10,7 @@ import pytest
 from scipy import signal
 
 from learnlds import baselines as bl
+from learnlds.errors import DataError, ParameterError, UnsupportedShapeError
 from learnlds.systems import CanonicalSystem
 
 
@@ -115,7 +116,7 @@ def test_error_falls_with_T_under_output_noise(truth, method):
     errs = []
     for T in (2_000, 50_000):
         u = rng.normal(size=T)
-        y = truth.simulate(u, noise_std=0.3, rng=rng)
+        y = truth.simulate(u, noise_std=0.3, random_state=rng)
         errs.append(rel_impulse_error(getattr(bl, method)(u, y, truth.order), truth))
     assert errs[1] < errs[0] / 2
     assert errs[1] < 0.01
@@ -141,7 +142,7 @@ def test_n4sid_memory_is_linear_in_T():
     rng = np.random.default_rng(15)
     T = 200_000
     u = rng.normal(size=T)
-    y = truth.simulate(u, noise_std=0.1, rng=rng)
+    y = truth.simulate(u, noise_std=0.1, random_state=rng)
     tracemalloc.start()
     t0 = time.perf_counter()
     model = bl.n4sid(u, y, 3)
@@ -158,7 +159,7 @@ def test_n4sid_keeps_model_stable_with_spurious_poles():
     rng = np.random.default_rng(0)
     rng.normal(size=20)
     u = rng.normal(size=1500)
-    y = truth.simulate(u, noise_std=0.5, rng=rng)
+    y = truth.simulate(u, noise_std=0.5, random_state=rng)
     model = bl.n4sid(u, y, 20)
     assert model.is_stable()
     assert np.all(np.isfinite(model.markov(100)))
@@ -199,29 +200,64 @@ def test_bad_input_errors(method):
 
     bad = u.copy()
     bad[5] = np.nan
-    with pytest.raises(ValueError, match="NaN"):
+    with pytest.raises(DataError, match="NaN"):
         call(bad, y)
-    with pytest.raises(ValueError, match="lengths differ"):
+    with pytest.raises(DataError, match="lengths differ"):
         call(u, y[:-1])
-    with pytest.raises(ValueError, match="constant"):
+    with pytest.raises(DataError, match="constant"):
         call(np.ones(400), y)
-    with pytest.raises(ValueError, match="too short|too large"):
+    with pytest.raises(DataError, match="too short|too large"):
         call(u[:6], y[:6])
-    with pytest.raises(ValueError, match="too short|too large"):
+    with pytest.raises(DataError, match="too short|too large"):
         call(u, y, order=150)
-    with pytest.raises(ValueError, match="1-D"):
-        call(u.reshape(20, 20), y.reshape(20, 20))
+    with pytest.raises(UnsupportedShapeError, match=f"^{method}: single-input"):
+        call(u.reshape(200, 2), y[:200])  # a (T, 2) record has two inputs
+    with pytest.raises(UnsupportedShapeError, match=f"^{method}"):
+        call(u.reshape(20, 20), y.reshape(20, 20))  # never read as sequences
+    model = call(u[:, None], y[:, None])  # a (T, 1) column is one SISO record
+    assert model.is_siso
 
 
 def test_bad_orders_and_init():
     u = np.random.default_rng(21).normal(size=300)
-    with pytest.raises(ValueError, match="na"):
+    with pytest.raises(ParameterError, match="^na"):
         bl.arx(u, u, -1, 2)
-    with pytest.raises(ValueError, match="order"):
+    with pytest.raises(ParameterError, match="^order"):
         bl.n4sid(u, u, 0)
-    with pytest.raises(ValueError, match="horizon"):
+    with pytest.raises(ParameterError, match="^horizon"):
         bl.ho_kalman(u, u, 3, horizon=5)
-    with pytest.raises(ValueError, match="init"):
+    with pytest.raises(ParameterError, match="^init"):
         bl.oe(u, u, 2, init="magic")
-    with pytest.raises(ValueError, match="init"):
+    with pytest.raises(ParameterError, match="^init"):
         bl.oe(u, u, 2, init=CanonicalSystem([0.1], [1.0]))
+
+
+@pytest.mark.parametrize(
+    "call,name",
+    [
+        (lambda u: bl.arx(u, u, 2, 2.5), "nb"),
+        (lambda u: bl.arx(u, u, 2, 2, nk=-1), "nk"),
+        (lambda u: bl.arx(u, u, True, 2), "na"),
+        (lambda u: bl.fir_markov(u, u, 0), "horizon"),
+        (lambda u: bl.ho_kalman(u, u, 2.0), "order"),
+        (lambda u: bl.ho_kalman(u, u, 2, stable="yes"), "stable"),
+        (lambda u: bl.n4sid(u, u, 2, horizon=2), "horizon"),
+        (lambda u: bl.n4sid(u, u, 2, estimate_x0=1), "estimate_x0"),
+        (lambda u: bl.oe(u, u, 2, max_nfev=0), "max_nfev"),
+        (lambda u: bl.oe(u, u, 2, direct=None), "direct"),
+    ],
+)
+def test_every_argument_is_checked(call, name):
+    u = np.random.default_rng(22).normal(size=300)
+    with pytest.raises(ParameterError, match=f"^{name}"):
+        call(u)
+
+
+def test_fir_markov_and_oe_without_direct_term(truth, noiseless):
+    u, y = noiseless
+    r = bl.fir_markov(u, y, 40)
+    np.testing.assert_allclose(r, truth.markov(40), atol=1e-6)
+    strict = CanonicalSystem.random_stable(3, 0.8, np.random.default_rng(5))  # d = 0
+    ys = strict.simulate(u)
+    model = bl.oe(u, ys, 3, direct=False)
+    assert rel_impulse_error(model, strict) < 1e-8 and float(model.d) == 0.0

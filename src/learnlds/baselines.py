@@ -26,9 +26,11 @@ from typing import Any
 import numpy as np
 from scipy import linalg, optimize, signal
 
-from .systems import CanonicalSystem, as_real_array
+from ._boundary import as_io, check_bool, check_int
+from .errors import DataError, ParameterError, UnsupportedShapeError
+from .systems import CanonicalSystem
 
-__all__ = ["IdentifiedSystem", "arx", "ho_kalman", "n4sid", "oe"]
+__all__ = ["IdentifiedSystem", "arx", "fir_markov", "ho_kalman", "n4sid", "oe"]
 
 _CHUNK = 32768  # rows per block of the streaming QR
 
@@ -37,10 +39,31 @@ _CHUNK = 32768  # rows per block of the streaming QR
 class IdentifiedSystem(CanonicalSystem):
     """A canonical-form model estimated from data, with the method and its diagnostics.
 
-    It *is* a :class:`CanonicalSystem` (``simulate``, ``markov``,
-    ``frequency_response``, ``to_state_space``, ``order``, ``save``); ``method`` names
-    the estimator and ``info`` holds extras such as ``hankel_singular_values``,
-    ``singular_values``, ``horizon``, ``cost`` or the balanced ``state_space``.
+    It *is* a :class:`~learnlds.systems.CanonicalSystem` (``simulate``, ``markov``,
+    ``frequency_response``, ``to_state_space``, ``order``, ``save``).
+
+    Parameters
+    ----------
+    a, c, d : array_like
+        Canonical coefficients, as for :class:`~learnlds.systems.CanonicalSystem`.
+    method : str, default ''
+        The estimator's name.
+    info : dict, optional
+        Diagnostics.
+
+    Attributes
+    ----------
+    method : str
+        The estimator's name (``'arx'``, ``'ho_kalman'``, ``'n4sid'``, ``'oe'``).
+    info : dict
+        Extras such as ``hankel_singular_values``, ``horizon``, ``cost``,
+        ``residual_rms`` or the balanced ``state_space``.
+
+    Examples
+    --------
+    >>> m = IdentifiedSystem([-0.5], [1.0], method="arx", info={"na": 1})
+    >>> m.method, m.order, m.info["na"]
+    ('arx', 1, 1)
     """
 
     method: str
@@ -55,9 +78,30 @@ class IdentifiedSystem(CanonicalSystem):
 
     @classmethod
     def from_canonical(
-        cls, sys: CanonicalSystem, method: str, info: dict | None = None
+        cls, system: CanonicalSystem, method: str, info: dict | None = None
     ) -> IdentifiedSystem:
-        return cls(sys.a, sys.c, sys.d, method=method, info=info)
+        """Wrap a :class:`~learnlds.systems.CanonicalSystem` with a method name and diagnostics.
+
+        Parameters
+        ----------
+        system : CanonicalSystem
+            The model.
+        method : str
+            The estimator's name.
+        info : dict, optional
+            Diagnostics.
+
+        Returns
+        -------
+        IdentifiedSystem
+            The same coefficients.
+
+        Examples
+        --------
+        >>> IdentifiedSystem.from_canonical(CanonicalSystem([0.5], [1.0]), "oe").method
+        'oe'
+        """
+        return cls(system.a, system.c, system.d, method=method, info=info)
 
     @property
     def hankel_singular_values(self) -> np.ndarray | None:
@@ -70,30 +114,27 @@ class IdentifiedSystem(CanonicalSystem):
 
 
 # --------------------------------------------------------------------------- input checks
-def _check_io(u: Any, y: Any, *, min_length: int, what: str) -> tuple[np.ndarray, np.ndarray]:
-    """Validate a SISO record: 1-D, finite, same length, long enough, non-constant input."""
-    ua = as_real_array(u, "u", ndim=(1,))
-    ya = as_real_array(y, "y", ndim=(1,))
-    if ua.shape != ya.shape:
-        raise ValueError(f"u and y: lengths differ, u has {ua.size} samples and y has {ya.size}")
-    T = ua.size
-    if T < min_length:
-        raise ValueError(
-            f"{what}: data too short: {T} samples, need at least {min_length} for this "
+def _siso_io(u: Any, y: Any, method: str, min_length: int) -> tuple[np.ndarray, np.ndarray]:
+    """One SISO record through the front door, as 1-D arrays, long enough and exciting.
+
+    ``min_length`` is what the method needs for the model size asked; the message
+    names the method and what to change.
+    """
+    io = as_io(u, y)
+    if not io.is_siso:
+        raise UnsupportedShapeError(
+            f"{method}: single-input single-output records only, got u with {io.n_inputs} "
+            f"and y with {io.n_outputs} channel(s) (time along axis 0, one column per channel)"
+        )
+    ua, ya = io.u[0, :, 0], io.y[0, :, 0]  # type: ignore[index]
+    if ua.size < min_length:
+        raise DataError(
+            f"{method}: data too short: {ua.size} samples, need at least {min_length} for this "
             "model size (lower the order/horizon or supply more data)"
         )
     if np.ptp(ua) == 0:
-        raise ValueError("u: the input is constant, it does not excite the system")
+        raise DataError("u: the input is constant, it does not excite the system")
     return ua, ya
-
-
-def _check_int(value: Any, name: str, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int | np.integer):
-        raise ValueError(f"{name}: must be an integer, got {value!r}")
-    v = int(value)
-    if v < minimum:
-        raise ValueError(f"{name}: must be >= {minimum}, got {v}")
-    return v
 
 
 # --------------------------------------------------------------------------- linear algebra
@@ -145,26 +186,6 @@ def _ls_from_r(R: np.ndarray) -> tuple[np.ndarray, float]:
     return theta, float(abs(R[-1, -1]))
 
 
-def _canonical_from_ss(A: np.ndarray, B: np.ndarray, C: np.ndarray, D: float) -> CanonicalSystem:
-    """Canonical form of a SISO ``(A, B, C, D)`` via its poles and first Markov parameters.
-
-    ``a = poly(eig(A))`` and the numerator ``N = p_a * r`` truncated to degree ``n``,
-    which avoids inverting the (badly conditioned) controllability matrix; an
-    uncontrollable realisation yields the same transfer function with a cancelling
-    pole/zero pair.
-    """
-    n = A.shape[0]
-    den = np.real(np.poly(np.linalg.eigvals(A)))
-    r = np.empty(n + 1)
-    r[0] = D
-    v = B.ravel()
-    for k in range(1, n + 1):  # n matrix-vector products (n is the order, not T)
-        r[k] = float(C.ravel() @ v)
-        v = A @ v
-    num = np.convolve(den, r)[: n + 1]
-    return CanonicalSystem.from_tf(num, den)
-
-
 def _fit_numerator(
     u: np.ndarray, y: np.ndarray, a: np.ndarray, *, estimate_x0: bool = True
 ) -> tuple[np.ndarray, float, float]:
@@ -203,35 +224,70 @@ def arx(u: Any, y: Any, na: int, nb: int, nk: int = 1) -> IdentifiedSystem:
 
     ``y_t + a_1 y_{t-1} + ... + a_na y_{t-na} = b_1 u_{t-nk} + ... + b_nb u_{t-nk-nb+1} + e_t``
     (``nb`` counts coefficients, as in MATLAB/SIPPY); ``nk = 0`` gives a direct term,
-    so an order-``n`` system with feed-through is ``na = n, nb = n + 1, nk = 0``.
-    The returned model has order ``max(na, nk + nb - 1)`` (at least 1).
-    ARX is consistent for equation-error noise ``e``; under white *output* noise it is biased.
+    so an order-``n`` system with feed-through is ``na = n, nb = n + 1, nk = 0``. ARX is
+    consistent for equation-error noise ``e``; under white *output* noise it is biased.
+
+    Parameters
+    ----------
+    u, y : array_like
+        One SISO record, ``(T,)`` each.
+    na : int
+        Autoregressive coefficients, ``>= 0``.
+    nb : int
+        Input coefficients, ``>= 1``.
+    nk : int, default 1
+        Input delay, ``>= 0``.
+
+    Returns
+    -------
+    IdentifiedSystem
+        Order ``max(na, nk + nb - 1)`` (at least 1); ``info`` has ``residual_rms``.
+
+    Raises
+    ------
+    DataError
+        Bad, too short or constant data.
+    UnsupportedShapeError
+        Several input or output channels.
+    ParameterError
+        ``na``, ``nb`` or ``nk`` out of range.
+
+    Examples
+    --------
+    >>> u = np.random.default_rng(0).normal(size=200)
+    >>> y = signal.lfilter([0.0, 1.0], [1.0, -0.5], u)
+    >>> np.round(arx(u, y, 1, 1, 1).a, 8)
+    array([-0.5])
     """
-    na = _check_int(na, "na", 0)
-    nb = _check_int(nb, "nb", 1)
-    nk = _check_int(nk, "nk", 0)
+    na = check_int(na, "na", low=0)
+    nb = check_int(nb, "nb", low=1)
+    nk = check_int(nk, "nk", low=0)
     p = na + nb
     m = max(na, nk + nb - 1)  # largest lag
-    ua, ya = _check_io(u, y, min_length=m + p + 1, what="arx")
+    ua, ya = _siso_io(u, y, "arx", min_length=m + p + 1)
+    return _arx(ua, ya, na, nb, nk)  # type: ignore[arg-type]
+
+
+def _arx(ua: np.ndarray, ya: np.ndarray, na: int, nb: int, nk: int) -> IdentifiedSystem:
+    """ARX on a validated record."""
     T = ua.size
+    m = max(na, nk + nb - 1)
     cols = [(ya, k) for k in range(1, na + 1)] + [(ua, nk + j) for j in range(nb)]
-    R = _streaming_r(lambda: _with_target(cols, ya, m, T), p + 1)
+    R = _streaming_r(lambda: _with_target(cols, ya, m, T), na + nb + 1)
     theta, res = _ls_from_r(R)
-    a_coef = -theta[:na]
-    b = theta[na:]
     order = max(m, 1)
     den = np.zeros(order + 1)
     den[0] = 1.0
-    den[1 : na + 1] = a_coef
+    den[1 : na + 1] = -theta[:na]
     num = np.zeros(order + 1)
-    num[nk : nk + nb] = b
-    sys = (
+    num[nk : nk + nb] = theta[na:]
+    sys_ = (
         CanonicalSystem.from_tf(num, den)
         if np.any(num)
         else CanonicalSystem(den[1:], np.zeros(order))
     )
     info = {"na": na, "nb": nb, "nk": nk, "residual_rms": res / np.sqrt(T - m)}
-    return IdentifiedSystem.from_canonical(sys, "arx", info)
+    return IdentifiedSystem.from_canonical(sys_, "arx", info)
 
 
 # --------------------------------------------------------------------------- FIR + Ho-Kalman
@@ -240,9 +296,41 @@ def fir_markov(u: Any, y: Any, horizon: int) -> np.ndarray:
 
     Rows ``t >= horizon - 1`` only, so an unknown initial state only enters through
     the truncated tail. Memory ``O(horizon^2 + chunk * horizon)``.
+
+    Parameters
+    ----------
+    u, y : array_like
+        One SISO record, ``(T,)`` each, ``T >= 2 horizon + 1``.
+    horizon : int
+        Coefficients to estimate, ``>= 1``.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(horizon,)``: ``r_0`` (the feed-through) first.
+
+    Raises
+    ------
+    DataError
+        Bad, too short or constant data.
+    UnsupportedShapeError
+        Several input or output channels.
+    ParameterError
+        ``horizon`` not a positive integer.
+
+    Examples
+    --------
+    >>> u = np.random.default_rng(0).normal(size=100)
+    >>> np.round(fir_markov(u, signal.lfilter([0.5, 1.0], [1.0], u), 2), 8)
+    array([0.5, 1. ])
     """
-    H = _check_int(horizon, "horizon", 1)
-    ua, ya = _check_io(u, y, min_length=2 * H + 1, what="fir_markov")
+    H = check_int(horizon, "horizon", low=1)
+    ua, ya = _siso_io(u, y, "fir_markov", min_length=2 * H + 1)  # type: ignore[operator]
+    return _fir_markov(ua, ya, H)  # type: ignore[arg-type]
+
+
+def _fir_markov(ua: np.ndarray, ya: np.ndarray, H: int) -> np.ndarray:
+    """FIR least squares on a validated record."""
     cols = [(ua, k) for k in range(H)]
     R = _streaming_r(lambda: _with_target(cols, ya, H - 1, ua.size), H + 1)
     theta, _ = _ls_from_r(R)
@@ -260,27 +348,73 @@ def ho_kalman(
 
     ``horizon`` FIR coefficients ``r_0..r_{H-1}`` (``r_0 = D``) are estimated; the
     Hankel matrix of ``r_1..r_{H-1}`` is factored by an SVD, truncated to ``order``,
-    and ``A`` is read off its shifted copy. ``info['hankel_singular_values']`` holds all
-    singular values for order selection; ``info['state_space']`` the balanced
-    ``(A, B, C, D)``. Default horizon ``max(4 order + 2, min(60, T / 8))``.
-    ``stable``: if the realisation has poles outside the unit circle (short or
-    coloured data), they are reflected to ``1 / conj(pole)`` and the numerator and ``D``
-    are refitted to the data by least squares with those poles.
+    and ``A`` is read off its shifted copy.
+
+    Parameters
+    ----------
+    u, y : array_like
+        One SISO record, ``(T,)`` each.
+    order : int
+        Model order, ``>= 1``.
+    horizon : int, optional
+        Markov parameters estimated, ``>= 2 order + 2``; default
+        ``max(4 order + 2, min(60, T / 8))``.
+    stable : bool, default True
+        Reflect poles outside the unit circle to ``1 / conj(pole)`` and refit the
+        numerator and ``D`` by least squares with those poles.
+
+    Returns
+    -------
+    IdentifiedSystem
+        ``info``: ``hankel_singular_values`` (all of them, for order selection),
+        ``horizon``, ``markov`` and the balanced ``state_space`` ``(A, B, C, D)``.
+
+    Raises
+    ------
+    DataError
+        Bad, too short or constant data, or a Hankel matrix of rank below ``order``.
+    UnsupportedShapeError
+        Several input or output channels.
+    ParameterError
+        ``order`` or ``horizon`` out of range.
+
+    Examples
+    --------
+    >>> u = np.random.default_rng(0).normal(size=500)
+    >>> y = signal.lfilter([0.0, 1.0], [1.0, -0.5], u)
+    >>> np.round(ho_kalman(u, y, 1).a, 6)
+    array([-0.5])
     """
-    order = _check_int(order, "order", 1)
-    ua = as_real_array(u, "u", ndim=(1,))
-    H = _default_horizon(order, ua.size) if horizon is None else _check_int(horizon, "horizon", 1)
-    if H - 1 < 2 * order + 1:
-        raise ValueError(
-            f"horizon: {H} Markov parameters cannot realise order {order}; need horizon >= "
-            f"{2 * order + 2}"
-        )
+    order = check_int(order, "order", low=1)  # type: ignore[assignment]
+    stable = check_bool(stable, "stable")
+    horizon = check_int(horizon, "horizon", low=2 * order + 2, allow_none=True)
+    ua, ya = _siso_io(u, y, "ho_kalman", min_length=1)
+    H = _default_horizon(order, ua.size) if horizon is None else horizon
     if 2 * H + 1 > ua.size:
-        raise ValueError(
+        raise DataError(
             f"order: {order} is too large for {ua.size} samples (horizon {H} needs at least "
             f"{2 * H + 1} samples)"
         )
-    r = fir_markov(u, y, H)
+    r = _fir_markov(ua, ya, H)
+    A, B, C, hsv = _era(r, order)
+    D = float(r[0])
+    sys_ = CanonicalSystem.from_state_space(A, B, C, D, rtol=0.0)
+    if stable and not sys_.is_stable():
+        a = _stabilize(np.concatenate(([1.0], sys_.a)))[1:]
+        c, d, _ = _fit_numerator(ua, ya, a)
+        sys_ = CanonicalSystem(a, c, d)
+    info = {
+        "hankel_singular_values": hsv,
+        "horizon": H,
+        "markov": r,
+        "state_space": (A, B, C, np.array([[D]])),
+    }
+    return IdentifiedSystem.from_canonical(sys_, "ho_kalman", info)
+
+
+def _era(r: np.ndarray, order: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Balanced ``(A, B, C)`` of ``order`` from Markov parameters; all Hankel singular values."""
+    H = r.size
     p = (H - 1) // 2
     q = H - 1 - p
     idx = np.arange(p)[:, None] + np.arange(q)[None, :]
@@ -289,7 +423,7 @@ def ho_kalman(
     U, S, Vt = np.linalg.svd(H0[:, : q - 1])
     hsv = np.linalg.svd(H0, compute_uv=False)
     if S[order - 1] <= 1e-14 * max(S[0], np.finfo(float).tiny):
-        raise ValueError(
+        raise DataError(
             f"order: the Hankel matrix has numerical rank below {order}; the data does not "
             "support that order (see hankel_singular_values)"
         )
@@ -298,19 +432,7 @@ def ho_kalman(
     A = (Un.T @ H1 @ Vn) / sq[:, None] / sq[None, :]
     B = (sq * Vn[0])[:, None]
     C = (Un[0] * sq)[None, :]
-    D = float(r[0])
-    sys = _canonical_from_ss(A, B, C, D)
-    if stable and not sys.is_stable():
-        a = _stabilize(np.concatenate(([1.0], sys.a)))[1:]
-        c, d, _ = _fit_numerator(*_check_io(u, y, min_length=1, what="ho_kalman"), a)
-        sys = CanonicalSystem(a, c, d)
-    info = {
-        "hankel_singular_values": hsv,
-        "horizon": H,
-        "markov": r,
-        "state_space": (A, B, C, np.array([[D]])),
-    }
-    return IdentifiedSystem.from_canonical(sys, "ho_kalman", info)
+    return A, B, C, hsv
 
 
 # --------------------------------------------------------------------------- N4SID (PO-MOESP)
@@ -326,31 +448,67 @@ def n4sid(
     """Subspace identification (PO-MOESP) with a least-squares numerator and ``D``.
 
     The block Hankel matrix ``Z = [U_f; U_p; Y_p; Y_f]`` (``4k`` rows, ``k = horizon``)
-    is never formed: its LQ factor ``L`` is accumulated by a streaming QR over blocks
-    of columns (sliding windows of ``u`` and ``y``), so memory is ``O(k^2 + chunk k)``.
-    The SVD of ``L_32`` (future outputs against past data, input-corrected) gives the
-    extended observability matrix, whose shift invariance gives ``A``; with the poles
-    fixed, the numerator, ``D`` and (optionally) the initial state are a linear least
-    squares problem on the full record. Consistent for white output noise.
-    ``stable`` reflects poles outside the unit circle to ``1 / conj(pole)`` before the
-    numerator is fitted (a spurious unstable pole would otherwise make the filtered
-    regressors explode).
-    ``info['hankel_singular_values']`` holds the singular values of ``L_32``.
-    Default ``k = max(2 order + 2, 10)``.
+    is never formed: its LQ factor is accumulated by a streaming QR, so memory is
+    ``O(k^2 + chunk k)``. The SVD of ``L_32`` (future outputs against past data,
+    input-corrected) gives the extended observability matrix, whose shift invariance
+    gives ``A``; with the poles fixed, the numerator, ``D`` and (optionally) the
+    initial state are a linear least-squares problem on the full record. Consistent
+    for white output noise.
+
+    Parameters
+    ----------
+    u, y : array_like
+        One SISO record, ``(T,)`` each, ``T >= 10 horizon``.
+    order : int
+        Model order, ``>= 1``.
+    horizon : int, optional
+        Block rows ``k > order``; default ``max(2 order + 2, 10)``.
+    estimate_x0 : bool, default True
+        Fit the initial state alongside the numerator (and discard it).
+    stable : bool, default True
+        Reflect poles outside the unit circle to ``1 / conj(pole)`` before the
+        numerator is fitted.
+
+    Returns
+    -------
+    IdentifiedSystem
+        ``info``: ``hankel_singular_values`` (of ``L_32``), ``horizon``, ``residual_rms``.
+
+    Raises
+    ------
+    DataError
+        Bad, too short or constant data, or data supporting a smaller order.
+    UnsupportedShapeError
+        Several input or output channels.
+    ParameterError
+        ``order`` or ``horizon`` out of range.
+
+    Examples
+    --------
+    >>> u = np.random.default_rng(0).normal(size=500)
+    >>> y = signal.lfilter([0.0, 1.0], [1.0, -0.5], u)
+    >>> np.round(n4sid(u, y, 1).a, 6)
+    array([-0.5])
     """
-    order = _check_int(order, "order", 1)
-    k = max(2 * order + 2, 10) if horizon is None else _check_int(horizon, "horizon", 1)
-    if k < order + 1:
-        raise ValueError(f"horizon: must exceed the order ({order}) to realise it, got {k}")
-    ua = as_real_array(u, "u", ndim=(1,))
-    if ua.size < 2 * k + 8 * k:
-        raise ValueError(
+    order = check_int(order, "order", low=1)  # type: ignore[assignment]
+    k = check_int(horizon, "horizon", low=order + 1, allow_none=True)
+    k = max(2 * order + 2, 10) if k is None else k
+    estimate_x0 = check_bool(estimate_x0, "estimate_x0")
+    stable = check_bool(stable, "stable")
+    ua, ya = _siso_io(u, y, "n4sid", min_length=1)
+    if ua.size < 10 * k:
+        raise DataError(
             f"order: {order} (horizon {k}) is too large for {ua.size} samples; need at least "
             f"{10 * k} samples"
         )
-    ua, ya = _check_io(u, y, min_length=10 * k, what="n4sid")
-    T = ua.size
-    Ncol = T - 2 * k + 1
+    return _n4sid(ua, ya, order, k, estimate_x0, stable)
+
+
+def _n4sid(
+    ua: np.ndarray, ya: np.ndarray, order: int, k: int, estimate_x0: bool, stable: bool
+) -> IdentifiedSystem:
+    """PO-MOESP on a validated record."""
+    Ncol = ua.size - 2 * k + 1
     Wu = np.lib.stride_tricks.sliding_window_view(ua, 2 * k)
     Wy = np.lib.stride_tricks.sliding_window_view(ya, 2 * k)
 
@@ -364,7 +522,7 @@ def n4sid(
     L32 = L[3 * k :, k : 3 * k]
     U, S, _ = np.linalg.svd(L32)
     if S[order - 1] <= 1e-13 * max(S[0], np.finfo(float).tiny):
-        raise ValueError(
+        raise DataError(
             f"order: the data supports a state of dimension below {order} (singular values "
             f"{S[: order + 1]})"
         )
@@ -401,81 +559,122 @@ def oe(
 
     Solved with ``scipy.optimize.least_squares`` on the exact Jacobian, whose columns
     are filtered signals: ``d yhat / d b_k = u_{t-k} / A(q)`` and
-    ``d yhat / d a_k = -yhat_{t-k} / A(q)``. ``direct`` includes ``b_0`` (the feed-through
-    ``D``). ``init``: a model, ``"n4sid"`` (default) or ``"arx"``. The search keeps the
-    denominator stable by reflecting unstable roots, and restarts once from the
-    reflected model if the optimum is unstable.
+    ``d yhat / d a_k = -yhat_{t-k} / A(q)``. The search keeps the denominator stable
+    by reflecting unstable roots, and restarts from the reflected model (at most
+    twice) if the optimum is unstable.
+
+    Parameters
+    ----------
+    u, y : array_like
+        One SISO record, ``(T,)`` each.
+    order : int
+        Model order, ``>= 1``.
+    init : CanonicalSystem, {'n4sid', 'arx'} or None, default None
+        The start: a SISO model of order ``order``, or the method giving it
+        (``None``: ``'n4sid'``, falling back to ``'arx'``).
+    direct : bool, default True
+        Include ``b_0`` (the feed-through ``D``).
+    max_nfev : int, default 200
+        Most residual evaluations of each least-squares run.
+
+    Returns
+    -------
+    IdentifiedSystem
+        ``info``: ``cost``, ``nfev``, ``status``, ``restarts``, ``init``, ``residual_rms``.
+
+    Raises
+    ------
+    DataError
+        Bad, too short or constant data.
+    UnsupportedShapeError
+        Several input or output channels.
+    ParameterError
+        ``order``, ``init`` or ``max_nfev`` not valid.
+
+    Examples
+    --------
+    >>> u = np.random.default_rng(0).normal(size=300)
+    >>> y = signal.lfilter([0.2, 1.0], [1.0, -0.5], u)
+    >>> np.round(oe(u, y, 1).a, 6)
+    array([-0.5])
     """
-    order = _check_int(order, "order", 1)
-    n = order
-    nb = n + 1 if direct else n
-    p = nb + n
-    ua, ya = _check_io(u, y, min_length=max(4 * p, 2 * n + 2), what="oe")
-    T = ua.size
-    if init is None or isinstance(init, str):
-        kind = "n4sid" if init is None else init
-        if kind == "n4sid":
-            try:
-                start = n4sid(ua, ya, n)
-            except ValueError:
-                start = arx(ua, ya, n, nb, 0 if direct else 1)
-        elif kind == "arx":
-            start = arx(ua, ya, n, nb, 0 if direct else 1)
-        else:
-            raise ValueError(f"init: must be a model, 'n4sid' or 'arx', got {init!r}")
-    elif isinstance(init, CanonicalSystem):
-        start = init
-    else:
-        raise ValueError(f"init: must be a model, 'n4sid' or 'arx', got {type(init).__name__}")
-    if not start.is_siso or start.order != n:
-        raise ValueError(f"init: must be a SISO model of order {n}, got order {start.order}")
+    order = check_int(order, "order", low=1)  # type: ignore[assignment]
+    direct = check_bool(direct, "direct")
+    max_nfev = check_int(max_nfev, "max_nfev", low=1)  # type: ignore[assignment]
+    nb = order + 1 if direct else order
+    ua, ya = _siso_io(u, y, "oe", min_length=max(4 * (nb + order), 2 * order + 2))
+    start = _oe_start(ua, ya, order, init, direct)
     num0, den0 = start.to_tf()
-    den0 = _stabilize(den0)
     b0 = num0 if direct else num0[1:]
-    x0 = np.concatenate((b0, den0[1:]))
-
-    def split(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        b = x[:nb] if direct else np.concatenate(([0.0], x[:nb]))
-        den = _stabilize(np.concatenate(([1.0], x[nb:])))
-        return b, den
-
-    def resid(x: np.ndarray) -> np.ndarray:
-        b, den = split(x)
-        return ya - signal.lfilter(b, den, ua)
-
-    def jac(x: np.ndarray) -> np.ndarray:
-        b, den = split(x)
-        s = signal.lfilter([1.0], den, ua)  # u / A
-        yhat = signal.lfilter(b, [1.0], s)
-        w = signal.lfilter([1.0], den, yhat)  # yhat / A
-        J = np.empty((T, p))
-        first = 0 if direct else 1
-        for j in range(nb):  # d resid / d b_k = -u_{t-k}/A
-            k = first + j
-            J[:k, j] = 0.0
-            J[k:, j] = -s[: T - k]
-        for j in range(n):  # d resid / d a_k = +yhat_{t-k}/A
-            k = j + 1
-            J[:k, nb + j] = 0.0
-            J[k:, nb + j] = w[: T - k]
-        return J
-
-    restarts = 0
-    while True:
-        sol = optimize.least_squares(resid, x0, jac=jac, method="lm", max_nfev=max_nfev)
-        den_raw = np.concatenate(([1.0], sol.x[nb:]))
-        if np.max(np.abs(np.roots(den_raw))) < 1.0 or restarts >= 2:
-            break
-        restarts += 1
-        x0 = np.concatenate((sol.x[:nb], _stabilize(den_raw)[1:]))
-    b, den = split(sol.x)
-    sys = CanonicalSystem.from_tf(b, den)
+    theta0 = np.concatenate((b0, _stabilize(den0)[1:]))
+    sol, restarts = _oe_fit(ua, ya, theta0, nb, direct, max_nfev)
+    b, den = _oe_split(sol.x, nb, direct)
     info = {
         "cost": float(sol.cost),
         "nfev": int(sol.nfev),
         "status": int(sol.status),
         "restarts": restarts,
         "init": getattr(start, "method", "model"),
-        "residual_rms": float(np.sqrt(2 * sol.cost / T)),
+        "residual_rms": float(np.sqrt(2 * sol.cost / ua.size)),
     }
-    return IdentifiedSystem.from_canonical(sys, "oe", info)
+    return IdentifiedSystem.from_canonical(CanonicalSystem.from_tf(b, den), "oe", info)
+
+
+def _oe_start(
+    ua: np.ndarray, ya: np.ndarray, order: int, init: Any, direct: bool
+) -> CanonicalSystem:
+    """The starting model of :func:`oe`: given, or by N4SID (ARX when N4SID fails) or ARX."""
+    nb, nk = (order + 1, 0) if direct else (order, 1)
+    if isinstance(init, CanonicalSystem):
+        if not init.is_siso or init.order != order:
+            raise ParameterError(
+                f"init: must be a SISO model of order {order}, got order {init.order}"
+            )
+        return init
+    if init is not None and not (isinstance(init, str) and init in ("n4sid", "arx")):
+        raise ParameterError(f"init: must be a model, 'n4sid' or 'arx', got {init!r}")
+    if init == "arx" or 10 * max(2 * order + 2, 10) > ua.size:
+        return _arx(ua, ya, order, nb, nk)
+    try:
+        return _n4sid(ua, ya, order, max(2 * order + 2, 10), True, True)
+    except (DataError, np.linalg.LinAlgError):
+        return _arx(ua, ya, order, nb, nk)
+
+
+def _oe_split(theta: np.ndarray, nb: int, direct: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Numerator and (stabilised) denominator of the parameter vector."""
+    b = theta[:nb] if direct else np.concatenate(([0.0], theta[:nb]))
+    den = _stabilize(np.concatenate(([1.0], theta[nb:])))
+    return b, den
+
+
+def _oe_fit(
+    ua: np.ndarray, ya: np.ndarray, theta0: np.ndarray, nb: int, direct: bool, max_nfev: int
+) -> tuple[optimize.OptimizeResult, int]:
+    """Least squares from ``theta0``, restarted from the reflected model if unstable."""
+    T, n = ua.size, theta0.size - nb
+    first = 0 if direct else 1
+
+    def resid(theta: np.ndarray) -> np.ndarray:
+        b, den = _oe_split(theta, nb, direct)
+        return ya - signal.lfilter(b, den, ua)
+
+    def jac(theta: np.ndarray) -> np.ndarray:
+        b, den = _oe_split(theta, nb, direct)
+        s = signal.lfilter([1.0], den, ua)  # u / A
+        w = signal.lfilter([1.0], den, signal.lfilter(b, [1.0], s))  # yhat / A
+        J = np.zeros((T, nb + n))
+        for j in range(nb):  # d resid / d b_k = -u_{t-k}/A  (a loop over lags, not time)
+            J[first + j :, j] = -s[: T - first - j]
+        for j in range(n):  # d resid / d a_k = +yhat_{t-k}/A
+            J[j + 1 :, nb + j] = w[: T - j - 1]
+        return J
+
+    restarts = 0
+    while True:
+        sol = optimize.least_squares(resid, theta0, jac=jac, method="lm", max_nfev=max_nfev)
+        den_raw = np.concatenate(([1.0], sol.x[nb:]))
+        if np.max(np.abs(np.roots(den_raw))) < 1.0 or restarts >= 2:
+            return sol, restarts
+        restarts += 1
+        theta0 = np.concatenate((sol.x[:nb], _stabilize(den_raw)[1:]))
