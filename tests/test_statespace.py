@@ -1,0 +1,185 @@
+"""Tests for learnlds.statespace: simulation, Jacobian, output-error fit, initial state."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from learnlds.errors import DataError, ParameterError, UnsupportedShapeError
+from learnlds.statespace import (
+    StateSpaceSystem,
+    estimate_initial_state,
+    fit_state_space,
+    normal_equations,
+)
+from learnlds.subspace import subspace_id
+from learnlds.systems import CanonicalSystem
+
+
+def random_system(order: int, m: int, p: int, seed: int, radius: float = 0.9):
+    rng = np.random.default_rng(seed)
+    A = rng.normal(size=(order, order))
+    A *= radius / np.max(np.abs(np.linalg.eigvals(A)))
+    return StateSpaceSystem(
+        A, rng.normal(size=(order, m)), rng.normal(size=(p, order)), rng.normal(size=(p, m))
+    )
+
+
+def loop_simulate(s: StateSpaceSystem, u: np.ndarray, x0: np.ndarray) -> np.ndarray:
+    x, out = x0.copy(), []
+    for t in range(u.shape[0]):
+        out.append(s.C @ x + s.D @ u[t])
+        x = s.A @ x + s.B @ u[t]
+    return np.array(out)
+
+
+def rel_markov_error(model, truth, k=60):
+    return np.linalg.norm(model.markov(k) - truth.markov(k)) / np.linalg.norm(truth.markov(k))
+
+
+def test_simulate_matches_explicit_state_loop():
+    s = random_system(3, 2, 2, 0)
+    u = np.random.default_rng(1).normal(size=(50, 2))
+    x0 = np.array([1.0, -0.5, 0.2])
+    np.testing.assert_allclose(s.simulate(u, x0=x0), loop_simulate(s, u, x0), atol=1e-12)
+    seq = np.stack([u, 2 * u])
+    np.testing.assert_allclose(s.simulate(seq)[1], loop_simulate(s, 2 * u, np.zeros(3)), atol=1e-12)
+
+
+def test_siso_layouts_match_canonical_system():
+    cs = CanonicalSystem([-0.6, 0.2], [1.0, -0.5], d=0.3)
+    s = StateSpaceSystem.from_canonical(cs)
+    u = np.random.default_rng(0).normal(size=(2, 40))
+    assert s.is_siso
+    np.testing.assert_allclose(s.simulate(u[0]), cs.simulate(u[0]), atol=1e-12)
+    np.testing.assert_allclose(s.simulate(u), cs.simulate(u), atol=1e-12)
+    np.testing.assert_allclose(s.markov(10), cs.markov(10), atol=1e-12)
+    w = np.linspace(0, np.pi, 7)
+    np.testing.assert_allclose(s.frequency_response(w), cs.frequency_response(w), atol=1e-10)
+    back = s.to_canonical()
+    np.testing.assert_allclose(back.a, cs.a, atol=1e-10)
+
+
+def test_mimo_markov_and_frequency_response():
+    s = random_system(3, 2, 3, 4)
+    r = s.markov(4)
+    assert r.shape == (4, 3, 2)
+    np.testing.assert_allclose(r[2], s.C @ s.A @ s.B)
+    g = s.frequency_response([0.3])
+    z = np.exp(0.3j)
+    np.testing.assert_allclose(g[0], s.C @ np.linalg.solve(z * np.eye(3) - s.A, s.B) + s.D)
+    with pytest.raises(UnsupportedShapeError):
+        s.to_canonical()
+
+
+def test_dict_round_trip_is_json_safe():
+    s = random_system(2, 1, 2, 3)
+    again = StateSpaceSystem.from_dict(json.loads(json.dumps(s.to_dict())))
+    np.testing.assert_array_equal(again.A, s.A)
+    np.testing.assert_array_equal(again.D, s.D)
+    with pytest.raises(DataError):
+        StateSpaceSystem.from_dict({"A": 1})
+
+
+def test_bad_shapes_are_typed_errors():
+    with pytest.raises(DataError, match="A"):
+        StateSpaceSystem(np.ones((2, 3)), np.ones(2), np.ones(2))
+    s = random_system(2, 2, 1, 0)
+    with pytest.raises(DataError, match="u"):
+        s.simulate(np.ones((10, 3)))
+    with pytest.raises(DataError, match="x0"):
+        s.simulate(np.ones((10, 2)), x0=np.ones(5))
+
+
+def test_jacobian_matches_finite_differences():
+    rng = np.random.default_rng(0)
+    s = random_system(3, 2, 2, 1)
+    u = rng.normal(size=(1, 60, 2))
+    y = rng.normal(size=(1, 60, 2))
+    x0s = rng.normal(size=(1, 3))
+    H, g, sse = normal_equations(s, u, y, x0s, (1, 1, 1, 1, 1))
+    theta = np.concatenate([s.A.ravel(), s.B.ravel(), s.C.ravel(), s.D.ravel(), x0s.ravel()])
+
+    def yhat(th):
+        o = [9, 15, 21, 25]
+        sys_ = StateSpaceSystem(
+            th[: o[0]].reshape(3, 3),
+            th[o[0] : o[1]].reshape(3, 2),
+            th[o[1] : o[2]].reshape(2, 3),
+            th[o[2] : o[3]].reshape(2, 2),
+        )
+        return sys_.simulate(u, x0=th[o[3] :].reshape(1, 3)).ravel()
+
+    eps = 1e-6
+    J = np.array(
+        [(yhat(theta + eps * e) - yhat(theta - eps * e)) / (2 * eps) for e in np.eye(theta.size)]
+    ).T
+    r = y.ravel() - yhat(theta)
+    np.testing.assert_allclose(H, J.T @ J, rtol=1e-6, atol=1e-6 * np.abs(H).max())
+    np.testing.assert_allclose(g, J.T @ r, rtol=1e-6, atol=1e-6 * np.abs(g).max())
+    assert sse == pytest.approx(r @ r)
+
+
+def test_noiseless_mimo_recovered():
+    truth = random_system(4, 3, 2, 1)
+    u = np.random.default_rng(0).normal(size=(1, 5000, 3))
+    model, info = fit_state_space(u, truth.simulate(u), 4)
+    assert rel_markov_error(model, truth) <= 1e-6
+    assert model.is_stable and info["converged"]
+
+
+def test_noisy_mimo_no_worse_than_subspace():
+    truth = random_system(4, 3, 2, 1)
+    rng = np.random.default_rng(0)
+    u = rng.normal(size=(1, 5000, 3))
+    y = truth.simulate(u) + 0.3 * rng.normal(size=(1, 5000, 2))
+    model, _ = fit_state_space(u, y, 4)
+    assert rel_markov_error(model, truth) <= 1.2 * rel_markov_error(subspace_id(u, y, 4), truth)
+
+
+def test_initial_state_estimated_jointly_and_separately():
+    truth = random_system(2, 1, 1, 5, radius=0.95)
+    rng = np.random.default_rng(1)
+    u = rng.normal(size=(1, 300, 1))
+    x0 = np.array([[3.0, -2.0]])
+    y = truth.simulate(u, x0=x0)
+    model, info = fit_state_space(u, y, 2, x0="estimate")
+    np.testing.assert_allclose(model.simulate(u, x0=info["x0"]), y, atol=1e-6)
+    got = estimate_initial_state(truth, u[0, :, 0], y[0, :, 0])
+    np.testing.assert_allclose(got, x0[0], atol=1e-8)
+
+
+def test_fit_keeps_model_stable_and_reports():
+    rng = np.random.default_rng(2)
+    u = rng.normal(size=(1, 400, 1))
+    y = np.cumsum(u, axis=1)  # an integrator: the fit must stay strictly stable
+    model, info = fit_state_space(u, y, 1, max_iter=30)
+    assert model.spectral_radius < 1.0
+    assert set(info) >= {"loss_history", "n_iter", "converged", "stop_reason", "x0"}
+    assert np.all(np.diff(info["loss_history"]) <= 0)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "name"),
+    [
+        ({"order": 0}, "order"),
+        ({"max_iter": -3}, "max_iter"),
+        ({"max_iter": 2.5}, "max_iter"),
+        ({"tol": -1.0}, "tol"),
+        ({"x0": "guess"}, "x0"),
+        ({"start": "magic"}, "kind"),
+    ],
+)
+def test_parameters_checked(kwargs, name):
+    u = np.random.default_rng(0).normal(size=(1, 100, 1))
+    args = {"order": 2, **kwargs}
+    with pytest.raises(ParameterError, match=name):
+        fit_state_space(u, u, args.pop("order"), **args)
+
+
+def test_start_of_wrong_shape_refused():
+    u = np.random.default_rng(0).normal(size=(1, 100, 1))
+    with pytest.raises(ParameterError, match="start"):
+        fit_state_space(u, u, 2, start=random_system(3, 1, 1, 0))

@@ -1,0 +1,133 @@
+"""Tests for learnlds.subspace: subspace_id, starts, fit_best, select_order."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from learnlds.errors import DataError, ParameterError
+from learnlds.statespace import StateSpaceSystem
+from learnlds.subspace import (
+    fit_best,
+    initial_system,
+    select_order,
+    subspace_id,
+    subspace_singular_values,
+)
+from learnlds.validate import holdout
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def random_system(order: int, m: int, p: int, seed: int, radius: float = 0.9):
+    rng = np.random.default_rng(seed)
+    A = rng.normal(size=(order, order))
+    A *= radius / np.max(np.abs(np.linalg.eigvals(A)))
+    return StateSpaceSystem(
+        A, rng.normal(size=(order, m)), rng.normal(size=(p, order)), rng.normal(size=(p, m))
+    )
+
+
+def rel_markov_error(model, truth, k=60):
+    return np.linalg.norm(model.markov(k) - truth.markov(k)) / np.linalg.norm(truth.markov(k))
+
+
+def daisy_file(name: str) -> Path:
+    for folder in (os.environ.get("LEARNLDS_DATA"), REPO.parent / "shared" / "data" / "daisy"):
+        if folder and (Path(folder) / f"{name}.dat").is_file():
+            return Path(folder) / f"{name}.dat"
+    pytest.skip(f"{name}.dat not available: set LEARNLDS_DATA")
+
+
+@pytest.fixture(scope="module")
+def mimo_data():
+    truth = random_system(4, 3, 2, 1)
+    u = np.random.default_rng(0).normal(size=(1, 3000, 3))
+    return truth, u, truth.simulate(u)
+
+
+def test_subspace_recovers_noiseless_mimo(mimo_data):
+    truth, u, y = mimo_data
+    model = subspace_id(u, y, 4)
+    assert model.is_stable
+    assert rel_markov_error(model, truth) < 1e-5
+
+
+def test_singular_values_show_the_order(mimo_data):
+    _, u, y = mimo_data
+    s = subspace_singular_values(u, y)
+    assert s[3] > 1e-3 * s[0] and s[4] < 1e-9 * s[0]
+
+
+def test_subspace_on_several_sequences(mimo_data):
+    truth, u, y = mimo_data
+    u2, y2 = u.reshape(3, 1000, 3), y.reshape(3, 1000, 2)
+    assert rel_markov_error(subspace_id(u2, y2, 4), truth) < 1e-4
+
+
+def test_flutter_coloured_input_does_not_blow_up():
+    raw = np.loadtxt(daisy_file("flutter"))
+    u, y = raw[:, 0], raw[:, 1]
+    cut = len(u) // 2
+    u3 = (u[:cut] - u[:cut].mean()).reshape(1, -1, 1)
+    y3 = (y[:cut] - y[:cut].mean()).reshape(1, -1, 1)
+    for order in range(1, 9):
+        model = subspace_id(u3, y3, order)
+        assert model.is_stable
+        assert np.all(np.isfinite(model.A)) and np.all(np.isfinite(model.B))
+        assert np.all(np.isfinite(holdout(model, u, y).yhat_validation))
+    for order in (2, 3):  # the orders the data support (higher ones overfit this record)
+        assert holdout(subspace_id(u3, y3, order), u, y).validation_fit > 0
+
+
+@pytest.mark.parametrize("kind", ["subspace", "arx", "zero"])
+def test_every_start_is_stable_and_of_the_order(mimo_data, kind):
+    _, u, y = mimo_data
+    s = initial_system(u, y, 3, kind=kind)
+    assert s.is_stable and (s.order, s.n_inputs, s.n_outputs) == (3, 3, 2)
+
+
+def test_fit_best_recovers_and_reports(mimo_data):
+    truth, u, y = mimo_data
+    model, info = fit_best(u, y, 4)
+    assert rel_markov_error(model, truth) < 1e-6
+    assert info["start_losses"].shape == (3,) and 0 <= info["start"] < 3
+
+
+def test_select_order_finds_the_true_order():
+    truth = random_system(3, 1, 2, 7, radius=0.8)
+    rng = np.random.default_rng(3)
+    u = rng.normal(size=(1, 1500, 1))
+    y = truth.simulate(u) + 0.05 * rng.normal(size=(1, 1500, 2))
+    best, scores = select_order(u, y, orders=range(1, 6))
+    assert best == 3
+    assert set(scores) == {1, 2, 3, 4, 5}
+
+
+@pytest.mark.parametrize(
+    ("call", "name"),
+    [
+        (lambda u, y: subspace_id(u, y, 0), "order"),
+        (lambda u, y: subspace_id(u, y, 3, horizon=2), "horizon"),
+        (lambda u, y: subspace_id(u, y, 2, ridge=-1.0), "ridge"),
+        (lambda u, y: initial_system(u, y, 2, kind="magic"), "kind"),
+        (lambda u, y: fit_best(u, y, 2, starts=()), "starts"),
+        (lambda u, y: fit_best(u, y, 2, screen_iter=-1), "screen_iter"),
+        (lambda u, y: select_order(u, y, orders=[]), "orders"),
+        (lambda u, y: select_order(u, y, holdout=1.5), "holdout"),
+        (lambda u, y: select_order(u, y, tolerance=-1), "tolerance"),
+    ],
+)
+def test_parameters_checked(call, name):
+    u = np.random.default_rng(0).normal(size=(1, 300, 1))
+    with pytest.raises(ParameterError, match=name):
+        call(u, u)
+
+
+def test_too_short_for_the_order_is_a_data_error():
+    u = np.random.default_rng(0).normal(size=(1, 30, 2))
+    with pytest.raises(DataError):
+        subspace_id(u, u, 8)
