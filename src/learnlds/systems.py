@@ -435,12 +435,13 @@ class CanonicalSystem:
         """
         seq = _sequences_flag(u, self.is_siso, sequences)
         noise_std = check_float(noise_std, "noise_std", low=0.0)
-        gen = check_random_state(random_state)
+        # a generator is only built when needed (default_rng costs ~10 us per call)
+        gen = check_random_state(random_state) if noise_std or random_state is not None else None
         io = as_io(u, sequences=seq, n_inputs=self.n_inputs)
         if self.spectral_radius() >= 1.0:
             warnings.warn(_unstable_message(self.spectral_radius()), UnstableSystemWarning, 2)
         y3 = self._simulate3(io.u)
-        if noise_std:
+        if gen is not None and noise_std:
             y3 = y3 + gen.normal(scale=noise_std, size=y3.shape)
         if self.is_siso:
             return y3.reshape(np.shape(u))
@@ -449,8 +450,12 @@ class CanonicalSystem:
     def _simulate3(self, u3: np.ndarray) -> np.ndarray:
         """Canonical ``(N, T, m)`` inputs to ``(N, T, p)`` outputs (no validation)."""
         b, den = self.filter_coefficients
-        if self.is_siso:
-            return signal.lfilter(b, den, u3, axis=1) + float(self.d) * u3
+        if self.is_siso:  # filter the (N, T) view along its contiguous time axis
+            y = signal.lfilter(b, den, u3[..., 0], axis=-1)
+            d = float(self.d)
+            if d:
+                y += d * u3[..., 0]
+            return y[..., None]
         s = signal.lfilter([1.0], den, u3, axis=1)  # (N, T, m)
         T = u3.shape[1]
         y = np.einsum("nti,ji->ntj", u3, self.d)
