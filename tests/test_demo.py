@@ -7,8 +7,11 @@ import pytest
 from conftest import REPO
 from conftest import daisy_dir as _daisy_dir
 
+from learnlds import demo
 from learnlds.cli import main
-from learnlds.demo import DEMO_LR, find_dryer, run_demo
+from learnlds.datasets import IOData
+from learnlds.demo import DEMO_LR, random_segment, run_demo
+from learnlds.errors import DataError, ParameterError
 
 
 def _check_outputs(result, steps: int, formats=("png",)) -> None:
@@ -26,14 +29,16 @@ def _check_outputs(result, steps: int, formats=("png",)) -> None:
     assert result.elapsed < 60
 
 
-def test_demo_on_synthetic_default(tmp_path, monkeypatch):
-    monkeypatch.setenv("LEARNLDS_DATA", str(tmp_path / "empty"))
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-    monkeypatch.chdir(tmp_path)  # no ../shared/data/daisy from here
-    assert find_dryer() is None
+def _no_dryer(*_args, **_kwargs):
+    raise DataError("dryer.dat: not found anywhere (test)")
+
+
+def test_demo_falls_back_on_synthetic_only_when_loading_fails(tmp_path, monkeypatch):
+    monkeypatch.setattr(demo, "load_daisy", _no_dryer)
     lines: list[str] = []
     result = run_demo(tmp_path / "out", steps=16, progress=False, log=lines.append, surface_views=2)
     assert result.synthetic and "SYNTHETIC" in result.data_source
+    assert "not found anywhere (test)" in result.data_source  # the reason is said
     assert lines[0].startswith("data: SYNTHETIC")
     assert any("step   16/16" in line for line in lines)
     assert any("fast solver" in line and "validation fit" in line for line in lines)
@@ -57,8 +62,58 @@ def test_demo_on_real_dryer(tmp_path):
     assert result.regressor_fits[1] > 85
 
 
+def test_default_data_come_from_load_daisy(monkeypatch):
+    """No repository layout: the record is whatever load_daisy('dryer') returns."""
+    calls = []
+    record = IOData.from_arrays(np.arange(8.0), np.arange(8.0) ** 2, name="dryer")
+
+    def fake(name, *args, **kwargs):
+        calls.append(name)
+        return record
+
+    monkeypatch.setattr(demo, "load_daisy", fake)
+    data, source = demo._load(None)
+    assert calls == ["dryer"] and data is record
+    assert source.startswith("real DaISy dryer.dat") and "SYNTHETIC" not in source
+
+
+def test_options_checked_before_work(tmp_path):
+    for kwargs, name in (
+        ({"steps": 0}, "steps"),
+        ({"steps": 2.5}, "steps"),
+        ({"lr": -1.0}, "lr"),
+        ({"region": "bogus"}, "region"),
+        ({"surface_views": 0}, "surface_views"),
+        ({"random_state": "x"}, "random_state"),
+        ({"progress": "yes"}, "progress"),
+    ):
+        with pytest.raises(ParameterError, match=name):
+            run_demo(tmp_path / "never", **kwargs)
+    with pytest.raises(DataError, match="data_path"):
+        run_demo(tmp_path / "never", steps=1, data_path=tmp_path / "missing.dat")
+    assert not (tmp_path / "never").exists()
+
+
+def test_seed_is_a_deprecated_alias(tmp_path):
+    with pytest.warns(DeprecationWarning, match="'seed' is deprecated"):
+        with pytest.raises(ParameterError, match="steps"):
+            run_demo(tmp_path, steps=0, seed=1)
+
+
+def test_random_segment_has_an_interior_minimum():
+    u = np.random.default_rng(0).normal(size=200)
+    y = demo.demo_target().simulate(u)
+    t, v = random_segment(u, y, random_state=3, num=21)
+    assert t.shape == v.shape == (21,)
+    t2, v2 = random_segment(u, y, random_state=3, num=21)
+    np.testing.assert_array_equal(v, v2)  # reproducible
+    assert 0.15 < t[int(np.argmin(v))] < 0.85
+    with pytest.raises(ParameterError, match="num"):
+        random_segment(u, y, num=1)
+
+
 def test_cli_demo(tmp_path, capsys, monkeypatch):
-    monkeypatch.chdir(REPO)  # finds ../shared/data/daisy when it is there
+    monkeypatch.chdir(REPO)
     out = tmp_path / "demo"
     assert main(["demo", "--steps", "20", "--out", str(out), "--quiet"]) == 0
     printed = capsys.readouterr().out

@@ -2,25 +2,20 @@
 
 from __future__ import annotations
 
-import matplotlib
+import os
+import subprocess
+import sys
+import warnings
 
-matplotlib.use("Agg")
+import numpy as np
+import pytest
+from matplotlib.figure import Figure
 
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
-
-from learnlds import plots  # noqa: E402
-from learnlds.datasets import synthetic_dryer  # noqa: E402
-from learnlds.region import PacmanRegion  # noqa: E402
-from learnlds.systems import CanonicalSystem  # noqa: E402
-
-
-@pytest.fixture(autouse=True)
-def _close_figures():
-    yield
-    plt.close("all")
+from learnlds import plots
+from learnlds.datasets import synthetic_dryer
+from learnlds.errors import DataError, ParameterError
+from learnlds.region import PacmanRegion
+from learnlds.systems import CanonicalSystem
 
 
 @pytest.fixture
@@ -54,8 +49,10 @@ def test_predictions_one_frame_per_snapshot(truth):
     np.testing.assert_allclose(f0.axes[0].lines[2].get_ydata(), np.clip(u, *f0.axes[0].get_ylim()))
     np.testing.assert_allclose(f1.axes[0].lines[2].get_ydata(), y, atol=1e-12)
     assert f0.axes[0].get_ylim() == f1.axes[0].get_ylim()  # frames do not jump
-    with pytest.raises(ValueError, match="not a snapshot step"):
+    with pytest.raises(ParameterError, match="not a snapshot step"):
         plots.predictions(u, y, snaps, 7)
+    with pytest.raises(ParameterError, match="snapshots"):
+        plots.predictions(u, y, [])
 
 
 def test_segment_marks_ends_and_minimum():
@@ -65,7 +62,7 @@ def test_segment_marks_ends_and_minimum():
     ax = fig.axes[0]
     assert len(ax.lines) == 3
     assert ax.lines[2].get_xdata()[0] == pytest.approx(0.3)
-    with pytest.raises(ValueError):
+    with pytest.raises(DataError, match="t and values"):
         plots.segment(t, v[:-1])
 
 
@@ -103,3 +100,82 @@ def test_save_figure_png_and_svg(tmp_path, truth):
     paths = plots.save_figure(fig, tmp_path / "seg")
     assert sorted(p.suffix for p in paths) == [".png", ".svg"]
     assert all(p.stat().st_size > 1000 for p in paths)
+
+
+_IMPORT_CHECK = """
+import sys, matplotlib
+before = matplotlib.get_backend()
+import learnlds.plots, learnlds.report, learnlds.demo
+from learnlds import CanonicalSystem
+fig = learnlds.plots.step_plot(CanonicalSystem([-0.5], [1.0]), length=10)
+fig.savefig(sys.argv[1])
+print(before, matplotlib.get_backend(), "matplotlib.pyplot" in sys.modules)
+"""
+
+
+def test_import_leaves_the_backend_alone(tmp_path):
+    """Importing and drawing (as in a Jupyter or Qt session) never switches the backend."""
+    env = {**os.environ, "MPLBACKEND": "template"}
+    out = subprocess.run(
+        [sys.executable, "-c", _IMPORT_CHECK, str(tmp_path / "f.png")],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    ).stdout.split()
+    assert out == ["template", "template", "False"]
+    assert (tmp_path / "f.png").stat().st_size > 1000
+
+
+def test_new_figures_are_outside_pyplot(truth):
+    fig = plots.impulse_plot(truth, length=5)
+    assert fig.canvas.manager is None  # not registered with pyplot: nothing to close
+    assert type(fig.canvas).__name__ == "FigureCanvasAgg"
+
+
+def test_draws_on_given_axes(truth):
+    fig = Figure()
+    ax = fig.add_subplot()
+    assert plots.step_plot(truth, length=5, ax=ax) is fig
+    fig2 = Figure()
+    assert plots.bode_plot(truth, fig=fig2, num=8) is fig2 and len(fig2.axes) == 2
+
+
+def test_response_plots_take_a_length(truth):
+    fig = plots.step_plot(truth, length=7)
+    np.testing.assert_allclose(fig.axes[0].lines[0].get_ydata(), truth.simulate(np.ones(7)))
+    fig = plots.impulse_plot(truth, length=6)
+    assert len(fig.axes[0].lines[0].get_xdata()) == 6
+    for bad in (0, 2.5, True):
+        with pytest.raises(ParameterError, match="length"):
+            plots.step_plot(truth, length=bad)
+    with pytest.raises(ParameterError, match="dt"):
+        plots.impulse_plot(truth, length=5, dt=-1.0)
+
+
+def test_response_plots_deprecated_n(truth):
+    with pytest.warns(DeprecationWarning, match="'n' is deprecated"):
+        fig = plots.step_plot(truth, n=9)
+    assert len(fig.axes[0].lines[0].get_xdata()) == 9
+    with pytest.warns(DeprecationWarning):
+        plots.impulse_plot(truth, n=4)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        with pytest.raises(ParameterError):
+            plots.step_plot(truth, n=3, length=3)
+
+
+def test_parameter_checks(truth):
+    with pytest.raises(ParameterError, match="num"):
+        plots.quasiconvex_surface(num=1)
+    with pytest.raises(ParameterError, match="clip"):
+        plots.quasiconvex_surface(clip=0.0)
+    with pytest.raises(ParameterError, match="max_samples"):
+        plots.io_data(synthetic_dryer(50), max_samples=0)
+    with pytest.raises(ParameterError, match="models"):
+        plots.transfer_functions(truth, [])
+    with pytest.raises(ParameterError, match="step"):
+        plots.transfer_functions(truth, [truth], step=3)
+    with pytest.raises(ParameterError, match="u"):
+        plots.residual_plot(truth)

@@ -11,10 +11,12 @@ import numpy as np
 import pytest
 
 from learnlds.cli import main
-from learnlds.datasets import synthetic_dryer
+from learnlds.datasets import IOData, synthetic_dryer
+from learnlds.errors import DataError, ParameterError, UnsupportedShapeError
 from learnlds.report import Scaling, model_fits, write_report
 from learnlds.systems import CanonicalSystem
 from learnlds.train import fresh_batches, projected_sgd, sequence_batches
+from learnlds.validate import holdout
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
@@ -23,7 +25,7 @@ CHROMEDRIVER = Path("/usr/bin/chromedriver")
 @pytest.fixture(scope="module")
 def report(tmp_path_factory) -> tuple[Path, CanonicalSystem]:
     """A full report (snapshots, transfer, segment) from short training runs."""
-    data = synthetic_dryer(400, rng=1)
+    data = synthetic_dryer(400, 1)
     est, _ = data.split(0.5)
     scaling = Scaling.normalising(est)
     x, y = scaling.to_model(est.u1), scaling.output_to_model(est.y1)
@@ -39,7 +41,12 @@ def report(tmp_path_factory) -> tuple[Path, CanonicalSystem]:
     )
     truth = CanonicalSystem([0.1, -0.05, -0.125], [0.3, -0.4, 1.0])
     tr = projected_sgd(
-        fresh_batches(truth, 100, 4), order=3, steps=4, lr=0.1, snapshot_every=1, rng=0
+        fresh_batches(truth, 100, 4),
+        order=3,
+        steps=4,
+        lr=0.1,
+        snapshot_every=1,
+        random_state=0,
     )
     t = np.linspace(0, 1, 11)
     out = tmp_path_factory.mktemp("report")
@@ -86,19 +93,55 @@ def test_page_shows_model_and_fits(report):
     assert 'id="missing"' not in text
 
 
-def test_model_fits_protocol_matches_cli_fit():
-    data = synthetic_dryer(600, rng=2)
-    est, val = data.split(0.5)
+def test_model_fits_is_the_holdout_protocol():
+    data = synthetic_dryer(600, 2)
     truth = data.truth
     scaling = Scaling(4.91, 1.0, 4.89, 1.0)  # the synthetic dryer's operating point
     fe, fv = model_fits(truth, data, scaling)
     assert fe > 90 and fv > 90
-    with pytest.raises(ValueError):
+    res = holdout(truth, data.u1, data.y1)
+    assert (fe, fv) == pytest.approx((res.estimation_fit, res.validation_fit), abs=1e-12)
+    # a model on normalised signals: holdout on the record divided by the scales
+    scaled = Scaling(1.0, 2.0, -3.0, 0.5)
+    model = truth.with_params(c=truth.c * 2.0 / 0.5, d=truth.d * 2.0 / 0.5)
+    res = holdout(model, data.u1 / 2.0, data.y1 / 0.5, split=0.3)
+    assert model_fits(model, data, scaled, split=0.3) == pytest.approx(
+        (res.estimation_fit, res.validation_fit), abs=1e-9
+    )
+
+
+def test_scaling_checks():
+    with pytest.raises(ParameterError, match="u_scale"):
         Scaling(0.0, 0.0)
+    with pytest.raises(ParameterError, match="y_offset"):
+        Scaling(y_offset=float("nan"))
+    with pytest.raises(DataError, match="constant"):
+        Scaling.normalising(IOData.from_arrays(np.ones(5), np.arange(5.0)))
+
+
+def test_write_report_checks_its_arguments(tmp_path):
+    data = synthetic_dryer(200)
+    model = data.truth
+    mimo = IOData.from_arrays(np.ones((50, 2)), np.ones((50, 1)))
+    for kwargs, err, name in (
+        ({"data": mimo, "model": model}, UnsupportedShapeError, "data"),
+        ({"data": data.u1, "model": model}, ParameterError, "data"),
+        ({"data": data, "model": "m"}, ParameterError, "model"),
+        ({"data": data, "model": model, "split": 1.5}, ParameterError, "split"),
+        ({"data": data, "model": model, "surface_views": 0}, ParameterError, "surface_views"),
+        ({"data": data, "model": model, "scaling": 1.0}, ParameterError, "scaling"),
+        ({"data": data, "model": model, "figure_formats": "png"}, ParameterError, "formats"),
+        ({"data": data, "model": model, "save_figures": "no"}, ParameterError, "save_figures"),
+    ):
+        with pytest.raises(err, match=name):
+            write_report(tmp_path / "never", **kwargs)
+    assert not (tmp_path / "never").exists()
+    with pytest.raises(ParameterError, match="scaling"):
+        model_fits(model, data, None)
 
 
 def test_cli_report_from_saved_model(tmp_path, capsys):
-    data = synthetic_dryer(600, rng=3)
+    data = synthetic_dryer(600, 3)
     csv = tmp_path / "d.csv"
     np.savetxt(csv, np.column_stack([data.u1, data.y1]), delimiter=",", header="u,y", comments="")
     model = tmp_path / "m.json"

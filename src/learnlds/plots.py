@@ -1,41 +1,154 @@
 """Figures (matplotlib): the post's six pictures, the Pac-Man region, and validation plots.
 
-Every function draws on a given ``ax`` (or makes a figure) and returns the matplotlib
-``Figure``; nothing here computes a model, it only draws what the library computed.
-The Agg backend is used unless the caller chose another.
+Every function draws on a given ``ax`` (or ``fig``) or makes a new figure, and returns
+the matplotlib :class:`~matplotlib.figure.Figure`; nothing here computes a model, it
+only draws what the library computed.
+
+New figures are plain :class:`matplotlib.figure.Figure` objects with their own Agg
+canvas. This module never imports :mod:`matplotlib.pyplot` and never changes
+matplotlib's global backend, so importing it in a Jupyter session or a Qt application
+changes nothing there. Such a figure is displayed by Jupyter when it is the value of a
+cell; to draw into a GUI window, pass axes of your own (``ax=plt.subplots()[1]``).
+
+Examples
+--------
+>>> from learnlds import CanonicalSystem, plots
+>>> fig = plots.step_plot(CanonicalSystem([-0.5], [1.0]), length=20)
+>>> fig.axes[0].get_ylabel()
+'step response'
 """
 
 from __future__ import annotations
 
-import matplotlib
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-if matplotlib.get_backend().lower() not in (
-    "agg",
-    "svg",
-    "pdf",
-    "module://matplotlib_inline.backend_inline",
-):
-    matplotlib.use("Agg")
+import numpy as np
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from matplotlib.patches import Polygon, Rectangle
 
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
+from ._boundary import as_float_array, check_float, check_int, renamed_parameters
+from .errors import DataError, ParameterError
 
-__all__: list[str] = []
+if TYPE_CHECKING:  # pragma: no cover - typing only
+    from matplotlib.axes import Axes
+
+__all__ = [
+    "bode_plot",
+    "compare_plot",
+    "impulse_plot",
+    "io_data",
+    "pacman",
+    "predictions",
+    "quasiconvex_surface",
+    "residual_plot",
+    "save_figure",
+    "segment",
+    "step_plot",
+    "transfer_functions",
+]
+
+_INPUT_COLOUR = "#2ca02c"  # green dots: the heater setting, as in the post
+_OUTPUT_COLOUR = "#d62728"  # red line: the measured temperature
+_MODEL_COLOUR = "#1f77b4"  # blue line: the model's prediction
+_PI_TICKS = (
+    [0, np.pi / 2, np.pi, 3 * np.pi / 2, 2 * np.pi],
+    ["0", r"$\pi/2$", r"$\pi$", r"$3\pi/2$", r"$2\pi$"],
+)
 
 
-def _axes(ax=None, figsize=(6.0, 4.0)):
-    """Return ``(fig, ax)``, creating a figure when ``ax`` is None."""
+# =========================================================================== helpers
+def _new_figure(figsize: tuple[float, float], layout: str | None = None) -> Figure:
+    """A figure outside pyplot, with an Agg canvas (no global state is touched)."""
+    fig = Figure(figsize=figsize, layout=layout)
+    FigureCanvasAgg(fig)
+    return fig
+
+
+def _axes(
+    ax: Axes | None, figsize: tuple[float, float] = (6.0, 4.0), layout: str | None = None
+) -> tuple[Figure, Axes]:
+    """Return ``(fig, ax)``, creating a new figure when ``ax`` is None."""
     if ax is None:
-        fig, ax = plt.subplots(figsize=figsize)
-    else:
-        fig = ax.figure
-    return fig, ax
+        fig = _new_figure(figsize, layout)
+        return fig, fig.add_subplot()
+    return ax.figure, ax
 
 
-def save_figure(fig, path_stem, formats=("png", "svg")):
-    """Save ``fig`` as ``path_stem.png`` and ``.svg``; return the written paths."""
-    from pathlib import Path
+def _two_axes(
+    fig: Figure | None, figsize: tuple[float, float], **kwargs: Any
+) -> tuple[Figure, Any]:
+    """Two stacked axes on ``fig`` (or a new figure)."""
+    fig = _new_figure(figsize) if fig is None else fig
+    return fig, fig.subplots(2, 1, **kwargs)
 
+
+def _limits(*arrays: np.ndarray, pad: float = 0.12) -> tuple[float, float]:
+    """y-limits holding every array with a margin of ``pad`` of their span."""
+    lo = min(float(np.min(a)) for a in arrays)
+    hi = max(float(np.max(a)) for a in arrays)
+    span = hi - lo or 1.0
+    return lo - pad * span, hi + pad * span
+
+
+def _label(names: Sequence[str], units: Sequence[str], default: str) -> str:
+    """``'name [unit]'`` from an IOData's first channel name and unit."""
+    name = names[0] if names else default
+    unit = units[0] if units and units[0] else ""
+    return f"{name} [{unit}]" if unit else str(name)
+
+
+def _pick_step(pairs: Sequence[tuple[int, Any]], step: int | None, what: str) -> int:
+    """Index in ``pairs`` of training step ``step`` (None: the last one)."""
+    steps = [int(s) for s, _ in pairs]
+    if step is None:
+        return len(pairs) - 1
+    k = check_int(step, "step")
+    if k not in steps:
+        raise ParameterError(f"step: {k} is not {what} (have {steps})")
+    return steps.index(k)
+
+
+def _check_dt(dt: float | None) -> float | None:
+    return check_float(dt, "dt", low=0.0, low_open=True, allow_none=True)
+
+
+def _time_axis(length: int, dt: float | None) -> tuple[np.ndarray, str]:
+    if dt is None:
+        return np.arange(length), "sample"
+    return np.arange(length) * dt, "time [s]"
+
+
+# =========================================================================== saving
+def save_figure(
+    fig: Figure, path_stem: str | Path, formats: Sequence[str] = ("png", "svg")
+) -> list[Path]:
+    """Save ``fig`` once per format as ``path_stem.<format>`` (folders are created).
+
+    Parameters
+    ----------
+    fig : matplotlib.figure.Figure
+        The figure to save.
+    path_stem : str or pathlib.Path
+        File name without suffix; each format's suffix is appended.
+    formats : sequence of str, default ('png', 'svg')
+        Any format matplotlib writes.
+
+    Returns
+    -------
+    list of pathlib.Path
+        The written files, in the order of ``formats``.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> fig = segment([0.0, 0.5, 1.0], [1.0, 0.0, 1.0])
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     [p.name for p in save_figure(fig, pathlib.Path(tmp) / "seg", formats=("png",))]
+    ['seg.png']
+    """
     stem = Path(path_stem)
     stem.parent.mkdir(parents=True, exist_ok=True)
     out = []
@@ -47,40 +160,37 @@ def save_figure(fig, path_stem, formats=("png", "svg")):
 
 
 # =========================================================================== the post's figures
-# (demo/report engineer) Figures 1, 2, 3, 5 and 6 of the post; figure 4 is ``pacman``.
-__all__ += [
-    "io_data",
-    "predictions",
-    "quasiconvex_surface",
-    "segment",
-    "transfer_functions",
-]
-
-_INPUT_COLOUR = "#2ca02c"  # green dots: the heater setting, as in the post
-_OUTPUT_COLOUR = "#d62728"  # red line: the measured temperature
-_MODEL_COLOUR = "#1f77b4"  # blue line: the model's prediction
-
-
-def _label(names, units, default: str) -> str:
-    """``'name [unit]'`` from an IOData's first channel name and unit."""
-    name = names[0] if names else default
-    unit = units[0] if units and units[0] else ""
-    return f"{name} [{unit}]" if unit else str(name)
-
-
-def io_data(data, ax=None, *, max_samples: int | None = None):
+def io_data(data: Any, ax: Axes | None = None, *, max_samples: int | None = None) -> Figure:
     """Figure 1: measured input as green dots and output as a red line (the hair dryer).
 
-    ``data`` is a SISO :class:`learnlds.datasets.IOData`; ``max_samples`` shows only the
-    first samples (the post shows a stretch of the record).
+    Parameters
+    ----------
+    data : learnlds.datasets.IOData
+        A single-input single-output record.
+    ax : matplotlib.axes.Axes, optional
+        Axes to draw on; a new figure by default.
+    max_samples : int, optional
+        Show only the first samples (the post shows a stretch of the record).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The figure drawn on.
+
+    Examples
+    --------
+    >>> from learnlds.datasets import synthetic_dryer
+    >>> fig = io_data(synthetic_dryer(100), max_samples=50)
+    >>> len(fig.axes[0].lines[0].get_xdata())
+    50
     """
+    count = check_int(max_samples, "max_samples", low=1, allow_none=True)
     fig, ax = _axes(ax, figsize=(8.0, 3.6))
-    n = len(data) if max_samples is None else min(int(max_samples), len(data))
-    t = data.time[:n]
-    u, y = data.u1[:n], data.y1[:n]
+    T = len(data) if count is None else min(count, len(data))
+    t = data.time[:T]
     ax.plot(
         t,
-        u,
+        data.u1[:T],
         ".",
         color=_INPUT_COLOUR,
         ms=3.5,
@@ -88,7 +198,7 @@ def io_data(data, ax=None, *, max_samples: int | None = None):
     )
     ax.plot(
         t,
-        y,
+        data.y1[:T],
         "-",
         color=_OUTPUT_COLOUR,
         lw=1.3,
@@ -104,80 +214,147 @@ def io_data(data, ax=None, *, max_samples: int | None = None):
     return fig
 
 
-def _limits(*arrays: np.ndarray, pad: float = 0.12) -> tuple[float, float]:
-    lo = min(float(np.min(a)) for a in arrays)
-    hi = max(float(np.max(a)) for a in arrays)
-    span = hi - lo or 1.0
-    return lo - pad * span, hi + pad * span
-
-
-def predictions(
-    u,
-    y,
-    snapshots,
-    step: int | None = None,
-    ax=None,
-    *,
-    time=None,
-    predict=None,
-    ylim: tuple[float, float] | None = None,
-    fit: float | None = None,
-    title: str | None = None,
-):
-    """Figure 2: the model's predictions after ``step`` training steps (one animation frame).
-
-    ``snapshots`` is the ``[(step, model)]`` list of a :class:`learnlds.train.TrainResult`;
-    ``step=None`` draws the last one. ``predict(model, u) -> yhat`` maps the model to the
-    units of ``y`` (default ``model.simulate(u)``). The y-limits stay those of the data
-    (``ylim``) in every frame so that the animation does not jump.
-    """
-    if not snapshots:
-        raise ValueError("snapshots: need at least one (step, model) pair")
-    steps = [int(s) for s, _ in snapshots]
-    if step is None:
-        idx = len(snapshots) - 1
-    elif int(step) in steps:
-        idx = steps.index(int(step))
-    else:
-        raise ValueError(f"step: {step} is not a snapshot step (have {steps})")
-    k, model = snapshots[idx]
-    u = np.asarray(u, dtype=float)
-    y = np.asarray(y, dtype=float)
-    t = np.arange(y.shape[0]) if time is None else np.asarray(time)
-    yhat = predict(model, u) if predict is not None else model.simulate(u)
-    if ax is None:  # constrained layout: the frame is fitted without an extra draw
-        fig, ax = plt.subplots(figsize=(8.0, 3.6), layout="constrained")
-    else:
-        fig = ax.figure
-    lim = ylim if ylim is not None else _limits(u, y)
+def _draw_predictions(
+    ax: Axes, t: np.ndarray, u: np.ndarray, y: np.ndarray, yhat: np.ndarray, lim: tuple
+) -> None:
+    """Input dots, measured output and the clipped prediction on fixed y-limits."""
     ax.plot(t, u, ".", color=_INPUT_COLOUR, ms=3.0, label="input")
     ax.plot(t, y, "-", color=_OUTPUT_COLOUR, lw=1.3, label="measured output")
     ax.plot(t, np.clip(yhat, *lim), "-", color=_MODEL_COLOUR, lw=1.5, label="prediction")
     ax.set_ylim(*lim)
-    if title is None:
-        title = f"predictions after {int(k)}/{steps[-1]} steps"
-        if fit is not None:
-            title += f" (fit {fit:.1f} %)"
-    ax.set_title(title)
-    ax.set_xlabel("time" if time is not None else "sample")
     ax.legend(
         loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=3, fontsize="small", frameon=False
     )
     ax.grid(alpha=0.3)
+
+
+def predictions(
+    u: Any,
+    y: Any,
+    snapshots: Sequence[tuple[int, Any]],
+    step: int | None = None,
+    ax: Axes | None = None,
+    *,
+    time: Any = None,
+    predict: Callable[[Any, np.ndarray], np.ndarray] | None = None,
+    ylim: tuple[float, float] | None = None,
+    fit: float | None = None,
+    title: str | None = None,
+) -> Figure:
+    """Figure 2: the model's predictions after ``step`` training steps (one animation frame).
+
+    The y-limits stay those of the data (or ``ylim``) in every frame, so that the
+    animation does not jump.
+
+    Parameters
+    ----------
+    u, y : array_like
+        Input and measured output, ``(T,)``.
+    snapshots : sequence of (int, model)
+        ``[(step, model)]``, e.g. :attr:`learnlds.train.TrainResult.snapshots`.
+    step : int, optional
+        The snapshot to draw; the last by default.
+    ax : matplotlib.axes.Axes, optional
+        Axes to draw on; a new figure (constrained layout) by default.
+    time : array_like, optional
+        Time axis; sample numbers by default.
+    predict : callable, optional
+        ``predict(model, u) -> yhat`` in the units of ``y``; ``model.simulate(u)`` by
+        default.
+    ylim : (float, float), optional
+        Fixed y-limits.
+    fit : float, optional
+        Fit percent shown in the title.
+    title : str, optional
+        Replaces the default title.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The figure drawn on.
+
+    Raises
+    ------
+    ParameterError
+        No snapshots, or ``step`` is not one of their steps.
+
+    Examples
+    --------
+    >>> from learnlds import CanonicalSystem
+    >>> model = CanonicalSystem([-0.5], [1.0])
+    >>> u = np.sin(np.arange(40) / 4)
+    >>> fig = predictions(u, model.simulate(u), [(0, model), (10, model)], 10, fit=100.0)
+    >>> fig.axes[0].get_title()
+    'predictions after 10/10 steps (fit 100.0 %)'
+    """
+    if not snapshots:
+        raise ParameterError("snapshots: need at least one (step, model) pair")
+    k, model = snapshots[_pick_step(snapshots, step, "a snapshot step")]
+    ua = as_float_array(u, "u", ndim=(1,))
+    ya = as_float_array(y, "y", ndim=(1,))
+    t = np.arange(ya.shape[0]) if time is None else np.asarray(time)
+    yhat = predict(model, ua) if predict is not None else model.simulate(ua)
+    # constrained layout: the frame is fitted without an extra draw
+    fig, ax = _axes(ax, figsize=(8.0, 3.6), layout="constrained")
+    _draw_predictions(ax, t, ua, ya, yhat, ylim if ylim is not None else _limits(ua, ya))
+    if title is None:
+        title = f"predictions after {int(k)}/{int(snapshots[-1][0])} steps"
+        if fit is not None:
+            title += f" (fit {fit:.1f} %)"
+    ax.set_title(title)
+    ax.set_xlabel("time" if time is not None else "sample")
     return fig
 
 
-def segment(t, values, ax=None, *, ylabel: str = "objective", title: str | None = None):
-    """Figure 3: the objective along the segment between two points (``t`` in [0, 1])."""
-    t = np.asarray(t, dtype=float)
-    v = np.asarray(values, dtype=float)
-    if t.shape != v.shape or t.ndim != 1:
-        raise ValueError(f"t and values: need equal 1-D shapes, got {t.shape} and {v.shape}")
+def segment(
+    t: Any,
+    values: Any,
+    ax: Axes | None = None,
+    *,
+    ylabel: str = "objective",
+    title: str | None = None,
+) -> Figure:
+    """Figure 3: the objective along the segment between two points (``t`` in [0, 1]).
+
+    Parameters
+    ----------
+    t : array_like
+        Positions along the segment, ``(num,)``.
+    values : array_like
+        The objective at each position, same shape as ``t``.
+    ax : matplotlib.axes.Axes, optional
+        Axes to draw on; a new figure by default.
+    ylabel : str, default 'objective'
+        Label of the vertical axis.
+    title : str, optional
+        Replaces the default title.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The figure drawn on.
+
+    Raises
+    ------
+    DataError
+        ``t`` and ``values`` are not 1-D arrays of the same shape.
+
+    Examples
+    --------
+    >>> t = np.linspace(0.0, 1.0, 11)
+    >>> fig = segment(t, (t - 0.3) ** 2)
+    >>> float(fig.axes[0].lines[2].get_xdata()[0])
+    0.3
+    """
+    ta = as_float_array(t, "t")
+    v = np.asarray(values, dtype=float)  # may hold inf/NaN where the objective blew up
+    if ta.shape != v.shape or ta.ndim != 1:
+        raise DataError(f"t and values: need equal 1-D shapes, got {ta.shape} and {v.shape}")
     fig, ax = _axes(ax, figsize=(6.0, 3.8))
-    ax.plot(t, v, "-", color=_MODEL_COLOUR, lw=1.8)
-    ax.plot([t[0], t[-1]], [v[0], v[-1]], "o", color="k", ms=5, label="random end points")
+    ax.plot(ta, v, "-", color=_MODEL_COLOUR, lw=1.8)
+    ax.plot([ta[0], ta[-1]], [v[0], v[-1]], "o", color="k", ms=5, label="random end points")
     i = int(np.nanargmin(v))
-    ax.plot([t[i]], [v[i]], "v", color=_OUTPUT_COLOUR, ms=7, label="minimum on the segment")
+    ax.plot([ta[i]], [v[i]], "v", color=_OUTPUT_COLOUR, ms=7, label="minimum on the segment")
     ax.set_xlabel(r"$t$ along $(1-t)\,\theta_0 + t\,\theta_1$")
     ax.set_ylabel(ylabel)
     ax.set_title(title or "objective between two random points of the domain")
@@ -186,103 +363,148 @@ def segment(t, values, ax=None, *, ylabel: str = "objective", title: str | None 
     return fig
 
 
+def _numbered(models: Any) -> list[tuple[int, Any]]:
+    """``[(step, model)]`` from such pairs or from a plain list of models (0, 1, ...)."""
+    models = list(models)
+    if models and not isinstance(models[0], tuple):
+        return list(enumerate(models))
+    return models
+
+
 def transfer_functions(
-    truth,
-    models,
+    truth: Any,
+    models: Any,
     step: int | None = None,
     *,
     num: int = 512,
     ylim: tuple[float, float] | None = None,
-):
+) -> Figure:
     """Figure 5: ``|G(e^{iw})|`` of the target (left) beside ``|Ghat|`` at ``step`` (right).
 
-    ``models`` is ``[(step, model)]`` (or a list of models, numbered 0, 1, ...);
-    ``step=None`` draws the last. The right panel keeps the target dashed for reference
-    and both panels share the y-limits of the target and every model.
+    The right panel keeps the target dashed for reference and both panels share the
+    y-limits of the target and every model (so frames do not jump).
+
+    Parameters
+    ----------
+    truth : CanonicalSystem
+        The target system.
+    models : sequence
+        ``[(step, model)]``, or a list of models numbered 0, 1, ...
+    step : int, optional
+        The model to draw; the last by default.
+    num : int, default 512
+        Number of frequencies in ``[0, 2 pi]``.
+    ylim : (float, float), optional
+        Fixed y-limits; by default from the target and all models.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        A new figure with two panels.
+
+    Raises
+    ------
+    ParameterError
+        No models, or ``step`` is not one of their steps.
+
+    Examples
+    --------
+    >>> from learnlds import CanonicalSystem
+    >>> truth = CanonicalSystem([-0.5], [1.0])
+    >>> fig = transfer_functions(truth, [truth.with_params(c=[0.5]), truth], num=64)
+    >>> fig.axes[1].get_title()
+    '$|\\\\widehat G(e^{i\\\\omega})|$ after 1/1 steps'
     """
-    pairs = (
-        [(i, m) for i, m in enumerate(models)]
-        if models and not isinstance(models[0], tuple)
-        else list(models)
-    )
+    pairs = _numbered(models)
     if not pairs:
-        raise ValueError("models: need at least one model")
-    steps = [int(s) for s, _ in pairs]
-    if step is None:
-        idx = len(pairs) - 1
-    elif int(step) in steps:
-        idx = steps.index(int(step))
-    else:
-        raise ValueError(f"step: {step} is not one of the model steps {steps}")
-    w = np.linspace(0.0, 2.0 * np.pi, int(num))
+        raise ParameterError("models: need at least one model")
+    k, model = pairs[_pick_step(pairs, step, "one of the model steps")]
+    w = np.linspace(0.0, 2.0 * np.pi, check_int(num, "num", low=2))
     g = np.abs(truth.frequency_response(w))
     if ylim is None:
-        top = max(
-            float(g.max()), max(float(np.abs(m.frequency_response(w)).max()) for _, m in pairs)
-        )
+        top = max(float(g.max()), *(float(np.abs(m.frequency_response(w)).max()) for _, m in pairs))
         ylim = (0.0, 1.08 * top if top > 0 else 1.0)
-    k, model = pairs[idx]
-    gh = np.abs(model.frequency_response(w))
-    fig, (left, right) = plt.subplots(1, 2, figsize=(9.0, 3.6), sharey=True, layout="constrained")
+    fig = _new_figure((9.0, 3.6), layout="constrained")
+    left, right = fig.subplots(1, 2, sharey=True)
     left.plot(w, g, color=_OUTPUT_COLOUR, lw=1.8)
     left.set_title(r"target $|G(e^{i\omega})|$")
     right.plot(w, g, "--", color=_OUTPUT_COLOUR, lw=1.0, alpha=0.6, label="target")
-    right.plot(w, gh, color=_MODEL_COLOUR, lw=1.8, label="model")
-    right.set_title(rf"$|\widehat G(e^{{i\omega}})|$ after {int(k)}/{steps[-1]} steps")
+    right.plot(w, np.abs(model.frequency_response(w)), color=_MODEL_COLOUR, lw=1.8, label="model")
+    right.set_title(rf"$|\widehat G(e^{{i\omega}})|$ after {int(k)}/{int(pairs[-1][0])} steps")
     right.legend(fontsize="small", loc="upper right")
     for a in (left, right):
         a.set_xlim(0.0, 2.0 * np.pi)
         a.set_ylim(*ylim)
-        a.set_xticks([0, np.pi / 2, np.pi, 3 * np.pi / 2, 2 * np.pi])
-        a.set_xticklabels(["0", r"$\pi/2$", r"$\pi$", r"$3\pi/2$", r"$2\pi$"])
+        a.set_xticks(*_PI_TICKS)
         a.set_xlabel(r"$\omega$")
         a.grid(alpha=0.3)
     return fig
 
 
+def _surface_halves(ax: Any, lim: float, clip: float, num: int) -> np.ndarray:
+    """Draw ``min(h, clip)`` for ``v > 0`` in colour and ``v < 0`` in grey; return the grid."""
+    s = np.linspace(-lim, lim, num + num % 2)  # even: no grid line on v = 0
+    for half, colour in ((s[s > 0], True), (s[s < 0], False)):
+        U, V = np.meshgrid(s, half)
+        H = np.minimum((U / V - 1.0) ** 2, clip)
+        style: dict[str, Any] = (
+            {"cmap": "viridis", "vmin": 0.0, "vmax": clip, "alpha": 0.95}
+            if colour
+            else {"color": "0.6", "alpha": 0.3}
+        )
+        ax.plot_surface(U, V, H, linewidth=0, antialiased=True, rstride=1, cstride=1, **style)
+    return s
+
+
 def quasiconvex_surface(
-    ax=None,
+    ax: Any = None,
     *,
     lim: float = 2.0,
     clip: float = 4.0,
     num: int = 120,
     elev: float = 30.0,
     azim: float = -130.0,
-):
+) -> Figure:
     """Figure 6: the surface ``h(u, v) = (u/v - 1)^2`` over the reals, clipped at ``clip``.
 
     The half-plane ``v > 0`` (where the claim gives quasi-convexity) is drawn in colour,
     ``v < 0`` in translucent grey; the red line is the valley of minima ``u = v``.
-    ``elev``/``azim`` set the view (the report rotates it on click).
+
+    Parameters
+    ----------
+    ax : mpl_toolkits.mplot3d.Axes3D, optional
+        3-D axes to draw on; a new figure by default.
+    lim : float, default 2.0
+        The square ``[-lim, lim]^2`` is drawn.
+    clip : float, default 4.0
+        Values above are clipped (``h`` is unbounded near ``v = 0``).
+    num : int, default 120
+        Grid points per axis (rounded up to even).
+    elev, azim : float
+        The view angles in degrees (the report rotates ``azim`` on click).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The figure drawn on.
+
+    Examples
+    --------
+    >>> fig = quasiconvex_surface(num=10, azim=10.0)
+    >>> fig.axes[0].name, len(fig.axes[0].collections)
+    ('3d', 2)
     """
+    lim = check_float(lim, "lim", low=0.0, low_open=True)
+    clip = check_float(clip, "clip", low=0.0, low_open=True)
+    num = check_int(num, "num", low=2)
+    elev = check_float(elev, "elev")
+    azim = check_float(azim, "azim")
     if ax is None:
-        fig = plt.figure(figsize=(6.4, 5.2))
+        fig = _new_figure((6.4, 5.2))
         ax = fig.add_subplot(projection="3d")
     else:
         fig = ax.figure
-    num = int(num) + int(num) % 2  # even: no grid line on v = 0
-    s = np.linspace(-lim, lim, num)
-    for half, style in ((s[s > 0], "colour"), (s[s < 0], "grey")):
-        U, V = np.meshgrid(s, half)
-        H = np.minimum((U / V - 1.0) ** 2, clip)
-        if style == "colour":
-            ax.plot_surface(
-                U,
-                V,
-                H,
-                cmap="viridis",
-                vmin=0.0,
-                vmax=clip,
-                linewidth=0,
-                antialiased=True,
-                rstride=1,
-                cstride=1,
-                alpha=0.95,
-            )
-        else:
-            ax.plot_surface(
-                U, V, H, color="0.6", linewidth=0, antialiased=True, rstride=1, cstride=1, alpha=0.3
-            )
+    s = _surface_halves(ax, lim, clip, num)
     pos = s[s > 0]
     ax.plot(pos, pos, np.zeros_like(pos), color=_OUTPUT_COLOUR, lw=2.0, zorder=10)
     ax.set_xlabel("u")
@@ -301,33 +523,54 @@ def quasiconvex_surface(
 
 
 # =========================================================================== the Pac-Man region
-# (region engineer) Figure 4 of the post: the curve q_a(alpha e^{iw}) against the wedge.
-__all__ += ["pacman"]
+def _wedge(ax: Axes, region: Any, R: float) -> None:
+    """Shade the plane grey and the allowed wedge (cut to the strip) green."""
+    s = 1.0 + region.tau0
+    ax.add_patch(Rectangle((-R, -R), 2 * R, 2 * R, color="0.85", zorder=0, lw=0))
+    lo, hi = region.tau1, min(region.tau2, R)
+    poly = np.column_stack(([lo, hi, hi, lo], [-lo / s, -hi / s, hi / s, lo / s]))
+    ax.add_patch(Polygon(poly, color="#b7e4b0", zorder=1, lw=0, label="allowed wedge"))
+    ax.plot([0, R], [0, R / s], color="#2f7d32", lw=1, zorder=2)
+    ax.plot([0, R], [0, -R / s], color="#2f7d32", lw=1, zorder=2)
 
 
-def pacman(a, region=None, ax=None, num: int = 512):
-    """Draw ``q_a(alpha e^{iw})`` over the circle against the Pac-Man region's wedge.
+def pacman(a: Any, region: Any = None, ax: Axes | None = None, num: int = 512) -> Figure:
+    """Figure 4: ``q_a(alpha e^{iw})`` over the circle against the Pac-Man region's wedge.
 
     The allowed wedge ``|Im q| <= Re q / (1 + tau0)`` (and the strip ``tau1 < Re q < tau2``
     when set) is shaded green, the rest of the plane (the Pac-Man's mouth side) grey; the
-    title gives the exact margin. ``region`` defaults to the post's ``PacmanRegion()``.
+    title gives the exact margin.
+
+    Parameters
+    ----------
+    a : array_like
+        Denominator coefficients ``(a_1, ..., a_n)``.
+    region : PacmanRegion, optional
+        The region; the post's ``PacmanRegion()`` by default.
+    ax : matplotlib.axes.Axes, optional
+        Axes to draw on; a new figure by default.
+    num : int, default 512
+        Points on the circle.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The figure drawn on.
+
+    Examples
+    --------
+    >>> fig = pacman([0.2, -0.1], num=64)
+    >>> "inside" in fig.axes[0].get_title()
+    True
     """
     from .region import PacmanRegion
 
     region = PacmanRegion() if region is None else region
-    q = region.curve(a, num=num)
+    q = region.curve(a, num=check_int(num, "num", low=2))
     marg = region.margin(a)
     fig, ax = _axes(ax, figsize=(5.0, 5.0))
     R = 1.15 * max(1.5, float(np.max(np.abs(q))), region.tau1 + 0.5)
-    s = 1.0 + region.tau0
-    ax.add_patch(plt.Rectangle((-R, -R), 2 * R, 2 * R, color="0.85", zorder=0, lw=0))
-    lo = region.tau1
-    hi = min(region.tau2, R)
-    xs = np.array([lo, hi, hi, lo])
-    poly = np.column_stack((xs, np.array([-lo / s, -hi / s, hi / s, lo / s])))
-    ax.add_patch(plt.Polygon(poly, color="#b7e4b0", zorder=1, lw=0, label="allowed wedge"))
-    ax.plot([0, R], [0, R / s], color="#2f7d32", lw=1, zorder=2)
-    ax.plot([0, R], [0, -R / s], color="#2f7d32", lw=1, zorder=2)
+    _wedge(ax, region, R)
     ax.plot(q.real, q.imag, color="#1f77b4", lw=1.6, zorder=3, label=r"$q_a(\alpha e^{i\omega})$")
     ax.plot([1.0], [0.0], "k+", zorder=4)
     ax.axhline(0.0, color="0.5", lw=0.5, zorder=1)
@@ -344,22 +587,47 @@ def pacman(a, region=None, ax=None, num: int = 512):
 
 
 # =========================================================================== validation plots
-# (baselines/validation engineer) compare, Bode, step, impulse and residual figures.
-__all__ += ["bode_plot", "compare_plot", "impulse_plot", "residual_plot", "step_plot"]
+def compare_plot(
+    models: Any,
+    u: Any,
+    y: Any,
+    ax: Axes | None = None,
+    *,
+    dt: float | None = None,
+    title: str | None = None,
+) -> Figure:
+    """Measured output against each model's simulation from zero state, fit % in the legend.
 
+    Parameters
+    ----------
+    models : model, sequence of models or mapping name -> model
+        Anything with ``simulate``.
+    u, y : array_like
+        Input and measured output of one record.
+    ax : matplotlib.axes.Axes, optional
+        Axes to draw on; a new figure by default.
+    dt : float, optional
+        Sampling time; the time axis is in samples without it.
+    title : str, optional
+        Replaces the default title.
 
-def _time_axis(T: int, dt: float | None) -> tuple[np.ndarray, str]:
-    if dt is None:
-        return np.arange(T), "sample"
-    if not dt > 0:
-        raise ValueError(f"dt: must be a positive sampling time, got {dt}")
-    return np.arange(T) * dt, "time [s]"
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The figure drawn on.
 
-
-def compare_plot(models, u, y, ax=None, *, dt: float | None = None, title: str | None = None):
-    """Measured output against each model's simulation from zero state, fit % in the legend."""
+    Examples
+    --------
+    >>> from learnlds import CanonicalSystem
+    >>> truth = CanonicalSystem([-0.5], [1.0])
+    >>> u = np.sin(np.arange(50) / 5)
+    >>> fig = compare_plot({"truth": truth}, u, truth.simulate(u), dt=0.1)
+    >>> fig.axes[0].get_legend().get_texts()[1].get_text()
+    'truth: fit 100.0 %'
+    """
     from .validate import compare
 
+    dt = _check_dt(dt)
     results = compare(models, u, y)
     ya = np.asarray(y, dtype=float)
     fig, ax = _axes(ax, figsize=(8.0, 4.0))
@@ -374,27 +642,56 @@ def compare_plot(models, u, y, ax=None, *, dt: float | None = None, title: str |
     return fig
 
 
-def bode_plot(models, dt: float | None = None, *, w=None, num: int = 512, fig=None):
+def bode_plot(
+    models: Any,
+    dt: float | None = None,
+    *,
+    w: Any = None,
+    num: int = 512,
+    fig: Figure | None = None,
+) -> Figure:
     """Magnitude (dB) and phase (degrees) of one or several models on two stacked axes.
 
-    Frequencies ``w`` in rad/sample up to pi; with a sampling time ``dt`` the axis is
-    in rad/s (``w / dt``, up to the Nyquist frequency ``pi / dt``).
+    Parameters
+    ----------
+    models : model, sequence of models or mapping name -> model
+        Anything with ``frequency_response``.
+    dt : float, optional
+        Sampling time: the axis is then in rad/s (``w / dt``, up to the Nyquist
+        frequency ``pi / dt``), else in rad/sample up to pi.
+    w : array_like, optional
+        Frequencies in rad/sample; ``num`` log-spaced ones by default.
+    num : int, default 512
+        Number of default frequencies.
+    fig : matplotlib.figure.Figure, optional
+        Figure to draw on (two axes are added); a new one by default.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The figure drawn on.
+
+    Examples
+    --------
+    >>> from learnlds import CanonicalSystem
+    >>> fig = bode_plot({"first order": CanonicalSystem([-0.5], [1.0])}, num=32)
+    >>> [ax.get_ylabel() for ax in fig.axes]
+    ['magnitude [dB]', 'phase [deg]']
     """
     from .validate import as_named_models
 
     named = as_named_models(models)
-    if dt is not None and not dt > 0:
-        raise ValueError(f"dt: must be a positive sampling time, got {dt}")
-    w = np.logspace(-3, np.log10(np.pi), num) if w is None else np.asarray(w, dtype=float)
-    if fig is None:
-        fig, (ax_m, ax_p) = plt.subplots(2, 1, sharex=True, figsize=(7.0, 5.5))
+    dt = _check_dt(dt)
+    if w is None:
+        w = np.logspace(-3, np.log10(np.pi), check_int(num, "num", low=2))
     else:
-        ax_m, ax_p = fig.subplots(2, 1, sharex=True)
-    x = w if dt is None else w / dt
+        w = as_float_array(w, "w", ndim=(1,))
+    fig, (ax_m, ax_p) = _two_axes(fig, (7.0, 5.5), sharex=True)
+    freq = w if dt is None else w / dt
     for name, m in named.items():
         g = np.asarray(m.frequency_response(w))
-        ax_m.semilogx(x, 20 * np.log10(np.maximum(np.abs(g), 1e-300)), label=name)
-        ax_p.semilogx(x, np.degrees(np.unwrap(np.angle(g))), label=name)
+        ax_m.semilogx(freq, 20 * np.log10(np.maximum(np.abs(g), 1e-300)), label=name)
+        ax_p.semilogx(freq, np.degrees(np.unwrap(np.angle(g))), label=name)
     ax_m.set_ylabel("magnitude [dB]")
     ax_p.set_ylabel("phase [deg]")
     ax_p.set_xlabel("frequency [rad/s]" if dt is not None else "frequency [rad/sample]")
@@ -405,17 +702,16 @@ def bode_plot(models, dt: float | None = None, *, w=None, num: int = 512, fig=No
     return fig
 
 
-def _response_plot(models, kind: str, n: int, ax, dt: float | None):
+def _response_plot(models: Any, kind: str, length: Any, ax: Axes | None, dt: Any) -> Figure:
     from .validate import as_named_models
 
-    n = int(n)
-    if n < 1:
-        raise ValueError(f"n: must be >= 1 sample, got {n}")
+    length = check_int(length, "length", low=1)
+    dt = _check_dt(dt)
     named = as_named_models(models)
     fig, ax = _axes(ax)
-    t, xlabel = _time_axis(n, dt)
+    t, xlabel = _time_axis(length, dt)
     for name, m in named.items():
-        resp = m.simulate(np.ones(n)) if kind == "step" else m.markov(n)
+        resp = m.simulate(np.ones(length)) if kind == "step" else m.markov(length)
         ax.step(t, np.asarray(resp, dtype=float), where="post", label=name)
     ax.axhline(0.0, color="0.6", lw=0.5)
     ax.set_xlabel(xlabel)
@@ -425,21 +721,119 @@ def _response_plot(models, kind: str, n: int, ax, dt: float | None):
     return fig
 
 
-def step_plot(models, n: int = 100, ax=None, *, dt: float | None = None):
-    """Step responses (from zero state) of one or several models over ``n`` samples."""
-    return _response_plot(models, "step", n, ax, dt)
+@renamed_parameters(n="length")
+def step_plot(
+    models: Any, length: int = 100, ax: Axes | None = None, *, dt: float | None = None
+) -> Figure:
+    """Step responses (from zero state) of one or several models over ``length`` samples.
+
+    Parameters
+    ----------
+    models : model, sequence of models or mapping name -> model
+        Anything with ``simulate``.
+    length : int, default 100
+        Number of samples drawn (the keyword ``n`` is a deprecated alias).
+    ax : matplotlib.axes.Axes, optional
+        Axes to draw on; a new figure by default.
+    dt : float, optional
+        Sampling time; the time axis is in samples without it.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The figure drawn on.
+
+    Examples
+    --------
+    >>> from learnlds import CanonicalSystem
+    >>> fig = step_plot(CanonicalSystem([-0.5], [1.0]), length=30, dt=0.5)
+    >>> fig.axes[0].get_xlabel()
+    'time [s]'
+    """
+    return _response_plot(models, "step", length, ax, dt)
 
 
-def impulse_plot(models, n: int = 100, ax=None, *, dt: float | None = None):
-    """Impulse responses (Markov parameters ``r_0..r_{n-1}``) of one or several models."""
-    return _response_plot(models, "impulse", n, ax, dt)
+@renamed_parameters(n="length")
+def impulse_plot(
+    models: Any, length: int = 100, ax: Axes | None = None, *, dt: float | None = None
+) -> Figure:
+    """Impulse responses (Markov parameters ``r_0 .. r_{length-1}``) of one or several models.
+
+    Parameters
+    ----------
+    models : model, sequence of models or mapping name -> model
+        Anything with ``markov``.
+    length : int, default 100
+        Number of samples drawn (the keyword ``n`` is a deprecated alias).
+    ax : matplotlib.axes.Axes, optional
+        Axes to draw on; a new figure by default.
+    dt : float, optional
+        Sampling time; the time axis is in samples without it.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The figure drawn on.
+
+    Examples
+    --------
+    >>> from learnlds import CanonicalSystem
+    >>> fig = impulse_plot(CanonicalSystem([-0.5], [1.0]), length=30)
+    >>> fig.axes[0].get_ylabel()
+    'impulse response'
+    """
+    return _response_plot(models, "impulse", length, ax, dt)
 
 
-def residual_plot(model_or_result, u=None, y=None, max_lag: int = 25, *, fig=None):
+def _correlation_panel(
+    ax: Axes, lags: np.ndarray, values: np.ndarray, bound: float, colour: str
+) -> None:
+    """Stems with dots and the shaded 99 % band."""
+    ax.vlines(lags, 0, values, color=colour)
+    ax.plot(lags, values, "o", ms=3, color=colour)
+    ax.fill_between(lags, -bound, bound, color="#ffd8a8", alpha=0.6)
+    ax.axhline(0.0, color="0.5", lw=0.5)
+
+
+def residual_plot(
+    model_or_result: Any,
+    u: Any = None,
+    y: Any = None,
+    max_lag: int = 25,
+    *,
+    fig: Figure | None = None,
+) -> Figure:
     """Residual autocorrelation and input cross-correlation with their 99 % bounds.
 
-    ``model_or_result``: a :class:`~learnlds.validate.ResidualAnalysis`, or a model
-    (then ``u`` and ``y`` are required) or a residual array (then ``u``).
+    Parameters
+    ----------
+    model_or_result : ResidualAnalysis, model or array_like
+        A :class:`~learnlds.validate.ResidualAnalysis`; or a model (then ``u`` and
+        ``y`` are required); or the residuals themselves (then ``u``).
+    u, y : array_like, optional
+        Input and measured output, ``(T,)``.
+    max_lag : int, default 25
+        Largest lag of the correlations.
+    fig : matplotlib.figure.Figure, optional
+        Figure to draw on (two axes are added); a new one by default.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The figure drawn on.
+
+    Raises
+    ------
+    ParameterError
+        ``u`` is missing when the analysis must be computed.
+
+    Examples
+    --------
+    >>> u = np.random.default_rng(0).normal(size=200)
+    >>> e = np.random.default_rng(1).normal(size=200)
+    >>> fig = residual_plot(e, u, max_lag=5)
+    >>> fig.axes[0].get_title()
+    'Residual autocorrelation (whiteness ok)'
     """
     from .validate import ResidualAnalysis, residual_analysis
 
@@ -447,23 +841,14 @@ def residual_plot(model_or_result, u=None, y=None, max_lag: int = 25, *, fig=Non
         res = model_or_result
     else:
         if u is None:
-            raise ValueError("u: the input is needed for the residual analysis")
+            raise ParameterError("u: the input is needed for the residual analysis")
         res = residual_analysis(model_or_result, u, y, max_lag)
-    if fig is None:
-        fig, (ax1, ax2) = plt.subplots(2, 1, figsize=(7.0, 5.5))
-    else:
-        ax1, ax2 = fig.subplots(2, 1)
+    fig, (ax1, ax2) = _two_axes(fig, (7.0, 5.5))
     ok = {True: "ok", False: "FAILED"}
-    ax1.vlines(res.lags, 0, res.autocorr, color="#1f77b4")
-    ax1.plot(res.lags, res.autocorr, "o", ms=3, color="#1f77b4")
-    ax1.fill_between(res.lags, -res.auto_bound, res.auto_bound, color="#ffd8a8", alpha=0.6)
-    ax1.axhline(0.0, color="0.5", lw=0.5)
+    _correlation_panel(ax1, res.lags, res.autocorr, res.auto_bound, "#1f77b4")
     ax1.set_title(f"Residual autocorrelation (whiteness {ok[res.whiteness_ok]})", fontsize="medium")
     ax1.set_xlabel("lag")
-    ax2.vlines(res.cross_lags, 0, res.crosscorr, color="#d62728")
-    ax2.plot(res.cross_lags, res.crosscorr, "o", ms=3, color="#d62728")
-    ax2.fill_between(res.cross_lags, -res.cross_bound, res.cross_bound, color="#ffd8a8", alpha=0.6)
-    ax2.axhline(0.0, color="0.5", lw=0.5)
+    _correlation_panel(ax2, res.cross_lags, res.crosscorr, res.cross_bound, "#d62728")
     ax2.set_title(
         f"Cross-correlation residual / input (independence {ok[res.independence_ok]})",
         fontsize="medium",

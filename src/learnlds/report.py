@@ -8,7 +8,20 @@ click the image to advance, or move the slider, as in the post. The same figures
 also saved as PNG and SVG under ``figures/`` for papers and slides.
 
 Figures that need training snapshots are replaced by what is available when only a
-fitted model is given (``learnlds report``), and the page says so.
+fitted model is given (``learnlds report``), and the page says so. Every fit on the
+page follows the project's protocol, :func:`learnlds.validate.holdout`.
+
+The figures are rendered off-screen (:mod:`learnlds.plots` makes plain
+:class:`matplotlib.figure.Figure` objects): writing a report never touches pyplot or
+matplotlib's global backend.
+
+Examples
+--------
+>>> from learnlds.datasets import synthetic_dryer
+>>> data = synthetic_dryer(400)
+>>> est_fit, val_fit = model_fits(data.truth, data, Scaling())
+>>> bool(est_fit > 80 and val_fit > 80)
+True
 """
 
 from __future__ import annotations
@@ -17,9 +30,8 @@ import base64
 import html
 import io
 import json
-import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -27,10 +39,12 @@ from typing import Any
 import numpy as np
 
 from . import plots
+from ._boundary import check_bool, check_float, check_int
 from .datasets import IOData
+from .errors import DataError, ParameterError, UnsupportedShapeError
 from .region import PacmanRegion
 from .systems import CanonicalSystem
-from .validate import fit_percent
+from .validate import HoldoutResult, holdout
 
 __all__ = ["Scaling", "model_fits", "write_report"]
 
@@ -39,10 +53,28 @@ Snapshots = Sequence[tuple[int, CanonicalSystem]]
 
 @dataclass(frozen=True)
 class Scaling:
-    """How raw signals map to the model's: ``x = (u - u_offset) / u_scale``, likewise ``y``.
+    """How raw signals map to the model's: ``(u - u_offset) / u_scale``, likewise ``y``.
 
-    The demo normalises by the estimation data's means and standard deviations; a model
-    from ``learnlds fit`` only removes the means (scales 1).
+    The demo normalises by the estimation data's means and standard deviations
+    (:meth:`normalising`); a model from ``learnlds fit`` only removes the means
+    (scales 1).
+
+    Parameters
+    ----------
+    u_offset, y_offset : float, default 0.0
+        Subtracted from the raw input and output.
+    u_scale, y_scale : float, default 1.0
+        Positive divisors applied after the offsets.
+
+    Raises
+    ------
+    ParameterError
+        An offset or scale is not a finite number, or a scale is not positive.
+
+    Examples
+    --------
+    >>> Scaling(u_offset=1.0, u_scale=2.0).to_model([1.0, 3.0])
+    array([0., 1.])
     """
 
     u_offset: float = 0.0
@@ -51,56 +83,213 @@ class Scaling:
     y_scale: float = 1.0
 
     def __post_init__(self) -> None:
-        for name in ("u_offset", "u_scale", "y_offset", "y_scale"):
-            v = float(getattr(self, name))
-            if not math.isfinite(v):
-                raise ValueError(f"{name}: must be finite, got {v}")
-            object.__setattr__(self, name, v)
-        if self.u_scale <= 0 or self.y_scale <= 0:
-            raise ValueError(f"scales: must be > 0, got {self.u_scale} and {self.y_scale}")
+        for name in ("u_offset", "y_offset"):
+            object.__setattr__(self, name, check_float(getattr(self, name), name))
+        for name in ("u_scale", "y_scale"):
+            value = check_float(getattr(self, name), name, low=0.0, low_open=True)
+            object.__setattr__(self, name, value)
 
     @classmethod
     def normalising(cls, data: IOData) -> Scaling:
-        """Subtract the means and divide by the standard deviations of ``data`` (SISO)."""
+        """Subtract the means and divide by the standard deviations of ``data`` (SISO).
+
+        Parameters
+        ----------
+        data : IOData
+            A single-input single-output record (usually the estimation part).
+
+        Returns
+        -------
+        Scaling
+            Offsets the means, scales the standard deviations.
+
+        Raises
+        ------
+        DataError
+            The input or the output is constant.
+
+        Examples
+        --------
+        >>> from learnlds.datasets import IOData
+        >>> Scaling.normalising(IOData.from_arrays([0.0, 2.0], [1.0, 3.0]))
+        Scaling(u_offset=1.0, u_scale=1.0, y_offset=2.0, y_scale=1.0)
+        """
         u, y = data.u1, data.y1
         su, sy = float(np.std(u)), float(np.std(y))
         if su == 0 or sy == 0:
-            raise ValueError(f"{data.name}: constant input or output, cannot normalise")
+            raise DataError(f"{data.name}: constant input or output, cannot normalise")
         return cls(float(np.mean(u)), su, float(np.mean(y)), sy)
 
-    def to_model(self, u: np.ndarray) -> np.ndarray:
+    def to_model(self, u: Any) -> np.ndarray:
+        """The raw input ``u`` in the model's units: ``(u - u_offset) / u_scale``.
+
+        Parameters
+        ----------
+        u : array_like
+            Raw input.
+
+        Returns
+        -------
+        numpy.ndarray
+            The scaled input.
+
+        Examples
+        --------
+        >>> Scaling(u_scale=2.0).to_model([2.0])
+        array([1.])
+        """
         return (np.asarray(u, dtype=float) - self.u_offset) / self.u_scale
 
-    def output_to_model(self, y: np.ndarray) -> np.ndarray:
+    def output_to_model(self, y: Any) -> np.ndarray:
+        """The raw output ``y`` in the model's units: ``(y - y_offset) / y_scale``.
+
+        Parameters
+        ----------
+        y : array_like
+            Raw output.
+
+        Returns
+        -------
+        numpy.ndarray
+            The scaled output.
+
+        Examples
+        --------
+        >>> Scaling(y_offset=1.0).output_to_model([3.0])
+        array([2.])
+        """
         return (np.asarray(y, dtype=float) - self.y_offset) / self.y_scale
 
-    def from_model(self, yhat: np.ndarray) -> np.ndarray:
+    def from_model(self, yhat: Any) -> np.ndarray:
+        """A model output back in raw units: ``yhat * y_scale + y_offset``.
+
+        Parameters
+        ----------
+        yhat : array_like
+            Output in the model's units.
+
+        Returns
+        -------
+        numpy.ndarray
+            The output in raw units.
+
+        Examples
+        --------
+        >>> Scaling(y_offset=1.0, y_scale=2.0).from_model([1.0])
+        array([3.])
+        """
         return np.asarray(yhat, dtype=float) * self.y_scale + self.y_offset
 
     def physical(self, model: CanonicalSystem) -> CanonicalSystem:
-        """The same model between the offset-free raw signals (gain ``y_scale / u_scale``)."""
+        """The same model between the offset-free raw signals (gain ``y_scale / u_scale``).
+
+        Parameters
+        ----------
+        model : CanonicalSystem
+            A SISO model acting on scaled signals.
+
+        Returns
+        -------
+        CanonicalSystem
+            ``model`` with ``c`` and ``d`` multiplied by ``y_scale / u_scale``.
+
+        Examples
+        --------
+        >>> m = CanonicalSystem([-0.5], [1.0], 1.0)
+        >>> float(Scaling(u_scale=2.0).physical(m).d)
+        0.5
+        """
         k = self.y_scale / self.u_scale
         return model.with_params(c=model.c * k, d=model.d * k)
 
-    def predict(self, model: CanonicalSystem, u: np.ndarray) -> np.ndarray:
-        """The model's simulated output (zero state) for raw input ``u``, in raw units."""
+    def predict(self, model: CanonicalSystem, u: Any) -> np.ndarray:
+        """The model's simulated output (zero state) for raw input ``u``, in raw units.
+
+        Parameters
+        ----------
+        model : CanonicalSystem
+            A SISO model acting on scaled signals.
+        u : array_like
+            Raw input, ``(T,)``.
+
+        Returns
+        -------
+        numpy.ndarray
+            The simulated output in raw units, ``(T,)``.
+
+        Examples
+        --------
+        >>> Scaling(y_offset=10.0).predict(CanonicalSystem([0.0], [1.0]), [1.0, 0.0])
+        array([10., 11.])
+        """
         return self.from_model(model.simulate(self.to_model(u)))
 
 
-def model_fits(
-    model: CanonicalSystem, data: IOData, scaling: Scaling, split: float = 0.5
-) -> tuple[float, float]:
-    """``(estimation fit %, validation fit %)`` with the project's protocol.
+def _check_data(data: Any) -> IOData:
+    if not isinstance(data, IOData):
+        raise ParameterError(f"data: expected an IOData, got {type(data).__name__}")
+    if not data.is_siso:
+        raise UnsupportedShapeError(
+            f"data: expected a single-input single-output record, got {data.n_inputs} "
+            f"inputs and {data.n_outputs} outputs"
+        )
+    return data
 
-    Estimation: the first ``split`` of the record mapped by ``scaling``. Validation: the
-    rest, each half centred on its own means, simulated from zero state (the scales of
-    ``scaling`` still apply).
+
+def _holdout(model: Any, data: IOData, scaling: Scaling, split: float) -> HoldoutResult:
+    """The protocol on the record divided by the scales.
+
+    :func:`~learnlds.validate.holdout` centres each part on its own means, so the
+    offsets of ``scaling`` do not enter; the fits are unchanged by the scales
+    (fit percent is scale-free) but the model sees the signals it was trained on.
     """
-    est, val = data.split(split)
-    fit_est = fit_percent(est.y1, scaling.predict(model, est.u1))
-    vd = val.detrend()
-    yhat = model.simulate(vd.u1 / scaling.u_scale) * scaling.y_scale
-    return fit_est, fit_percent(vd.y1, yhat)
+    return holdout(model, data.u1 / scaling.u_scale, data.y1 / scaling.y_scale, split=split)
+
+
+def model_fits(
+    model: Any, data: IOData, scaling: Scaling, split: float = 0.5
+) -> tuple[float, float]:
+    """``(estimation fit %, validation fit %)`` by the project's protocol.
+
+    This is :func:`learnlds.validate.holdout` applied to ``data`` divided by the
+    scales of ``scaling``: the first ``split`` of the record estimates, the rest
+    validates, each part centred on its own means, simulation from zero state.
+
+    Parameters
+    ----------
+    model : CanonicalSystem or object with ``simulate``
+        A SISO model acting on signals scaled by ``scaling``.
+    data : IOData
+        The raw single-input single-output record.
+    scaling : Scaling
+        Maps raw signals to the model's (only the scales matter here).
+    split : float, default 0.5
+        Fraction of the record used for estimation, in ``(0, 1)``.
+
+    Returns
+    -------
+    (float, float)
+        Estimation and validation fit percent.
+
+    Raises
+    ------
+    ParameterError
+        ``data`` or ``scaling`` of the wrong type.
+
+    Examples
+    --------
+    >>> from learnlds.datasets import IOData
+    >>> model = CanonicalSystem([-0.5], [1.0])
+    >>> u = np.random.default_rng(0).normal(size=400)
+    >>> data = IOData.from_arrays(u, model.simulate(u))
+    >>> bool(min(model_fits(model, data, Scaling())) > 95)
+    True
+    """
+    _check_data(data)
+    if not isinstance(scaling, Scaling):
+        raise ParameterError(f"scaling: expected a Scaling, got {type(scaling).__name__}")
+    res = _holdout(model, data, scaling, split)
+    return res.estimation_fit, res.validation_fit
 
 
 # --------------------------------------------------------------------------- images
@@ -122,7 +311,8 @@ class _Figures:
     """Embeds figures as PNG data URLs and saves the stills as PNG+SVG under ``figures/``.
 
     A saved figure is rendered once per format: the PNG written by
-    :func:`learnlds.plots.save_figure` is the one embedded.
+    :func:`learnlds.plots.save_figure` is the one embedded. The figures come from
+    :mod:`learnlds.plots` (outside pyplot), so nothing needs closing.
     """
 
     def __init__(self, folder: Path | None, formats: Sequence[str] = ("png", "svg")) -> None:
@@ -131,19 +321,12 @@ class _Figures:
         self.files: list[Path] = []
 
     def _embed(self, fig: Any, stem: str | None) -> str:
-        import matplotlib.pyplot as plt
-
-        try:
-            png = None
-            if self.folder is not None and stem is not None and self.formats:
-                paths = plots.save_figure(fig, self.folder / stem, formats=self.formats)
-                self.files.extend(paths)
-                png = next((p.read_bytes() for p in paths if p.suffix == ".png"), None)
-            if png is None:
-                png = _png(fig)
-        finally:
-            plt.close(fig)
-        return _data_url(png)
+        png = None
+        if self.folder is not None and stem is not None and self.formats:
+            paths = plots.save_figure(fig, self.folder / stem, formats=self.formats)
+            self.files.extend(paths)
+            png = next((p.read_bytes() for p in paths if p.suffix == ".png"), None)
+        return _data_url(_png(fig) if png is None else png)
 
     def still(self, fig: Any, stem: str) -> str:
         return self._embed(fig, stem)
@@ -151,9 +334,9 @@ class _Figures:
     def frames(
         self, draws: Sequence[tuple[str, Callable[[], Any]]], stem: str
     ) -> list[tuple[str, str]]:
-        """``[(label, draw)]`` -> ``[(label, data URL)]``, one figure open at a time.
+        """``[(label, draw)]`` -> ``[(label, data URL)]``, one figure alive at a time.
 
-        Only the last frame is saved to disk; each figure is closed once embedded.
+        Only the last frame is saved to disk.
         """
         last = len(draws) - 1
         return [
@@ -279,6 +462,365 @@ def _fits_table(rows: Sequence[tuple[str, float | None, float | None]]) -> str:
     return f'<table id="fits-table">{head}{body}</table>'
 
 
+# --------------------------------------------------------------------------- sections
+_ADVANCE = "Click the picture or move the slider to advance."
+
+
+@dataclass
+class _Context:
+    """What every section needs: the record and its parts, the model, the fits, the figures."""
+
+    out: Path
+    data: IOData
+    est: IOData
+    val: IOData
+    model: CanonicalSystem
+    scaling: Scaling
+    split: float
+    region: PacmanRegion
+    fits: HoldoutResult
+    figs: _Figures
+    say: Callable[[str], None]
+    missing: list[str] = field(default_factory=list)
+
+
+def _context(
+    out_dir: str | Path,
+    data: Any,
+    model: Any,
+    scaling: Scaling | None,
+    split: float,
+    region: PacmanRegion | None,
+    figures: _Figures,
+    log: Callable[[str], None] | None,
+) -> _Context:
+    """Check the report's inputs and compute what the sections share (the fits first)."""
+    _check_data(data)
+    if not isinstance(model, CanonicalSystem):
+        raise ParameterError(f"model: expected a CanonicalSystem, got {type(model).__name__}")
+    if not model.is_siso:
+        raise UnsupportedShapeError("model: the report draws single-input single-output models")
+    split = check_float(split, "split", low=0.0, high=1.0, low_open=True, high_open=True)
+    if region is not None and not isinstance(region, PacmanRegion):
+        raise ParameterError(f"region: expected a PacmanRegion, got {type(region).__name__}")
+    if log is not None and not callable(log):
+        raise ParameterError("log: must be callable or None")
+    est, val = data.split(split)
+    if scaling is None:
+        scaling = Scaling(float(est.u1.mean()), 1.0, float(est.y1.mean()), 1.0)
+    elif not isinstance(scaling, Scaling):
+        raise ParameterError(f"scaling: expected a Scaling, got {type(scaling).__name__}")
+    out = Path(out_dir)
+    return _Context(
+        out=out,
+        data=data,
+        est=est,
+        val=val,
+        model=model,
+        scaling=scaling,
+        split=split,
+        region=region or PacmanRegion(),
+        fits=_holdout(model, data, scaling, split),
+        figs=figures,
+        say=log or (lambda _msg: None),
+    )
+
+
+def _data_section(ctx: _Context) -> str:
+    data = ctx.data
+    html_ = "<h2>1. The data</h2>" + _still(
+        ctx.figs.still(plots.io_data(data), "1-data"),
+        "input and output",
+        f"{_esc(data.description or data.name)} ({len(data)} samples; first "
+        f"{len(ctx.est)} for estimation, last {len(ctx.val)} for validation).",
+    )
+    ctx.say("figure 1: data")
+    return html_
+
+
+def _snapshot_fit(ctx: _Context, model: CanonicalSystem) -> float | None:
+    """Estimation fit of a training snapshot (None when its simulation is not finite)."""
+    try:
+        return _holdout(model, ctx.data, ctx.scaling, ctx.split).estimation_fit
+    except DataError:
+        return None
+
+
+def _prediction_frames(
+    ctx: _Context, snapshots: Snapshots, step_fits: dict[int, float] | None
+) -> list[tuple[str, Callable[[], Any]]]:
+    """One frame per snapshot; the fit in the title from ``step_fits`` or the protocol."""
+    est = ctx.est
+    lim = plots._limits(est.u1, est.y1)
+    total = int(snapshots[-1][0])
+    frames = []
+    for k, m in snapshots:
+        fit = step_fits.get(int(k)) if step_fits else None
+        if fit is None:
+            fit = _snapshot_fit(ctx, m)
+        draw = partial(
+            plots.predictions,
+            est.u1,
+            est.y1,
+            snapshots,
+            int(k),
+            time=est.time,
+            predict=ctx.scaling.predict,
+            ylim=lim,
+            fit=fit,
+        )
+        frames.append((f"step {int(k)}/{total}", draw))
+    return frames
+
+
+def _fitted_prediction(ctx: _Context) -> str:
+    """The still that replaces the animation when no snapshots were given."""
+    est = ctx.est
+    fit = ctx.fits.estimation_fit
+    fig = plots.predictions(
+        est.u1,
+        est.y1,
+        [(0, ctx.model)],
+        time=est.time,
+        predict=ctx.scaling.predict,
+        ylim=plots._limits(est.u1, est.y1),
+        fit=fit,
+        title=f"prediction of the fitted model (fit {fit:.1f} %)",
+    )
+    return "<h2>2. Prediction of the fitted model</h2>" + _still(
+        ctx.figs.still(fig, "2-prediction"),
+        "prediction",
+        "Measured output (red), input (green dots) and the fitted model's simulated "
+        "output from zero state (blue) on the estimation part. No training "
+        "snapshots were given, so there is no step-by-step animation.",
+    )
+
+
+def _predictions_section(
+    ctx: _Context, snapshots: Snapshots | None, step_fits: dict[int, float] | None
+) -> str:
+    if snapshots:
+        total = int(snapshots[-1][0])
+        html_ = "<h2>2. Predictions during training</h2>" + _stepper(
+            "predictions",
+            ctx.figs.frames(_prediction_frames(ctx, snapshots, step_fits), "2-predictions"),
+            "Measured output (red), input (green dots) and the model's prediction (blue) "
+            f"on the estimation data after 0 to {total} gradient steps.",
+            _ADVANCE,
+        )
+    else:
+        ctx.missing.append("predictions during training (no training snapshots)")
+        html_ = _fitted_prediction(ctx)
+    ctx.say("figure 2: predictions")
+    return html_
+
+
+def _segment_section(ctx: _Context, segment: tuple[np.ndarray, np.ndarray] | None) -> str:
+    if segment is None:
+        ctx.missing.append("objective along a segment (needs the training data set-up of the demo)")
+        return ""
+    t, v = segment
+    html_ = "<h2>3. The objective between two random points</h2>" + _still(
+        ctx.figs.still(plots.segment(t, v, ylabel="loss (normalised data)"), "3-segment"),
+        "objective along a segment",
+        "The training loss on the estimation data along the line segment between "
+        "two random parameter vectors (a drawn in the Pac-Man region, c and d "
+        "standard normal; the first random pair whose minimum lies inside the "
+        "segment). It decreases, then increases: quasi-convex looking.",
+    )
+    ctx.say("figure 3: segment")
+    return html_
+
+
+def _pacman_section(ctx: _Context) -> str:
+    a = ctx.model.a
+    margin = ctx.region.margin(a)
+    where = "inside" if margin >= -1e-9 else "outside"
+    html_ = "<h2>4. The Pac-Man curve of the learned denominator</h2>" + _still(
+        ctx.figs.still(plots.pacman(a, ctx.region), "4-pacman"),
+        "Pac-Man curve",
+        f"q<sub>a</sub>(z) = 1 + a<sub>1</sub>z<sup>-1</sup> + ... for |z| = 1 with the "
+        f"90-degree wedge. The learned a is <strong>{where}</strong> the region "
+        f"(margin {margin:.3g}).",
+    )
+    ctx.say("figure 4: Pac-Man")
+    return html_
+
+
+def _transfer_frames(
+    truth: CanonicalSystem, snapshots: Snapshots
+) -> list[tuple[str, Callable[[], Any]]]:
+    """One frame per snapshot, all on the y-limits of the target and every model."""
+    w = np.linspace(0.0, 2.0 * np.pi, 512)
+    top = max(
+        float(np.abs(truth.frequency_response(w)).max()),
+        max(float(np.abs(m.frequency_response(w)).max()) for _, m in snapshots),
+    )
+    total = int(snapshots[-1][0])
+    return [
+        (
+            f"step {int(k)}/{total}",
+            partial(plots.transfer_functions, truth, snapshots, int(k), ylim=(0.0, 1.08 * top)),
+        )
+        for k, _ in snapshots
+    ]
+
+
+def _transfer_section(ctx: _Context, transfer: tuple[CanonicalSystem, Snapshots] | None) -> str:
+    if transfer is None:
+        ctx.missing.append("target transfer function beside the learned one (needs a known target)")
+        return ""
+    truth, snapshots = transfer[0], list(transfer[1])
+    html_ = "<h2>5. Target transfer function beside the learned one</h2>" + _stepper(
+        "transfer",
+        ctx.figs.frames(_transfer_frames(truth, snapshots), "5-transfer"),
+        "Left: |G(e<sup>i&omega;</sup>)| of a synthetic target inside the Pac-Man "
+        "region. Right: |&#264;(e<sup>i&omega;</sup>)| after 0 to "
+        f"{int(snapshots[-1][0])} steps of projected SGD on fresh samples.",
+        _ADVANCE,
+    )
+    ctx.say("figure 5: transfer functions")
+    return html_
+
+
+def _bode_section(ctx: _Context) -> str:
+    fig = plots.bode_plot({"model": ctx.scaling.physical(ctx.model)}, dt=ctx.data.dt)
+    return "<h2>Bode diagram of the model</h2>" + _still(
+        ctx.figs.still(fig, "5-bode"),
+        "Bode diagram",
+        "Magnitude and phase of the learned model's frequency response.",
+    )
+
+
+def _surface_section(ctx: _Context, views: int) -> str:
+    frames = [
+        (
+            f"view {i + 1}/{views}",
+            partial(plots.quasiconvex_surface, azim=-130.0 + 360.0 * i / views, num=60),
+        )
+        for i in range(views)
+    ]
+    html_ = "<h2>6. A quasi-convex function</h2>" + _stepper(
+        "surface",
+        ctx.figs.frames(frames, "6-surface"),
+        "h(u, v) = (u/v - 1)<sup>2</sup> over the reals: not convex, but quasi-convex "
+        "where v &gt; 0 (coloured).",
+        "Click the picture or move the slider to rotate.",
+    )
+    ctx.say("figure 6: surface")
+    return html_
+
+
+def _residuals_section(ctx: _Context) -> str:
+    """The protocol's validation residuals against the (centred, scaled) validation input."""
+    u_val = ctx.val.u1 / ctx.scaling.u_scale
+    fig = plots.residual_plot(ctx.fits.residuals_validation, u_val - u_val.mean())
+    return "<h2>Residuals on the validation data</h2>" + _still(
+        ctx.figs.still(fig, "7-residuals"),
+        "residuals",
+        "Output-error residuals y - &#375; on the validation part (means removed, zero "
+        "initial state): their autocorrelation and their cross-correlation with the "
+        "input, with 99 % bounds. A model that captured the dynamics leaves white "
+        "residuals that are uncorrelated with past inputs.",
+    )
+
+
+def _model_section(
+    ctx: _Context,
+    comparisons: Sequence[tuple[str, float | None, float | None]],
+    step_fits: dict[int, float] | None,
+) -> str:
+    """The model's coefficients, the fit table and the fits during training."""
+    fit_rows = [("this model", ctx.fits.estimation_fit, ctx.fits.validation_fit), *comparisons]
+    step_rows = ""
+    if step_fits:
+        step_rows = (
+            "<h3>Estimation fit during training</h3><table id='step-fits'><tr><th>step</th>"
+            "<th>fit</th></tr>"
+            + "".join(f"<tr><td>{k}</td><td>{v:.2f} %</td></tr>" for k, v in step_fits.items())
+            + "</table>"
+        )
+    scaled = ctx.scaling.u_scale != 1.0 or ctx.scaling.y_scale != 1.0
+    signals = (
+        "normalised signals (means removed, divided by the standard deviations of the "
+        "estimation data)."
+        if scaled
+        else "signals with the estimation means removed."
+    )
+    return (
+        "<h2>The fitted model</h2><p>Controllable canonical form: "
+        "p<sub>a</sub>(z) = z<sup>n</sup> + a<sub>1</sub>z<sup>n-1</sup> + ... + a<sub>n</sub>, "
+        "G(z) = (c<sub>1</sub> + c<sub>2</sub>z + ... + c<sub>n</sub>z<sup>n-1</sup>) / "
+        f"p<sub>a</sub>(z) + d, acting on {signals}</p>"
+        + _model_table(ctx.model, ctx.region)
+        + "<h3>Fit percent</h3><p>100 (1 - ||y - &#375;|| / ||y - mean y||) of a simulation "
+        "from zero state; validation: the last part with its own means removed.</p>"
+        + _fits_table(fit_rows)
+        + step_rows
+    )
+
+
+def _notes_html(notes: Sequence[str], missing: Sequence[str]) -> str:
+    """The caller's notes, then what was not drawn and why."""
+    out = "".join(f'<p class="note">{_esc(n)}</p>' for n in notes)
+    if missing:
+        out += (
+            '<p class="note" id="missing">Not shown, because only a fitted model was given: '
+            + _esc("; ".join(missing))
+            + ". Shown instead: the data, the model's prediction, the residuals, the Pac-Man "
+            "curve and the Bode diagram. <code>learnlds demo</code> draws all of them.</p>"
+        )
+    return out
+
+
+def _page(heading: str, body: str) -> str:
+    """The whole HTML document around ``body``."""
+    return (
+        '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        '<link rel="icon" href="data:,">'
+        f"<title>{_esc(heading)}</title><style>{_CSS}</style></head><body>"
+        f"<h1>{_esc(heading)}</h1>"
+        "<p>Gradient descent learns linear dynamical systems (Hardt, Ma, Recht): the "
+        "figures of the post, redrawn by <code>learnlds</code>. This page is "
+        "self-contained and works offline.</p>"
+        f"{body}<script>{_JS}</script></body></html>"
+    )
+
+
+def _figure_store(out: Path, save_figures: Any, figure_formats: Any) -> _Figures:
+    """Where the stills go (``None``: embedded only), after checking the options."""
+    save = check_bool(save_figures, "save_figures")
+    if isinstance(figure_formats, str) or not all(isinstance(f, str) for f in figure_formats):
+        raise ParameterError(
+            f"figure_formats: expected a sequence of format names, got {figure_formats!r}"
+        )
+    return _Figures(out / "figures" if save else None, figure_formats)
+
+
+def _sections(
+    ctx: _Context,
+    snapshots: Snapshots | None,
+    step_fits: dict[int, float] | None,
+    segment: tuple[np.ndarray, np.ndarray] | None,
+    transfer: tuple[CanonicalSystem, Snapshots] | None,
+    views: int,
+) -> str:
+    """The figures in the post's order; each records in ``ctx.missing`` what it could not draw."""
+    return "".join(
+        [
+            _data_section(ctx),
+            _predictions_section(ctx, snapshots, step_fits),
+            _segment_section(ctx, segment),
+            _pacman_section(ctx),
+            _transfer_section(ctx, transfer),
+            _bode_section(ctx),
+            _surface_section(ctx, views),
+            _residuals_section(ctx),
+        ]
+    )
+
+
 def write_report(
     out_dir: str | Path,
     *,
@@ -301,259 +843,61 @@ def write_report(
 ) -> Path:
     """Write ``out_dir/index.html`` (self-contained) and ``out_dir/figures/*``; return the page.
 
-    ``data`` is the raw SISO record (first ``split`` estimation, rest validation) and
-    ``scaling`` maps it to the model's signals (default: remove the estimation means).
-    ``snapshots`` (``[(step, model)]`` from training) drive the prediction animation;
-    ``transfer = (truth, snapshots)`` the ``|G|`` beside ``|Ghat|`` animation;
-    ``segment = (t, values)`` the objective along a segment. Missing pieces are replaced
-    by what a fitted model alone gives, and the page says which. ``comparisons`` adds
-    rows ``(name, estimation fit, validation fit)`` to the fit table. Stills (and the
-    last frame of each animation) are saved under ``figures/`` in ``figure_formats``
-    unless ``save_figures`` is false; the page itself needs none of those files.
+    Missing pieces (snapshots, transfer, segment) are replaced by what a fitted model
+    alone gives, and the page says which. Fits follow :func:`model_fits`.
+
+    Parameters
+    ----------
+    out_dir : str or pathlib.Path
+        Folder of the page (created).
+    data, model : IOData, CanonicalSystem
+        The raw SISO record (first ``split`` estimation, rest validation) and the model.
+    snapshots, step_fits : optional
+        ``[(step, model)]`` from training for the prediction animation, and
+        ``{step: estimation fit}`` for its titles and the table of fits.
+    scaling, split : Scaling, float
+        Raw signals to the model's (default: remove the estimation means); the
+        estimation fraction, default 0.5.
+    transfer, segment : optional
+        ``(truth, snapshots)`` for ``|G|`` beside ``|Ghat|``; ``(t, values)``, the
+        objective along a segment.
+    comparisons, notes : sequence
+        Rows ``(name, estimation fit, validation fit)`` added to the fit table;
+        paragraphs shown at the top.
+    region, title : optional
+        The Pac-Man region (default ``PacmanRegion()``); the page's heading.
+    surface_views, save_figures, figure_formats : int, bool, sequence of str
+        Rotations of the surface (>= 1); whether stills (and the last frame of each
+        animation) are saved under ``figures/``, and in which formats.
+    log : callable, optional
+        Receives one line per figure drawn.
+
+    Returns
+    -------
+    pathlib.Path
+        The written ``index.html``.
+
+    Raises
+    ------
+    ParameterError, UnsupportedShapeError
+        Arguments of the wrong type or value; a MIMO record or model.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from learnlds.datasets import synthetic_dryer
+    >>> d = synthetic_dryer(200)
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     page = write_report(tmp, data=d, model=d.truth, surface_views=1, save_figures=False)
+    ...     "Pac-Man" in page.read_text(encoding="utf-8")
+    True
     """
-    if not isinstance(data, IOData) or not data.is_siso:
-        raise ValueError("data: expected a single-input single-output IOData")
-    if not isinstance(model, CanonicalSystem) or not model.is_siso:
-        raise ValueError("model: expected a SISO CanonicalSystem")
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    region = region or PacmanRegion()
-    est, val = data.split(split)
-    if scaling is None:
-        scaling = Scaling(float(est.u1.mean()), 1.0, float(est.y1.mean()), 1.0)
-    figs = _Figures(out / "figures" if save_figures else None, figure_formats)
-    say = log or (lambda _msg: None)
-    fit_est, fit_val = model_fits(model, data, scaling, split)
-    missing: list[str] = []
-    sections: list[str] = []
-
-    # 1. data
-    sections.append(
-        "<h2>1. The data</h2>"
-        + _still(
-            figs.still(plots.io_data(data), "1-data"),
-            "input and output",
-            f"{_esc(data.description or data.name)} ({len(data)} samples; first "
-            f"{len(est)} for estimation, last {len(val)} for validation).",
-        )
-    )
-    say("figure 1: data")
-
-    # 2. predictions
-    t_est = est.time
-    lim = plots._limits(est.u1, est.y1)
-    if snapshots:
-        frames = []
-        total = int(snapshots[-1][0])
-        for k, m in snapshots:
-            f = step_fits.get(int(k)) if step_fits else None
-            if f is None:
-                f = fit_percent(est.y1, scaling.predict(m, est.u1))
-            draw = partial(
-                plots.predictions,
-                est.u1,
-                est.y1,
-                snapshots,
-                int(k),
-                time=t_est,
-                predict=scaling.predict,
-                ylim=lim,
-                fit=f,
-            )
-            frames.append((f"step {int(k)}/{total}", draw))
-        sections.append(
-            "<h2>2. Predictions during training</h2>"
-            + _stepper(
-                "predictions",
-                figs.frames(frames, "2-predictions"),
-                "Measured output (red), input (green dots) and the model's prediction (blue) "
-                f"on the estimation data after 0 to {total} gradient steps.",
-                "Click the picture or move the slider to advance.",
-            )
-        )
-    else:
-        missing.append("predictions during training (no training snapshots)")
-        fig = plots.predictions(
-            est.u1,
-            est.y1,
-            [(0, model)],
-            time=t_est,
-            predict=scaling.predict,
-            ylim=lim,
-            fit=fit_est,
-            title=f"prediction of the fitted model (fit {fit_est:.1f} %)",
-        )
-        sections.append(
-            "<h2>2. Prediction of the fitted model</h2>"
-            + _still(
-                figs.still(fig, "2-prediction"),
-                "prediction",
-                "Measured output (red), input (green dots) and the fitted model's simulated "
-                "output from zero state (blue) on the estimation part. No training "
-                "snapshots were given, so there is no step-by-step animation.",
-            )
-        )
-    say("figure 2: predictions")
-
-    # 3. segment
-    if segment is not None:
-        t, v = segment
-        sections.append(
-            "<h2>3. The objective between two random points</h2>"
-            + _still(
-                figs.still(plots.segment(t, v, ylabel="loss (normalised data)"), "3-segment"),
-                "objective along a segment",
-                "The training loss on the estimation data along the line segment between "
-                "two random parameter vectors (a drawn in the Pac-Man region, c and d "
-                "standard normal; the first random pair whose minimum lies inside the "
-                "segment). It decreases, then increases: quasi-convex looking.",
-            )
-        )
-        say("figure 3: segment")
-    else:
-        missing.append("objective along a segment (needs the training data set-up of the demo)")
-
-    # 4. Pac-Man
-    margin = region.margin(model.a)
-    where = "inside" if margin >= -1e-9 else "outside"
-    sections.append(
-        "<h2>4. The Pac-Man curve of the learned denominator</h2>"
-        + _still(
-            figs.still(plots.pacman(model.a, region), "4-pacman"),
-            "Pac-Man curve",
-            f"q<sub>a</sub>(z) = 1 + a<sub>1</sub>z<sup>-1</sup> + ... for |z| = 1 with the "
-            f"90-degree wedge. The learned a is <strong>{where}</strong> the region "
-            f"(margin {margin:.3g}).",
-        )
-    )
-    say("figure 4: Pac-Man")
-
-    # 5. transfer functions (or Bode)
-    if transfer is not None:
-        truth, tsnaps = transfer
-        tsnaps = list(tsnaps)
-        w = np.linspace(0.0, 2.0 * np.pi, 512)
-        top = max(
-            float(np.abs(truth.frequency_response(w)).max()),
-            max(float(np.abs(m.frequency_response(w)).max()) for _, m in tsnaps),
-        )
-        total = int(tsnaps[-1][0])
-        frames = [
-            (
-                f"step {int(k)}/{total}",
-                partial(plots.transfer_functions, truth, tsnaps, int(k), ylim=(0.0, 1.08 * top)),
-            )
-            for k, _ in tsnaps
-        ]
-        sections.append(
-            "<h2>5. Target transfer function beside the learned one</h2>"
-            + _stepper(
-                "transfer",
-                figs.frames(frames, "5-transfer"),
-                "Left: |G(e<sup>i&omega;</sup>)| of a synthetic target inside the Pac-Man "
-                "region. Right: |&#264;(e<sup>i&omega;</sup>)| after 0 to "
-                f"{total} steps of projected SGD on fresh samples.",
-                "Click the picture or move the slider to advance.",
-            )
-        )
-        say("figure 5: transfer functions")
-    else:
-        missing.append("target transfer function beside the learned one (needs a known target)")
-    sections.append(
-        "<h2>Bode diagram of the model</h2>"
-        + _still(
-            figs.still(plots.bode_plot({"model": scaling.physical(model)}, dt=data.dt), "5-bode"),
-            "Bode diagram",
-            "Magnitude and phase of the learned model's frequency response.",
-        )
-    )
-
-    # 6. surface
-    views = max(1, int(surface_views))
-    frames = [
-        (
-            f"view {i + 1}/{views}",
-            partial(plots.quasiconvex_surface, azim=-130.0 + 360.0 * i / views, num=60),
-        )
-        for i in range(views)
-    ]
-    sections.append(
-        "<h2>6. A quasi-convex function</h2>"
-        + _stepper(
-            "surface",
-            figs.frames(frames, "6-surface"),
-            "h(u, v) = (u/v - 1)<sup>2</sup> over the reals: not convex, but quasi-convex "
-            "where v &gt; 0 (coloured).",
-            "Click the picture or move the slider to rotate.",
-        )
-    )
-    say("figure 6: surface")
-
-    # residuals
-    vd = val.detrend()
-    x_val, y_val = vd.u1 / scaling.u_scale, vd.y1 / scaling.y_scale
-    sections.append(
-        "<h2>Residuals on the validation data</h2>"
-        + _still(
-            figs.still(plots.residual_plot(model, x_val, y_val), "7-residuals"),
-            "residuals",
-            "Output-error residuals y - &#375; on the validation part (means removed, zero "
-            "initial state): their autocorrelation and their cross-correlation with the "
-            "input, with 99 % bounds. A model that captured the dynamics leaves white "
-            "residuals that are uncorrelated with past inputs.",
-        )
-    )
-
-    # model and fits
-    fit_rows = [("this model", fit_est, fit_val), *comparisons]
-    step_rows = ""
-    if step_fits:
-        step_rows = (
-            "<h3>Estimation fit during training</h3><table id='step-fits'><tr><th>step</th>"
-            "<th>fit</th></tr>"
-            + "".join(f"<tr><td>{k}</td><td>{v:.2f} %</td></tr>" for k, v in step_fits.items())
-            + "</table>"
-        )
-    model_html = (
-        "<h2>The fitted model</h2><p>Controllable canonical form: "
-        "p<sub>a</sub>(z) = z<sup>n</sup> + a<sub>1</sub>z<sup>n-1</sup> + ... + a<sub>n</sub>, "
-        "G(z) = (c<sub>1</sub> + c<sub>2</sub>z + ... + c<sub>n</sub>z<sup>n-1</sup>) / "
-        "p<sub>a</sub>(z) + d, acting on "
-        + (
-            "normalised signals (means removed, divided by the standard deviations of the "
-            "estimation data)."
-            if scaling.u_scale != 1.0 or scaling.y_scale != 1.0
-            else "signals with the estimation means removed."
-        )
-        + "</p>"
-        + _model_table(model, region)
-        + "<h3>Fit percent</h3><p>100 (1 - ||y - &#375;|| / ||y - mean y||) of a simulation "
-        "from zero state; validation: the last part with its own means removed.</p>"
-        + _fits_table(fit_rows)
-        + step_rows
-    )
-
-    note_html = "".join(f'<p class="note">{_esc(n)}</p>' for n in notes)
-    if missing:
-        note_html += (
-            '<p class="note" id="missing">Not shown, because only a fitted model was given: '
-            + _esc("; ".join(missing))
-            + ". Shown instead: the data, the model's prediction, the residuals, the Pac-Man "
-            "curve and the Bode diagram. <code>learnlds demo</code> draws all of them.</p>"
-        )
-    heading = title or f"learnlds report: {data.name}"
-    page = (
-        '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
-        '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        '<link rel="icon" href="data:,">'
-        f"<title>{_esc(heading)}</title><style>{_CSS}</style></head><body>"
-        f"<h1>{_esc(heading)}</h1>"
-        "<p>Gradient descent learns linear dynamical systems (Hardt, Ma, Recht): the "
-        "figures of the post, redrawn by <code>learnlds</code>. This page is "
-        "self-contained and works offline.</p>"
-        f"{note_html}{model_html}{''.join(sections)}"
-        f"<script>{_JS}</script></body></html>"
-    )
-    path = out / "index.html"
-    path.write_text(page, encoding="utf-8")
+    views = check_int(surface_views, "surface_views", low=1)
+    figures = _figure_store(Path(out_dir), save_figures, figure_formats)
+    ctx = _context(out_dir, data, model, scaling, split, region, figures, log)
+    ctx.out.mkdir(parents=True, exist_ok=True)
+    drawn = _sections(ctx, snapshots, step_fits, segment, transfer, views)
+    body = _notes_html(notes, ctx.missing) + _model_section(ctx, comparisons, step_fits) + drawn
+    path = ctx.out / "index.html"
+    path.write_text(_page(title or f"learnlds report: {data.name}", body), encoding="utf-8")
     return path
