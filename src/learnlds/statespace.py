@@ -694,15 +694,12 @@ def fit_state_space(
     recursions in compiled code, O(T order) per parameter, accumulated chunk by chunk
     into the normal equations (memory O(512 p P) for P parameters).
 
-    Parameterisation: all entries of ``A, B, C, D`` (and the initial states). This
-    family is over-parameterised by the ``order^2`` similarity directions; each
-    step is searched in their orthogonal complement (data-driven local
-    coordinates), the coordinates are normalised so the simulated state has unit
-    covariance (start, then every 10 iterations), and inputs/outputs are scaled to unit
-    variance: every parameter block then has an O(1) Jacobian and the damped normal
-    equations stay well conditioned, which canonical (observer/controller) forms,
-    notoriously ill-conditioned for order > 3, do not give. Steps that reach
-    ``rho(A) >= 1`` are rejected (the damping grows), so the model stays stable.
+    Parameterisation: all entries of ``A, B, C, D`` (and initial states), searched
+    orthogonally to the ``order^2`` similarity directions (data-driven local
+    coordinates), in coordinates where the simulated state has unit covariance and
+    with unit-variance inputs/outputs: every block has an O(1) Jacobian, so the
+    damped normal equations stay well conditioned, unlike canonical forms (badly
+    conditioned beyond order ~3). Steps reaching ``rho(A) >= 1`` are rejected.
 
     Parameters
     ----------
@@ -727,10 +724,10 @@ def fit_state_space(
     system : StateSpaceSystem
         The fitted model (in the units of ``u3``, ``y3``).
     info : dict
-        ``loss_history`` (mean squared scaled error per iteration, start first),
-        ``n_iter``, ``converged``, ``stop_reason`` ('tol', 'no_progress' or
-        'max_iter'), ``loss`` and ``x0`` (``(N, order)`` initial states, zeros for
-        ``x0='zero'``).
+        ``loss_history`` (mean squared scaled error, start first), ``n_iter``,
+        ``converged``, ``stop_reason`` ('tol', 'no_progress', 'max_iter'), ``loss``,
+        ``x0`` (``(N, order)`` initial states in the scaled, whitened coordinates
+        of the fit; zeros for ``x0='zero'``).
 
     Raises
     ------
@@ -754,14 +751,19 @@ def fit_state_space(
     max_iter = check_int(max_iter, "max_iter", low=0)
     tol = check_float(tol, "tol", low=0.0)
     u3, y3 = _check_canonical(u3, y3, order)
-    N, T, m = u3.shape
-    p = y3.shape[2]
+    return _fit_scaled(u3, y3, order, x0 == "estimate", max_iter, tol, start)
+
+
+def _fit_scaled(
+    u3: np.ndarray, y3: np.ndarray, order: int, est: bool, max_iter: int, tol: float, start: Any
+) -> tuple[StateSpaceSystem, dict[str, Any]]:
+    """The body of :func:`fit_state_space` once its arguments are checked."""
+    N, _, m = u3.shape
     if start is None or isinstance(start, str):
         from .subspace import initial_system
 
         start = initial_system(u3, y3, order, kind="subspace" if start is None else start)
-    start = _check_start(start, order, m, p)
-    est = x0 == "estimate"
+    start = _check_start(start, order, m, y3.shape[2])
     su, sy = _channel_scales(u3), _channel_scales(y3)
     us, ys = u3 / su, y3 / sy
     system = _rescale(start, su, sy)  # acts on scaled data

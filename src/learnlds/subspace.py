@@ -320,6 +320,16 @@ def initial_system(
     return _rescale(_complete(A, C, us, ys, True), 1.0 / su, 1.0 / sy)
 
 
+def _try_fit(
+    u3: np.ndarray, y3: np.ndarray, order: int, x0: str, max_iter: int, tol: float, start: Any
+) -> tuple[StateSpaceSystem, dict[str, Any]] | None:
+    """``fit_state_space`` from one start, or None when that start cannot be built."""
+    try:
+        return fit_state_space(u3, y3, order, x0=x0, max_iter=max_iter, tol=tol, start=start)
+    except (DataError, np.linalg.LinAlgError):
+        return None
+
+
 def fit_best(
     u3: np.ndarray,
     y3: np.ndarray,
@@ -333,10 +343,9 @@ def fit_best(
 ) -> tuple[StateSpaceSystem, dict[str, Any]]:
     """Refine several deterministic starts and keep the best by estimation loss.
 
-    Every start gets ``screen_iter`` Levenberg-Marquardt iterations of
-    :func:`~learnlds.statespace.fit_state_space`; the one with the lowest loss then
-    runs to convergence (at most ``max_iter`` iterations in all). A start that
-    cannot be built (e.g. too little data for its horizon) is skipped.
+    Every start gets ``screen_iter`` iterations of
+    :func:`~learnlds.statespace.fit_state_space`; the lowest-loss one then runs to
+    convergence (``max_iter`` in all). Starts that cannot be built are skipped.
 
     Parameters
     ----------
@@ -347,11 +356,9 @@ def fit_best(
     starts : iterable
         Names ('subspace', 'arx', 'zero') or StateSpaceSystem starts.
     x0 : {'zero', 'estimate'}
-        Initial-state handling (see :func:`~learnlds.statespace.fit_state_space`).
-        Default ``'zero'``: the criterion is then the zero-state simulation error,
-        the one ``predict`` and the validation protocol use. With ``'estimate'`` a
-        slow mode with a large initial state can absorb trends of the estimation
-        record (on the CD player arm this costs 30-250 fit points on validation).
+        Initial-state handling. ``'zero'``: the zero-state simulation error, the
+        criterion ``predict`` and the validation protocol use; with ``'estimate'`` a
+        slow mode with a large initial state can absorb trends of the record.
     max_iter : int
         Most iterations for the retained start.
     tol : float
@@ -386,16 +393,7 @@ def fit_best(
     starts = list(starts)
     if not starts:
         raise ParameterError("starts: give at least one start")
-    fits: list[tuple[StateSpaceSystem, dict[str, Any]] | None] = []
-    for start in starts:
-        try:
-            fits.append(
-                fit_state_space(
-                    u3, y3, order, x0=x0, max_iter=min(screen_iter, max_iter), tol=tol, start=start
-                )
-            )
-        except (DataError, np.linalg.LinAlgError):
-            fits.append(None)
+    fits = [_try_fit(u3, y3, order, x0, min(screen_iter, max_iter), tol, st) for st in starts]
     losses = np.array([np.inf if f is None else f[1]["loss"] for f in fits])
     if not np.any(np.isfinite(losses)):
         raise ParameterError(f"starts: none of {starts!r} could be built for order {order}")
@@ -441,12 +439,11 @@ def select_order(
     u3, y3 : numpy.ndarray
         Canonical centred ``(N, T, m)`` inputs and ``(N, T, p)`` outputs.
     orders : iterable of int
-        Candidate orders (``>= 1``).
+        Candidate orders.
     holdout : float
         Fraction of each sequence kept for scoring, in ``(0, 1)``.
     tolerance : float
-        Points of fit percent an order may lose to the best and still win by
-        being smaller (``>= 0``).
+        Fit points a smaller order may lose to the best and still win.
     **fit_options
         Passed to :func:`fit_best` (``starts``, ``max_iter``, ``tol``, ...).
 
@@ -479,8 +476,7 @@ def select_order(
     if not orders:
         raise ParameterError("orders: give at least one candidate order")
     cut = int(round((1.0 - holdout) * u3.shape[1]))
-    ue, ye = _centre(u3[:, :cut]), _centre(y3[:, :cut])
-    uv, yv = _centre(u3[:, cut:]), _centre(y3[:, cut:])
+    ue, ye, uv, yv = (_centre(a) for a in (u3[:, :cut], y3[:, :cut], u3[:, cut:], y3[:, cut:]))
     scores: dict[int, float] = {}
     for k in orders:
         try:
