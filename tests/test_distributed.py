@@ -14,6 +14,7 @@ from learnlds.distributed import (  # noqa: E402
     dask_loss_and_grad,
     record_to_dask,
 )
+from learnlds.errors import ConvergenceWarning, DataError, ParameterError  # noqa: E402
 from learnlds.risk import loss, loss_and_grad  # noqa: E402
 from learnlds.systems import CanonicalSystem  # noqa: E402
 from learnlds.train import gauss_newton, projected_sgd, tile_windows  # noqa: E402
@@ -24,7 +25,7 @@ TRUTH = CanonicalSystem([-0.6, 0.2, -0.05], [1.0, -0.5, 0.3], 0.5)
 def _data(N=24, T=200, seed=0):
     rng = np.random.default_rng(seed)
     x = rng.normal(size=(N, T))
-    return x, TRUTH.simulate(x, noise_std=0.1, rng=rng)
+    return x, TRUTH.simulate(x, noise_std=0.1, random_state=rng)
 
 
 def test_chunked_gradient_equals_in_memory():
@@ -40,7 +41,7 @@ def test_chunked_gradient_equals_in_memory():
 
 def test_dask_gauss_newton_matches_in_memory_solver():
     x, y = _data(N=16, T=300, seed=1)
-    ref = gauss_newton(x, y, order=3, burn_in=75, region="pacman")
+    ref = gauss_newton(x, y, order=3, burn_in=75, region="pacman", sequences=True)
     res = dask_gauss_newton(da.from_array(x, chunks=(4, 300)), y, order=3, burn_in=75)
     np.testing.assert_allclose(res.model.markov(50), ref.model.markov(50), atol=1e-8)
     assert res.best_loss == pytest.approx(ref.best_loss, rel=1e-9)
@@ -57,7 +58,7 @@ def test_dask_gauss_newton_mimo():
 def test_record_windows_score_every_sample_once():
     rng = np.random.default_rng(3)
     x = rng.normal(size=5000)
-    y = TRUTH.simulate(x, noise_std=0.05, rng=rng)
+    y = TRUTH.simulate(x, noise_std=0.05, random_state=rng)
     wx, wy = tile_windows(x, y, window=400, burn_in=100)
     # windows overlap by exactly the burn-in: scored parts tile the record
     np.testing.assert_array_equal(wx[1, :100], wx[0, 300:])
@@ -72,7 +73,7 @@ def test_record_windows_score_every_sample_once():
 def test_projected_sgd_with_distributed_objective():
     x, y = _data(N=20, T=150, seed=4)
     xd, yd = as_sequence_chunks(x, y, chunk=5)
-    kw = dict(order=3, steps=40, lr=0.02, burn_in=30, rng=0)
+    kw = dict(order=3, steps=40, lr=0.02, burn_in=30, random_state=0)
     local = projected_sgd(lambda rng: (x, y), **kw)
     dist = projected_sgd(lambda rng: (xd, yd), objective=dask_loss_and_grad, **kw)
     np.testing.assert_allclose(dist.model.a, local.model.a, atol=1e-10)
@@ -91,7 +92,60 @@ def test_with_a_distributed_client():
 
 
 def test_bad_input():
-    with pytest.raises(ValueError, match="differ"):
+    with pytest.raises(DataError, match="differ"):
         as_sequence_chunks(np.zeros((4, 10)), np.zeros((4, 11)))
-    with pytest.raises(ValueError, match="2-D"):
+    with pytest.raises(DataError, match="sequences=True needs"):
         as_sequence_chunks(np.zeros(10), np.zeros(10))
+    with pytest.raises(DataError, match="2-D"):
+        as_sequence_chunks(da.zeros(10), da.zeros(10))
+    with pytest.raises(DataError, match="differ"):
+        as_sequence_chunks(da.zeros((4, 10)), np.zeros((4, 11)))
+    with pytest.raises(DataError, match="numeric"):
+        as_sequence_chunks(da.from_array(np.array([["a"] * 3] * 2)), da.zeros((2, 3)))
+    with pytest.raises(ParameterError, match="^chunk"):
+        as_sequence_chunks(np.zeros((4, 10)), np.zeros((4, 10)), chunk=0)
+    with pytest.raises(DataError, match="NaN"):
+        as_sequence_chunks(np.full((4, 10), np.nan), np.zeros((4, 10)))
+
+
+def test_nan_inside_dask_data_is_reported_as_data_error():
+    x, y = _data(N=8, T=50)
+    x[5, 7] = np.nan
+    xd, yd = as_sequence_chunks(da.from_array(x, chunks=(2, 50)), da.from_array(y, chunks=(2, 50)))
+    with pytest.raises(DataError, match="u: contains NaN"):
+        dask_loss_and_grad(TRUTH, xd, yd, burn_in=0)
+    with pytest.raises(DataError, match="u: contains NaN"):
+        dask_gauss_newton(xd, yd, order=2)
+
+
+@pytest.mark.parametrize(
+    "kwargs,name",
+    [
+        (dict(max_iter=-3), "max_iter"),
+        (dict(max_iter=2.5), "max_iter"),
+        (dict(tol=-1.0), "tol"),
+        (dict(order=0), "order"),
+        (dict(burn_in=-1), "burn_in"),
+        (dict(learn_d="no"), "learn_d"),
+        (dict(stability_margin=2.0), "stability_margin"),
+        (dict(region="round"), "region"),
+        (dict(init="random"), "init"),
+    ],
+)
+def test_dask_gauss_newton_checks_every_argument(kwargs, name):
+    x, y = _data(N=4, T=50)
+    with pytest.raises(ParameterError, match=f"^{name}"):
+        dask_gauss_newton(x, y, **(dict(order=2) | kwargs))
+
+
+def test_renamed_keywords_and_convergence_report():
+    x, y = _data(N=4, T=100)
+    with pytest.warns(DeprecationWarning, match="'x' is deprecated"):
+        xd, yd = as_sequence_chunks(x=x, y=y, chunk=2)
+    with pytest.warns(ConvergenceWarning, match="max_iter=1"):
+        res = dask_gauss_newton(xd, yd, order=3, max_iter=1)
+    assert not res.converged and res.stop_reason == "max_iter"
+    with pytest.raises(ParameterError, match="^model"):
+        dask_loss_and_grad("model", xd, yd)
+    ud, _ = as_sequence_chunks(x[..., None], y[..., None])  # one channel: (N, T)
+    assert ud.ndim == 2

@@ -6,12 +6,27 @@ sequences computes its part with the in-memory code and the parts are added. Not
 here re-implements the mathematics: chunks call :mod:`learnlds.risk` and
 :class:`learnlds.train.LeastSquaresProblem`.
 
-Data are Dask arrays of sequences, ``(N, T)`` (SISO) or ``(N, T, m)`` / ``(N, T, p)``,
-chunked along ``N`` only (each sequence whole inside one chunk). One long record is
-first cut into windows overlapping by the burn-in (:func:`record_to_dask`), so every
-sample is scored exactly once. ``dask.compute`` runs on whatever scheduler is active:
-a ``distributed.Client`` when one exists, else threads. Persist the arrays
-(``x.persist()``) so that the data stay on the workers between iterations.
+Data are arrays of sequences (Dask or numpy), ``(N, T)`` for one input and one output
+or ``(N, T, m)`` / ``(N, T, p)``, chunked along ``N`` only (each sequence whole inside
+one chunk). One long record is first cut into windows overlapping by the burn-in
+(:func:`record_to_dask`), so every sample is scored exactly once. ``dask.compute``
+runs on whatever scheduler is active: a ``distributed.Client`` when one exists, else
+threads. Persist the arrays (``u.persist()``) so that the data stay on the workers
+between iterations.
+
+numpy data go through :func:`learnlds._boundary.as_io`; Dask arrays are checked for
+shape and type up front (reading their values would compute them), and a chunk whose
+loss is not finite is scanned for NaN or inf, so bad values still raise
+:class:`~learnlds.errors.DataError`.
+
+Examples
+--------
+>>> from learnlds.systems import CanonicalSystem
+>>> truth = CanonicalSystem([-0.5], [1.0])
+>>> u = np.random.default_rng(0).normal(size=(8, 100))
+>>> ud, yd = as_sequence_chunks(u, truth.simulate(u), chunk=2)
+>>> ud.numblocks, float(dask_loss_and_grad(truth, ud, yd, burn_in=0)[0])
+((4, 1), 0.0)
 """
 
 from __future__ import annotations
@@ -26,20 +41,31 @@ try:
 except ImportError as exc:  # pragma: no cover - exercised only without the extra
     raise ImportError("learnlds.distributed needs Dask: pip install 'learnlds[dask]'") from exc
 
+from ._boundary import (
+    as_io,
+    check_bool,
+    check_int,
+    renamed_parameters,
+    resolve_burn_in,
+)
+from .errors import DataError, ParameterError
 from .region import PacmanRegion
-from .risk import Gradient, loss_and_grad, resolve_burn_in
+from .risk import Gradient, loss_and_grad
 from .systems import CanonicalSystem
 from .train import (
     LeastSquaresProblem,
     ParamLayout,
     TrainResult,
+    _lm,
+    _solver_settings,
+    _warn_unconverged,
     initial_model,
-    levenberg_marquardt,
     resolve_region,
     tile_windows,
 )
 
 __all__ = [
+    "DaskProblem",
     "as_sequence_chunks",
     "dask_gauss_newton",
     "dask_loss_and_grad",
@@ -47,61 +73,205 @@ __all__ = [
 ]
 
 
-def as_sequence_chunks(x: Any, y: Any, chunk: int | None = None) -> tuple[da.Array, da.Array]:
-    """Dask arrays of sequences chunked along ``N`` only, with ``y`` aligned to ``x``.
+# --------------------------------------------------------------------------- data
+def _check_dask_pair(ud: da.Array, yd: da.Array) -> tuple[da.Array, da.Array]:
+    """Shape and type checks of Dask sequences, without computing them; SISO as ``(N, T)``."""
+    for name, arr in (("u", ud), ("y", yd)):
+        if arr.ndim not in (2, 3):
+            raise DataError(
+                f"{name}: sequences must be 2-D (N, T) or 3-D (N, T, channels), got shape "
+                f"{arr.shape}"
+            )
+        if not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):
+            raise DataError(f"{name}: must be numeric, got dtype {arr.dtype}")
+        if np.issubdtype(arr.dtype, np.complexfloating):
+            raise DataError(f"{name}: must be real, got dtype {arr.dtype}")
+    if ud.shape[:2] != yd.shape[:2]:
+        raise DataError(f"u and y: (N, T) differ, u has shape {ud.shape} and y {yd.shape}")
+    if ud.shape[0] == 0 or ud.shape[1] == 0:
+        raise DataError(f"u: no samples (shape {ud.shape})")
+    m = 1 if ud.ndim == 2 else ud.shape[2]
+    p = 1 if yd.ndim == 2 else yd.shape[2]
+    if m == 1 and p == 1:
+        return (ud if ud.ndim == 2 else ud[..., 0]), (yd if yd.ndim == 2 else yd[..., 0])
+    return (ud if ud.ndim == 3 else ud[..., None]), (yd if yd.ndim == 3 else yd[..., None])
 
-    numpy inputs are wrapped (``chunk`` sequences per block, default: about 8 blocks).
-    """
-    xd = x if isinstance(x, da.Array) else da.asarray(np.asarray(x, dtype=float))
-    yd = y if isinstance(y, da.Array) else da.asarray(np.asarray(y, dtype=float))
-    if xd.ndim not in (2, 3) or yd.ndim != xd.ndim:
-        raise ValueError(
-            f"x and y: need 2-D (N, T) or 3-D (N, T, channels) arrays, got {xd.shape}, {yd.shape}"
-        )
-    if xd.shape[:2] != yd.shape[:2]:
-        raise ValueError(f"x and y: (N, T) differ, x {xd.shape} vs y {yd.shape}")
-    N = xd.shape[0]
+
+def _chunked(ud: da.Array, yd: da.Array, chunk: int | None) -> tuple[da.Array, da.Array]:
+    """Rechunk along ``N`` only (default about 8 blocks), ``y`` aligned with ``u``."""
+    N = ud.shape[0]
     rows = chunk if chunk is not None else max(1, -(-N // 8))
-    if rows < 1:
-        raise ValueError(f"chunk: must be >= 1, got {rows}")
-    if chunk is not None or len(xd.chunks[0]) == 1 or any(len(c) > 1 for c in xd.chunks[1:]):
-        xd = xd.rechunk((rows,) + xd.shape[1:])
-    yd = yd.rechunk((xd.chunks[0],) + yd.shape[1:])
-    return xd, yd
+    if chunk is not None or len(ud.chunks[0]) == 1 or any(len(c) > 1 for c in ud.chunks[1:]):
+        ud = ud.rechunk((rows,) + ud.shape[1:])
+    yd = yd.rechunk((ud.chunks[0],) + yd.shape[1:])
+    return ud.astype(float, copy=False), yd.astype(float, copy=False)
 
 
+@renamed_parameters(x="u")
+def as_sequence_chunks(u: Any, y: Any, chunk: int | None = None) -> tuple[da.Array, da.Array]:
+    """Dask arrays of sequences chunked along ``N`` only, with ``y`` aligned to ``u``.
+
+    Parameters
+    ----------
+    u, y : array_like or dask.array.Array
+        Sequences: ``(N, T)`` or ``(N, T, channels)``. numpy data are validated by
+        :func:`learnlds._boundary.as_io` and wrapped; Dask arrays are checked for
+        shape and type.
+    chunk : int, optional
+        Sequences per block; default about 8 blocks (Dask arrays already chunked
+        along ``N`` only keep their chunks).
+
+    Returns
+    -------
+    u, y : dask.array.Array
+        ``(N, T)`` when there is one input and one output, else ``(N, T, m)`` and
+        ``(N, T, p)``.
+
+    Raises
+    ------
+    DataError
+        Bad data or mismatched shapes.
+    ParameterError
+        ``chunk`` not a positive integer.
+
+    Examples
+    --------
+    >>> ud, yd = as_sequence_chunks(np.zeros((10, 50)), np.zeros((10, 50)), chunk=4)
+    >>> ud.chunks[0], yd.shape
+    ((4, 4, 2), (10, 50))
+    """
+    chunk = check_int(chunk, "chunk", low=1, allow_none=True)
+    if isinstance(u, da.Array) or isinstance(y, da.Array):
+        ud, yd = _check_dask_pair(da.asarray(u), da.asarray(y))
+        return _chunked(ud, yd, chunk)
+    io = as_io(u, y, sequences=True)
+    u3, y3 = (io.u[..., 0], io.y[..., 0]) if io.is_siso else (io.u, io.y)  # type: ignore[index]
+    return _chunked(da.asarray(u3), da.asarray(y3), chunk)
+
+
+@renamed_parameters(x="u")
 def record_to_dask(
-    x: Any, y: Any, window: int, burn_in: int, chunk: int | None = None
+    u: Any, y: Any, window: int, burn_in: int | None, chunk: int | None = None
 ) -> tuple[da.Array, da.Array]:
     """One long SISO record as Dask arrays of windows overlapping by ``burn_in``.
 
-    See :func:`learnlds.train.tile_windows`; use the same ``burn_in`` in the loss.
+    Parameters
+    ----------
+    u, y : array_like
+        One record, ``(T,)`` each.
+    window : int
+        Samples per window.
+    burn_in : int or None
+        Overlap, the burn-in the loss must use; ``None``: ``window // 4``.
+    chunk : int, optional
+        Windows per block.
+
+    Returns
+    -------
+    u, y : dask.array.Array
+        ``(N, window)`` windows (see :func:`learnlds.train.tile_windows`).
+
+    Raises
+    ------
+    ParameterError
+        ``chunk`` not a positive integer (the others: see ``tile_windows``).
+
+    Examples
+    --------
+    >>> ud, yd = record_to_dask(np.arange(100.0), np.zeros(100), window=40, burn_in=10)
+    >>> ud.shape
+    (3, 40)
     """
-    wx, wy = tile_windows(x, y, window, burn_in)
-    return as_sequence_chunks(np.ascontiguousarray(wx), np.ascontiguousarray(wy), chunk)
+    chunk = check_int(chunk, "chunk", low=1, allow_none=True)
+    wu, wy = tile_windows(u, y, window, burn_in)
+    return _chunked(
+        da.asarray(np.ascontiguousarray(wu)), da.asarray(np.ascontiguousarray(wy)), chunk
+    )
+
+
+def _aligned(u: Any, y: Any) -> bool:
+    """Whether ``u`` and ``y`` already are Dask sequences chunked alike along ``N`` only."""
+    return (
+        isinstance(u, da.Array)
+        and isinstance(y, da.Array)
+        and u.dtype == np.float64
+        and y.dtype == np.float64
+        and (u.ndim, y.ndim) in ((2, 2), (3, 3))
+        and not (u.ndim == 3 and u.shape[2] == 1 and y.shape[2] == 1)  # SISO is (N, T)
+        and u.shape[:2] == y.shape[:2]
+        and u.chunks[0] == y.chunks[0]
+        and all(len(c) == 1 for c in u.chunks[1:])
+        and all(len(c) == 1 for c in y.chunks[1:])
+    )
+
+
+def _blocks(arr: da.Array) -> list:
+    """The delayed blocks of an array chunked along its first axis only."""
+    return list(arr.to_delayed().reshape(-1))
+
+
+def _scan(ub: np.ndarray, yb: np.ndarray) -> None:
+    """Raise DataError when a chunk holds NaN or inf (called only after a non-finite loss)."""
+    for name, arr in (("u", ub), ("y", yb)):
+        if not np.all(np.isfinite(arr)):
+            bad = "NaN" if np.any(np.isnan(arr)) else "inf"
+            raise DataError(f"{name}: contains {bad} values")
 
 
 # --------------------------------------------------------------------------- gradient
-def _chunk_loss_grad(model: CanonicalSystem, xb: np.ndarray, yb: np.ndarray, b: int):
+def _chunk_loss_grad(model: CanonicalSystem, ub: np.ndarray, yb: np.ndarray, burn_in: int):
     """Sum (not mean) of the loss and gradient over one chunk, and its sample count."""
-    value, grad = loss_and_grad(model, xb, yb, b)
-    count = xb.shape[0] * (xb.shape[1] - b)
+    value, grad = loss_and_grad(model, ub, yb, burn_in)
+    if not np.isfinite(value):
+        _scan(ub, yb)
+    count = ub.shape[0] * (ub.shape[1] - burn_in)
     return value * count, grad * count, count
 
 
 def dask_loss_and_grad(
-    model: CanonicalSystem, x: da.Array, y: da.Array, burn_in: int | None = None
+    model: CanonicalSystem, u: Any, y: Any, burn_in: int | None = None
 ) -> tuple[float, Gradient]:
     """:func:`learnlds.risk.loss_and_grad` over Dask chunks of sequences, summed exactly.
 
-    A drop-in ``objective`` for :func:`learnlds.train.projected_sgd` (full-batch steps
-    over the whole distributed data set).
+    A drop-in ``objective`` for :func:`learnlds.train.projected_sgd` (full-batch
+    steps over the whole distributed data set).
+
+    Parameters
+    ----------
+    model : CanonicalSystem
+        The model.
+    u, y : dask.array.Array or array_like
+        Sequences (see :func:`as_sequence_chunks`).
+    burn_in : int, optional
+        Samples of each sequence left out of the loss; ``None``: ``T // 4``.
+
+    Returns
+    -------
+    loss : float
+        Mean squared error after the burn-in over all sequences.
+    grad : Gradient
+        Its exact gradient.
+
+    Raises
+    ------
+    ParameterError
+        ``model`` not a system, or a bad ``burn_in``.
+
+    Examples
+    --------
+    >>> truth = CanonicalSystem([-0.5], [1.0])
+    >>> u = np.random.default_rng(0).normal(size=(4, 50))
+    >>> value, grad = dask_loss_and_grad(CanonicalSystem([0.0], [1.0]), u, truth.simulate(u))
+    >>> value > 0, grad.a.shape
+    (True, (1,))
     """
-    xd, yd = as_sequence_chunks(x, y) if not _aligned(x, y) else (x, y)
-    b = resolve_burn_in(burn_in, int(xd.shape[1]))
+    if not isinstance(model, CanonicalSystem):
+        raise ParameterError(f"model: must be a CanonicalSystem, got {type(model).__name__}")
+    ud, yd = (u, y) if _aligned(u, y) else as_sequence_chunks(u, y)
+    b = resolve_burn_in(burn_in, int(ud.shape[1]))
     parts = [
-        dask.delayed(_chunk_loss_grad)(model, xb, yb, b)
-        for xb, yb in zip(_blocks(xd), _blocks(yd), strict=True)
+        dask.delayed(_chunk_loss_grad)(model, ub, yb, b)
+        for ub, yb in zip(_blocks(ud), _blocks(yd), strict=True)
     ]
     results = dask.compute(*parts)
     total = sum(r[2] for r in results)
@@ -112,58 +282,112 @@ def dask_loss_and_grad(
     return float(value), grad * (1.0 / total)
 
 
-def _aligned(x: Any, y: Any) -> bool:
-    return (
-        isinstance(x, da.Array)
-        and isinstance(y, da.Array)
-        and x.chunks[0] == y.chunks[0]
-        and all(len(c) == 1 for c in x.chunks[1:])
-        and all(len(c) == 1 for c in y.chunks[1:])
-    )
-
-
-def _blocks(arr: da.Array) -> list:
-    """The delayed blocks of an array chunked along its first axis only."""
-    return list(arr.to_delayed().reshape(-1))
-
-
 # --------------------------------------------------------------------------- Gauss-Newton
-def _chunk_problem(spec: tuple[int, bool], xb, yb, b: int) -> LeastSquaresProblem:
-    x3 = xb if xb.ndim == 3 else xb[..., None]
+def _chunk_problem(spec: tuple[int, bool], ub, yb, burn_in: int) -> LeastSquaresProblem:
+    u3 = ub if ub.ndim == 3 else ub[..., None]
     y3 = yb if yb.ndim == 3 else yb[..., None]
-    return LeastSquaresProblem(x3, y3, b, *spec)
+    return LeastSquaresProblem(u3, y3, burn_in, *spec)
 
 
-def _chunk_normal_equations(spec, xb, yb, b, a, c3, d3):
-    return _chunk_problem(spec, xb, yb, b).normal_equations(a, c3, d3)
+def _chunk_normal_equations(spec, ub, yb, burn_in, a, c3, d3):
+    out = _chunk_problem(spec, ub, yb, burn_in).normal_equations(a, c3, d3)
+    if not np.isfinite(out[0]):
+        _scan(ub, yb)
+    return out
 
 
-def _chunk_sse(spec, xb, yb, b, a, c3, d3):
-    return _chunk_problem(spec, xb, yb, b).sse(a, c3, d3)
+def _chunk_sse(spec, ub, yb, burn_in, a, c3, d3):
+    return _chunk_problem(spec, ub, yb, burn_in).sse(a, c3, d3)
 
 
 class DaskProblem(ParamLayout):
-    """The Gauss-Newton least-squares problem with its data in Dask chunks."""
+    """The Gauss-Newton least-squares problem with its data in Dask chunks.
 
-    def __init__(self, x: da.Array, y: da.Array, b: int, n: int, learn_d: bool) -> None:
-        m = 1 if x.ndim == 2 else int(x.shape[2])
+    Parameters
+    ----------
+    u, y : dask.array.Array
+        Aligned sequences from :func:`as_sequence_chunks`.
+    burn_in : int
+        Samples of each sequence left out of the loss, ``0 <= burn_in < T``.
+    order : int
+        Model order.
+    learn_d : bool
+        Whether ``d`` is a parameter.
+
+    Attributes
+    ----------
+    count : int
+        Samples scored, ``N (T - burn_in)``.
+
+    Examples
+    --------
+    >>> ud, yd = as_sequence_chunks(np.ones((4, 10)), np.ones((4, 10)), chunk=2)
+    >>> prob = DaskProblem(ud, yd, 0, 1, True)
+    >>> prob.count, prob.sse(np.zeros(1), np.zeros((1, 1, 1)), np.ones((1, 1)))
+    (40, 0.0)
+    """
+
+    def __init__(self, u: da.Array, y: da.Array, burn_in: int, order: int, learn_d: bool) -> None:
+        m = 1 if u.ndim == 2 else int(u.shape[2])
         p = 1 if y.ndim == 2 else int(y.shape[2])
-        super().__init__(n, m, p, learn_d)
-        self.b = b
-        self.count = int(x.shape[0]) * (int(x.shape[1]) - b)
-        self._xb, self._yb = _blocks(x), _blocks(y)
+        super().__init__(order, m, p, learn_d)
+        self.burn_in = int(burn_in)
+        self.count = int(u.shape[0]) * (int(u.shape[1]) - self.burn_in)
+        self._ub, self._yb = _blocks(u), _blocks(y)
 
     def _map(self, fn, a, c3, d3):
+        spec = (self.order, self.learn_d)
         parts = [
-            dask.delayed(fn)((self.n, self.learn_d), xb, yb, self.b, a, c3, d3)
-            for xb, yb in zip(self._xb, self._yb, strict=True)
+            dask.delayed(fn)(spec, ub, yb, self.burn_in, a, c3, d3)
+            for ub, yb in zip(self._ub, self._yb, strict=True)
         ]
         return dask.compute(*parts)
 
-    def sse(self, a, c3, d3) -> float:
+    def sse(self, a: np.ndarray, c3: np.ndarray, d3: np.ndarray) -> float:
+        """Sum of squared residuals after the burn-in, summed over chunks.
+
+        Parameters
+        ----------
+        a, c3, d3 : numpy.ndarray
+            ``(n,)``, ``(n, p, m)`` and ``(p, m)``.
+
+        Returns
+        -------
+        float
+            ``loss * count``.
+
+        Examples
+        --------
+        >>> ud, yd = as_sequence_chunks(np.ones((2, 5)), np.zeros((2, 5)), chunk=1)
+        >>> DaskProblem(ud, yd, 0, 1, True).sse(np.zeros(1), np.zeros((1, 1, 1)), np.ones((1, 1)))
+        10.0
+        """
         return float(sum(self._map(_chunk_sse, a, c3, d3)))
 
-    def normal_equations(self, a, c3, d3):
+    def normal_equations(
+        self, a: np.ndarray, c3: np.ndarray, d3: np.ndarray
+    ) -> tuple[float, np.ndarray, np.ndarray]:
+        """``(sse, J^T J, J^T r)`` summed over chunks; only small matrices travel back.
+
+        Parameters
+        ----------
+        a, c3, d3 : numpy.ndarray
+            ``(n,)``, ``(n, p, m)`` and ``(p, m)``.
+
+        Returns
+        -------
+        sse : float
+            Sum of squared residuals.
+        JtJ, Jtr : numpy.ndarray
+            ``(n_params, n_params)`` and ``(n_params,)``.
+
+        Examples
+        --------
+        >>> ud, yd = as_sequence_chunks(np.ones((2, 5)), np.zeros((2, 5)), chunk=1)
+        >>> prob = DaskProblem(ud, yd, 0, 1, True)
+        >>> prob.normal_equations(np.zeros(1), np.zeros((1, 1, 1)), np.ones((1, 1)))[2]
+        array([ 0.,  8., 10.])
+        """
         parts = self._map(_chunk_normal_equations, a, c3, d3)
         sse = sum(p[0] for p in parts)
         JtJ = sum(p[1] for p in parts)
@@ -171,8 +395,9 @@ class DaskProblem(ParamLayout):
         return float(sse), JtJ, Jtr
 
 
+@renamed_parameters(x="u")
 def dask_gauss_newton(
-    x: Any,
+    u: Any,
     y: Any,
     *,
     order: int,
@@ -186,16 +411,50 @@ def dask_gauss_newton(
 ) -> TrainResult:
     """:func:`learnlds.train.gauss_newton` with the normal equations summed over Dask chunks.
 
-    ``x``, ``y``: Dask (or numpy) arrays of sequences; see :func:`as_sequence_chunks`.
-    Only ``(2n + 1)``-sized matrices travel back to the client at each iteration.
+    Only ``(n_params x n_params)`` matrices travel back to the client at each iteration.
+
+    Parameters
+    ----------
+    u, y : dask.array.Array or array_like
+        Sequences (see :func:`as_sequence_chunks`; ``x`` is a deprecated alias of ``u``).
+    order : int
+        Model order.
+    burn_in : int or None, default 0
+        Samples of each sequence left out of the loss; ``None``: ``T // 4``.
+    region : PacmanRegion, 'pacman' or None, default 'pacman'
+        Where ``a`` is kept.
+    init : {'zero', 'identity'} or CanonicalSystem, default 'zero'
+        The starting model.
+    max_iter : int, default 100
+        Most iterations; stopping there warns ``ConvergenceWarning``.
+    tol : float, default 1e-10
+        Stop when the relative decrease of the loss falls below it.
+    learn_d : bool, default True
+        Learn the feed-through ``d``.
+    stability_margin : float, default 1e-6
+        Without a region, the spectral radius stays below ``1 - stability_margin``.
+
+    Returns
+    -------
+    TrainResult
+        As :func:`learnlds.train.gauss_newton`'s.
+
+    Examples
+    --------
+    >>> truth = CanonicalSystem([-0.5], [1.0], 0.2)
+    >>> u = np.random.default_rng(0).normal(size=(6, 100))
+    >>> res = dask_gauss_newton(u, truth.simulate(u), order=1)
+    >>> res.converged, np.round(res.model.a, 6)
+    (True, array([-0.5]))
     """
-    xd, yd = (x, y) if _aligned(x, y) else as_sequence_chunks(x, y)
-    N, T = int(xd.shape[0]), int(xd.shape[1])
+    max_iter, tol, margin = _solver_settings(max_iter, tol, stability_margin)
+    learn_d = check_bool(learn_d, "learn_d")
+    ud, yd = (u, y) if _aligned(u, y) else as_sequence_chunks(u, y)
+    N, T = int(ud.shape[0]), int(ud.shape[1])
     b = resolve_burn_in(burn_in, T)
-    siso = xd.ndim == 2
-    problem = DaskProblem(xd, yd, b, int(order), learn_d)
-    problem.require_samples(N * (T - b) * problem.p, b)
-    model = initial_model(init, order, problem.m, problem.p)
-    return levenberg_marquardt(
-        problem, model, resolve_region(region), max_iter, tol, stability_margin, siso
-    )
+    problem = DaskProblem(ud, yd, b, check_int(order, "order", low=1), learn_d)  # type: ignore[arg-type]
+    problem.require_samples(N * (T - b) * problem.n_outputs, b)
+    model = initial_model(init, order, problem.n_inputs, problem.n_outputs)
+    result = _lm(problem, model, resolve_region(region), max_iter, tol, margin, ud.ndim == 2)
+    _warn_unconverged(result)
+    return result
