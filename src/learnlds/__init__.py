@@ -3,22 +3,45 @@
 The main entry points: :class:`CanonicalSystem` (the model), :class:`LDSRegressor`
 (the scikit-learn estimator), :func:`projected_sgd` and :func:`gauss_newton` (the
 solvers), :class:`PacmanRegion` (where the guarantee holds), :func:`reduce`
-(balanced truncation) and :func:`load` (read a saved model).
+(balanced truncation), :func:`holdout` (the validation protocol) and :func:`load`
+(read a saved model). Errors are typed (:mod:`learnlds.errors`).
+
+Examples
+--------
+>>> import learnlds
+>>> learnlds.CanonicalSystem([-0.5], [1.0]).is_stable
+True
 """
 
+from .analysis import estimate_tau, segment_profile
 from .baselines import IdentifiedSystem, arx, ho_kalman, n4sid, oe
 from .datasets import IOData, find_daisy, load_daisy, prbs, synthetic_dryer
+from .errors import (
+    ConvergenceError,
+    DataError,
+    LearnLDSError,
+    ParameterError,
+    ProjectionError,
+    UnsupportedShapeError,
+)
 from .estimator import LDSRegressor
 from .reduce import hankel_singular_values, reduce
-from .region import PacmanRegion, ProjectionError, estimate_tau, segment_profile
+from .region import PacmanRegion
 from .risk import Gradient, idealized_risk, loss, loss_and_grad, population_risk
 from .systems import CanonicalSystem, load
 from .train import TrainResult, gauss_newton, projected_sgd
-from .validate import compare, fit_percent, residual_analysis
+from .validate import HoldoutResult, compare, fit_percent, holdout, residual_analysis
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "ConvergenceError",
+    "DataError",
+    "HoldoutResult",
+    "LearnLDSError",
+    "ParameterError",
+    "UnsupportedShapeError",
+    "holdout",
     "IdentifiedSystem",
     "arx",
     "compare",

@@ -39,7 +39,7 @@ from .train import (
     sequence_batches,
     window_batches,
 )
-from .validate import channel_fits
+from .validate import channel_fits, simulate_canonical
 
 __all__ = ["LDSRegressor"]
 
@@ -424,9 +424,7 @@ class LDSRegressor(RegressorMixin, BaseEstimator):
 
     def _simulate(self, io: IOArrays) -> np.ndarray:
         uc = io.u - self.input_offset_
-        sys_ = self.system_
-        yhat = sys_.simulate(uc[..., 0])[..., None] if sys_.is_siso else sys_.simulate(uc)
-        return yhat + self.output_offset_
+        return simulate_canonical(self.system_, uc) + self.output_offset_
 
     def predict(self, u: Any, *, sequences: bool = False) -> np.ndarray:
         """Simulated output from zero state (offsets re-applied), laid out like ``u``.

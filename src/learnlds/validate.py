@@ -13,6 +13,7 @@ Pure numerics (numpy/scipy); the matching figures are in :mod:`learnlds.plots`.
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -394,8 +395,11 @@ def simulate_canonical(model: Any, u3: np.ndarray) -> np.ndarray:
     >>> simulate_canonical(CanonicalSystem([0.5], [1.0]), np.ones((1, 3, 1)))[0, :, 0]
     array([0. , 1. , 0.5])
     """
-    siso = getattr(model, "is_siso", u3.shape[2] == 1)
-    yhat = np.asarray(model.simulate(u3[..., 0] if siso else u3), dtype=float)
+    if "sequences" in inspect.signature(model.simulate).parameters:
+        yhat = np.asarray(model.simulate(u3, sequences=True), dtype=float)
+    else:  # other models: SISO ones take (N, T), others (N, T, m)
+        siso = getattr(model, "is_siso", u3.shape[2] == 1)
+        yhat = np.asarray(model.simulate(u3[..., 0] if siso else u3), dtype=float)
     if yhat.ndim == 2:
         yhat = yhat[..., None]
     if not np.all(np.isfinite(yhat)):
