@@ -94,7 +94,7 @@ def test_fit_psgd_on_dat_file(tmp_path, capsys):
 @pytest.mark.parametrize(
     "args,match",
     [
-        (["fit", "missing.csv"], "cannot read"),
+        (["fit", "missing.csv"], "no such data file"),
         (["fit", "{bad}", "--input-col", "nope"], "unknown input column"),
         (["fit", "{bad}", "--order", "500"], "order"),
         (["predict", "{notmodel}", "{bad}"], "not a learnlds model"),

@@ -46,7 +46,7 @@ def test_sklearn_contract(estimator, check):
 def test_clone_and_grid_search_pick_true_order():
     rng = np.random.default_rng(0)
     u = rng.normal(size=3000)
-    y = SYNTH.simulate(u, noise_std=0.05, rng=rng)
+    y = SYNTH.simulate(u, noise_std=0.05, random_state=rng)
     est = LDSRegressor(order=1)
     assert clone(est).get_params() == est.get_params()
     grid = GridSearchCV(LDSRegressor(), {"order": [1, 2, 3]}, cv=KFold(3))
@@ -58,7 +58,7 @@ def test_clone_and_grid_search_pick_true_order():
 def test_fit_predict_shapes_numpy_and_pandas():
     rng = np.random.default_rng(1)
     u = rng.normal(size=(5, 200))
-    y = SYNTH.simulate(u, noise_std=0.01, rng=rng)
+    y = SYNTH.simulate(u, noise_std=0.01, random_state=rng)
     est = LDSRegressor(order=3).fit(u, y, sequences=True)
     assert est.predict(u, sequences=True).shape == (5, 200)
     assert est.score(u, y, sequences=True) > 95
@@ -71,7 +71,7 @@ def test_fit_predict_shapes_numpy_and_pandas():
 def test_offsets_are_reapplied():
     rng = np.random.default_rng(2)
     u = rng.normal(size=2000)
-    y = SYNTH.simulate(u, noise_std=0.01, rng=rng)
+    y = SYNTH.simulate(u, noise_std=0.01, random_state=rng)
     est = LDSRegressor(order=3).fit(u + 5.0, y + 10.0)
     np.testing.assert_allclose(est.input_offset_, [5.0 + u.mean()])
     assert est.score(u + 5.0, y + 10.0) > 95
@@ -80,7 +80,7 @@ def test_offsets_are_reapplied():
 def test_psgd_method_in_region():
     rng = np.random.default_rng(3)
     u = rng.normal(size=(50, 100))
-    y = SYNTH.simulate(u, noise_std=0.05, rng=rng)
+    y = SYNTH.simulate(u, noise_std=0.05, random_state=rng)
     est = LDSRegressor(
         order=3, method="psgd", steps=1500, lr=0.02, batch_size=10, burn_in=25, random_state=0
     ).fit(u, y, sequences=True)
@@ -150,7 +150,7 @@ def test_square_mimo_record_is_not_mistaken_for_sequences():
 def test_explicit_sequences_flag_for_tall_batches():
     rng = np.random.default_rng(7)
     u = rng.normal(size=(300, 40))  # 300 sequences of length 40: taller than wide
-    y = SYNTH.simulate(u, noise_std=0.01, rng=rng)
+    y = SYNTH.simulate(u, noise_std=0.01, random_state=rng)
     est = LDSRegressor(order=3).fit(u, y, sequences=True)
     assert est.layout_ == "sequences" and est.n_features_in_ == 1
     assert est.predict(u, sequences=True).shape == (300, 40)
@@ -203,10 +203,11 @@ def test_one_layout_rule_in_fit_predict_and_score():
         est.predict(np.zeros((2, 10, 1)))
 
 
+@pytest.mark.parametrize("scale", [1e-150, 1e-10, 1.0, 1e10, 1e150])
 def test_fit_is_invariant_to_the_scale_of_the_data(scale):
     rng = np.random.default_rng(9)
     u = rng.normal(size=2000)
-    y = SYNTH.simulate(u, noise_std=0.1, rng=rng)
+    y = SYNTH.simulate(u, noise_std=0.1, random_state=rng)
     ref = LDSRegressor(order=3).fit(u, y)
     est = LDSRegressor(order=3).fit(u * scale, y * scale)
     assert est.score(u * scale, y * scale) == pytest.approx(ref.score(u, y), abs=1e-6)
@@ -225,7 +226,7 @@ def test_psgd_learning_rate_means_the_same_on_raw_units():
     """A heating-plant-like record (input 0-10 V, output in degrees C) learns at lr 0.05."""
     rng = np.random.default_rng(10)
     u_std = rng.normal(size=(40, 200))
-    y_std = SYNTH.simulate(u_std, noise_std=0.05, rng=rng)
+    y_std = SYNTH.simulate(u_std, noise_std=0.05, random_state=rng)
     u_raw, y_raw = 5.0 + 2.5 * u_std, 20.0 + 40.0 * y_std
     raw = LDSRegressor(order=3, method="psgd", steps=600, lr=0.05, random_state=0)
     raw.fit(u_raw, y_raw, sequences=True)

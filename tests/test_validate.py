@@ -29,8 +29,8 @@ def truth() -> CanonicalSystem:
 def data(truth):
     rng = np.random.default_rng(1)
     u_est, u_val = rng.normal(size=4000), rng.normal(size=4000)
-    y_est = truth.simulate(u_est, noise_std=0.1, rng=rng)
-    y_val = truth.simulate(u_val, noise_std=0.1, rng=rng)
+    y_est = truth.simulate(u_est, noise_std=0.1, random_state=rng)
+    y_val = truth.simulate(u_val, noise_std=0.1, random_state=rng)
     return u_est, y_est, u_val, y_val
 
 
@@ -193,7 +193,6 @@ def test_compare_plot_draws_measured_and_each_model(truth, data):
     assert labels[0] == "measured" and "fit" in labels[1]
     assert ax.get_xlabel() == "time [s]"
     np.testing.assert_allclose(ax.lines[0].get_ydata(), yv)
-    matplotlib.pyplot.close(fig)
 
 
 def test_bode_plot_units_and_values(truth):
@@ -207,27 +206,26 @@ def test_bode_plot_units_and_values(truth):
         ax_m.lines[0].get_ydata(), 20 * np.log10(np.abs(truth.frequency_response(w)))
     )
     assert w.max() == pytest.approx(np.pi)
-    matplotlib.pyplot.close(fig)
+
     fig = plots.bode_plot(truth, dt=0.08)
     ax_m, ax_p = fig.axes
     assert "rad/s" in ax_p.get_xlabel() and "sample" not in ax_p.get_xlabel()
     assert ax_m.lines[0].get_xdata().max() == pytest.approx(np.pi / 0.08)
-    matplotlib.pyplot.close(fig)
+
     with pytest.raises(ValueError, match="dt"):
         plots.bode_plot(truth, dt=-1.0)
 
 
 def test_step_and_impulse_plots(truth):
-    fig = plots.step_plot({"a": truth, "b": truth.with_params(d=0.0)}, n=50)
+    fig = plots.step_plot({"a": truth, "b": truth.with_params(d=0.0)}, length=50)
     ax = fig.axes[0]
     assert len([ln for ln in ax.lines if ln.get_label() in ("a", "b")]) == 2
     np.testing.assert_allclose(ax.lines[0].get_ydata(), truth.simulate(np.ones(50)))
-    matplotlib.pyplot.close(fig)
-    fig = plots.impulse_plot(truth, n=30, dt=0.5)
+
+    fig = plots.impulse_plot(truth, length=30, dt=0.5)
     ax = fig.axes[0]
     np.testing.assert_allclose(ax.lines[0].get_ydata(), truth.markov(30))
     assert ax.lines[0].get_xdata()[-1] == pytest.approx(29 * 0.5)
-    matplotlib.pyplot.close(fig)
 
 
 def test_residual_plot(truth, data):
@@ -238,9 +236,9 @@ def test_residual_plot(truth, data):
     ax1, ax2 = fig.axes
     assert "FAILED" in ax2.get_title()
     assert len(ax1.collections) >= 2 and len(ax2.lines) >= 1
-    matplotlib.pyplot.close(fig)
+
     fig = plots.residual_plot(truth, uv, yv, max_lag=10)
     assert "ok" in fig.axes[0].get_title()
-    matplotlib.pyplot.close(fig)
+
     with pytest.raises(ValueError, match="u"):
         plots.residual_plot(truth)

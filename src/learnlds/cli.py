@@ -356,7 +356,7 @@ def _add_fit(sub: Any) -> None:
     p.add_argument("--init", choices=("zero", "identity"), default="zero", help="start")
     p.add_argument(
         "--validation-fraction",
-        type=float,
+        type=_fraction,
         default=0.5,
         help="last part of the record held out for validation",
     )
@@ -370,7 +370,7 @@ def _add_common(p: argparse.ArgumentParser, out: str) -> None:
         "--random-state",
         "--seed",
         dest="random_state",
-        type=int,
+        type=_int_at_least(0),
         default=0,
         help="seed of the random generator",
     )
@@ -402,7 +402,7 @@ def _add_predict_demo_report(sub: Any) -> None:
         "--random-state",
         "--seed",
         dest="random_state",
-        type=int,
+        type=_int_at_least(0),
         default=0,
         help="seed of the random generator",
     )
@@ -418,7 +418,7 @@ def _add_predict_demo_report(sub: Any) -> None:
     p.add_argument("--output-col", help="output column")
     p.add_argument(
         "--validation-fraction",
-        type=float,
+        type=_fraction,
         default=0.5,
         help="last part of the record held out for validation",
     )

@@ -300,10 +300,10 @@ class LDSRegressor(RegressorMixin, BaseEstimator):
         if self.method == "psgd":
             result = self._fit_psgd(uc, yc, fit_order, burn, init)
         else:
-            siso = io.is_siso
             result = gauss_newton(
-                uc[..., 0] if siso else uc,
-                yc[..., 0] if siso else yc,
+                uc,
+                yc,
+                sequences=True,
                 order=fit_order,
                 init=init,
                 burn_in=burn,
@@ -372,22 +372,21 @@ class LDSRegressor(RegressorMixin, BaseEstimator):
         self, uc: np.ndarray, yc: np.ndarray, fit_order: int, burn: int, init: Any
     ) -> TrainResult:
         siso = uc.shape[2] == 1 and yc.shape[2] == 1
-        u, y = (uc[..., 0], yc[..., 0]) if siso else (uc, yc)
         if self.window is not None:
             if not siso:
                 raise UnsupportedShapeError(
                     "window: windows are cut from single-input single-output records"
                 )
-            if u.shape[0] != 1:
+            if uc.shape[0] != 1:
                 raise DataError("window: windows are cut from one long record, got sequences")
-            if self.window > u.shape[1]:
+            if self.window > uc.shape[1]:
                 raise DataError(
-                    f"window: {self.window} samples is longer than the record ({u.shape[1]})"
+                    f"window: {self.window} samples is longer than the record ({uc.shape[1]})"
                 )
-            source = window_batches(u[0], y[0], self.window, self.batch_size or 1)
+            source = window_batches(uc[0, :, 0], yc[0, :, 0], self.window, self.batch_size or 1)
             burn = resolve_burn_in(self.burn_in, self.window)
         else:
-            source = sequence_batches(u, y, self.batch_size)
+            source = sequence_batches(uc, yc, self.batch_size, sequences=True)
         return projected_sgd(
             source,
             order=fit_order,
