@@ -131,7 +131,8 @@ def test_docstring_is_complete(qual, obj, is_class):
     assert not missing, f"{qual}: parameters not documented: {missing}"
     if not is_class and _returns_value(obj) and not qual.endswith(".__init__"):
         assert doc["Returns"] or doc["Yields"], f"{qual}: no Returns section"
-    if _raises_directly(obj) and not issubclass_exception(obj):
+    raiser = obj.__init__ if is_class else obj  # a class documents what its constructor raises
+    if _raises_directly(raiser) and not issubclass_exception(obj):
         assert doc["Raises"], f"{qual}: raises but has no Raises section"
     assert ">>>" in "\n".join(doc["Examples"]), f"{qual}: no doctest Example"
 

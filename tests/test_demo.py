@@ -116,7 +116,7 @@ def test_cli_demo(tmp_path, capsys, monkeypatch):
     monkeypatch.chdir(REPO)
     out = tmp_path / "demo"
     assert main(["demo", "--steps", "20", "--out", str(out), "--quiet"]) == 0
-    printed = capsys.readouterr().out
+    printed = capsys.readouterr().err  # messages go to stderr
     assert "step   20/20" in printed and "report:" in printed
     assert (out / "index.html").is_file()
     assert main(["demo", "--steps", "5", "--out", str(out), "--data", str(tmp_path / "no")]) == 2

@@ -9,7 +9,7 @@ solvers), :class:`PacmanRegion` (where the guarantee holds), :func:`reduce`
 Examples
 --------
 >>> import learnlds
->>> learnlds.CanonicalSystem([-0.5], [1.0]).is_stable
+>>> learnlds.CanonicalSystem([-0.5], [1.0]).is_stable()
 True
 """
 

@@ -537,6 +537,11 @@ def renamed_parameters(**old_to_new: str) -> Callable[[F], F]:
     callable
         A decorator.
 
+    Raises
+    ------
+    ParameterError
+        (From the decorated function) both an old name and its new one were passed.
+
     Examples
     --------
     >>> @renamed_parameters(x="u")

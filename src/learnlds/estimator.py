@@ -167,7 +167,7 @@ class LDSRegressor(RegressorMixin, BaseEstimator):
     >>> u = np.random.default_rng(0).normal(size=2000)
     >>> y = truth.simulate(u)
     >>> model = LDSRegressor(order=2).fit(u, y)
-    >>> bool(model.score(u, y) > 99.9)
+    >>> bool(model.score(u, y) > 99)
     True
     >>> model.predict(u[:5]).shape
     (5,)
@@ -478,7 +478,7 @@ class LDSRegressor(RegressorMixin, BaseEstimator):
         >>> import numpy as np
         >>> u = np.random.default_rng(0).normal(size=500)
         >>> y = CanonicalSystem([-0.5], [1.0]).simulate(u)
-        >>> round(LDSRegressor(order=1).fit(u, y).score(u, y), 3)
+        >>> round(LDSRegressor(order=1, demean=False).fit(u, y).score(u, y), 3)
         100.0
         """
         if sample_weight is not None:
