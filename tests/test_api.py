@@ -137,6 +137,22 @@ def test_docstring_is_complete(qual, obj, is_class):
     assert ">>>" in "\n".join(doc["Examples"]), f"{qual}: no doctest Example"
 
 
+@pytest.mark.parametrize("modname", MODULES)
+def test_no_function_over_80_lines(modname):
+    """Short functions: counted from ``def`` to the last line, docstring included."""
+    import ast
+
+    mod = importlib.import_module(modname)
+    tree = ast.parse(inspect.getsource(mod))
+    long = [
+        f"{node.name} ({node.end_lineno - node.lineno + 1} lines)"
+        for node in ast.walk(tree)
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
+        and node.end_lineno - node.lineno + 1 > 80
+    ]
+    assert not long, f"{modname}: functions over 80 lines: {long}"
+
+
 def issubclass_exception(obj: object) -> bool:
     return inspect.isclass(obj) and issubclass(obj, BaseException)
 

@@ -248,11 +248,16 @@ def residual_analysis(
         if not io.is_siso:
             raise UnsupportedShapeError("residual_analysis: single-input single-output records")
         ua, e = io.u[0, :, 0], io.y[0, :, 0]
+    if e.size < 4 * M:
+        raise DataError(f"u: {e.size} samples is too short for max_lag {M} (need at least {4 * M})")
+    return _correlation_tests(e - e.mean(), ua - ua.mean(), M, float(confidence))
+
+
+def _correlation_tests(
+    e: np.ndarray, uc: np.ndarray, M: int, confidence: float
+) -> ResidualAnalysis:
+    """Correlations, per-lag bounds and portmanteau tests of centred residuals and input."""
     T = e.size
-    if T < 4 * M:
-        raise DataError(f"u: {T} samples is too short for max_lag {M} (need at least {4 * M})")
-    e = e - e.mean()
-    uc = ua - ua.mean()
     ree = _xcorr(e, e, M)[M:]
     ruu = _xcorr(uc, uc, M)[M:]
     if ree[0] == 0:
@@ -263,26 +268,22 @@ def residual_analysis(
     rho_u = ruu / ruu[0]
     reu = _xcorr(e, uc, M) / np.sqrt(ree[0] * ruu[0])
     z = float(stats.norm.ppf(0.5 + confidence / 2))
-    auto_bound = z / np.sqrt(T)
     P = 1.0 + 2.0 * float(np.sum(rho_e[1:] * rho_u[1:]))
-    cross_bound = z * np.sqrt(max(P, 1e-12) / T)
-    q_white = T * float(np.sum(rho_e[1:] ** 2))
     r_past = reu[M:]  # lags 0..M (e_t against u_t, u_{t-1}, ...)
-    Ru = linalg.toeplitz(rho_u)
-    q_indep = T * float(r_past @ linalg.solve(Ru, r_past, assume_a="pos"))
+    q_indep = T * float(r_past @ linalg.solve(linalg.toeplitz(rho_u), r_past, assume_a="pos"))
     return ResidualAnalysis(
         residuals=e,
         lags=np.arange(M + 1),
         autocorr=rho_e,
-        auto_bound=float(auto_bound),
+        auto_bound=float(z / np.sqrt(T)),
         cross_lags=np.arange(-M, M + 1),
         crosscorr=reu,
-        cross_bound=float(cross_bound),
-        whiteness_stat=q_white,
+        cross_bound=float(z * np.sqrt(max(P, 1e-12) / T)),
+        whiteness_stat=T * float(np.sum(rho_e[1:] ** 2)),
         whiteness_threshold=float(stats.chi2.ppf(confidence, M)),
         independence_stat=q_indep,
         independence_threshold=float(stats.chi2.ppf(confidence, M + 1)),
-        confidence=float(confidence),
+        confidence=confidence,
     )
 
 
