@@ -28,7 +28,6 @@ from learnlds.datasets import (
     find_daisy,
     load_daisy,
     prbs,
-    read_file,
     read_table,
     synthetic_dryer,
     synthetic_dryer_system,
@@ -165,7 +164,7 @@ def test_larger_set_columns() -> None:
     np.testing.assert_array_equal(glass.u, raw[:, 1:4])  # column 1 (1-based) is an index
     np.testing.assert_array_equal(glass.y, raw[:, 4:10])
     # read as a plain file, the index column is recognised and not taken as the input
-    plain = read_file(glass_path)
+    plain = IOData.from_file(glass_path)
     np.testing.assert_array_equal(plain.u1, raw[:, 1])
     assert "skipped time/index column 'col0'" in plain.column_note
 
@@ -175,7 +174,7 @@ def test_larger_set_columns() -> None:
     np.testing.assert_array_equal(cstr.u1, raw[:, 1])
     np.testing.assert_array_equal(cstr.y, raw[:, 2:4])
     assert cstr.dt == 0.1 and cstr.time_unit == "min"
-    assert read_file(cstr_path).columns_used == (("col1",), ("col2",))
+    assert IOData.from_file(cstr_path).columns_used == (("col1",), ("col2",))
 
 
 # --------------------------------------------------------------------------- look-up errors
@@ -415,7 +414,7 @@ def test_from_file_csv(tmp_path: Path) -> None:
 def test_time_like_headers_are_skipped(tmp_path: Path, header: str) -> None:
     p = tmp_path / "log.csv"
     p.write_text(f"{header},heater,temp\n0,1,20\n1,2,21\n2,1,22\n")
-    d = read_file(p)
+    d = IOData.from_file(p)
     assert d.columns_used == (("heater",), ("temp",))
     assert f"skipped time/index column {header!r}" in d.column_note
 
@@ -423,7 +422,7 @@ def test_time_like_headers_are_skipped(tmp_path: Path, header: str) -> None:
 def test_default_choice_is_reported(tmp_path: Path) -> None:
     p = tmp_path / "four.csv"
     p.write_text("a,b,c,d\n1,2,3,4\n5,6,7,9\n2,2,2,2\n")
-    d = read_file(p)
+    d = IOData.from_file(p)
     assert d.columns_used == (("a",), ("b",))
     assert d.column_note.endswith(
         "used column 'a' (column 0) as input and 'b' (column 1) as output; "
@@ -432,11 +431,11 @@ def test_default_choice_is_reported(tmp_path: Path) -> None:
     )
     two = tmp_path / "two.dat"
     two.write_text("1 2\n3 4\n5 6\n")
-    assert read_file(two).column_note == ""  # nothing to choose
+    assert IOData.from_file(two).column_note == ""  # nothing to choose
     only_time = tmp_path / "only_time.csv"
     only_time.write_text("time,y\n0,1\n1,2\n")
     with pytest.raises(DataError, match="besides the time/index column 'time'"):
-        read_file(only_time)
+        IOData.from_file(only_time)
 
 
 def test_headerless_index_column(tmp_path: Path) -> None:
@@ -444,7 +443,7 @@ def test_headerless_index_column(tmp_path: Path) -> None:
     data = np.column_stack((np.arange(1.0, 21.0), rng.normal(size=20), rng.normal(size=20)))
     p = tmp_path / "indexed.dat"
     np.savetxt(p, data)
-    d = read_file(p)
+    d = IOData.from_file(p)
     np.testing.assert_array_equal(d.u1, data[:, 1])
     np.testing.assert_array_equal(d.y1, data[:, 2])
     assert d.columns_used == (("col1",), ("col2",))
@@ -452,7 +451,7 @@ def test_headerless_index_column(tmp_path: Path) -> None:
     # a first column that is a signal (not evenly increasing) is used
     data[:, 0] = rng.normal(size=20)
     np.savetxt(p, data)
-    assert read_file(p).columns_used == (("col0",), ("col1",))
+    assert IOData.from_file(p).columns_used == (("col0",), ("col1",))
 
 
 def test_from_file_dat_and_txt(tmp_path: Path) -> None:

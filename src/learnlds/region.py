@@ -49,7 +49,6 @@ Examples
 from __future__ import annotations
 
 import numbers
-import warnings
 from dataclasses import dataclass
 from typing import Any
 
@@ -66,23 +65,6 @@ from ._boundary import (
 from .errors import DataError, ParameterError, ProjectionError
 
 __all__ = ["PacmanRegion", "ProjectionInfo"]
-
-# moved to learnlds.analysis; reachable here (with a DeprecationWarning) until callers move
-_MOVED = ("estimate_tau", "idealized_risk_and_grad", "quasi_convexity_ratios", "segment_profile")
-
-
-def __getattr__(name: str) -> Any:
-    if name in _MOVED:
-        warnings.warn(
-            f"learnlds.region.{name} moved to learnlds.analysis; import it from there",
-            DeprecationWarning,
-            stacklevel=2,
-        )
-        from . import analysis
-
-        return getattr(analysis, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
 
 # rows of a QP whose slack at its solution exceeds this are dropped from the next one
 _KEEP_SLACK = 1e-3

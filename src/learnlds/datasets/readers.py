@@ -23,10 +23,10 @@ Examples
 ...     path = os.path.join(folder, "log.csv")
 ...     with open(path, "w") as fh:
 ...         _ = fh.write("t,heater,temp,fan\\n0,1,20,5\\n1,2,21,5\\n2,1,22,5\\n")
-...     d = read_file(path)
->>> d.columns_used
-(('heater',), ('temp',))
->>> print(d.column_note[d.column_note.index("used"):])
+...     fields, _ = read_fields(path)
+>>> fields["columns_used"]
+(['heater'], ['temp'])
+>>> print(fields["column_note"][fields["column_note"].index("used"):])
 used column 'heater' (column 1) as input and 'temp' (column 2) as output; skipped
 time/index column 't' (column 0); not used: 'fan' (column 3); choose columns with
 input_cols= and output_cols=
@@ -46,12 +46,12 @@ import numpy as np
 
 from .._boundary import as_float_array
 from ..errors import DataError, FileFormatError
-from .iodata import ColumnSpec, IOData, _check_finite, _no_overlap, _pick
+from .columns import ColumnSpec, _check_finite, _no_overlap, _pick
 
-__all__ = ["SUPPORTED", "read_file", "read_table"]
+__all__ = ["SUPPORTED", "read_fields", "read_table"]
 
 SUPPORTED = ".csv, .dat, .txt, .asc, .npz (text files may be gzipped: .csv.gz, .dat.gz, ...)"
-"""The file types :func:`read_file` understands, as a sentence for messages."""
+"""The file types :meth:`IOData.from_file` understands, as a sentence for messages."""
 
 _TEXT_SUFFIXES = (".dat", ".txt", ".asc")
 _UNITS = re.compile(r"\s*[\(\[\{].*$")
@@ -316,16 +316,13 @@ def _choose_columns(
 
 
 # --------------------------------------------------------------------------- files
-def read_file(
+def read_fields(
     path: str | os.PathLike[str],
     input_cols: ColumnSpec = None,
     output_cols: ColumnSpec = None,
     dt: float | None = None,
-    *,
-    data_class: type[IOData] | None = None,
-    **kwargs: Any,
-) -> IOData:
-    """Read a data file into :class:`~learnlds.datasets.IOData`.
+) -> tuple[dict[str, Any], tuple[ColumnSpec, ColumnSpec] | None]:
+    """Read a data file into the fields of an :class:`~learnlds.datasets.IOData`.
 
     Columns are chosen by header name or 0-based index. Defaults: when neither
     ``input_cols`` nor ``output_cols`` is given, the first column that is not a
@@ -344,16 +341,14 @@ def read_file(
         The columns to read as inputs and outputs.
     dt : float, optional
         Sampling time (an ``.npz`` archive may store it).
-    data_class : type, optional
-        :class:`IOData` or a subclass to build (default :class:`IOData`).
-    **kwargs
-        Other :class:`IOData` fields (``name`` defaults to the file's stem).
 
     Returns
     -------
-    IOData
-        The data; ``source`` is the path, ``columns_used`` the column labels read, and
-        ``column_note`` says what a default choice took when it was not obvious.
+    fields : dict
+        Keyword arguments of ``IOData`` (``u``, ``y``, ``dt``, ``name``, ``source``,
+        names, ``columns_used``, ``column_note``).
+    selection : (input_cols, output_cols) or None
+        Channels still to pick with ``IOData.select`` (``.npz`` archives), else ``None``.
 
     Raises
     ------
@@ -369,17 +364,15 @@ def read_file(
     Examples
     --------
     >>> from importlib.resources import files
-    >>> d = read_file(files("learnlds.datasets") / "data" / "dryer.dat", dt=0.08)
-    >>> d.u.shape, d.columns_used, d.column_note
-    ((1000, 1), (('col0',), ('col1',)), '')
+    >>> fields, _ = read_fields(files("learnlds.datasets") / "data" / "dryer.dat", dt=0.08)
+    >>> fields["u"].shape, fields["columns_used"], fields["column_note"]
+    ((1000, 1), (['col0'], ['col1']), '')
     """
-    cls = IOData if data_class is None else data_class
     p = Path(path)
-    kwargs.setdefault("name", _stem(p))
-    kwargs.setdefault("source", str(p))
+    fields: dict[str, Any] = {"name": _stem(p), "source": str(p), "dt": dt}
     suffix = _base_suffix(p)
     if suffix == ".npz":
-        return _read_npz(cls, p, input_cols, output_cols, dt, kwargs)
+        return _read_npz(p, input_cols, output_cols, fields)
     _check_suffix(p, suffix)
     table = _parse_table(_read_bytes(p), str(p), suffix == ".csv")
     ncol = table.data.shape[1]
@@ -387,11 +380,12 @@ def read_file(
     ui, yi, note = _choose_columns(table, names, input_cols, output_cols, str(p))
     _check_finite(table.data[:, ui + yi], [names[i] for i in ui + yi], str(p), table.lines)
     if table.header is not None:
-        kwargs.setdefault("input_names", [names[i] for i in ui])
-        kwargs.setdefault("output_names", [names[i] for i in yi])
-    kwargs.setdefault("columns_used", ([names[i] for i in ui], [names[i] for i in yi]))
-    kwargs.setdefault("column_note", note)
-    return cls(u=table.data[:, ui], y=table.data[:, yi], dt=dt, **kwargs)
+        fields["input_names"] = [names[i] for i in ui]
+        fields["output_names"] = [names[i] for i in yi]
+    fields["columns_used"] = ([names[i] for i in ui], [names[i] for i in yi])
+    fields["column_note"] = note
+    fields["u"], fields["y"] = table.data[:, ui], table.data[:, yi]
+    return fields, None
 
 
 def _load_npz(p: Path) -> dict[str, np.ndarray]:
@@ -404,13 +398,11 @@ def _load_npz(p: Path) -> dict[str, np.ndarray]:
 
 
 def _read_npz(
-    cls: type[IOData],
     p: Path,
     input_cols: ColumnSpec,
     output_cols: ColumnSpec,
-    dt: float | None,
-    kwargs: dict[str, Any],
-) -> IOData:
+    fields: dict[str, Any],
+) -> tuple[dict[str, Any], tuple[ColumnSpec, ColumnSpec] | None]:
     arrays = _load_npz(p)
     pairs = (("u", "y"), ("input", "output"), ("inputs", "outputs"))
     keys = next((pair for pair in pairs if pair[0] in arrays and pair[1] in arrays), None)
@@ -426,12 +418,11 @@ def _read_npz(
             f"{p}: arrays {keys[0]!r} and {keys[1]!r} have different lengths "
             f"({u.shape[0]} and {y.shape[0]} samples)"
         )
-    if dt is None and "dt" in arrays:
-        dt = float(as_float_array(arrays["dt"], f"{p}: array 'dt'").reshape(-1)[0])
+    if fields["dt"] is None and "dt" in arrays:
+        fields["dt"] = float(as_float_array(arrays["dt"], f"{p}: array 'dt'").reshape(-1)[0])
     for key in ("input_names", "output_names", "input_units", "output_units"):
-        if key in arrays and key not in kwargs:
-            kwargs[key] = [str(s) for s in np.atleast_1d(arrays[key])]
-    data = cls(u=u, y=y, dt=dt, **kwargs)
-    if input_cols is not None or output_cols is not None:
-        data = data.select(input_cols, output_cols)
-    return data
+        if key in arrays:
+            fields[key] = [str(s) for s in np.atleast_1d(arrays[key])]
+    fields["u"], fields["y"] = u, y
+    wanted = input_cols is not None or output_cols is not None
+    return fields, ((input_cols, output_cols) if wanted else None)
