@@ -118,12 +118,11 @@ def test_estimate_tau_deprecated_rng_and_reproducible() -> None:
         assert estimate_tau(truth, samples=5, rng=3) == ref
 
 
-def test_moved_names_still_reachable_from_region() -> None:
+def test_analysis_lives_apart_from_the_region() -> None:
+    """The quasi-convexity tools moved to analysis; region keeps only the region."""
+    import learnlds
     from learnlds import analysis, region
 
     for name in analysis.__all__:
-        with pytest.warns(DeprecationWarning, match="analysis"):
-            assert getattr(region, name) is getattr(analysis, name)
-        assert name not in region.__all__
-    with pytest.raises(AttributeError):
-        region.no_such_name  # noqa: B018
+        assert not hasattr(region, name)
+    assert learnlds.estimate_tau is analysis.estimate_tau
