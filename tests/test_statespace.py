@@ -151,6 +151,23 @@ def test_initial_state_estimated_jointly_and_separately():
     np.testing.assert_allclose(got, x0[0], atol=1e-8)
 
 
+def test_initial_state_prior_shrinks_and_descends():
+    truth = random_system(2, 1, 1, 5, radius=0.95)
+    rng = np.random.default_rng(1)
+    u = rng.normal(size=(2, 200, 1))
+    y = truth.simulate(u, x0=np.array([[3.0, -2.0], [1.0, 0.5]])) + 0.3 * rng.normal(
+        size=(2, 200, 1)
+    )
+    free, info_free = fit_state_space(u, y, 2, x0="estimate", max_iter=30)
+    shrunk, info = fit_state_space(u, y, 2, x0="prior", max_iter=30)
+    assert np.all(np.diff(info["loss_history"]) <= 1e-15)
+    assert info["x0"].shape == (2, 2) and np.all(np.isfinite(info["x0"]))
+    x_free = [free.simulate(u, x0=info_free["x0"]) - free.simulate(u)]  # free responses
+    x_prior = [shrunk.simulate(u, x0=info["x0"]) - shrunk.simulate(u)]
+    assert np.linalg.norm(x_prior) <= np.linalg.norm(x_free) * 1.01
+    assert rel_markov_error(shrunk, truth) < 0.2
+
+
 def test_fit_keeps_model_stable_and_reports():
     rng = np.random.default_rng(2)
     u = rng.normal(size=(1, 400, 1))

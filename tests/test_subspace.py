@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from learnlds.datasets import load_daisy
 from learnlds.errors import DataError, ParameterError
 from learnlds.statespace import StateSpaceSystem
 from learnlds.subspace import (
@@ -42,6 +43,10 @@ def daisy_file(name: str) -> Path:
     pytest.skip(f"{name}.dat not available: set LEARNLDS_DATA")
 
 
+def daisy_record(name: str) -> tuple[np.ndarray, np.ndarray]:
+    return load_daisy(name).u1, load_daisy(name).y1
+
+
 @pytest.fixture(scope="module")
 def mimo_data():
     truth = random_system(4, 3, 2, 1)
@@ -69,8 +74,7 @@ def test_subspace_on_several_sequences(mimo_data):
 
 
 def test_flutter_coloured_input_does_not_blow_up():
-    raw = np.loadtxt(daisy_file("flutter"))
-    u, y = raw[:, 0], raw[:, 1]
+    u, y = daisy_record("flutter")
     cut = len(u) // 2
     u3 = (u[:cut] - u[:cut].mean()).reshape(1, -1, 1)
     y3 = (y[:cut] - y[:cut].mean()).reshape(1, -1, 1)
@@ -94,7 +98,30 @@ def test_fit_best_recovers_and_reports(mimo_data):
     truth, u, y = mimo_data
     model, info = fit_best(u, y, 4)
     assert rel_markov_error(model, truth) < 1e-6
-    assert info["start_losses"].shape == (3,) and 0 <= info["start"] < 3
+    assert info["start_losses"].shape == (6,) and info["start_scores"].shape == (6,)
+    assert 0 <= info["start"] < 3 and info["x0_mode"] in ("zero", "estimate")
+    assert info["candidates"][int(np.argmax(info["start_scores"]))] == (
+        info["start"],
+        info["x0_mode"],
+    )
+
+
+def test_fit_best_fixed_treatment_and_loss_rule(mimo_data):
+    truth, u, y = mimo_data
+    model, info = fit_best(u, y, 4, x0="zero", holdout=0.0, starts=("subspace", "arx"))
+    assert info["candidates"] == [(0, "zero"), (1, "zero")]
+    np.testing.assert_allclose(info["start_scores"], -info["start_losses"])
+    assert rel_markov_error(model, truth) < 1e-6
+
+
+def test_fit_best_holdout_beats_lowest_loss_on_ballbeam():
+    """The lowest estimation loss is not the best model on this plant; the hold-out is."""
+    d = load_daisy("ballbeam")
+    u, y = d.u1[:500], d.y1[:500]
+    u3, y3 = (u - u.mean()).reshape(1, -1, 1), (y - y.mean()).reshape(1, -1, 1)
+    held = fit_best(u3, y3, 6)[0]
+    lowest = fit_best(u3, y3, 6, x0="zero", holdout=0.0)[0]
+    assert holdout(held, d.u1, d.y1).validation_fit > holdout(lowest, d.u1, d.y1).validation_fit + 5
 
 
 def test_select_order_finds_the_true_order():
@@ -116,6 +143,8 @@ def test_select_order_finds_the_true_order():
         (lambda u, y: initial_system(u, y, 2, kind="magic"), "kind"),
         (lambda u, y: fit_best(u, y, 2, starts=()), "starts"),
         (lambda u, y: fit_best(u, y, 2, screen_iter=-1), "screen_iter"),
+        (lambda u, y: fit_best(u, y, 2, holdout=1.0), "holdout"),
+        (lambda u, y: fit_best(u, y, 2, x0="guess"), "x0"),
         (lambda u, y: select_order(u, y, orders=[]), "orders"),
         (lambda u, y: select_order(u, y, holdout=1.5), "holdout"),
         (lambda u, y: select_order(u, y, tolerance=-1), "tolerance"),

@@ -81,7 +81,7 @@ def _ss_jacobian_chunk(A, B, C, D, u, x, X, flags, J, yhat):
     oD = oC + nC
     Xn = np.zeros((n, ps))
     xn = np.zeros(n)
-    for t in range(T):
+    for t in range(T):  # inner loops run along contiguous columns (vectorisable)
         row0 = t * p
         for k in range(p):
             acc = 0.0
@@ -91,11 +91,12 @@ def _ss_jacobian_chunk(A, B, C, D, u, x, X, flags, J, yhat):
                 acc += D[k, j] * u[t, j]
             yhat[t, k] = acc
             r = row0 + k
-            for c in range(ps):
-                s = 0.0
-                for j in range(n):
-                    s += C[k, j] * X[j, c]
-                J[r, c if c < oC else c + nC + nD] = s
+            for j in range(n):
+                ckj = C[k, j]
+                for c in range(oC):
+                    J[r, c] += ckj * X[j, c]
+                for c in range(oC, ps):
+                    J[r, c + nC + nD] += ckj * X[j, c]
             if nC:
                 for j in range(n):
                     J[r, oC + k * n + j] = x[j]
@@ -104,10 +105,11 @@ def _ss_jacobian_chunk(A, B, C, D, u, x, X, flags, J, yhat):
                     J[r, oD + k * m + j] = u[t, j]
         for i in range(n):
             for c in range(ps):
-                s = 0.0
-                for j in range(n):
-                    s += A[i, j] * X[j, c]
-                Xn[i, c] = s
+                Xn[i, c] = 0.0
+            for j in range(n):
+                aij = A[i, j]
+                for c in range(ps):
+                    Xn[i, c] += aij * X[j, c]
         if nA:
             for i in range(n):
                 for j in range(n):

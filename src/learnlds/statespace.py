@@ -21,6 +21,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+from scipy.linalg.blas import dsyrk
 
 from ._boundary import as_float_array, as_io, check_choice, check_float, check_int
 from ._ss_kernels import ss_jacobian_chunk, ss_simulate
@@ -419,6 +420,7 @@ def normal_equations(
     fl = np.asarray(flags, dtype=np.int64)
     JtJ, Jtr, sse = np.zeros((P, P)), np.zeros(P), 0.0
     ps = (n * n) * flags[0] + (n * m) * flags[1] + nx
+    Jbuf = np.empty((min(T, _CHUNK) * p, shared + nx))
     for i in range(N):  # loop over sequences and chunks; the time loop is compiled
         idx = np.concatenate((np.arange(shared), shared + i * nx + np.arange(nx)))
         x = np.zeros(n) if x0s is None else x0s[i].copy()
@@ -428,13 +430,15 @@ def normal_equations(
         Hl, gl = np.zeros((idx.size, idx.size)), np.zeros(idx.size)
         for t0 in range(0, T, _CHUNK):
             uc = np.ascontiguousarray(u3[i, t0 : t0 + _CHUNK])
-            J = np.zeros((uc.shape[0] * p, idx.size))
+            J = Jbuf[: uc.shape[0] * p]
+            J.fill(0.0)
             yhat = np.empty((uc.shape[0], p))
             ss_jacobian_chunk(A, B, C, D, uc, x, X, fl, J, yhat)
             r = (y3[i, t0 : t0 + _CHUNK] - yhat).ravel()
-            Hl += J.T @ J
+            Hl += dsyrk(1.0, J.T, trans=0)  # upper triangle of J^T J
             gl += J.T @ r
             sse += float(r @ r)
+        Hl = np.triu(Hl) + np.triu(Hl, 1).T
         JtJ[np.ix_(idx, idx)] += Hl
         Jtr[idx] += gl
     return JtJ, Jtr, sse
@@ -513,7 +517,7 @@ def _rescale(system: StateSpaceSystem, su: np.ndarray, sy: np.ndarray) -> StateS
 
 def _whiten(
     system: StateSpaceSystem, u3: np.ndarray, x0s: np.ndarray
-) -> tuple[StateSpaceSystem, np.ndarray]:
+) -> tuple[StateSpaceSystem, np.ndarray, np.ndarray]:
     """Similarity transform giving the simulated state unit covariance.
 
     Jacobian columns of ``A`` and ``C`` scale with the state, those of ``B``/``D`` with
@@ -526,10 +530,10 @@ def _whiten(
     try:
         L = np.linalg.cholesky(P)
     except np.linalg.LinAlgError:
-        return system, x0s
+        return system, x0s, np.eye(system.order)
     Li = np.linalg.inv(L)
     out = StateSpaceSystem(Li @ system.A @ L, Li @ system.B, system.C @ L, system.D)
-    return out, x0s @ Li.T
+    return out, x0s @ Li.T, L
 
 
 def _pack(system: StateSpaceSystem, x0s: np.ndarray, estimate_x0: bool) -> np.ndarray:
@@ -578,9 +582,35 @@ def _gauge_complement(system: StateSpaceSystem, x0s: np.ndarray, estimate_x0: bo
     return U[:, rank:]
 
 
-def _sse(system: StateSpaceSystem, u3: np.ndarray, y3: np.ndarray, x0s: np.ndarray) -> float:
+def _sse(
+    system: StateSpaceSystem,
+    u3: np.ndarray,
+    y3: np.ndarray,
+    x0s: np.ndarray,
+    prior: np.ndarray | None = None,
+) -> float:
+    """Sum of squared simulation errors, plus ``sum_i x0_i^T prior x0_i`` when given."""
     r = y3 - _simulate3(system, u3, x0s)
-    return float(np.sum(r * r))
+    return float(np.sum(r * r)) + _prior_penalty(x0s, prior)
+
+
+def _prior_penalty(x0s: np.ndarray, prior: np.ndarray | None) -> float:
+    return 0.0 if prior is None else float(np.sum((x0s @ prior) * x0s))
+
+
+def _add_prior(
+    H: np.ndarray, g: np.ndarray, sse: float, x0s: np.ndarray, prior: np.ndarray | None
+) -> float:
+    """Add the Gaussian initial-state prior to the normal equations (in place)."""
+    if prior is None:
+        return sse
+    N, n = x0s.shape
+    off = H.shape[0] - N * n
+    for i in range(N):  # loop over sequences
+        sl = slice(off + i * n, off + (i + 1) * n)
+        H[sl, sl] += prior
+        g[sl] -= prior @ x0s[i]
+    return sse + _prior_penalty(x0s, prior)
 
 
 def _lm_step(
@@ -593,6 +623,7 @@ def _lm_step(
     sse: float,
     lam: float,
     estimate_x0: bool,
+    prior: np.ndarray | None = None,
 ) -> tuple[StateSpaceSystem, np.ndarray, float, float] | None:
     """One accepted damped Gauss-Newton step in the gauge complement, or None.
 
@@ -613,7 +644,7 @@ def _lm_step(
             continue
         cand, cx0 = _unpack(theta + Q @ step, n, m, p, x0s, estimate_x0)
         if np.all(np.isfinite(cand.A)) and cand.spectral_radius < _STABLE:
-            new = _sse(cand, u3, y3, cx0)
+            new = _sse(cand, u3, y3, cx0, prior)
             if np.isfinite(new) and new < sse:
                 return cand, cx0, new, lam
         lam *= 10.0
@@ -628,14 +659,20 @@ def _levenberg_marquardt(
     estimate_x0: bool,
     max_iter: int,
     tol: float,
+    prior: np.ndarray | None = None,
 ) -> tuple[StateSpaceSystem, np.ndarray, dict[str, Any]]:
-    """Minimise the simulation error from ``system`` (scaled units, stable start)."""
+    """Minimise the simulation error from ``system`` (scaled units, stable start).
+
+    ``prior`` (order x order, or None) adds ``x0_i^T prior x0_i`` per sequence: a
+    Gaussian prior on the initial states (MAP instead of least squares).
+    """
     flags = (1, 1, 1, 1, int(estimate_x0))
     size = float(y3.size)
     H, g, sse = normal_equations(system, u3, y3, x0s, flags)
+    sse = _add_prior(H, g, sse, x0s, prior)
     history, lam, stop, it = [sse / size], 1e-3, "max_iter", 0
     while it < max_iter:
-        out = _lm_step(system, x0s, u3, y3, H, g, sse, lam, estimate_x0)
+        out = _lm_step(system, x0s, u3, y3, H, g, sse, lam, estimate_x0, prior)
         if out is None:
             stop = "no_progress"
             break
@@ -648,8 +685,10 @@ def _levenberg_marquardt(
             stop = "tol"
             break
         if it % 10 == 0:  # re-condition the coordinates now and then
-            system, x0s = _whiten(system, u3, x0s)
+            system, x0s, L = _whiten(system, u3, x0s)
+            prior = None if prior is None else L.T @ prior @ L  # same penalty, new coordinates
         H, g, sse = normal_equations(system, u3, y3, x0s, flags)
+        sse = _add_prior(H, g, sse, x0s, prior)
     info = {
         "loss_history": np.asarray(history),
         "n_iter": it,
@@ -747,18 +786,19 @@ def fit_state_space(
     True
     """
     order = check_int(order, "order", low=1)
-    x0 = check_choice(x0, "x0", ("estimate", "zero"))
+    x0 = check_choice(x0, "x0", ("estimate", "zero", "prior"))
     max_iter = check_int(max_iter, "max_iter", low=0)
     tol = check_float(tol, "tol", low=0.0)
     u3, y3 = _check_canonical(u3, y3, order)
-    return _fit_scaled(u3, y3, order, x0 == "estimate", max_iter, tol, start)
+    return _fit_scaled(u3, y3, order, x0, max_iter, tol, start)
 
 
 def _fit_scaled(
-    u3: np.ndarray, y3: np.ndarray, order: int, est: bool, max_iter: int, tol: float, start: Any
+    u3: np.ndarray, y3: np.ndarray, order: int, x0_mode: str, max_iter: int, tol: float, start: Any
 ) -> tuple[StateSpaceSystem, dict[str, Any]]:
     """The body of :func:`fit_state_space` once its arguments are checked."""
     N, _, m = u3.shape
+    est = x0_mode != "zero"
     if start is None or isinstance(start, str):
         from .subspace import initial_system
 
@@ -769,8 +809,12 @@ def _fit_scaled(
     system = _rescale(start, su, sy)  # acts on scaled data
     system = StateSpaceSystem(stabilize_matrix(system.A), system.B, system.C, system.D)
     x0s = _initial_states(system, us, ys) if est else np.zeros((N, order))
-    system, x0s = _whiten(system, us, x0s)
-    system, x0s, info = _levenberg_marquardt(system, x0s, us, ys, est, max_iter, tol)
+    system, x0s, _ = _whiten(system, us, x0s)
+    prior = None
+    if x0_mode == "prior":  # state covariance is I here; weight by the start's residual
+        prior = (_sse(system, us, ys, np.zeros_like(x0s)) / ys.size) * np.eye(order)
+        x0s = _map_initial_states(system, us, ys, prior)
+    system, x0s, info = _levenberg_marquardt(system, x0s, us, ys, est, max_iter, tol, prior)
     info["x0"] = x0s
     return _rescale(system, 1.0 / su, 1.0 / sy), info
 
@@ -797,6 +841,16 @@ def _initial_states(system: StateSpaceSystem, u3: np.ndarray, y3: np.ndarray) ->
     resid = y3 - _simulate3(system, u3, np.zeros((N, system.order)))
     H, g, _ = normal_equations(system, np.zeros_like(u3), resid, None, (0, 0, 0, 0, 1))
     return _ridge_solve(H, g, 1e-10).reshape(N, system.order)
+
+
+def _map_initial_states(
+    system: StateSpaceSystem, u3: np.ndarray, y3: np.ndarray, prior: np.ndarray
+) -> np.ndarray:
+    """Initial states minimising ``||y - yhat||^2 + sum_i x0_i^T prior x0_i``."""
+    N, n = u3.shape[0], system.order
+    resid = y3 - _simulate3(system, u3, np.zeros((N, n)))
+    H, g, _ = normal_equations(system, np.zeros_like(u3), resid, None, (0, 0, 0, 0, 1))
+    return np.linalg.solve(H + np.kron(np.eye(N), prior), g).reshape(N, n)
 
 
 def estimate_initial_state(
