@@ -534,3 +534,79 @@ def test_as_real_array_is_kept_as_an_alias():
 
     assert systems.as_real_array is as_float_array
     assert "as_real_array" not in systems.__all__
+
+
+# --------------------------------------------------------------------------- sample time (issue 13)
+def test_dt_is_validated_kept_and_compared():
+    sys_ = CanonicalSystem([-0.5], [1.0], 0.2, dt=0.08)
+    assert sys_.dt == 0.08 and CanonicalSystem([-0.5], [1.0]).dt is None
+    assert sys_.with_params(c=[2.0]).dt == 0.08
+    assert sys_.with_dt(None).dt is None and sys_.with_dt(1).dt == 1.0
+    assert "dt=0.08" in repr(sys_) and "dt" not in repr(sys_.with_dt(None))
+    assert sys_ == CanonicalSystem([-0.5], [1.0], 0.2, dt=0.08)
+    assert sys_ != sys_.with_dt(None) and sys_ != sys_.with_dt(0.1)
+    for bad in (0.0, -1.0, float("nan"), float("inf"), "0.1", True):
+        with pytest.raises(ParameterError, match="dt"):
+            CanonicalSystem([-0.5], [1.0], dt=bad)
+        with pytest.raises(ParameterError, match="dt"):
+            sys_.with_dt(bad)
+    with pytest.raises(TypeError):  # keyword-only: no positional dt after d
+        CanonicalSystem([-0.5], [1.0], 0.0, 0.1)
+
+
+def test_dt_through_conversions():
+    A = np.array([[0.5, 1.0], [0.0, 0.2]])
+    assert CanonicalSystem.from_state_space(A, [0.0, 1.0], [1.0, 0.0], dt=0.5).dt == 0.5
+    assert CanonicalSystem.from_tf([1.0], [1.0, -0.5], dt=2.0).dt == 2.0
+    with pytest.raises(ParameterError, match="dt"):
+        CanonicalSystem.from_tf([1.0], [1.0, -0.5], dt=-2.0)
+    from learnlds.reduce import reduce
+
+    big = CanonicalSystem.random_stable(4, 0.8, random_state=0).with_dt(0.25)
+    assert reduce(big, 2).dt == 0.25
+
+
+def test_frequency_axis_in_rad_per_second_when_dt_is_known():
+    w = np.linspace(0.0, np.pi, 5)
+    known = CanonicalSystem([-0.5], [1.0], dt=0.1)
+    unknown = known.with_dt(None)
+    np.testing.assert_allclose(known.frequency_axis(w), w / 0.1)
+    np.testing.assert_array_equal(unknown.frequency_axis(w), w)
+    assert known.frequency_unit == "rad/s" and unknown.frequency_unit == "rad/sample"
+    # the frequency response itself is always taken in rad/sample
+    np.testing.assert_array_equal(known.frequency_response(w), unknown.frequency_response(w))
+
+
+def test_save_load_keeps_dt_and_reads_old_files(tmp_path):
+    sys_ = CanonicalSystem([-0.5, 0.1], [1.0, 0.3], 0.2, dt=0.08)
+    assert load(sys_.save(tmp_path / "m.json")) == sys_
+    assert load(sys_.with_dt(None).save(tmp_path / "n.json")).dt is None
+    mimo = CanonicalSystem([0.1], np.ones((1, 2, 3)), np.zeros((2, 3)), dt=1e-3)
+    assert load(mimo.save(tmp_path / "mimo.json")) == mimo
+    # a file written before the sample time existed (no "dt" key) loads with dt unknown
+    old = {"format": "learnlds.CanonicalSystem", "version": 1, "a": [-0.5], "c": [1.0], "d": 0.0}
+    (tmp_path / "old.json").write_text(json.dumps(old))
+    assert load(tmp_path / "old.json") == CanonicalSystem([-0.5], [1.0])
+    for bad in (-1.0, "fast", 0):
+        (tmp_path / "bad.json").write_text(json.dumps(dict(old, dt=bad)))
+        with pytest.raises(FileFormatError, match="dt"):
+            load(tmp_path / "bad.json")
+
+
+def test_save_is_atomic(tmp_path, monkeypatch):
+    """A save that fails at the last step leaves the previous file intact and no temporary."""
+    import learnlds._files as files_mod
+
+    path = tmp_path / "m.json"
+    first = CanonicalSystem([-0.5], [1.0], dt=0.1)
+    first.save(path)
+
+    def full_disk(src, dst):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(files_mod.os, "replace", full_disk)
+    with pytest.raises(OSError, match="space"):
+        CanonicalSystem([0.3], [2.0]).save(path)
+    monkeypatch.undo()
+    assert load(path) == first
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m.json"]

@@ -114,7 +114,7 @@ def reduce(system: CanonicalSystem, order: int) -> CanonicalSystem:
     Returns
     -------
     CanonicalSystem
-        The reduced system.
+        The reduced system, with the sample time ``dt`` of ``system``.
 
     Raises
     ------
@@ -155,4 +155,4 @@ def reduce(system: CanonicalSystem, order: int) -> CanonicalSystem:
     Tr = Lc @ Vt[:order].T @ S  # right projection (n x r)
     Tl = S @ U[:, :order].T @ Lo.T  # left projection (r x n), Tl @ Tr = I
     Ar, Br, Cr = Tl @ A @ Tr, Tl @ B, C @ Tr
-    return CanonicalSystem.from_state_space(Ar, Br, Cr, D)
+    return CanonicalSystem.from_state_space(Ar, Br, Cr, D, dt=system.dt)

@@ -14,6 +14,13 @@ Multiple inputs/outputs use a common denominator: ``c`` has shape
 shape ``(n_outputs, n_inputs)``. A SISO system keeps ``c`` of shape ``(order,)``
 and a scalar ``d``.
 
+A system may carry its sample time ``dt`` (seconds; ``None`` when unknown).
+Frequencies stay in rad/sample everywhere (:meth:`CanonicalSystem.frequency_response`);
+:meth:`CanonicalSystem.frequency_axis` turns them into rad/s when ``dt`` is known.
+Exports to python-control (:meth:`CanonicalSystem.to_control`, optional extra
+``pip install "learnlds[control]"``) and ``scipy.signal`` (:meth:`CanonicalSystem.to_dlti`)
+carry ``dt`` (``True``, "discrete, unspecified", when unknown).
+
 Data layout (see :mod:`learnlds._boundary`): time along axis 0 of a record.
 A SISO system reads ``(T,)`` and ``(T, 1)`` as one record; for backward
 compatibility (issue 2) a 2-D ``(N, T)`` array with ``T > 1`` columns is read as
@@ -30,6 +37,7 @@ array([0.  , 1.  , 0.5])
 from __future__ import annotations
 
 import json
+import numbers
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -47,9 +55,11 @@ from ._boundary import (
     check_random_state,
     renamed_parameters,
 )
+from ._files import atomic_write_text
 from .errors import (
     DataError,
     FileFormatError,
+    ParameterError,
     UnstableSystemWarning,
     UnsupportedShapeError,
 )
@@ -205,6 +215,77 @@ def _ss_arrays(A: Any, B: Any, C: Any, D: Any) -> tuple[np.ndarray, ...]:
     return A, B, C, D
 
 
+def _check_dt(dt: Any) -> float | None:
+    """A sample time: ``None`` (unknown) or a positive finite number of seconds."""
+    return check_float(dt, "dt", low=0.0, low_open=True, allow_none=True)
+
+
+def _import_control() -> Any:
+    """python-control, imported on first use (it is the optional extra ``learnlds[control]``)."""
+    try:
+        import control
+    except ImportError as exc:
+        raise ImportError(
+            "python-control is needed to exchange models with it; install the optional "
+            'extra: pip install "learnlds[control]" (or pip install "control>=0.10")'
+        ) from exc
+    return control
+
+
+def _foreign_dt(dt: Any, name: str) -> float | None:
+    """A foreign sample time as ours: ``True``/``None`` (discrete, unspecified) -> ``None``.
+
+    ``0`` (python-control's and scipy's continuous time) is refused: the canonical form
+    is a discrete-time model.
+    """
+    if dt is True or dt is None:
+        return None
+    if isinstance(dt, numbers.Real) and not isinstance(dt, bool) and float(dt) == 0.0:
+        raise ParameterError(
+            f"{name}: a continuous-time system; discretise it first "
+            "(control.sample_system or scipy.signal.cont2discrete)"
+        )
+    return check_float(dt, f"{name}.dt", low=0.0, low_open=True)
+
+
+def _tf_grid(nums: Any, dens: Any, dt: float | None) -> CanonicalSystem:
+    """Common-denominator canonical form of a ``p x m`` grid of SISO transfer functions.
+
+    Distinct denominators (equal up to 1e-12 relative) are multiplied together, so the
+    input-output map is exact though the order may exceed the McMillan degree.
+    """
+    p, m = len(nums), len(nums[0])
+    grid = [[as_float_array(dens[o][i], "den", ndim=(1,)) for i in range(m)] for o in range(p)]
+    monic = [[np.trim_zeros(den, "f") / np.trim_zeros(den, "f")[0] for den in row] for row in grid]
+    unique: list[np.ndarray] = []
+    index = np.zeros((p, m), dtype=int)
+    for o in range(p):
+        for i in range(m):
+            den = monic[o][i]
+            hit = [
+                j
+                for j, q in enumerate(unique)
+                if q.shape == den.shape and np.allclose(q, den, rtol=1e-12, atol=1e-14)
+            ]
+            if not hit:
+                unique.append(den)
+            index[o, i] = hit[0] if hit else len(unique) - 1
+    common = np.ones(1)
+    for q in unique:
+        common = np.polymul(common, q)
+    parts = []
+    for o in range(p):
+        for i in range(m):
+            num = as_float_array(nums[o][i], "num", ndim=(1,)) / np.trim_zeros(grid[o][i], "f")[0]
+            for j, q in enumerate(unique):
+                if j != index[o, i]:
+                    num = np.polymul(num, q)
+            parts.append(CanonicalSystem.from_tf(num if np.any(num) else [0.0], common))
+    c3 = np.stack([sub.c for sub in parts], axis=1).reshape(common.size - 1, p, m)
+    d2 = np.array([float(sub.d) for sub in parts]).reshape(p, m)
+    return CanonicalSystem(common[1:], c3, d2, dt=dt)
+
+
 def _unstable_message(rho: float) -> str:
     return (
         f"simulate: the system is unstable (spectral radius {rho:.6g} >= 1): a pole on or "
@@ -226,16 +307,22 @@ class CanonicalSystem:
         Numerator coefficients ``c_1..c_n`` (ascending powers of ``z``).
     d : float or array_like of shape (n_outputs, n_inputs), default 0.0
         Direct feed-through (a MIMO system broadcasts a scalar).
+    dt : float, optional
+        Sample time in seconds (``None``: unknown; frequencies are then in rad/sample).
 
     Attributes
     ----------
     a, c, d : numpy.ndarray
         Read-only copies of the coefficients.
+    dt : float or None
+        The sample time.
 
     Raises
     ------
     DataError
         Non-numeric or non-finite coefficients, or shapes that do not fit together.
+    ParameterError
+        ``dt`` not a positive finite number (or ``None``).
 
     Examples
     --------
@@ -244,13 +331,16 @@ class CanonicalSystem:
     (1, True, True)
     >>> sys_.markov(3)
     array([0.2, 1. , 0.5])
+    >>> CanonicalSystem([-0.5], [1.0], dt=0.1)
+    CanonicalSystem(a=[-0.5], c=[1.], d=0.0, dt=0.1)
     """
 
     a: np.ndarray
     c: np.ndarray
     d: np.ndarray
+    dt: float | None
 
-    def __init__(self, a: Any, c: Any, d: Any = 0.0) -> None:
+    def __init__(self, a: Any, c: Any, d: Any = 0.0, *, dt: float | None = None) -> None:
         a_arr = as_float_array(a, "a", ndim=(1,))
         if a_arr.shape[0] < 1:
             raise DataError("a: the order must be at least 1 (got an empty coefficient vector)")
@@ -276,6 +366,7 @@ class CanonicalSystem:
             arr = arr.copy()
             arr.setflags(write=False)
             object.__setattr__(self, name, arr)
+        object.__setattr__(self, "dt", _check_dt(dt))
 
     # ------------------------------------------------------------------ shape facts
     @property
@@ -608,7 +699,7 @@ class CanonicalSystem:
     # ------------------------------------------------------------------ conversions
     @classmethod
     def from_state_space(
-        cls, A: Any, B: Any, C: Any, D: Any = 0.0, *, rtol: float = 1e-9
+        cls, A: Any, B: Any, C: Any, D: Any = 0.0, *, rtol: float = 1e-9, dt: float | None = None
     ) -> CanonicalSystem:
         """Canonical form of a state-space system ``(A, B, C, D)`` with the same input-output map.
 
@@ -635,6 +726,8 @@ class CanonicalSystem:
             A SISO system is refused as uncontrollable when a sub-diagonal entry of its
             controller-Hessenberg form is at most ``rtol * ||A||``; ``0`` refuses only
             exact zeros.
+        dt : float, optional
+            Sample time in seconds (``None``: unknown).
 
         Returns
         -------
@@ -646,7 +739,7 @@ class CanonicalSystem:
         DataError
             Inconsistent shapes, non-finite entries, or an uncontrollable SISO system.
         ParameterError
-            ``rtol`` negative.
+            ``rtol`` negative, or ``dt`` not a positive number.
 
         Examples
         --------
@@ -656,6 +749,7 @@ class CanonicalSystem:
         (array([-0.7,  0.1]), array([1., 0.]))
         """
         rtol = check_float(rtol, "rtol", low=0.0)
+        dt = _check_dt(dt)
         A, B, C, D = _ss_arrays(A, B, C, D)
         n = A.shape[0]
         siso = B.shape[1] == 1 and C.shape[0] == 1
@@ -670,17 +764,19 @@ class CanonicalSystem:
         bcoef = signal.lfilter(a, [1.0], r, axis=0)  # b_k = sum_j a_j r_{k-j}, k = 1..n
         c = bcoef[::-1]
         if siso:
-            return cls(a[1:], c[:, 0, 0], float(D[0, 0]))
-        return cls(a[1:], c, D)
+            return cls(a[1:], c[:, 0, 0], float(D[0, 0]), dt=dt)
+        return cls(a[1:], c, D, dt=dt)
 
     @classmethod
-    def from_tf(cls, num: Any, den: Any) -> CanonicalSystem:
+    def from_tf(cls, num: Any, den: Any, *, dt: float | None = None) -> CanonicalSystem:
         """Canonical form of a proper SISO ``num(z) / den(z)`` (descending powers of ``z``).
 
         Parameters
         ----------
         num, den : array_like, 1-D
             Numerator and denominator coefficients; ``deg num <= deg den``, ``deg den >= 1``.
+        dt : float, optional
+            Sample time in seconds (``None``: unknown).
 
         Returns
         -------
@@ -691,6 +787,8 @@ class CanonicalSystem:
         ------
         DataError
             A constant denominator or an improper transfer function.
+        ParameterError
+            ``dt`` not a positive number.
 
         Examples
         --------
@@ -707,7 +805,7 @@ class CanonicalSystem:
         den = den / den[0]
         d = num[0]
         rest = num - d * den  # strictly proper remainder, leading entry 0
-        return cls(den[1:], rest[1:][::-1], d)
+        return cls(den[1:], rest[1:][::-1], d, dt=dt)
 
     @classmethod
     @renamed_parameters(n="order", rng="random_state")
@@ -759,9 +857,161 @@ class CanonicalSystem:
         a = np.poly(all_roots)[1:].real
         return cls(a, gen.normal(size=order), d)
 
+    # ------------------------------------------------------------------ other libraries
+    def to_dlti(self) -> signal.dlti:
+        """The system as a ``scipy.signal`` discrete-time state-space model.
+
+        The realisation is :meth:`to_state_space`'s; the sample time is ``dt``, or
+        ``True`` (scipy's "discrete, unspecified", which simulates and evaluates
+        frequencies as ``dt = 1``) when unknown.
+
+        Returns
+        -------
+        scipy.signal.dlti
+            A ``StateSpaceDiscrete`` (use ``.to_tf()`` for a transfer function).
+
+        Examples
+        --------
+        >>> from scipy import signal
+        >>> sys_ = CanonicalSystem([-0.5], [1.0], dt=0.1)
+        >>> _, y, _ = signal.dlsim(sys_.to_dlti(), [1.0, 0.0, 0.0])
+        >>> y.ravel(), sys_.to_dlti().dt
+        (array([0. , 1. , 0.5]), 0.1)
+        """
+        return signal.dlti(*self.to_state_space(), dt=True if self.dt is None else self.dt)
+
+    def to_control(self) -> Any:
+        """The system as a python-control discrete-time ``StateSpace`` (optional extra).
+
+        The realisation is :meth:`to_state_space`'s; the sample time is ``dt``, or
+        ``True`` (python-control's "discrete, unspecified") when unknown.
+
+        Returns
+        -------
+        control.StateSpace
+            The model, for python-control's analysis and design tools.
+
+        Raises
+        ------
+        ImportError
+            python-control is not installed (``pip install "learnlds[control]"``).
+
+        Examples
+        --------
+        >>> ctl = CanonicalSystem([-0.5], [1.0], dt=0.1).to_control()  # doctest: +SKIP
+        >>> ctl.dt, ctl.nstates  # doctest: +SKIP
+        (0.1, 1)
+        >>> CanonicalSystem([-0.5], [1.0]).n_states
+        1
+        """
+        control = _import_control()
+        return control.ss(*self.to_state_space(), True if self.dt is None else self.dt)
+
+    @classmethod
+    def from_dlti(cls, system: Any, *, rtol: float = 1e-9) -> CanonicalSystem:
+        """Canonical form of a discrete-time ``scipy.signal`` model (state space, tf or zpk).
+
+        A state-space model goes through :meth:`from_state_space` (a SISO one must be
+        controllable; MIMO gets the common-denominator form); a transfer function
+        through :meth:`from_tf` (one output) or a common denominator (several outputs).
+        The sample time ``True`` (unspecified) becomes ``dt = None``.
+
+        Parameters
+        ----------
+        system : scipy.signal.dlti
+            The model.
+        rtol : float, default 1e-9
+            Controllability tolerance of :meth:`from_state_space`.
+
+        Returns
+        -------
+        CanonicalSystem
+            The same input-output map.
+
+        Raises
+        ------
+        ParameterError
+            ``system`` is not a discrete-time ``scipy.signal`` model.
+        DataError
+            An uncontrollable SISO state-space model or an improper transfer function.
+
+        Examples
+        --------
+        >>> from scipy import signal
+        >>> CanonicalSystem.from_dlti(signal.dlti([2.0, 0.0], [1.0, -0.5], dt=0.1))
+        CanonicalSystem(a=[-0.5], c=[1.], d=2.0, dt=0.1)
+        """
+        if not isinstance(system, signal.dlti):
+            kind = "continuous-time" if isinstance(system, signal.lti) else "not"
+            raise ParameterError(
+                f"system: expected a discrete-time scipy.signal.dlti, got {type(system).__name__} "
+                f"({kind} a discrete-time scipy model; discretise with "
+                "scipy.signal.cont2discrete)"
+            )
+        dt = _foreign_dt(system.dt, "system")
+        if isinstance(system, signal.StateSpace):
+            return cls.from_state_space(system.A, system.B, system.C, system.D, rtol=rtol, dt=dt)
+        tf = system if isinstance(system, signal.TransferFunction) else system.to_tf()
+        num = np.atleast_2d(tf.num)
+        if num.shape[0] == 1:
+            return cls.from_tf(num[0], tf.den, dt=dt)
+        return _tf_grid([[row] for row in num], [[tf.den]] * num.shape[0], dt)
+
+    @classmethod
+    def from_control(cls, system: Any, *, rtol: float = 1e-9) -> CanonicalSystem:
+        """Canonical form of a discrete-time python-control ``StateSpace`` or ``TransferFunction``.
+
+        A state-space model goes through :meth:`from_state_space` (a SISO one must be
+        controllable; MIMO gets the common-denominator form of order ``A.shape[0]``);
+        a SISO transfer function through :meth:`from_tf`; a MIMO transfer function gets
+        the product of its distinct denominators as common denominator (exact, not
+        minimal). ``dt=True`` (unspecified) becomes ``dt = None``.
+
+        Parameters
+        ----------
+        system : control.StateSpace or control.TransferFunction
+            A discrete-time model.
+        rtol : float, default 1e-9
+            Controllability tolerance of :meth:`from_state_space`.
+
+        Returns
+        -------
+        CanonicalSystem
+            The same input-output map.
+
+        Raises
+        ------
+        ImportError
+            python-control is not installed (``pip install "learnlds[control]"``).
+        ParameterError
+            ``system`` is continuous-time or not a python-control linear model.
+        DataError
+            An uncontrollable SISO state-space model or an improper transfer function.
+
+        Examples
+        --------
+        >>> import control  # doctest: +SKIP
+        >>> CanonicalSystem.from_control(control.tf([2.0, 0.0], [1.0, -0.5], 0.1))  # doctest: +SKIP
+        CanonicalSystem(a=[-0.5], c=[1.], d=2.0, dt=0.1)
+        >>> CanonicalSystem.from_tf([2.0, 0.0], [1.0, -0.5], dt=0.1)
+        CanonicalSystem(a=[-0.5], c=[1.], d=2.0, dt=0.1)
+        """
+        control = _import_control()
+        if not isinstance(system, control.StateSpace | control.TransferFunction):
+            raise ParameterError(
+                "system: expected a python-control StateSpace or TransferFunction, got "
+                f"{type(system).__name__}"
+            )
+        dt = _foreign_dt(system.dt, "system")
+        if isinstance(system, control.StateSpace):
+            return cls.from_state_space(system.A, system.B, system.C, system.D, rtol=rtol, dt=dt)
+        if system.ninputs == 1 and system.noutputs == 1:
+            return cls.from_tf(system.num[0][0], system.den[0][0], dt=dt)
+        return _tf_grid(system.num, system.den, dt)
+
     # ------------------------------------------------------------------ misc
     def with_params(self, a: Any = None, c: Any = None, d: Any = None) -> CanonicalSystem:
-        """A copy with some coefficients replaced.
+        """A copy with some coefficients replaced (the sample time ``dt`` is kept).
 
         Parameters
         ----------
@@ -777,16 +1027,78 @@ class CanonicalSystem:
         --------
         >>> CanonicalSystem([-0.5], [1.0]).with_params(d=0.3).d
         array(0.3)
+        >>> CanonicalSystem([-0.5], [1.0], dt=0.5).with_params(c=[2.0]).dt
+        0.5
         """
         return CanonicalSystem(
-            self.a if a is None else a, self.c if c is None else c, self.d if d is None else d
+            self.a if a is None else a,
+            self.c if c is None else c,
+            self.d if d is None else d,
+            dt=self.dt,
         )
+
+    def with_dt(self, dt: float | None) -> CanonicalSystem:
+        """A copy with the sample time ``dt`` replaced (``None``: unknown).
+
+        Parameters
+        ----------
+        dt : float or None
+            Sample time in seconds.
+
+        Returns
+        -------
+        CanonicalSystem
+            The same coefficients with the new sample time.
+
+        Raises
+        ------
+        ParameterError
+            ``dt`` not a positive finite number (or ``None``).
+
+        Examples
+        --------
+        >>> CanonicalSystem([-0.5], [1.0]).with_dt(0.08).dt
+        0.08
+        """
+        return CanonicalSystem(self.a, self.c, self.d, dt=dt)
+
+    def frequency_axis(self, w: Any) -> np.ndarray:
+        """Frequencies ``w`` (rad/sample) in the model's unit: rad/s when ``dt`` is known.
+
+        Use with :attr:`frequency_unit` to label a Bode plot.
+
+        Parameters
+        ----------
+        w : array_like
+            Angular frequencies in rad/sample (as :meth:`frequency_response` takes them).
+
+        Returns
+        -------
+        numpy.ndarray
+            ``w / dt`` (rad/s) when ``dt`` is known, else ``w`` (rad/sample).
+
+        Examples
+        --------
+        >>> CanonicalSystem([-0.5], [1.0], dt=0.5).frequency_axis([0.5, np.pi])
+        array([1.        , 6.28318531])
+        >>> CanonicalSystem([-0.5], [1.0]).frequency_unit
+        'rad/sample'
+        """
+        w_arr = as_float_array(w, "w")
+        return w_arr if self.dt is None else w_arr / self.dt
+
+    @property
+    def frequency_unit(self) -> str:
+        """Unit of :meth:`frequency_axis`: ``'rad/s'`` if ``dt`` is known, else ``'rad/sample'``."""
+        return "rad/sample" if self.dt is None else "rad/s"
 
     def __repr__(self) -> str:
         np_opts = {"precision": 4, "suppress_small": True}
+        dt = "" if self.dt is None else f", dt={self.dt!r}"
         return (
             f"CanonicalSystem(a={np.array2string(self.a, **np_opts)}, "
-            f"c={np.array2string(self.c, **np_opts)}, d={np.array2string(self.d, **np_opts)})"
+            f"c={np.array2string(self.c, **np_opts)}, d={np.array2string(self.d, **np_opts)}"
+            f"{dt})"
         )
 
     def __eq__(self, other: object) -> bool:
@@ -796,6 +1108,7 @@ class CanonicalSystem:
             np.array_equal(self.a, other.a)
             and np.array_equal(self.c, other.c)
             and np.array_equal(self.d, other.d)
+            and self.dt == other.dt
         )
 
     __hash__ = None  # type: ignore[assignment]
@@ -814,12 +1127,14 @@ class CanonicalSystem:
         Returns
         -------
         dict
-            ``format``, ``version``, ``a``, ``c`` and ``d``.
+            ``format``, ``version``, ``a``, ``c``, ``d`` and ``dt`` (``None`` when unknown).
 
         Examples
         --------
         >>> CanonicalSystem([-0.5], [1.0]).to_dict()["c"]
         [1.0]
+        >>> CanonicalSystem([-0.5], [1.0], dt=0.08).to_dict()["dt"]
+        0.08
         """
         return {
             "format": FORMAT_NAME,
@@ -827,6 +1142,7 @@ class CanonicalSystem:
             "a": self.a.tolist(),
             "c": self.c.tolist(),
             "d": self.d.tolist(),
+            "dt": self.dt,
         }
 
     @classmethod
@@ -836,7 +1152,8 @@ class CanonicalSystem:
         Parameters
         ----------
         data : dict
-            A description with ``format``, ``version``, ``a``, ``c`` and ``d``.
+            A description with ``format``, ``version``, ``a``, ``c``, ``d`` and optionally
+            ``dt`` (descriptions written before the sample time existed have none: unknown).
 
         Returns
         -------
@@ -846,11 +1163,11 @@ class CanonicalSystem:
         Raises
         ------
         FileFormatError
-            Not a learnlds model, an unsupported version, or a missing field.
+            Not a learnlds model, an unsupported version, a missing field or a bad ``dt``.
 
         Examples
         --------
-        >>> sys_ = CanonicalSystem([-0.5], [1.0])
+        >>> sys_ = CanonicalSystem([-0.5], [1.0], dt=0.1)
         >>> CanonicalSystem.from_dict(sys_.to_dict()) == sys_
         True
         """
@@ -863,12 +1180,17 @@ class CanonicalSystem:
                 f"(this learnlds reads {FORMAT_VERSION})"
             )
         try:
-            return cls(data["a"], data["c"], data["d"])
+            return cls(data["a"], data["c"], data["d"], dt=data.get("dt"))
         except KeyError as exc:
             raise FileFormatError(f"corrupt learnlds model: missing field {exc}") from exc
+        except ParameterError as exc:  # a bad dt
+            raise FileFormatError(f"corrupt learnlds model: {exc}") from exc
 
     def save(self, path: str | Path, **metadata: Any) -> Path:
-        """Write the model as versioned JSON; extra keyword metadata is stored alongside.
+        """Write the model as versioned JSON, atomically; keyword metadata is stored alongside.
+
+        The file is written to a temporary name and renamed, so an interrupted save
+        never leaves a half-written model behind.
 
         Parameters
         ----------
@@ -894,7 +1216,7 @@ class CanonicalSystem:
         payload = self.to_dict()
         if metadata:
             payload["metadata"] = metadata
-        path.write_text(json.dumps(payload, indent=2))
+        atomic_write_text(path, json.dumps(payload, indent=2))
         return path
 
 
