@@ -23,6 +23,7 @@ __all__ = [
     "LearnLDSError",
     "ParameterError",
     "ProjectionError",
+    "TooExpensiveError",
     "TrainingDiverged",
     "UnstableSystemWarning",
     "UnsupportedShapeError",
@@ -113,6 +114,19 @@ class ProjectionError(ConvergenceError):
     Examples
     --------
     >>> issubclass(ProjectionError, RuntimeError)
+    True
+    """
+
+
+class TooExpensiveError(ParameterError):
+    """A run estimated to take far too long (hours), refused unless forced.
+
+    The message carries the estimate and what it was computed from; pass
+    ``force=True`` to run anyway.
+
+    Examples
+    --------
+    >>> issubclass(TooExpensiveError, ParameterError)
     True
     """
 

@@ -29,11 +29,17 @@ Examples
 
 from __future__ import annotations
 
+import hashlib
+import json
 import math
+import os
+import sys
 import time
 import warnings
+import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
@@ -50,11 +56,14 @@ from ._boundary import (
     renamed_parameters,
     resolve_burn_in,
 )
+from ._files import atomic_open, check_output_path
 from .errors import (
     ConvergenceWarning,
     DataError,
     DivergenceWarning,
+    FileFormatError,
     ParameterError,
+    TooExpensiveError,
     TrainingDiverged,
     UnsupportedShapeError,
 )
@@ -72,6 +81,7 @@ __all__ = [
     "ParamLayout",
     "TrainResult",
     "TrainingDiverged",
+    "estimate_cost",
     "fresh_batches",
     "gauss_newton",
     "initial_model",
@@ -83,7 +93,10 @@ __all__ = [
     "window_batches",
 ]
 
-#: ``source(random_state) -> (u, y)``: one batch of sequences per call.
+#: ``source(random_state) -> (u, y)``: one batch of sequences per call. A source may
+#: also offer ``fingerprint() -> str`` (what data it serves, so a checkpoint of other
+#: data is refused) and, when it draws from a generator of its own, ``get_state()``
+#: and ``set_state(state)`` (JSON-able), which checkpoints save and restore.
 BatchSource = Callable[[np.random.Generator], tuple[np.ndarray, np.ndarray]]
 #: A constant learning rate or a schedule ``lr(k)`` of the step ``k``.
 LearningRate = float | Callable[[int], float]
@@ -211,14 +224,14 @@ def sequence_batches(
     bs = check_int(batch_size, "batch_size", low=1, allow_none=True)
     u2, y2 = _risk_layout(io)
     N = io.n_sequences
-    if bs is None or bs >= N:
-        return lambda random_state: (u2, y2)
 
     def draw(random_state: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+        if bs is None or bs >= N:
+            return u2, y2
         idx = random_state.choice(N, size=bs, replace=False)
         return u2[idx], y2[idx]
 
-    return draw
+    return _fingerprinted(draw, lambda: f"sequences bs={bs} {_digest(u2, y2)}")
 
 
 def _window(length: int, window: Any) -> int:
@@ -276,7 +289,7 @@ def window_batches(u: Any, y: Any, window: int, batch_size: int = 1) -> BatchSou
         idx = random_state.choice(starts, size=bs, replace=bs > starts.size)
         return view_u[idx], view_y[idx]
 
-    return draw
+    return _fingerprinted(draw, lambda: f"windows w={w} bs={bs} {_digest(ua, ya)}")
 
 
 @renamed_parameters(x="u")
@@ -387,7 +400,36 @@ def fresh_batches(
             yb = yb + random_state.normal(scale=sigma, size=yb.shape)
         return ub, yb
 
-    return draw
+    what = f"fresh T={length} bs={bs} noise={sigma!r} {_describe(input_dist)}"
+    return _fingerprinted(draw, lambda: f"{what} {_digest(truth.a, truth.c, truth.d)}")
+
+
+def _digest(*arrays: Any) -> str:
+    """A short hash of arrays' shapes and values: what a checkpoint was computed from."""
+    h = hashlib.sha256()
+    for arr in arrays:
+        a = np.ascontiguousarray(arr, dtype=float)
+        h.update(repr(a.shape).encode())
+        h.update(a.tobytes())
+    return h.hexdigest()[:20]
+
+
+def _describe(obj: Any) -> Any:
+    """A JSON-able description of a setting: numbers as they are, callables by name."""
+    if obj is None or isinstance(obj, bool | int | float | str):
+        return obj
+    if isinstance(obj, np.integer | np.floating):
+        return obj.item()
+    if isinstance(obj, CanonicalSystem):
+        return f"system {_digest(obj.a, obj.c, obj.d)}"
+    name = getattr(obj, "__qualname__", None) or type(obj).__qualname__
+    return f"{getattr(obj, '__module__', '')}.{name}" if callable(obj) else repr(obj)
+
+
+def _fingerprinted(draw: Any, fingerprint: Callable[[], str]) -> BatchSource:
+    """Give a built-in source its (lazy) ``fingerprint()``, read only by checkpoints."""
+    draw.fingerprint = fingerprint
+    return draw  # type: ignore[no-any-return]
 
 
 # --------------------------------------------------------------------------- init / region
@@ -505,7 +547,11 @@ class _SGDConfig:
     tol: float | None
     callback: Callable[[int, CanonicalSystem, float], Any] | None
     objective: Callable[..., tuple[float, Any]]
-    progress: bool
+    progress: str | None
+    checkpoint: Path | None = None
+    checkpoint_every: int = 100
+    resume: bool = False
+    force: bool = False
 
 
 @dataclass
@@ -526,12 +572,16 @@ class _SGDRun:
     projections: int = 0
     k: int = 0
     start: float = field(default_factory=time.perf_counter)
+    k0: int = 0  # the first step this call runs (after a resume: the checkpoint's)
+    fingerprint: dict[str, Any] = field(default_factory=dict)
+    origin: tuple[Any, Any] = (None, None)  # generator, source states before step k0's batch
+    mark: dict[str, Any] | None = None  # the state at the start of the current step
 
 
 def _sgd_config(
     source: Any, steps: Any, lr: Any, burn_in: Any, region: Any, clip: Any, learn_d: Any,
     snapshot_every: Any, on_divergence: Any, divergence_factor: Any, tol: Any,
-    callback: Any, objective: Any, progress: Any,
+    callback: Any, objective: Any, progress: Any, saving: tuple[Any, Any, Any, Any],
 ) -> _SGDConfig:  # fmt: skip
     """Check every argument of :func:`projected_sgd` once, naming it in the error."""
     for name, value in (("source", source), ("objective", objective)):
@@ -541,6 +591,7 @@ def _sgd_config(
         raise ParameterError(f"callback: must be callable or None, got {callback!r}")
     if not callable(lr):
         lr = check_float(lr, "lr", low=0.0, low_open=True)
+    checkpoint, every, resume = _checkpoint_settings(*saving[:3])
     return _SGDConfig(
         steps=check_int(steps, "steps", low=0),  # type: ignore[arg-type]
         lr=lr,
@@ -554,7 +605,11 @@ def _sgd_config(
         tol=check_float(tol, "tol", low=0.0, allow_none=True),
         callback=callback,
         objective=objective,
-        progress=check_bool(progress, "progress"),
+        progress=_progress_mode(progress),
+        checkpoint=checkpoint,
+        checkpoint_every=every,
+        resume=resume,
+        force=check_bool(saving[3], "force"),
     )
 
 
@@ -572,36 +627,39 @@ def projected_sgd(
     learn_d: bool = True,
     random_state: Any = None,
     snapshot_every: int | None = None,
-    progress: bool = False,
+    progress: bool | Literal["bar", "lines"] = False,
     on_divergence: Literal["warn", "raise"] = "warn",
     divergence_factor: float = 1e8,
     tol: float | None = None,
     callback: Callable[[int, CanonicalSystem, float], Any] | None = None,
     objective: Callable[..., tuple[float, Any]] = loss_and_grad,
+    checkpoint: str | os.PathLike[str] | None = None,
+    checkpoint_every: int = 100,
+    resume: bool = False,
+    force: bool = False,
 ) -> TrainResult:
     """Projected stochastic gradient descent on the canonical form (Algorithm 1).
 
     Parameters
     ----------
-    source : BatchSource
-        ``source(random_state) -> (u, y)``, e.g. :func:`sequence_batches`.
-    order : int, optional
-        Model order; required unless ``init`` is a system.
+    source, order : BatchSource, int
+        ``source(random_state) -> (u, y)`` (e.g. :func:`sequence_batches`); the model
+        order (required unless ``init`` is a system).
     steps, lr : int, float or callable, default 1000, 0.01
         Gradient steps; the learning rate or a schedule ``lr(k) -> float``.
     burn_in, clip : int, float, optional
         Samples of each sequence left out of the loss (``None``: ``T // 4``); a cap
         on the gradient norm (the paper's fastest variant).
-    region : PacmanRegion, 'pacman' or None, default 'pacman'
-        Where ``a`` is projected after each step (Pac-Man); ``None``: plain SGD.
-    init : {'zero', 'identity'} or CanonicalSystem, default 'zero'
-        The starting model (:func:`initial_model`).
-    learn_d, progress : bool, default True, False
-        Learn the feed-through ``d``; show a progress bar (needs ``tqdm``).
-    random_state : None, int or numpy.random.Generator
-        Randomness handed to ``source`` (``rng`` is a deprecated alias).
+    region, init : PacmanRegion or str or None, str or CanonicalSystem
+        Where ``a`` is projected (default ``'pacman'``; ``None``: plain SGD); the
+        start (``'zero'``, ``'identity'`` or a system, see :func:`initial_model`).
+    learn_d, random_state : bool, None or int or Generator
+        Learn the feed-through ``d`` (default True); randomness handed to ``source``.
     snapshot_every : int, optional
         Keep ``(step, model)`` every so many steps; ``None`` or 0: none.
+    progress : bool, 'bar' or 'lines', default False
+        ``'bar'``: tqdm; ``'lines'``: a line to stderr every ``steps // 50`` steps;
+        ``True``: a bar when stderr is a terminal, else lines.
     on_divergence, divergence_factor : {'warn', 'raise'}, float, default 'warn', 1e8
         When the loss is non-finite or ``divergence_factor`` times the first: warn
         :class:`DivergenceWarning` and return the last finite model, or raise.
@@ -611,6 +669,13 @@ def projected_sgd(
     callback, objective : callable, optional
         ``callback(k, model, loss)`` after each evaluation; ``objective(model, u, y,
         burn_in) -> (loss, grad)``, default :func:`learnlds.risk.loss_and_grad`.
+    checkpoint, checkpoint_every, resume : path, int, bool, default None, 100, False
+        Save the whole state (parameters, generator and source states, step, losses,
+        best model) atomically to ``checkpoint`` every ``checkpoint_every`` steps and
+        on ``KeyboardInterrupt``; ``resume=True`` continues from it, to the same
+        result as an uninterrupted run (a checkpoint of other data or settings is refused).
+    force : bool, default False
+        Run even when estimated at over an hour (:func:`estimate_cost`).
 
     Returns
     -------
@@ -631,6 +696,7 @@ def projected_sgd(
     cfg = _sgd_config(
         source, steps, lr, burn_in, region, clip, learn_d, snapshot_every, on_divergence,
         divergence_factor, tol, callback, objective, progress,
+        (checkpoint, checkpoint_every, resume, force),
     )  # fmt: skip
     run, first, gen = _sgd_start(cfg, init, order, source, random_state)
     _sgd_loop(run, cfg, source, gen, first)
@@ -641,21 +707,121 @@ def projected_sgd(
     return result
 
 
+def _source_state(source: Any) -> Any:
+    """The state of a source that draws from a generator of its own, else ``None``."""
+    getter = getattr(source, "get_state", None)
+    return getter() if callable(getter) else None
+
+
 def _sgd_start(
     cfg: _SGDConfig, init: Any, order: Any, source: BatchSource, random_state: Any
 ) -> tuple[_SGDRun, Any, np.random.Generator]:
-    """The state at step 0 (the initial model, in the region), the first batch, the generator."""
+    """The state at the first step (0, or the checkpoint's), its batch, the generator."""
     gen = check_random_state(random_state)
+    if cfg.resume:
+        meta, arrays = _read_checkpoint(cfg.checkpoint, "projected_sgd")  # type: ignore[arg-type]
+        _restore_generator(gen, meta["generator"], cfg.checkpoint)  # type: ignore[arg-type]
+        if meta.get("source_state") is not None:
+            source.set_state(meta["source_state"])  # type: ignore[attr-defined]
+    origin = (gen.bit_generator.state, _source_state(source)) if cfg.checkpoint else (None, None)
     first = source(gen)  # also tells how many inputs and outputs the data have
     m, p = (first[0].shape[-1], first[1].shape[-1]) if np.ndim(first[0]) == 3 else (1, 1)
     model = initial_model(init, order, m, p)
+    samples = int(np.prod(np.shape(first[0])[:2]))
+    _refuse_expensive(
+        "projected_sgd", model.order, samples, cfg.steps, (m, p, cfg.learn_d), cfg.force
+    )
     if cfg.region is not None and not cfg.region.contains(model.a):
         model = model.with_params(a=cfg.region.project(model.a))
     history = np.full(cfg.steps + 1, np.nan)
     run = _SGDRun(model.a.copy(), model.c.copy(), model.d.copy(), history, model)
-    if cfg.snapshot_every:
+    if cfg.checkpoint is not None:
+        run.fingerprint = _sgd_fingerprint(cfg, model, init, source, first)
+        run.origin = origin
+    if cfg.resume:
+        _check_fingerprint(cfg.checkpoint, meta["fingerprint"], run.fingerprint)  # type: ignore[arg-type]
+        _sgd_restore(run, meta, arrays)
+    elif cfg.snapshot_every:
         run.snapshots.append((0, model))
     return run, first, gen
+
+
+def _sgd_fingerprint(
+    cfg: _SGDConfig, model: CanonicalSystem, init: Any, source: Any, first: Any
+) -> dict[str, Any]:
+    """What a checkpoint must agree on to be resumed: the problem and every setting."""
+    data = getattr(source, "fingerprint", None)
+    return {
+        "order": model.order,
+        "channels": [model.n_inputs, model.n_outputs],
+        "batch_shape": [list(np.shape(first[0])), list(np.shape(first[1]))],
+        "data": data() if callable(data) else _describe(source),
+        "steps": cfg.steps,
+        "lr": _describe(cfg.lr),
+        "burn_in": cfg.burn_in,
+        "region": _describe(cfg.region),
+        "clip": cfg.clip,
+        "init": _describe(init),
+        "learn_d": cfg.learn_d,
+        "snapshot_every": cfg.snapshot_every,
+        "divergence_factor": cfg.divergence_factor,
+        "tol": cfg.tol,
+        "objective": _describe(cfg.objective),
+    }
+
+
+def _sgd_mark(run: _SGDRun, cfg: _SGDConfig, k: int, gen: np.random.Generator, source: Any) -> None:
+    """Remember the state at the start of step ``k``; write it every ``checkpoint_every`` steps."""
+    if k == run.k0:
+        states = run.origin
+    else:
+        states = (gen.bit_generator.state, _source_state(source))
+    run.mark = {
+        "k": k, "a": run.a, "c": run.c, "d": run.d, "best": run.best_model,
+        "best_loss": run.best_loss, "reference": run.reference, "projections": run.projections,
+        "snapshots": len(run.snapshots), "generator": states[0], "source_state": states[1],
+    }  # fmt: skip
+    if k > run.k0 and k % cfg.checkpoint_every == 0:
+        _sgd_save(run, cfg)
+
+
+def _sgd_save(run: _SGDRun, cfg: _SGDConfig) -> None:
+    """Write the marked state (the start of a step) to the checkpoint file, atomically."""
+    mark = run.mark
+    assert mark is not None and cfg.checkpoint is not None
+    k, best, snaps = mark["k"], mark["best"], run.snapshots[: mark["snapshots"]]
+    meta = {
+        key: mark[key]
+        for key in ("k", "best_loss", "reference", "projections", "generator", "source_state")
+    }
+    meta.update(elapsed=time.perf_counter() - run.start, fingerprint=run.fingerprint)
+    arrays = {
+        "a": mark["a"], "c": mark["c"], "d": mark["d"], "history": run.history[:k],
+        "best_a": best.a, "best_c": best.c, "best_d": best.d,
+        "snap_steps": np.array([s for s, _ in snaps], dtype=np.int64),
+        "snap_a": np.array([m.a for _, m in snaps]).reshape(len(snaps), *best.a.shape),
+        "snap_c": np.array([m.c for _, m in snaps]).reshape(len(snaps), *best.c.shape),
+        "snap_d": np.array([m.d for _, m in snaps]).reshape(len(snaps), *np.shape(best.d)),
+    }  # fmt: skip
+    _write_checkpoint(cfg.checkpoint, "projected_sgd", meta, arrays)
+
+
+def _sgd_restore(run: _SGDRun, meta: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
+    """Put a checkpoint's state into a fresh run (already checked to be of this problem)."""
+    k = int(meta["k"])
+    run.k0 = run.k = k
+    run.a, run.c, run.d = arrays["a"], arrays["c"], arrays["d"]
+    run.history[:k] = arrays["history"]
+    run.best_model = CanonicalSystem(arrays["best_a"], arrays["best_c"], arrays["best_d"])
+    run.best_loss, run.reference = float(meta["best_loss"]), meta["reference"]
+    run.projections = int(meta["projections"])
+    run.snapshots = [
+        (int(s), CanonicalSystem(a, c, d))
+        for s, a, c, d in zip(
+            arrays["snap_steps"], arrays["snap_a"], arrays["snap_c"], arrays["snap_d"], strict=True
+        )
+    ]
+    run.start = time.perf_counter() - float(meta["elapsed"])
 
 
 def _sgd_loop(
@@ -665,14 +831,21 @@ def _sgd_loop(
     gen: np.random.Generator,
     first: Any,
 ) -> None:
-    """Run the steps with an optional progress bar, closed however the run ends."""
+    """Run the steps with optional progress; on Ctrl-C save the checkpoint, then re-raise."""
     desc = "projected SGD" if cfg.region is not None else "SGD"
-    bar = _progress(cfg.steps, cfg.progress, desc)
+    bar = _Progress(cfg.progress, cfg.steps, desc, "step", cfg.steps // 50, initial=run.k0)
     try:
         _sgd_steps(run, cfg, source, gen, first, bar)
+    except KeyboardInterrupt as exc:
+        if cfg.checkpoint is not None and run.mark is not None:
+            _sgd_save(run, cfg)
+            exc.add_note(
+                f"checkpoint saved to {cfg.checkpoint} at step {run.mark['k']}; "
+                "resume=True continues from it"
+            )
+        raise
     finally:
-        if bar is not None:
-            bar.close()
+        bar.close()
 
 
 def _sgd_steps(
@@ -681,12 +854,14 @@ def _sgd_steps(
     source: BatchSource,
     gen: np.random.Generator,
     first: Any,
-    bar: Any,
+    bar: _Progress,
 ) -> None:
-    """Steps 0..steps: evaluate, record, stop on divergence or ``tol``, else update."""
-    for k in range(cfg.steps + 1):
+    """Steps k0..steps: evaluate, record, stop on divergence or ``tol``, else update."""
+    for k in range(run.k0, cfg.steps + 1):
         run.k = k
-        ub, yb = first if k == 0 else source(gen)
+        if cfg.checkpoint is not None:
+            _sgd_mark(run, cfg, k, gen, source)
+        ub, yb = first if k == run.k0 else source(gen)
         current = CanonicalSystem(run.a, run.c, run.d)
         if k == cfg.steps and cfg.objective is loss_and_grad:  # final evaluation only
             value, grad = loss(current, ub, yb, cfg.burn_in), None
@@ -708,10 +883,8 @@ def _sgd_steps(
             return
         if cfg.snapshot_every and (k + 1) % cfg.snapshot_every == 0:
             run.snapshots.append((k + 1, CanonicalSystem(run.a, run.c, run.d)))
-        if bar is not None:
-            bar.update(1)
-            if k % 10 == 0:
-                bar.set_postfix(loss=f"{value:.4g}")
+        if bar.mode is not None:
+            bar.update(k + 1, value)
 
 
 def _loss_diverged(run: _SGDRun, cfg: _SGDConfig, k: int, value: float) -> bool:
@@ -852,12 +1025,274 @@ def _last_finite(a: Any, c: Any, d: Any, fallback: CanonicalSystem) -> Canonical
         return fallback
 
 
-def _progress(total: int, enabled: bool, desc: str) -> Any:
-    if not enabled:
-        return None
-    from tqdm.auto import tqdm
+# --------------------------------------------------------------------------- progress
+def _progress_mode(progress: Any) -> str | None:
+    """``None`` (off), ``'bar'`` (tqdm) or ``'lines'`` (one line to stderr every so often).
 
-    return tqdm(total=total, desc=desc, unit="step", leave=False)
+    ``True`` means a bar when stderr is a terminal and ``tqdm`` is installed, else lines.
+    """
+    if progress is None or progress is False:
+        return None
+    if progress is True:
+        tty = getattr(sys.stderr, "isatty", lambda: False)()
+        progress = "bar" if tty else "lines"
+    mode = check_choice(progress, "progress", ("bar", "lines"))
+    if mode == "bar":
+        try:
+            import tqdm  # noqa: F401
+        except ImportError:
+            return "lines"
+    return mode
+
+
+class _Progress:
+    """Progress of a run: a tqdm bar, or a line to stderr every ``every`` units of work."""
+
+    def __init__(
+        self, mode: str | None, total: int, desc: str, unit: str, every: int, initial: int = 0
+    ) -> None:
+        self.mode, self.total, self.desc, self.unit = mode, total, desc, unit
+        self.every, self.start, self.bar = max(1, every), time.perf_counter(), None
+        if mode == "bar":
+            from tqdm.auto import tqdm
+
+            self.bar = tqdm(total=total, initial=initial, desc=desc, unit=unit, leave=False)
+
+    def update(self, done: int, value: float, extra: str = "") -> None:
+        """Report ``done`` units finished, the current loss ``value`` and any ``extra`` words."""
+        if self.bar is not None:
+            self.bar.update(done - self.bar.n)
+            if done % 10 == 0 or done == self.total:
+                self.bar.set_postfix(loss=f"{value:.4g}")
+        elif self.mode == "lines" and (done % self.every == 0 or done == self.total):
+            elapsed = time.perf_counter() - self.start
+            print(
+                f"{self.desc}: {self.unit} {done}/{self.total} loss {value:.6g}{extra} "
+                f"({elapsed:.1f} s)",
+                file=sys.stderr,
+                flush=True,
+            )
+
+    def close(self) -> None:
+        """Close the bar (a no-op for lines)."""
+        if self.bar is not None:
+            self.bar.close()
+
+
+# --------------------------------------------------------------------------- cost estimate
+_COST_LIMIT_S = 3600.0  # runs estimated above this are refused unless forced
+_SLOWEST_S_PER_OP = 1e-8  # no machine is slower: below the limit at this rate, skip measuring
+_RATES: list[float] = []  # measured (seconds per filter tap-sample, per matrix multiply-add)
+
+
+def _machine_rates() -> tuple[float, float]:
+    """Seconds per filter tap and sample (scipy lfilter) and per multiply-add, measured once."""
+    if not _RATES:
+        sig = np.random.default_rng(0).normal(size=(1, 100_000))
+        mat = np.random.default_rng(0).normal(size=(10_000, 64))
+        best = [math.inf, math.inf]
+        for _ in range(2):
+            t0 = time.perf_counter()
+            signal.lfilter([1.0], np.r_[1.0, np.full(16, 1e-3)], sig, axis=1)
+            t1 = time.perf_counter()
+            _ = mat.T @ mat
+            t2 = time.perf_counter()
+            best = [
+                min(best[0], (t1 - t0) / (20 * sig.size)),
+                min(best[1], (t2 - t1) / mat.size / 64),
+            ]
+        _RATES[:] = best
+    return _RATES[0], _RATES[1]
+
+
+def _cost_ops(
+    method: str, order: int, samples: int, m: int, p: int, learn_d: bool
+) -> tuple[float, float]:
+    """``(filter taps x samples, multiply-adds)`` of one iteration (one step for SGD)."""
+    taps = samples * (order + 4) * (2 * m + 2 * p)  # forward filters, gradient filters, a trial
+    if method == "projected_sgd":
+        return taps, samples * order * m * p * 2.0
+    q = order * m + (m if learn_d else 0)
+    dim = order + p * q
+    flops = samples * (q * q + p * (order * order + 2 * order * q)) + dim**3 / 3.0
+    return taps, flops + samples * (order * m + order * p)  # plus the lagged copies
+
+
+def estimate_cost(
+    method: Literal["gauss_newton", "projected_sgd"], *, order: int, n_samples: int,
+    iterations: int, n_inputs: int = 1, n_outputs: int = 1, learn_d: bool = True,
+) -> float:  # fmt: skip
+    """Estimated seconds of a training run, from operation counts and this machine's speed.
+
+    The speed of an ``lfilter`` pass and of a matrix product are measured once per
+    process (a few milliseconds); the count follows the solver's work per iteration
+    (filter passes of ``order`` taps over every sample, and for Gauss-Newton the
+    normal equations). It is an order of magnitude, meant to catch runs of hours.
+
+    Parameters
+    ----------
+    method : {'gauss_newton', 'projected_sgd'}
+        The solver.
+    order : int
+        Model order.
+    n_samples : int
+        Samples per iteration: all of them (sequences x length) for Gauss-Newton, one
+        batch (batch size x length) for projected SGD.
+    iterations : int
+        Iterations (``max_iter``) or steps.
+    n_inputs, n_outputs : int, default 1
+        Channels.
+    learn_d : bool, default True
+        Whether ``d`` is learned.
+
+    Returns
+    -------
+    float
+        Estimated seconds.
+
+    Examples
+    --------
+    >>> small = estimate_cost("gauss_newton", order=2, n_samples=1000, iterations=20)
+    >>> huge = estimate_cost("gauss_newton", order=2000, n_samples=10**7, iterations=100)
+    >>> small < 1.0 < 3600.0 < huge
+    True
+    """
+    method = check_choice(method, "method", ("gauss_newton", "projected_sgd"))
+    taps, flops = _cost_ops(
+        method,
+        check_int(order, "order", low=1),  # type: ignore[arg-type]
+        check_int(n_samples, "n_samples", low=1),  # type: ignore[arg-type]
+        check_int(n_inputs, "n_inputs", low=1),  # type: ignore[arg-type]
+        check_int(n_outputs, "n_outputs", low=1),  # type: ignore[arg-type]
+        check_bool(learn_d, "learn_d"),
+    )
+    iters = check_int(iterations, "iterations", low=0)
+    per_tap, per_flop = _machine_rates()
+    return float(iters * (taps * per_tap + flops * per_flop))
+
+
+def _refuse_expensive(
+    method: str, order: int, samples: int, iterations: int, channels: tuple[int, int, bool],
+    force: bool,
+) -> None:  # fmt: skip
+    """Raise :class:`TooExpensiveError` for a run estimated above an hour, unless forced."""
+    m, p, learn_d = channels
+    if force or iterations == 0:
+        return
+    taps, flops = _cost_ops(method, order, samples, m, p, learn_d)
+    if iterations * (taps + flops) * _SLOWEST_S_PER_OP < _COST_LIMIT_S:
+        return  # certainly short: no need to measure the machine
+    seconds = estimate_cost(
+        method, order=order, n_samples=samples, iterations=iterations,  # type: ignore[arg-type]
+        n_inputs=m, n_outputs=p, learn_d=learn_d,
+    )  # fmt: skip
+    if seconds > _COST_LIMIT_S:
+        unit = "iterations" if method == "gauss_newton" else "steps"
+        raise TooExpensiveError(
+            f"{method}: estimated to take about {seconds / 3600:.1f} hours (order {order}, "
+            f"{samples} samples per {unit[:-1]}, up to {iterations} {unit}); lower the order, "
+            f"the data or the {unit}, or pass force=True to run anyway"
+        )
+
+
+# --------------------------------------------------------------------------- checkpoints
+_CHECKPOINT_FORMAT = "learnlds-checkpoint"
+_CHECKPOINT_VERSION = 1
+
+
+def _to_json(obj: Any) -> Any:
+    """Make a generator state (nested dicts, big ints, arrays) JSON-able, losslessly."""
+    if isinstance(obj, dict):
+        return {str(k): _to_json(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [_to_json(v) for v in obj]
+    if isinstance(obj, np.ndarray):
+        return {"__ndarray__": obj.tolist(), "dtype": obj.dtype.str}
+    if isinstance(obj, np.generic):
+        return obj.item()
+    return obj
+
+
+def _from_json(obj: Any) -> Any:
+    """The inverse of :func:`_to_json`."""
+    if isinstance(obj, dict):
+        if "__ndarray__" in obj:
+            return np.asarray(obj["__ndarray__"], dtype=np.dtype(obj["dtype"]))
+        return {k: _from_json(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [_from_json(v) for v in obj]
+    return obj
+
+
+def _write_checkpoint(path: Path, kind: str, meta: dict[str, Any], arrays: dict[str, Any]) -> None:
+    """Write ``meta`` (JSON) and ``arrays`` to an ``.npz`` file, atomically."""
+    header = {"format": _CHECKPOINT_FORMAT, "version": _CHECKPOINT_VERSION, "kind": kind}
+    text = json.dumps(_to_json({**header, **meta}))
+    with atomic_open(path, "wb") as fh:
+        np.savez(fh, __meta__=np.array(text), **{k: np.asarray(v) for k, v in arrays.items()})
+
+
+def _read_checkpoint(path: Path, kind: str) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    """``(meta, arrays)`` of a checkpoint written by :func:`_write_checkpoint` for ``kind``."""
+    if not path.is_file():
+        raise ParameterError(
+            f"resume: no checkpoint at {path}; run without resume to start from the beginning"
+        )
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            arrays = {name: z[name] for name in z.files}
+        meta = _from_json(json.loads(str(arrays.pop("__meta__"))))
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:
+        raise FileFormatError(f"checkpoint: {path} is not a learnlds checkpoint ({exc})") from exc
+    if not isinstance(meta, dict) or meta.get("format") != _CHECKPOINT_FORMAT:
+        raise FileFormatError(f"checkpoint: {path} is not a learnlds checkpoint")
+    if meta.get("version") != _CHECKPOINT_VERSION or meta.get("kind") != kind:
+        raise FileFormatError(
+            f"checkpoint: {path} holds a {meta.get('kind')!r} checkpoint of version "
+            f"{meta.get('version')}, not a {kind!r} one of version {_CHECKPOINT_VERSION}"
+        )
+    return meta, arrays
+
+
+def _check_fingerprint(path: Path, saved: dict[str, Any], now: dict[str, Any]) -> None:
+    """Refuse to resume a checkpoint of another problem, naming what differs."""
+    now = _to_json(now)
+    diff = [
+        f"{key} {saved.get(key)!r} (now {now.get(key)!r})"
+        for key in sorted(set(saved) | set(now))
+        if saved.get(key) != now.get(key)
+    ]
+    if diff:
+        raise ParameterError(
+            f"resume: the checkpoint {path} belongs to a different problem: {', '.join(diff)}; "
+            "resume with the same data and settings, or start afresh without resume"
+        )
+
+
+def _checkpoint_settings(
+    checkpoint: Any, checkpoint_every: Any, resume: Any
+) -> tuple[Path | None, int, bool]:
+    """Validated ``(path or None, every, resume)``; the folder is checked before any work."""
+    every = check_int(checkpoint_every, "checkpoint_every", low=1)
+    resume = check_bool(resume, "resume")
+    if checkpoint is None:
+        if resume:
+            raise ParameterError("resume: needs a checkpoint path (checkpoint=...)")
+        return None, every, False  # type: ignore[return-value]
+    if not isinstance(checkpoint, str | os.PathLike):
+        raise ParameterError(f"checkpoint: must be a path or None, got {checkpoint!r}")
+    return check_output_path(checkpoint, "checkpoint"), every, resume  # type: ignore[return-value]
+
+
+def _restore_generator(gen: np.random.Generator, state: Any, path: Path) -> None:
+    """Put the saved bit-generator state into ``gen``, or say why it cannot be."""
+    try:
+        gen.bit_generator.state = state
+    except (ValueError, TypeError, KeyError) as exc:
+        raise ParameterError(
+            f"random_state: cannot take the generator state saved in {path} ({exc}); "
+            "resume with the same kind of random_state"
+        ) from exc
 
 
 # --------------------------------------------------------------------------- fast solver
