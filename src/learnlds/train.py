@@ -38,7 +38,7 @@ import time
 import warnings
 import zipfile
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -615,29 +615,17 @@ def _sgd_config(
 
 @renamed_parameters(rng="random_state")
 def projected_sgd(
-    source: BatchSource,
-    *,
-    order: int | None = None,
-    steps: int = 1000,
-    lr: LearningRate = 0.01,
-    burn_in: int | None = None,
-    region: PacmanRegion | str | None = "pacman",
-    clip: float | None = None,
-    init: str | CanonicalSystem = "zero",
-    learn_d: bool = True,
-    random_state: Any = None,
-    snapshot_every: int | None = None,
-    progress: bool | Literal["bar", "lines"] = False,
-    on_divergence: Literal["warn", "raise"] = "warn",
-    divergence_factor: float = 1e8,
-    tol: float | None = None,
-    callback: Callable[[int, CanonicalSystem, float], Any] | None = None,
+    source: BatchSource, *, order: int | None = None, steps: int = 1000,
+    lr: LearningRate = 0.01, burn_in: int | None = None,
+    region: PacmanRegion | str | None = "pacman", clip: float | None = None,
+    init: str | CanonicalSystem = "zero", learn_d: bool = True, random_state: Any = None,
+    snapshot_every: int | None = None, progress: bool | Literal["bar", "lines"] = False,
+    on_divergence: Literal["warn", "raise"] = "warn", divergence_factor: float = 1e8,
+    tol: float | None = None, callback: Callable[[int, CanonicalSystem, float], Any] | None = None,
     objective: Callable[..., tuple[float, Any]] = loss_and_grad,
-    checkpoint: str | os.PathLike[str] | None = None,
-    checkpoint_every: int = 100,
-    resume: bool = False,
-    force: bool = False,
-) -> TrainResult:
+    checkpoint: str | os.PathLike[str] | None = None, checkpoint_every: int = 100,
+    resume: bool = False, force: bool = False,
+) -> TrainResult:  # fmt: skip
     """Projected stochastic gradient descent on the canonical form (Algorithm 1).
 
     Parameters
@@ -1115,7 +1103,7 @@ def _cost_ops(
     q = order * m + (m if learn_d else 0)
     dim = order + p * q
     flops = samples * (q * q + p * (order * order + 2 * order * q)) + dim**3 / 3.0
-    return taps, flops + samples * (order * m + order * p)  # plus the lagged copies
+    return taps + 4 * samples * order * (m + p), flops  # lagged copies cost as much as taps
 
 
 def estimate_cost(
@@ -1584,20 +1572,14 @@ def _solver_settings(max_iter: Any, tol: Any, stability_margin: Any) -> tuple[in
 
 @renamed_parameters(x="u")
 def gauss_newton(
-    u: Any,
-    y: Any,
-    *,
-    order: int | None = None,
-    init: str | CanonicalSystem = "zero",
-    burn_in: int | None = 0,
-    region: PacmanRegion | str | None = "pacman",
-    max_iter: int = 100,
-    tol: float = 1e-10,
-    learn_d: bool = True,
-    stability_margin: float = 1e-6,
-    coarse: int | None = 20_000,
-    sequences: bool = False,
-) -> TrainResult:
+    u: Any, y: Any, *, order: int | None = None, init: str | CanonicalSystem = "zero",
+    burn_in: int | None = 0, region: PacmanRegion | str | None = "pacman",
+    max_iter: int = 100, tol: float = 1e-10, learn_d: bool = True,
+    stability_margin: float = 1e-6, coarse: int | None = 20_000, sequences: bool = False,
+    progress: bool | Literal["bar", "lines"] = False,
+    checkpoint: str | os.PathLike[str] | None = None, checkpoint_every: int = 1,
+    resume: bool = False, force: bool = False,
+) -> TrainResult:  # fmt: skip
     """Fast full-data solver: projected Levenberg-Marquardt on the exact filter Jacobian.
 
     The burn-in loss of :func:`projected_sgd` on all the data (several channels: a
@@ -1609,26 +1591,31 @@ def gauss_newton(
     u, y : array_like
         Inputs and outputs: one record ``(T,)`` / ``(T, m)``, or with
         ``sequences=True`` ``(N, T)`` / ``(N, T, m)`` (``x`` is a deprecated alias of ``u``).
-    order : int, optional
-        Model order; required unless ``init`` is a system.
-    init : {'zero', 'identity'} or CanonicalSystem, default 'zero'
-        The starting model (:func:`initial_model`).
+    order, init : int, {'zero', 'identity'} or CanonicalSystem
+        Model order (required unless ``init`` is a system); the start, default
+        ``'zero'`` (:func:`initial_model`).
     burn_in : int or None, default 0
         Samples of each sequence left out of the loss; ``None``: ``T // 4``.
     region : PacmanRegion, 'pacman' or None, default 'pacman'
         Where ``a`` is kept.
-    max_iter : int, default 100
-        Most iterations; stopping there warns :class:`ConvergenceWarning`.
-    tol : float, default 1e-10
-        Stop when the relative decrease of the loss falls below it.
-    learn_d : bool, default True
-        Learn the feed-through ``d`` (else it keeps ``init``'s).
-    stability_margin : float, default 1e-6
-        Without a region, steps must keep the spectral radius below ``1 - margin``.
+    max_iter, tol : int, float, default 100, 1e-10
+        Most iterations (stopping there warns :class:`ConvergenceWarning`); stop when
+        the relative decrease of the loss falls below ``tol``.
+    learn_d, stability_margin : bool, float, default True, 1e-6
+        Learn the feed-through ``d`` (else it keeps ``init``'s); without a region,
+        steps keep the spectral radius below ``1 - stability_margin``.
     coarse : int or None, default 20000
         Long records start on the first ``coarse`` samples (``None`` or 0: never).
     sequences : bool, default False
         Read the leading axis of ``u`` and ``y`` as the sequence index.
+    progress : bool, 'bar' or 'lines', default False
+        ``'bar'``: tqdm over iterations; ``'lines'``: a line per iteration to stderr;
+        ``True``: a bar when stderr is a terminal, else lines.
+    checkpoint, checkpoint_every, resume : path, int, bool, default None, 1, False
+        Save the state atomically every ``checkpoint_every`` iterations and on
+        ``KeyboardInterrupt``; ``resume=True`` continues from it (same result).
+    force : bool, default False
+        Run even when estimated at over an hour (:func:`estimate_cost`).
 
     Returns
     -------
@@ -1644,15 +1631,20 @@ def gauss_newton(
     (True, array([-0.6,  0.2]))
     """
     io = as_io(u, y, sequences=sequences)
-    max_iter, tol, margin = _solver_settings(max_iter, tol, stability_margin)
+    settings = _solver_settings(max_iter, tol, stability_margin)
     coarse = check_int(coarse, "coarse", low=0, allow_none=True)
-    learn_d = check_bool(learn_d, "learn_d")
+    learn_d, force = check_bool(learn_d, "learn_d"), check_bool(force, "force")
+    saving = _checkpoint_settings(checkpoint, checkpoint_every, resume)
+    mode = _progress_mode(progress)
     model = initial_model(init, order, io.n_inputs, io.n_outputs)
     b = resolve_burn_in(burn_in, io.length)
     reg = resolve_region(region)
     full = LeastSquaresProblem(io.u, io.y, b, model.order, learn_d)  # type: ignore[arg-type]
     full.require_samples(full.count * full.n_outputs, b)
-    result = _coarse_then_full(full, model, reg, (max_iter, tol, margin), coarse, io.is_siso)
+    samples, channels = full.N * full.T, (full.n_inputs, full.n_outputs, learn_d)
+    _refuse_expensive("gauss_newton", model.order, samples, settings[0], channels, force)
+    watch = _LMWatch(mode, saving, (reg, settings, coarse, init)) if mode or saving[0] else None
+    result = _coarse_then_full(full, model, reg, settings, coarse, io.is_siso, watch)
     _warn_unconverged(result)
     return result
 
@@ -1664,20 +1656,34 @@ def _coarse_then_full(
     settings: tuple[int, float, float],
     coarse: int | None,
     siso: bool,
+    watch: _LMWatch | None = None,
 ) -> TrainResult:
     """Levenberg-Marquardt on all the data, after a coarse start on the first samples."""
     max_iter, tol, margin = settings
-    if not (coarse and full.T > 4 * coarse):
-        return _lm(full, model, reg, max_iter, tol, margin, siso)
-    start = time.perf_counter()
-    u3, y3 = full.u[:, :coarse], full.y[:, :coarse]
-    sub = LeastSquaresProblem(u3, y3, min(full.burn_in, coarse // 4), full.order, full.learn_d)
-    first = _lm(sub, model, reg, 50, 1e-6, margin, siso)
-    result = _lm(full, first.model, reg, max_iter, tol, margin, siso)
-    result.loss_history = np.concatenate((first.loss_history, result.loss_history))
-    result.n_steps += first.n_steps
-    result.elapsed = time.perf_counter() - start
-    return result
+    if watch is not None:
+        watch.open(full)
+    try:
+        if not (coarse and full.T > 4 * coarse):
+            return _lm(full, model, reg, max_iter, tol, margin, siso, watch=watch)
+        start = time.perf_counter()
+        first = None if watch is None else watch.coarse_result(siso)
+        if first is None:
+            u3, y3 = full.u[:, :coarse], full.y[:, :coarse]
+            b = min(full.burn_in, coarse // 4)
+            sub = LeastSquaresProblem(u3, y3, b, full.order, full.learn_d)
+            first = _lm(sub, model, reg, 50, 1e-6, margin, siso, watch=watch, stage="coarse")
+        result = _lm(full, first.model, reg, max_iter, tol, margin, siso, watch=watch)
+        result.loss_history = np.concatenate((first.loss_history, result.loss_history))
+        result.n_steps += first.n_steps
+        result.elapsed = time.perf_counter() - start
+        return result
+    except KeyboardInterrupt as exc:
+        if watch is not None:
+            watch.interrupted(exc)
+        raise
+    finally:
+        if watch is not None:
+            watch.close()
 
 
 def _feasible(a: np.ndarray, reg: PacmanRegion | None, margin: float) -> tuple[np.ndarray, bool]:
@@ -1769,34 +1775,182 @@ def _lm_step(
 _EXACT = 1e-24  # a loss this far below the start's is an exact fit (residual ~1e-12)
 
 
+@dataclass
+class _LMState:
+    """Where a Levenberg-Marquardt run stands after ``it`` accepted iterations."""
+
+    theta: np.ndarray
+    sse: float
+    mu: float
+    history: list[float]
+    it: int = 0
+    rel: float = math.inf
+    elapsed: float = 0.0
+
+
+class _LMWatch:
+    """Progress lines or bar, and checkpoints, of one Gauss-Newton run (coarse then full)."""
+
+    def __init__(
+        self, mode: str | None, saving: tuple[Path | None, int, bool], settings: tuple[Any, ...]
+    ) -> None:
+        self.mode, (self.path, self.every, self.resume) = mode, saving
+        reg, (max_iter, tol, margin), coarse, init = settings
+        self.settings = {
+            "region": _describe(reg), "max_iter": max_iter, "tol": tol,
+            "stability_margin": margin, "coarse": coarse, "init": _describe(init),
+        }  # fmt: skip
+        self.saved: dict[str, Any] | None = None  # the checkpoint being resumed
+        self.coarse: dict[str, Any] | None = None  # the finished coarse stage
+        self.stage, self.last, self.bar = "full", None, None  # type: ignore[var-annotated]
+        self.start = time.perf_counter()
+
+    def open(self, full: LeastSquaresProblem) -> None:
+        """Fingerprint the problem and, when resuming, read and check the checkpoint."""
+        if self.path is None:
+            return
+        self.fingerprint = {
+            **self.settings, "order": full.order, "channels": [full.n_inputs, full.n_outputs],
+            "shape": [full.N, full.T], "burn_in": full.burn_in, "learn_d": full.learn_d,
+            "data": _digest(full.u, full.y),
+        }  # fmt: skip
+        if self.resume:
+            meta, arrays = _read_checkpoint(self.path, "gauss_newton")
+            _check_fingerprint(self.path, meta["fingerprint"], self.fingerprint)
+            self.saved = {**meta, **arrays}
+            if meta["coarse_done"]:
+                model = CanonicalSystem(arrays["coarse_a"], arrays["coarse_c"], arrays["coarse_d"])
+                self.coarse = {
+                    "history": arrays["coarse_history"], "it": meta["coarse_it"], "model": model
+                }  # fmt: skip
+
+    def coarse_result(self, siso: bool) -> TrainResult | None:
+        """The coarse stage as saved by a resumed checkpoint that finished it, else ``None``."""
+        if self.coarse is None or self.saved is None:
+            return None
+        model = self.coarse["model"]
+        hist = np.asarray(self.coarse["history"])
+        return TrainResult(model, model, float(hist[-1]), hist, n_steps=int(self.coarse["it"]))
+
+    def begin(self, stage: str, total: int) -> _LMState | None:
+        """Start a stage: its progress, and the saved state to resume it from, if any."""
+        self.stage, self.last = stage, None
+        if self.mode is not None:
+            desc = "Gauss-Newton" + (" (coarse start)" if stage == "coarse" else "")
+            self.bar = _Progress(self.mode, total, desc, "iteration", 1)  # type: ignore[assignment]
+        if self.saved is not None and self.saved["stage"] == stage:
+            s, self.saved["stage"] = self.saved, "done"
+            h = [float(v) for v in s["history"]]
+            return _LMState(
+                s["theta"], float(s["sse"]), float(s["mu"]), h, int(s["it"]), s["rel"], s["elapsed"]
+            )
+        return None
+
+    def step(self, state: _LMState) -> None:
+        """After an accepted iteration: report, remember the state, save it every so often."""
+        self.last = replace(state, history=list(state.history))
+        if self.bar is not None and state.it:
+            self.bar.update(state.it, state.history[-1], f", relative decrease {state.rel:.2g}")
+        if self.path is not None and state.it and state.it % self.every == 0:
+            self.save()
+
+    def finish(self, model: CanonicalSystem, history: np.ndarray, it: int) -> None:
+        """End a stage; a finished coarse stage is kept for the checkpoints of the full one."""
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
+        if self.stage == "coarse":
+            self.coarse = {"history": history, "it": it, "model": model}
+
+    def save(self) -> None:
+        """Write the last state of the current stage (and a finished coarse stage)."""
+        if self.path is None or self.last is None:
+            return
+        st, co = self.last, self.coarse or {}
+        cm = co.get("model")
+        meta = {
+            "stage": self.stage, "sse": st.sse, "mu": st.mu, "it": st.it, "rel": st.rel,
+            "elapsed": st.elapsed, "coarse_done": bool(co), "coarse_it": co.get("it", 0),
+            "fingerprint": self.fingerprint,
+        }  # fmt: skip
+        arrays = {"theta": st.theta, "history": np.asarray(st.history, dtype=float)}
+        arrays["coarse_history"] = np.asarray(co.get("history", []), dtype=float)
+        if cm is not None:
+            arrays.update(coarse_a=cm.a, coarse_c=cm.c, coarse_d=cm.d)
+        _write_checkpoint(self.path, "gauss_newton", meta, arrays)
+
+    def interrupted(self, exc: BaseException) -> None:
+        """On Ctrl-C: save the last complete iteration and say so on the exception."""
+        if self.path is not None and self.last is not None:
+            self.save()
+            exc.add_note(
+                f"checkpoint saved to {self.path} at iteration {self.last.it} "
+                f"({self.stage} stage); resume=True continues from it"
+            )
+
+    def close(self) -> None:
+        """Close any progress bar left open."""
+        if self.bar is not None:
+            self.bar.close()
+
+
 def _lm(
     problem: ParamLayout, model: CanonicalSystem, reg: PacmanRegion | None, max_iter: int,
-    tol: float, margin: float, siso: bool,
+    tol: float, margin: float, siso: bool, *, watch: _LMWatch | None = None, stage: str = "full",
 ) -> TrainResult:  # fmt: skip
-    """The Levenberg-Marquardt loop on validated arguments; never warns."""
+    """The Levenberg-Marquardt loop on validated arguments; never warns.
+
+    ``watch`` (progress, checkpoints) may hand back a saved state to continue from.
+    """
     start = time.perf_counter()
     a, c3, d_fixed = model.a, *_c3(model)
-    a, ok = _feasible(a, reg, margin)
-    if not ok:
-        a = np.zeros(problem.order)
-    theta = problem.pack(a, c3, d_fixed)
-    sse, JtJ, Jtr = problem.normal_equations(a, c3, d_fixed)
-    history = [sse / problem.count]
-    mu, reason, rel, it = 1e-3, "max_iter", math.inf, 0
-    for it in range(1, max_iter + 1):  # noqa: B007 - the count is reported
-        trial, sse_new, mu = _lm_step(problem, theta, sse, JtJ, Jtr, mu, reg, margin, d_fixed)
+    st = None if watch is None else watch.begin(stage, max_iter)
+    if st is None:
+        a, ok = _feasible(a, reg, margin)
+        if not ok:
+            a = np.zeros(problem.order)
+        st = _LMState(problem.pack(a, c3, d_fixed), 0.0, 1e-3, [])
+        st.sse, JtJ, Jtr = problem.normal_equations(a, c3, d_fixed)
+        st.history.append(st.sse / problem.count)
+    else:  # resumed: the normal equations at the saved parameters, as computed there
+        start -= st.elapsed
+        st.sse, JtJ, Jtr = problem.normal_equations(*problem.unpack(st.theta, d_fixed))
+    it, reason = st.it, "tol" if st.it and _lm_done(st, tol) else "max_iter"
+    for it in range(st.it + 1, max_iter + 1 if reason == "max_iter" else 0):
+        trial, sse_new, st.mu = _lm_step(
+            problem, st.theta, st.sse, JtJ, Jtr, st.mu, reg, margin, d_fixed
+        )
         if trial is None:
             reason = "no_decrease"
             break
-        rel = (sse - sse_new) / max(sse, 1e-300)
-        theta = trial
-        sse, JtJ, Jtr = problem.normal_equations(*problem.unpack(theta, d_fixed))
-        history.append(sse / problem.count)
-        mu = max(mu / 10.0, 1e-12)
-        if rel < tol or sse <= _EXACT * history[0]:  # or an exact fit, down to rounding
+        st.rel, st.theta, st.it = (st.sse - sse_new) / max(st.sse, 1e-300), trial, it
+        st.sse, JtJ, Jtr = problem.normal_equations(*problem.unpack(st.theta, d_fixed))
+        st.history.append(st.sse / problem.count)
+        st.mu = max(st.mu / 10.0, 1e-12)
+        if watch is not None:
+            st.elapsed = time.perf_counter() - start
+            watch.step(st)
+        if _lm_done(st, tol):
             reason = "tol"
             break
-    final = _to_model(*problem.unpack(theta, d_fixed), siso)
+    final = _to_model(*problem.unpack(st.theta, d_fixed), siso)
+    if watch is not None:
+        watch.finish(final, np.asarray(st.history), it)
+    return _lm_result(final, st, reason, it, (max_iter, tol), time.perf_counter() - start)
+
+
+def _lm_done(st: _LMState, tol: float) -> bool:
+    """Converged: a relative decrease below ``tol``, or an exact fit down to rounding."""
+    return st.rel < tol or st.sse <= _EXACT * st.history[0]
+
+
+def _lm_result(
+    final: CanonicalSystem, st: _LMState, reason: str, it: int, limits: tuple[int, float],
+    elapsed: float,
+) -> TrainResult:  # fmt: skip
+    """Package a Levenberg-Marquardt run, its stop reason in words."""
+    max_iter, tol = limits
+    rel, history = st.rel, st.history
     messages = {
         "tol": f"relative decrease {rel:.2g} < tol {tol:g} after {it} iterations"
         if rel < tol
@@ -1814,5 +1968,5 @@ def _lm(
         converged=reason != "max_iter",
         message=messages[reason],
         n_steps=it,
-        elapsed=time.perf_counter() - start,
+        elapsed=elapsed,
     )
