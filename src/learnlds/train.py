@@ -1915,6 +1915,8 @@ def _lm(
     else:  # resumed: the normal equations at the saved parameters, as computed there
         start -= st.elapsed
         st.sse, JtJ, Jtr = problem.normal_equations(*problem.unpack(st.theta, d_fixed))
+    if watch is not None:
+        watch.step(st)  # a Ctrl-C from here on saves at least this state
     it, reason = st.it, "tol" if st.it and _lm_done(st, tol) else "max_iter"
     for it in range(st.it + 1, max_iter + 1 if reason == "max_iter" else 0):
         trial, sse_new, st.mu = _lm_step(
