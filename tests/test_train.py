@@ -445,3 +445,62 @@ def test_unmet_tol_warns():
     assert not res.converged and res.stop_reason == "max_steps"
     done = projected_sgd(sequence_batches(u, y), order=3, steps=5, tol=1e6)
     assert done.converged and done.stop_reason == "tol" and done.n_steps == 0
+
+
+# --------------------------------------------------------------------------- progress, cost
+def test_progress_lines_go_to_stderr(capsys):
+    src = fresh_batches(CanonicalSystem([-0.5], [1.0]), 40, 2)
+    projected_sgd(src, order=1, steps=100, lr=0.05, random_state=0, progress="lines")
+    out, err = capsys.readouterr()
+    lines = [ln for ln in err.splitlines() if ln.startswith("projected SGD: step")]
+    assert out == "" and len(lines) == 50 and lines[-1].startswith("projected SGD: step 100/100")
+    u = np.random.default_rng(0).normal(size=400)
+    res = gauss_newton(u, SYNTH.simulate(u), order=3, progress="lines")
+    out, err = capsys.readouterr()
+    lines = [ln for ln in err.splitlines() if ln.startswith("Gauss-Newton: iteration")]
+    assert out == "" and len(lines) == res.n_steps and "loss" in lines[-1]
+
+
+def test_progress_true_without_a_terminal_prints_lines(capsys):
+    u = np.random.default_rng(0).normal(size=400)
+    gauss_newton(u, SYNTH.simulate(u), order=3, progress=True)  # pytest's stderr is no tty
+    assert "Gauss-Newton: iteration 1/100" in capsys.readouterr().err
+
+
+def test_progress_is_off_by_default_and_checked(capsys):
+    u = np.random.default_rng(0).normal(size=400)
+    gauss_newton(u, SYNTH.simulate(u), order=3)
+    assert capsys.readouterr().err == ""
+    with pytest.raises(ParameterError, match="progress"):
+        gauss_newton(u, SYNTH.simulate(u), order=3, progress="loud")
+    with pytest.raises(ParameterError, match="progress"):
+        projected_sgd(fresh_batches(SYNTH, 20), order=3, steps=2, progress=2)
+
+
+def test_estimate_cost_scales_and_checks_its_arguments():
+    from learnlds.train import estimate_cost
+
+    small = estimate_cost("gauss_newton", order=2, n_samples=1000, iterations=10)
+    assert 0 < small < 1.0
+    assert estimate_cost("gauss_newton", order=2, n_samples=1000, iterations=20) == pytest.approx(
+        2 * small
+    )
+    assert estimate_cost("projected_sgd", order=2000, n_samples=40_000, iterations=10**6) > 3600
+    for bad in ({"order": 0}, {"n_samples": -1}, {"iterations": 2.5}, {"n_inputs": 0}):
+        kwargs = {"order": 2, "n_samples": 10, "iterations": 1, **bad}
+        with pytest.raises(ParameterError, match=next(iter(bad))):
+            estimate_cost("gauss_newton", **kwargs)
+    with pytest.raises(ParameterError, match="method"):
+        estimate_cost("newton", order=2, n_samples=10, iterations=1)
+
+
+def test_enormous_runs_are_refused_with_the_estimate():
+    u = np.random.default_rng(0).normal(size=1_000_000)
+    with pytest.raises(errors.TooExpensiveError, match=r"gauss_newton: estimated .* hours.*force"):
+        gauss_newton(u, u, order=2000, coarse=None)
+    src = fresh_batches(CanonicalSystem([0.5], [1.0]), 5000, 8)
+    with pytest.raises(errors.TooExpensiveError, match=r"projected_sgd: estimated .* hours"):
+        projected_sgd(src, order=2000, steps=10**6)
+    assert issubclass(errors.TooExpensiveError, ParameterError)
+    with pytest.raises(ParameterError, match="force"):
+        gauss_newton(u[:100], u[:100], order=1, force="yes")
