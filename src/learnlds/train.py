@@ -710,6 +710,8 @@ def _sgd_start(
         meta, arrays = _read_checkpoint(cfg.checkpoint, "projected_sgd")  # type: ignore[arg-type]
         _restore_generator(gen, meta["generator"], cfg.checkpoint)  # type: ignore[arg-type]
         if meta.get("source_state") is not None:
+            if not callable(getattr(source, "set_state", None)):
+                raise ParameterError("source: the checkpoint holds a source state; no set_state")
             source.set_state(meta["source_state"])  # type: ignore[attr-defined]
     origin = (gen.bit_generator.state, _source_state(source)) if cfg.checkpoint else (None, None)
     first = source(gen)  # also tells how many inputs and outputs the data have
