@@ -194,6 +194,8 @@ def test_output_std_is_the_delta_method(system):
     assert got.shape == system.simulate(u).shape
     seqs = np.stack([u, u[::-1]])
     assert output_std(system, cov, seqs, sequences=True).shape == system.simulate(seqs).shape
+    if system.is_siso:  # a (T, 1) record keeps its shape, as in simulate
+        assert output_std(system, cov, u[:, None]).shape == (40, 1)
 
 
 def test_scaling_to_user_units_matches_a_covariance_computed_in_them():

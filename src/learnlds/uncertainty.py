@@ -620,8 +620,8 @@ def output_std(
     Returns
     -------
     numpy.ndarray
-        Standard errors laid out like the simulated output: ``(T,)`` / ``(T, p)``, or
-        ``(N, T)`` / ``(N, T, p)``.
+        Standard errors laid out like :meth:`CanonicalSystem.simulate`'s output (SISO: the
+        shape of ``u``; MIMO: ``(T, p)`` or ``(N, T, p)``).
 
     Raises
     ------
@@ -647,4 +647,5 @@ def output_std(
         Jo = np.concatenate([dW[..., o], F], axis=2)
         idx = np.r_[0:n, n + o * q : n + (o + 1) * q]
         var[..., o] = np.einsum("ntk,kl,ntl->nt", Jo, cov[np.ix_(idx, idx)], Jo)
-    return io.to_user(np.sqrt(np.clip(var, 0.0, None)))
+    sd = np.sqrt(np.clip(var, 0.0, None))
+    return sd.reshape(np.shape(u)) if system.is_siso else io.to_user(sd)
