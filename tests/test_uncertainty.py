@@ -310,3 +310,5 @@ def test_typed_errors_name_the_argument():
         scale_covariance(np.eye(5), [0.0], [1.0], order=2)
     with pytest.raises(DataError, match="covariance"):
         scale_covariance(np.eye(4), [1.0], [1.0], order=2)
+    with pytest.raises(ParameterError, match="order"):
+        scale_covariance(np.eye(5), [1.0], [1.0], order=2.5)

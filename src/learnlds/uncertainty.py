@@ -36,7 +36,14 @@ from typing import Any
 import numpy as np
 from scipy import signal
 
-from ._boundary import as_float_array, as_io, check_bool, check_float, resolve_burn_in
+from ._boundary import (
+    as_float_array,
+    as_io,
+    check_bool,
+    check_float,
+    check_int,
+    resolve_burn_in,
+)
 from .errors import DataError, ParameterError
 from .risk import lagged, mimo_parts
 from .systems import CanonicalSystem
@@ -280,6 +287,8 @@ def scale_covariance(
     ------
     DataError
         ``covariance`` does not have the size the layout implies, or a scale is not positive.
+    ParameterError
+        ``order`` not a positive integer.
 
     Examples
     --------
@@ -292,7 +301,7 @@ def scale_covariance(
     sy = as_float_array(output_scale, "output_scale", ndim=(0, 1)).reshape(-1)
     if np.any(su <= 0) or np.any(sy <= 0):
         raise DataError("input_scale/output_scale: scales must be positive")
-    n, m, p = int(order), su.size, sy.size
+    n, m, p = check_int(order, "order", low=1), su.size, sy.size
     learn_d = check_bool(learn_d, "learn_d")
     cov = as_float_array(covariance, "covariance", ndim=(2,))
     size = _n_params(n, m, p, learn_d)
