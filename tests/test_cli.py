@@ -208,3 +208,38 @@ def test_failed_write_keeps_the_previous_file(tmp_path, monkeypatch):
     assert main(["predict", str(model), str(data), "--out", str(pred)]) == 2
     assert pred.read_text() == "previous contents\n"
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".pred")] == []
+
+
+def test_sigint_during_checkpointed_fit_then_resume_equals_uninterrupted(tmp_path):
+    """A real Ctrl-C: one line, exit 130, the checkpoint kept; --resume finishes the same model."""
+    import signal
+    import time
+
+    data, _ = _model_and_data(tmp_path)
+    common = ["fit", str(data), "--method", "psgd", "--order", "2", "--steps", "40000"]
+    common += ["--lr", "0.01", "--quiet", "--validation-fraction", "0"]
+    ck = tmp_path / "ck.npz"
+    args = [*common, "--checkpoint", str(ck), "--checkpoint-every", "500"]
+    args += ["--out", str(tmp_path / "resumed.json")]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "learnlds.cli", *args],
+        stderr=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=tmp_path,
+    )
+    deadline = time.monotonic() + 120
+    while not ck.exists() and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.05)
+    assert proc.poll() is None, "the fit ended before it could be interrupted"
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err
+    assert err.strip().splitlines()[-1].startswith("learnlds: interrupted")
+    assert "Traceback" not in err and ck.exists()
+    assert not (tmp_path / "resumed.json").exists()
+    assert _run([*args, "--resume"], tmp_path).returncode == 0
+    assert _run([*common, "--out", str(tmp_path / "plain.json")], tmp_path).returncode == 0
+    resumed, plain = load(tmp_path / "resumed.json"), load(tmp_path / "plain.json")
+    np.testing.assert_allclose(resumed.a, plain.a, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(resumed.c, plain.c, rtol=0, atol=1e-12)

@@ -150,9 +150,15 @@ def cmd_fit(args: argparse.Namespace) -> int:
         lr=args.lr,
         clip=args.clip,
         init=args.init,
-        progress=not args.quiet,
+        progress=False if args.quiet else ("lines" if args.progress else True),
         random_state=args.random_state,
+        checkpoint=args.checkpoint,
+        checkpoint_every=args.checkpoint_every,
+        resume=args.resume,
+        force=args.force,
     )
+    if args.checkpoint:
+        check_output_path(args.checkpoint, "--checkpoint")
     frac = args.validation_fraction
     cut = len(data) - int(round(frac * len(data)))
     u = data.u1 if data.n_inputs == 1 else data.u
@@ -360,7 +366,18 @@ def _add_fit(sub: Any) -> None:
         default=0.5,
         help="last part of the record held out for validation",
     )
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--quiet", action="store_true", help="no progress output")
+    p.add_argument(
+        "--progress", action="store_true", help="one progress line per step group on stderr"
+    )
+    p.add_argument("--checkpoint", help="save the training state to this file")
+    p.add_argument(
+        "--checkpoint-every",
+        type=_int_at_least(1),
+        help="steps (psgd) or iterations (gn) between checkpoints; default 100 / 1",
+    )
+    p.add_argument("--resume", action="store_true", help="continue from --checkpoint")
+    p.add_argument("--force", action="store_true", help="run even if estimated at hours")
     _add_common(p, out="model.json")
     p.set_defaults(func=cmd_fit)
 
@@ -476,8 +493,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return int(args.func(args) or 0)
-    except KeyboardInterrupt:
-        print("learnlds: interrupted", file=sys.stderr)
+    except KeyboardInterrupt as exc:
+        notes = "; ".join(getattr(exc, "__notes__", []))
+        print("learnlds: interrupted" + (f" ({notes})" if notes else ""), file=sys.stderr)
         return 130
     except BrokenPipeError:
         # the reader went away (e.g. `| head`): files were written first; end quietly

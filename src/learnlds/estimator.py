@@ -132,8 +132,18 @@ class LDSRegressor(RegressorMixin, BaseEstimator):
         the user's units either way.
     random_state : int, numpy Generator or None, default None
         Seed for minibatch/window sampling.
-    progress : bool, default False
-        Show a progress bar while training.
+    progress : bool, 'bar' or 'lines', default False
+        Show progress while training: a bar on a terminal, or one line per
+        iteration/step group on stderr (``'lines'``).
+    checkpoint : str, os.PathLike or None, default None
+        Save the complete training state there every ``checkpoint_every`` steps
+        (psgd) or iterations (gn) and on Ctrl-C.
+    checkpoint_every : int or None, default None
+        Steps/iterations between checkpoints (``None``: 100 for psgd, 1 for gn).
+    resume : bool, default False
+        Continue from ``checkpoint``; the result equals an uninterrupted run.
+    force : bool, default False
+        Run even when the solver estimates the fit would take hours.
 
     Attributes
     ----------
@@ -191,7 +201,11 @@ class LDSRegressor(RegressorMixin, BaseEstimator):
         demean: bool = True,
         standardize: bool = True,
         random_state: Any = None,
-        progress: bool = False,
+        progress: bool | str = False,
+        checkpoint: Any = None,
+        checkpoint_every: int | None = None,
+        resume: bool = False,
+        force: bool = False,
     ) -> None:
         self.order = order
         self.method = method
@@ -209,6 +223,10 @@ class LDSRegressor(RegressorMixin, BaseEstimator):
         self.standardize = standardize
         self.random_state = random_state
         self.progress = progress
+        self.checkpoint = checkpoint
+        self.checkpoint_every = checkpoint_every
+        self.resume = resume
+        self.force = force
 
     # ------------------------------------------------------------------ parameters
     def _validate_params(self) -> tuple[int, int]:
@@ -234,7 +252,13 @@ class LDSRegressor(RegressorMixin, BaseEstimator):
         check_int(self.max_iter, "max_iter", low=1)
         check_bool(self.demean, "demean")
         check_bool(self.standardize, "standardize")
-        check_bool(self.progress, "progress")
+        if not isinstance(self.progress, bool | np.bool_):
+            check_choice(self.progress, "progress", (True, False, "bar", "lines"))
+        check_int(self.checkpoint_every, "checkpoint_every", low=1, allow_none=True)
+        check_bool(self.resume, "resume")
+        check_bool(self.force, "force")
+        if self.resume and self.checkpoint is None:
+            raise ParameterError("resume: needs checkpoint= (the file to resume from)")
         if not (isinstance(self.init, CanonicalSystem) or self.init in ("zero", "identity")):
             raise ParameterError(
                 f"init: must be 'zero', 'identity' or a CanonicalSystem, got {self.init!r}"
@@ -309,6 +333,7 @@ class LDSRegressor(RegressorMixin, BaseEstimator):
                 burn_in=burn,
                 region=self._region_for("gn"),
                 max_iter=self.max_iter,
+                **self._run_options(),
             )
         self._store(result, order, io)
         return self
@@ -397,9 +422,21 @@ class LDSRegressor(RegressorMixin, BaseEstimator):
             clip=self.clip,
             init=init,
             random_state=self.random_state,
-            progress=self.progress,
             on_divergence="raise",
+            **self._run_options(),
         )
+
+    def _run_options(self) -> dict[str, Any]:
+        """Progress, checkpoint and cost-guard options forwarded to the solver."""
+        opts: dict[str, Any] = {
+            "progress": self.progress,
+            "checkpoint": self.checkpoint,
+            "resume": self.resume,
+            "force": self.force,
+        }
+        if self.checkpoint_every is not None:
+            opts["checkpoint_every"] = self.checkpoint_every
+        return opts
 
     # ------------------------------------------------------------------ predict / score
     def _io(self, u: Any, y: Any, sequences: bool) -> IOArrays:
