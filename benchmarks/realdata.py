@@ -5,12 +5,15 @@ and every order 1..8, the protocol :func:`learnlds.validate.holdout` (first half
 estimates, second half validates, each centred on its own means, zero-state
 simulation, fit percent averaged over outputs) scores
 
-(a) ``fit_best`` (subspace, ARX and zero starts refined by output-error
-    Levenberg-Marquardt, initial state estimated),
+(a) ``fit_best`` (subspace, ARX and zero starts, each with a zero and an
+    estimated initial state, ranked by an inner hold-out on the estimation half,
+    the winner refined by output-error Levenberg-Marquardt),
 (b) ``subspace_id`` alone,
 (c) today's ``LDSRegressor(order=k)`` default (common denominator),
-(d) the order ``select_order`` picks on the estimation half alone, and the
-    validation fit of ``fit_best`` at that order.
+(d) the order ``select_order`` picks on the estimation half alone (the same
+    inner hold-out), and the validation fit of ``fit_best`` at that order.
+
+A method that fails is reported with its error (type and message), not as nan.
 
 Also times ``fit_best`` on a 10,000-sample 4-input 4-output record at order 8.
 BLAS is pinned to one thread. Usage::
@@ -107,18 +110,19 @@ class StateSpaceFit(BaseEstimator):
         return self
 
 
-def _score(model, u, y) -> float:
+def _score(model, u, y) -> float | str:
+    """Validation fit, or the error (``'TypeName: message'``) when the method fails."""
     try:
         return holdout(model, u, y).validation_fit
-    except Exception:  # noqa: BLE001 - a failed fit is reported, not fatal
-        return float("nan")
+    except Exception as exc:  # noqa: BLE001 - a failed fit is reported, not fatal
+        return f"{type(exc).__name__}: {exc}"
 
 
 def run_dataset(name: str, quick: bool) -> dict[str, object]:
     """Validation fits per order for every method, and the selected order."""
     u, y = load(name)
     orders = range(1, 5) if quick else ORDERS
-    fits: dict[str, dict[int, float]] = {"best": {}, "subspace": {}, "lds": {}}
+    fits: dict[str, dict[int, float | str]] = {"best": {}, "subspace": {}, "lds": {}}
     t0 = time.perf_counter()
     for k in orders:
         fits["best"][k] = _score(StateSpaceFit(k, "best"), u, y)
@@ -127,13 +131,24 @@ def run_dataset(name: str, quick: bool) -> dict[str, object]:
     cut = int(round(0.5 * len(u)))
     ue = _canonical(u[:cut] - u[:cut].mean(axis=0))
     ye = _canonical(y[:cut] - y[:cut].mean(axis=0))
-    chosen, _ = select_order(ue, ye, orders)
+    try:
+        chosen: int | str = select_order(ue, ye, orders)[0]
+    except Exception as exc:  # noqa: BLE001 - reported in the table
+        chosen = f"{type(exc).__name__}: {exc}"
     return {"fits": fits, "chosen": chosen, "seconds": time.perf_counter() - t0}
 
 
-def _best(per_order: dict[int, float]) -> tuple[int, float]:
-    k = max(per_order, key=lambda j: -np.inf if np.isnan(per_order[j]) else per_order[j])
-    return k, per_order[k]
+def _best(per_order: dict[int, float | str]) -> str:
+    """``'fit (order)'`` of the best order, or the first error when every order failed."""
+    ok = {k: v for k, v in per_order.items() if not isinstance(v, str)}
+    if not ok:
+        return f"failed: {next(iter(per_order.values()))}"
+    k = max(ok, key=lambda j: ok[j])
+    return f"{ok[k]:.1f} ({k})"
+
+
+def _cell(value: float | str) -> str:
+    return value if isinstance(value, str) else f"{value:.1f}"
 
 
 def timing() -> float:
@@ -165,11 +180,11 @@ def main() -> None:
         for name in args.datasets:
             res = run_dataset(name, args.quick)
             fits, chosen = res["fits"], res["chosen"]
-            cells = [f"{v:.1f} ({k})" for k, v in (_best(fits[m]) for m in fits)]
-            sel = f"{chosen}, {fits['best'][chosen]:.1f}"
+            cells = [_best(fits[m]) for m in fits]
+            sel = chosen if isinstance(chosen, str) else f"{chosen}, {_cell(fits['best'][chosen])}"
             target = TARGETS.get(name, float("nan"))
             print(f"| {name} | {' | '.join(cells)} | {sel} | {target:.1f} | {res['seconds']:.0f} |")
-            per = ", ".join(f"{k}: {v:.1f}" for k, v in fits["best"].items())
+            per = ", ".join(f"{k}: {_cell(v)}" for k, v in fits["best"].items())
             print(f"<!-- {name} fit_best per order: {per} -->", flush=True)
         print(f"\nfit_best, T = 10,000, 4 in, 4 out, order 8: {timing():.2f} s (BLAS 1 thread)")
 

@@ -747,9 +747,12 @@ def fit_state_space(
         (the caller validates them; see :mod:`learnlds._boundary`).
     order : int
         State dimension, ``>= 1``.
-    x0 : {'estimate', 'zero'}
+    x0 : {'estimate', 'zero', 'prior'}
         Estimate each sequence's initial state jointly (its Jacobian is the free
-        response) or start every sequence from zero.
+        response), start every sequence from zero, or ``'prior'``: estimate it under
+        a Gaussian prior with the start's stationary state covariance, weighted by
+        the start's residual variance (MAP; keeps a slow mode from explaining a
+        trend with a huge initial state).
     max_iter : int
         Most Levenberg-Marquardt iterations (``>= 0``; 0 returns the start).
     tol : float
@@ -765,8 +768,8 @@ def fit_state_space(
     info : dict
         ``loss_history`` (mean squared scaled error, start first), ``n_iter``,
         ``converged``, ``stop_reason`` ('tol', 'no_progress', 'max_iter'), ``loss``,
-        ``x0`` (``(N, order)`` initial states in the scaled, whitened coordinates
-        of the fit; zeros for ``x0='zero'``).
+        ``x0`` (``(N, order)`` initial states in the state coordinates
+        of the model; zeros for ``x0='zero'``).
 
     Raises
     ------

@@ -12,7 +12,7 @@
 * :func:`initial_system`: deterministic starts ('subspace', 'arx', 'zero').
 * :func:`fit_best`: several starts refined by :func:`~learnlds.statespace.fit_state_space`,
   the best kept.
-* :func:`select_order`: order chosen on a hold-out inside the estimation data.
+* :func:`select_order`: order chosen by the same inner hold-out that ranks the starts.
 
 All functions take canonical, centred ``(N, T, m)`` / ``(N, T, p)`` arrays (see
 :mod:`learnlds._boundary`); the estimator validates user data before calling them.
@@ -31,7 +31,6 @@ from .statespace import (
     StateSpaceSystem,
     _channel_scales,
     _check_canonical,
-    _initial_states,
     _rescale,
     _simulate3,
     fit_state_space,
@@ -381,6 +380,26 @@ def _screen(
     return fits, losses, scores
 
 
+def _screened(
+    u3: np.ndarray,
+    y3: np.ndarray,
+    order: int,
+    starts: list[Any],
+    cands: list[tuple[int, str]],
+    iters: int,
+    tol: float,
+    holdout: float,
+) -> tuple[list[Any], np.ndarray, np.ndarray, float]:
+    """:func:`_screen`; by loss on all data when the hold-out is too short. Also the hold-out."""
+    fits, losses, scores = _screen(u3, y3, order, starts, cands, iters, tol, holdout)
+    if holdout > 0 and not np.any(np.isfinite(scores)):
+        holdout = 0.0
+        fits, losses, scores = _screen(u3, y3, order, starts, cands, iters, tol, holdout)
+    if not np.any(np.isfinite(scores)):
+        raise ParameterError(f"starts: none of {starts!r} could be built for order {order}")
+    return fits, losses, scores, holdout
+
+
 def _fit_best_args(
     starts: Iterable[Any], x0: Any, max_iter: Any, screen_iter: Any, holdout: Any
 ) -> tuple[list[Any], list[tuple[int, str]], int, int, float]:
@@ -414,11 +433,10 @@ def fit_best(
     :func:`~learnlds.statespace.fit_state_space` on the first ``1 - holdout`` of each
     sequence and is ranked by its zero-state simulation fit on the rest (each part
     centred on its own means, as :func:`learnlds.validate.holdout`). The winner is
-    refined on all data from its screened model, so the model refined is the one
-    that validated. Why not the lowest loss: on real plants a start can reach it
-    through modes that do not generalise, and an estimated initial state helps some
-    records and lets slow modes absorb trends in others. ``holdout=0`` (or a hold-out
-    too short for the order) keeps the lowest estimation loss.
+    refined on all data from its screened model (the model that validated). Not the
+    lowest loss: on real plants a start can reach it through modes that do not
+    generalise, and an estimated initial state helps some records and lets slow
+    modes absorb trends in others. ``holdout=0`` (or too short a hold-out): by loss.
 
     Parameters
     ----------
@@ -448,8 +466,9 @@ def fit_best(
         The final fit's info (see ``fit_state_space``) plus ``start`` (index in
         ``starts``), ``x0_mode`` (the treatment chosen), ``candidates`` (the
         ``(start index, treatment)`` pairs screened), ``start_losses`` (screening
-        loss of each, ``inf`` where it failed) and ``start_scores`` (hold-out fit
-        percent of each; ``-loss`` when ``holdout=0``).
+        loss of each, ``inf`` where it failed), ``start_scores`` (hold-out fit
+        percent of each; ``-loss`` when ranked by loss) and ``selected_by``
+        (``'holdout'`` or ``'loss'``).
 
     Raises
     ------
@@ -467,18 +486,34 @@ def fit_best(
     starts, cands, iters, max_iter, holdout = _fit_best_args(
         starts, x0, max_iter, screen_iter, holdout
     )
-    fits, losses, scores = _screen(u3, y3, order, starts, cands, iters, tol, holdout)
-    if holdout > 0 and not np.any(np.isfinite(scores)):  # hold-out too short: all data
-        fits, losses, scores = _screen(u3, y3, order, starts, cands, iters, tol, 0.0)
-    if not np.any(np.isfinite(scores)):
-        raise ParameterError(f"starts: none of {starts!r} could be built for order {order}")
+    fits, losses, scores, holdout = _screened(u3, y3, order, starts, cands, iters, tol, holdout)
     best = int(np.argmax(scores))
-    start, mode = cands[best]
     system, info = fits[best]
     if holdout > 0 or (not info["converged"] and max_iter > info["n_iter"]):
-        system, info = _refine(u3, y3, order, mode, max_iter, tol, system, info, holdout > 0)
-    info = dict(info, start=start, x0_mode=mode, candidates=cands)
-    return system, dict(info, start_losses=losses, start_scores=scores)
+        system, info = _refine(
+            u3, y3, order, cands[best][1], max_iter, tol, system, info, holdout > 0
+        )
+    return system, _report(info, cands, best, losses, scores, holdout)
+
+
+def _report(
+    info: dict[str, Any],
+    cands: list[tuple[int, str]],
+    best: int,
+    losses: np.ndarray,
+    scores: np.ndarray,
+    holdout: float,
+) -> dict[str, Any]:
+    """The final fit's info plus how :func:`fit_best` chose it."""
+    return dict(
+        info,
+        start=cands[best][0],
+        x0_mode=cands[best][1],
+        candidates=cands,
+        selected_by="holdout" if holdout > 0 else "loss",
+        start_losses=losses,
+        start_scores=scores,
+    )
 
 
 def _refine(
@@ -510,16 +545,18 @@ def select_order(
     tolerance: float = 0.5,
     **fit_options: Any,
 ) -> tuple[int, dict[int, float]]:
-    """Choose the model order on a hold-out inside the estimation data.
+    """Choose the model order by the inner hold-out fit of :func:`fit_best`.
 
-    Rule: each sequence is cut into a first part (``1 - holdout``) and a last part
-    (``holdout``), each centred on its own means. For every order, :func:`fit_best`
-    is fitted on the first part; the last part is simulated (from zero state, or
-    from its least-squares initial state when ``x0='estimate'`` is passed) and
-    scored by the fit percent averaged over outputs. The chosen
-    order is the smallest whose score is within ``tolerance`` points of the best
-    score (parsimony: an order that adds nothing measurable on unseen data is not
-    taken). Orders that cannot be fitted score ``-inf``.
+    Rule: for every order, :func:`fit_best` (with this ``holdout``) screens its
+    candidates on the first ``1 - holdout`` of each sequence and scores them on the
+    rest by the zero-state simulation fit percent, averaged over outputs, with each
+    part centred on its own means (the protocol of :func:`learnlds.validate.holdout`,
+    applied inside the estimation data). An order's score is its winning
+    candidate's score, so order, start and initial-state treatment are judged by one
+    criterion on data the candidate did not see. The chosen order is the smallest
+    whose score is within ``tolerance`` points of the best (an order that adds
+    nothing measurable on unseen data is not taken). Orders that cannot be fitted
+    score ``-inf``.
 
     Parameters
     ----------
@@ -532,14 +569,14 @@ def select_order(
     tolerance : float
         Fit points a smaller order may lose to the best and still win.
     **fit_options
-        Passed to :func:`fit_best` (``starts``, ``max_iter``, ``tol``, ...).
+        Passed to :func:`fit_best` (``starts``, ``x0``, ``max_iter``, ``tol``, ...).
 
     Returns
     -------
     best_order : int
         The chosen order.
     scores : dict
-        Hold-out fit percent per candidate order.
+        Inner hold-out fit percent per candidate order.
 
     Raises
     ------
@@ -562,20 +599,15 @@ def select_order(
     orders = sorted({check_int(k, "orders", low=1) for k in orders})
     if not orders:
         raise ParameterError("orders: give at least one candidate order")
-    cut = int(round((1.0 - holdout) * u3.shape[1]))
-    ue, ye, uv, yv = (_centre(a) for a in (u3[:, :cut], y3[:, :cut], u3[:, cut:], y3[:, cut:]))
     scores: dict[int, float] = {}
     for k in orders:
         try:
-            system, _ = fit_best(ue, ye, k, **fit_options)
+            _, info = fit_best(u3, y3, k, holdout=holdout, **fit_options)
         except (DataError, ParameterError):
             scores[k] = -np.inf
             continue
-        if fit_options.get("x0", "zero") == "estimate":
-            x0s = _initial_states(system, uv, yv)
-        else:
-            x0s = np.zeros((uv.shape[0], k))
-        scores[k] = float(np.mean(channel_fits(yv, _simulate3(system, uv, x0s))))
+        held = info["selected_by"] == "holdout"  # else too short to hold out: unjudged
+        scores[k] = float(np.max(info["start_scores"])) if held else -np.inf
     top = max(scores.values())
     if not np.isfinite(top):
         raise DataError(f"orders: none of {orders} could be fitted to these data")
