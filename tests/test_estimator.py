@@ -232,3 +232,23 @@ def test_psgd_learning_rate_means_the_same_on_raw_units():
     raw.fit(u_raw, y_raw, sequences=True)
     assert np.all(np.isfinite(raw.history_))
     assert raw.score(u_raw, y_raw, sequences=True) > 80
+
+
+def test_covariance_intervals_cover_the_truth():
+    """Nominal 95 % intervals of a, c, d from LDSRegressor cover the truth in 90-99 % of runs."""
+    truth = CanonicalSystem([-0.7], [1.0], 0.5)
+    rng = np.random.default_rng(11)
+    hits, runs = np.zeros(3), 300
+    for _ in range(runs):
+        u = rng.normal(size=300) * 3.0 + 2.0  # raw units: the covariance is mapped back
+        y = truth.simulate(u) + 0.2 * rng.normal(size=300)
+        est = LDSRegressor(order=1, demean=False).fit(u, y)
+        theta = np.array([est.system_.a[0], est.system_.c[0], float(est.system_.d)])
+        se = np.sqrt(np.diag(est.covariance_))
+        hits += np.abs(theta - [-0.7, 1.0, 0.5]) <= 1.96 * se
+    assert est.parameter_names_ is not None and len(est.parameter_names_) == 3
+    assert np.all((0.90 <= hits / runs) & (hits / runs <= 0.99)), hits / runs
+    assert est.predict_std(u[:20]).shape == (20,)
+    assert est.frequency_response_std([0.5]).magnitude.shape == (1,)
+    with pytest.raises(ValueError, match="covariance_"):
+        LDSRegressor(order=1, overparam=2).fit(u, y).predict_std(u)

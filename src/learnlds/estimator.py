@@ -39,6 +39,12 @@ from .train import (
     sequence_batches,
     window_batches,
 )
+from .uncertainty import (
+    FrequencyResponseStd,
+    frequency_response_std,
+    output_std,
+    parameter_covariance,
+)
 from .validate import channel_fits, simulate_canonical
 
 __all__ = ["LDSRegressor"]
@@ -168,6 +174,14 @@ class LDSRegressor(RegressorMixin, BaseEstimator):
         ``standardize=False``); ``history_`` is the loss in those units.
     layout_ : {'record', 'sequences'}
         How the training data were read.
+    covariance_ : numpy.ndarray or None
+        Parameter covariance of ``system_`` in the user's units (Gauss-Newton fits
+        without ``overparam``; ``None`` otherwise), from the Jacobian at the solution
+        and the residual variance; SISO rows/columns ordered ``a_1..a_n, c_1..c_n, d``.
+    parameter_names_ : tuple of str or None
+        Names of the rows of ``covariance_``.
+    noise_variance_ : numpy.ndarray or None
+        Residual variance per output, in the user's units.
 
     Examples
     --------
@@ -277,7 +291,9 @@ class LDSRegressor(RegressorMixin, BaseEstimator):
         return self.region
 
     # ------------------------------------------------------------------ fit
-    def fit(self, u: Any, y: Any, *, sequences: bool = False) -> LDSRegressor:
+    def fit(
+        self, u: Any, y: Any, *, sequences: bool = False, dt: float | None = None
+    ) -> LDSRegressor:
         """Learn the system from inputs ``u`` and outputs ``y``.
 
         Parameters
@@ -288,6 +304,8 @@ class LDSRegressor(RegressorMixin, BaseEstimator):
             Outputs, laid out like ``u`` (``(T,)``, ``(T, p)``, ...).
         sequences : bool, default False
             Read the leading axis as ``N`` sequences (the paper's setting).
+        dt : float, optional
+            Sample time, carried into the model (frequency axes in rad/s).
 
         Returns
         -------
@@ -335,8 +353,20 @@ class LDSRegressor(RegressorMixin, BaseEstimator):
                 max_iter=self.max_iter,
                 **self._run_options(),
             )
-        self._store(result, order, io)
+        self._store(result, order, io, dt)
+        self._uncertainty(result, uc, yc, burn)
         return self
+
+    def _uncertainty(self, result: TrainResult, uc: np.ndarray, yc: np.ndarray, burn: int) -> None:
+        """``covariance_`` and friends for a Gauss-Newton fit of the returned order."""
+        self.covariance_ = self.parameter_names_ = self.noise_variance_ = None
+        if self.method != "gn" or self.overparam is not None:
+            return
+        pc = parameter_covariance(result.model, uc, yc, burn_in=burn, sequences=True)
+        pc = pc.to_units(self.input_scale_, self.output_scale_)
+        self.covariance_ = pc.covariance
+        self.parameter_names_ = tuple(pc.names)
+        self.noise_variance_ = np.asarray(pc.noise_variance)
 
     def _normalise(self, io: IOArrays) -> tuple[np.ndarray, np.ndarray]:
         """Store offsets and scales; return the centred, standardised data.
@@ -379,11 +409,11 @@ class LDSRegressor(RegressorMixin, BaseEstimator):
                 f"from {count} samples after a burn-in of {burn}"
             )
 
-    def _store(self, result: TrainResult, order: int, io: IOArrays) -> None:
+    def _store(self, result: TrainResult, order: int, io: IOArrays, dt: float | None) -> None:
         self.train_result_: TrainResult = result
-        self.system_full_: CanonicalSystem = self._scaled(result.model)
+        self.system_full_: CanonicalSystem = self._scaled(result.model).with_dt(dt)
         self.system_: CanonicalSystem = (
-            self._scaled(reduce(result.model, order))
+            self._scaled(reduce(result.model, order)).with_dt(dt)
             if self.overparam is not None
             else self.system_full_
         )
@@ -522,6 +552,70 @@ class LDSRegressor(RegressorMixin, BaseEstimator):
             raise ParameterError("sample_weight: not supported for dynamical data")
         io = self._io(u, y, sequences)
         return float(np.mean(channel_fits(io.y, self._simulate(io))))
+
+    def _require_covariance(self) -> np.ndarray:
+        check_is_fitted(self, "system_")
+        if self.covariance_ is None:
+            raise UnsupportedShapeError(
+                "covariance_: available after a Gauss-Newton fit (method='gn') without overparam"
+            )
+        return self.covariance_
+
+    def frequency_response_std(self, w: Any) -> FrequencyResponseStd:
+        """Frequency response of ``system_`` with standard errors (delta method).
+
+        Parameters
+        ----------
+        w : array_like
+            Frequencies in rad/sample.
+
+        Returns
+        -------
+        FrequencyResponseStd
+            ``response`` and the standard errors of its real and imaginary parts,
+            magnitude and phase.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> u = np.random.default_rng(0).normal(size=2000)
+        >>> noise = 0.1 * np.random.default_rng(1).normal(size=2000)
+        >>> y = CanonicalSystem([-0.5], [1.0]).simulate(u) + noise
+        >>> est = LDSRegressor(order=1).fit(u, y)
+        >>> bool(np.all(est.frequency_response_std([0.1, 1.0]).magnitude > 0))
+        True
+        """
+        return frequency_response_std(self.system_, self._require_covariance(), w)
+
+    def predict_std(self, u: Any, *, sequences: bool = False) -> np.ndarray:
+        """Standard error of :meth:`predict` (the model's uncertainty, not the noise).
+
+        Parameters
+        ----------
+        u : array_like
+            Inputs, laid out as in :meth:`fit`.
+        sequences : bool, default False
+            Read the leading axis as ``N`` sequences.
+
+        Returns
+        -------
+        numpy.ndarray
+            Shaped like :meth:`predict`'s output.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> u = np.random.default_rng(0).normal(size=2000)
+        >>> noise = 0.1 * np.random.default_rng(1).normal(size=2000)
+        >>> y = CanonicalSystem([-0.5], [1.0]).simulate(u) + noise
+        >>> est = LDSRegressor(order=1).fit(u, y)
+        >>> est.predict_std(u[:50]).shape
+        (50,)
+        """
+        cov = self._require_covariance()
+        io = self._io(u, None, sequences)
+        std = output_std(self.system_, cov, io.u - self.input_offset_, sequences=True)
+        return io.to_user(std.reshape(io.u.shape[:2] + (-1,)))
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
