@@ -243,3 +243,25 @@ def test_sigint_during_checkpointed_fit_then_resume_equals_uninterrupted(tmp_pat
     resumed, plain = load(tmp_path / "resumed.json"), load(tmp_path / "plain.json")
     np.testing.assert_allclose(resumed.a, plain.a, rtol=0, atol=1e-12)
     np.testing.assert_allclose(resumed.c, plain.c, rtol=0, atol=1e-12)
+
+
+def test_datasets_lists_the_registry(tmp_path):
+    proc = _run(["datasets"], tmp_path)
+    assert proc.returncode == 0
+    rows = {line.split("\t")[0]: line.split("\t") for line in proc.stdout.splitlines()[1:]}
+    assert rows["dryer"][4] == "shipped" and rows["flutter"][4] == "shipped"
+    assert "glassfurnace" in rows and rows["glassfurnace"][1] == "1247 x 10"
+
+
+def test_fit_says_which_columns_and_carries_dt(tmp_path):
+    """A time column is never a signal; the CLI says what it used; --dt reaches the model."""
+    rng = np.random.default_rng(4)
+    u = rng.normal(size=600)
+    y = np.convolve(u, [0.0, 0.5, 0.25], mode="full")[:600]
+    path = tmp_path / "log.csv"
+    table = np.column_stack([np.arange(600) * 0.1, u, y])
+    np.savetxt(path, table, delimiter=",", header="time,u,y", comments="")
+    proc = _run(["fit", str(path), "--order", "2", "--dt", "0.1", "--quiet"], tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert "inputs u; outputs y" in proc.stderr and "time" in proc.stderr
+    assert load(tmp_path / "model.json").dt == 0.1

@@ -44,14 +44,21 @@ def _cols(spec: str | None) -> list[int | str] | None:
     return out
 
 
-def _load(path: str, input_col: str | None, output_col: str | None) -> Any:
+def _load(path: str, input_col: str | None, output_col: str | None, dt: float | None = None) -> Any:
+    """Read a data file, say on stderr which columns were used, apply ``--dt``."""
+    import dataclasses
+
     from .datasets import IOData
 
     data = IOData.from_file(path, input_cols=_cols(input_col), output_cols=_cols(output_col))
+    if dt is not None:
+        data = dataclasses.replace(data, dt=dt)
     _say(
         f"{Path(path).name}: {len(data)} samples; inputs {', '.join(data.input_names)}; "
-        f"outputs {', '.join(data.output_names)}"
+        f"outputs {', '.join(data.output_names)}" + (f"; dt {data.dt:g}" if data.dt else "")
     )
+    if data.column_note:
+        _say(f"{Path(path).name}: {data.column_note}")
     return data
 
 
@@ -139,7 +146,7 @@ def cmd_fit(args: argparse.Namespace) -> int:
     from .validate import holdout
 
     out = check_output_path(args.out, "--out")
-    data = _load(args.data, args.input_col, args.output_col)
+    data = _load(args.data, args.input_col, args.output_col, args.dt)
     model = LDSRegressor(
         order=args.order,
         method=args.method,
@@ -164,7 +171,7 @@ def cmd_fit(args: argparse.Namespace) -> int:
     u = data.u1 if data.n_inputs == 1 else data.u
     y = data.y1 if data.n_outputs == 1 else data.y
     t0 = time.perf_counter()
-    model.fit(u[:cut], y[:cut])
+    model.fit(u[:cut], y[:cut], dt=data.dt)
     elapsed = time.perf_counter() - t0
     model.system_.save(
         out,
@@ -242,7 +249,7 @@ def cmd_report(args: argparse.Namespace) -> int:
             f"{args.model}: the report draws single-input single-output models"
         )
     meta = _model_metadata(args.model)
-    data = _load(args.data, args.input_col, args.output_col)
+    data = _load(args.data, args.input_col, args.output_col, args.dt)
     if not data.is_siso:
         raise UnsupportedShapeError(
             f"{args.data}: pick one input and one output (--input-col, --output-col)"
@@ -276,6 +283,26 @@ def cmd_report(args: argparse.Namespace) -> int:
 def _estimation_mean(signal: np.ndarray, split: float) -> float:
     """Mean of the estimation part of ``signal`` (the offset a model without metadata gets)."""
     return float(signal[: int(round(split * signal.size))].mean())
+
+
+def cmd_datasets(args: argparse.Namespace) -> int:
+    """``learnlds datasets``: the DaISy registry, and where each set can be had."""
+    from .datasets import DAISY, find_daisy
+
+    rows = ["name\tsamples x columns\tinputs\toutputs\tavailable\tdescription"]
+    for name, entry in DAISY.items():
+        found = find_daisy(name)
+        if entry.shipped:
+            where = "shipped"
+        elif found is not None:
+            where = f"local ({found})"
+        else:
+            where = "downloadable"
+        shape = f"{entry.shape[0]} x {entry.shape[1]}"
+        first = entry.description.split(". ")[0]
+        rows.append(f"{name}\t{shape}\t{len(entry.inputs)}\t{len(entry.outputs)}\t{where}\t{first}")
+    sys.stdout.write("\n".join(rows) + "\n")
+    return 0
 
 
 # --------------------------------------------------------------------------- parser
@@ -313,7 +340,15 @@ def _positive(text: str) -> float:
 
 
 class _Formatter(argparse.ArgumentDefaultsHelpFormatter):
-    """Every option's help states its default."""
+    """Every option's help states its default (in its own words where it has some)."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        if "default" in text or action.default is argparse.SUPPRESS:
+            return text
+        if action.default is None:
+            return text + " (default: not set)"
+        return super()._get_help_string(action)
 
 
 def _add_simulate(sub: Any) -> None:
@@ -366,6 +401,7 @@ def _add_fit(sub: Any) -> None:
         default=0.5,
         help="last part of the record held out for validation",
     )
+    p.add_argument("--dt", type=_positive, help="sample time (default: from the file, if any)")
     p.add_argument("--quiet", action="store_true", help="no progress output")
     p.add_argument(
         "--progress", action="store_true", help="one progress line per step group on stderr"
@@ -374,7 +410,7 @@ def _add_fit(sub: Any) -> None:
     p.add_argument(
         "--checkpoint-every",
         type=_int_at_least(1),
-        help="steps (psgd) or iterations (gn) between checkpoints; default 100 / 1",
+        help="steps (psgd) or iterations (gn) between checkpoints (default: 100 / 1)",
     )
     p.add_argument("--resume", action="store_true", help="continue from --checkpoint")
     p.add_argument("--force", action="store_true", help="run even if estimated at hours")
@@ -439,8 +475,16 @@ def _add_predict_demo_report(sub: Any) -> None:
         default=0.5,
         help="last part of the record held out for validation",
     )
+    p.add_argument("--dt", type=_positive, help="sample time (default: from the file, if any)")
     p.add_argument("--out", default="learnlds-report", help="report folder")
     p.set_defaults(func=cmd_report)
+
+    p = sub.add_parser(
+        "datasets",
+        help="list the DaISy data sets and where each is available",
+        formatter_class=_Formatter,
+    )
+    p.set_defaults(func=cmd_datasets)
 
 
 def build_parser() -> argparse.ArgumentParser:
