@@ -320,7 +320,7 @@ def test_load_rejects_bad_files(tmp_path):
     p.write_text(json.dumps(data))
     with pytest.raises(ValueError, match="a:"):
         load(p)
-    with pytest.raises(ValueError, match="cannot read"):
+    with pytest.raises(FileNotFoundError, match="no such model file"):
         load(tmp_path / "does-not-exist.json")
 
 
@@ -524,7 +524,7 @@ def test_load_errors_are_file_format_errors(tmp_path):
     bad.write_text("{")
     with pytest.raises(FileFormatError, match="invalid JSON"):
         load(bad)
-    with pytest.raises(FileFormatError, match="cannot read"):
+    with pytest.raises(FileNotFoundError, match="no such model file"):
         load(tmp_path / "missing.json")
 
 

@@ -223,6 +223,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
     """``learnlds demo``: the post's hair-dryer demo with its HTML report."""
     from .demo import run_demo
 
+    Path(args.out).mkdir(parents=True, exist_ok=True)
+    check_output_path(Path(args.out) / "index.html", "--out")
     run_demo(
         args.out,
         steps=args.steps,
@@ -243,6 +245,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     from .systems import load
     from .validate import holdout
 
+    check_output_path(Path(args.out) / "index.html", "--out")
     system = load(args.model)
     if not system.is_siso:
         raise UnsupportedShapeError(

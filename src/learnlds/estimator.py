@@ -29,7 +29,7 @@ from ._boundary import (
     check_int,
     resolve_burn_in,
 )
-from .errors import DataError, ParameterError, UnsupportedShapeError
+from .errors import ConvergenceError, DataError, ParameterError, UnsupportedShapeError
 from .reduce import reduce
 from .systems import CanonicalSystem
 from .train import (
@@ -354,8 +354,21 @@ class LDSRegressor(RegressorMixin, BaseEstimator):
                 **self._run_options(),
             )
         self._store(result, order, io, dt)
+        self._check_result()
         self._uncertainty(result, uc, yc, burn)
         return self
+
+    def _check_result(self) -> None:
+        """Never return silently a non-finite or identically-zero model."""
+        sys_ = self.system_
+        params = np.concatenate((sys_.a.ravel(), np.ravel(sys_.c), np.ravel(sys_.d)))
+        if not np.all(np.isfinite(params)):
+            raise ConvergenceError("fit: the learned model has non-finite coefficients")
+        if not (np.any(np.ravel(sys_.c) != 0) or np.any(np.ravel(sys_.d) != 0)):
+            raise ConvergenceError(
+                f"fit: the learned model is identically zero after {self.n_iter_} "
+                "iterations/steps (no excitation reached it); raise steps/max_iter or lr"
+            )
 
     def _uncertainty(self, result: TrainResult, uc: np.ndarray, yc: np.ndarray, burn: int) -> None:
         """``covariance_`` and friends for a Gauss-Newton fit of the returned order."""

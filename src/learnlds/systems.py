@@ -1235,6 +1235,8 @@ def load(path: str | Path) -> CanonicalSystem:
 
     Raises
     ------
+    FileNotFoundError
+        No such file.
     FileFormatError
         The file cannot be read, is not JSON, or is not a learnlds model.
 
@@ -1248,6 +1250,10 @@ def load(path: str | Path) -> CanonicalSystem:
     path = Path(path)
     try:
         text = path.read_text()
+    except FileNotFoundError:
+        raise FileNotFoundError(f"{path}: no such model file") from None
+    except UnicodeDecodeError as exc:
+        raise FileFormatError(f"{path}: not a learnlds model (binary content)") from exc
     except OSError as exc:
         raise FileFormatError(f"{path}: cannot read model file ({exc.strerror})") from exc
     try:

@@ -1,0 +1,157 @@
+"""Bad input, tried as a new user would: a clear typed error naming the problem, never a
+traceback from deep inside numpy and never a silent wrong answer (regression table)."""
+
+from __future__ import annotations
+
+import os
+import resource
+import signal
+import subprocess
+import sys
+import warnings
+
+import numpy as np
+import pytest
+
+from learnlds import CanonicalSystem, LDSRegressor, gauss_newton, holdout, load
+from learnlds import baselines as bl
+from learnlds.datasets import IOData
+from learnlds.errors import (
+    DataError,
+    FileFormatError,
+    ParameterError,
+    UnstableSystemWarning,
+    UnsupportedShapeError,
+)
+
+RNG = np.random.default_rng(0)
+U = RNG.normal(size=400)
+TRUTH = CanonicalSystem([-0.5, 0.1], [1.0, 0.3], 0.2)
+Y = TRUTH.simulate(U)
+
+
+def _garbage(tmp_path, name):
+    p = tmp_path / name
+    p.write_bytes(bytes(range(256)) * 8)
+    return p
+
+
+CASES = [
+    ("NaN in u", lambda: LDSRegressor().fit(np.r_[U[:-1], np.nan], Y), DataError, "NaN"),
+    ("inf in y", lambda: LDSRegressor().fit(U, np.r_[Y[:-1], np.inf]), DataError, "inf"),
+    ("y missing", lambda: LDSRegressor().fit(U, None), DataError, "y"),
+    ("lengths differ", lambda: LDSRegressor().fit(U, Y[:-1]), DataError, "lengths differ"),
+    (
+        "3-D without sequences",
+        lambda: LDSRegressor().fit(U.reshape(4, 100, 1), Y.reshape(4, 100, 1)),
+        DataError,
+        "sequences=True",
+    ),
+    ("order 0", lambda: LDSRegressor(order=0).fit(U, Y), ParameterError, "order"),
+    ("max_iter 2.5", lambda: LDSRegressor(max_iter=2.5).fit(U, Y), ParameterError, "max_iter"),
+    ("order beyond the data", lambda: LDSRegressor(order=300).fit(U, Y), DataError, "larger"),
+    ("constant input", lambda: LDSRegressor().fit(np.ones(400), Y), DataError, "constant"),
+    (
+        "solver max_iter -3",
+        lambda: gauss_newton(U, Y, order=2, max_iter=-3),
+        ParameterError,
+        "max_iter",
+    ),
+    (
+        "unstable random system",
+        lambda: CanonicalSystem.random_stable(3, radius=2.0),
+        ParameterError,
+        "radius",
+    ),
+    ("split 1.5", lambda: holdout(TRUTH, U, Y, split=1.5), ParameterError, "split"),
+    (
+        "SISO-only baseline on MIMO",
+        lambda: bl.n4sid(np.c_[U, U[::-1]], Y, 2),
+        UnsupportedShapeError,
+        "n4sid",
+    ),
+    (
+        "beyond float64",
+        lambda: LDSRegressor(order=2).fit(U * 1e-300, Y * 1e300),
+        DataError,
+        "float64",
+    ),
+    (
+        "wrong channel count in predict",
+        lambda: LDSRegressor(order=2).fit(U, Y).predict(np.c_[U, U]),
+        DataError,
+        "input channel",
+    ),
+]
+
+
+@pytest.mark.parametrize("what,call,error,match", CASES, ids=[c[0] for c in CASES])
+def test_api_bad_input_table(what, call, error, match):
+    with pytest.raises(error, match=match):
+        call()
+
+
+def test_files_that_do_not_parse(tmp_path):
+    with pytest.raises(FileNotFoundError):
+        load(tmp_path / "missing.json")
+    with pytest.raises(FileFormatError):
+        load(_garbage(tmp_path, "model.json"))
+    with pytest.raises(FileFormatError):
+        IOData.from_file(_garbage(tmp_path, "data.csv"))
+    with pytest.raises(FileNotFoundError):
+        IOData.from_file(tmp_path / "missing.csv")
+
+
+def test_unstable_simulation_warns_and_says_why():
+    with pytest.warns(UnstableSystemWarning, match="grow"):
+        CanonicalSystem([-2.5, 1.5], [1.0, 0.0]).simulate(U[:50])
+
+
+def test_no_silent_non_finite_prediction():
+    """A model that blows up on the data is reported, not returned as NaN."""
+    est = LDSRegressor(order=2).fit(U, Y)
+    est.system_ = CanonicalSystem([-2.5, 1.5], [1.0, 0.0])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UnstableSystemWarning)
+        with pytest.raises(DataError, match="unstable"):
+            est.predict(np.tile(U, 20))
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX resource limits")
+def test_write_failure_from_a_file_size_limit_keeps_the_previous_file(tmp_path):
+    """A real failed write (RLIMIT_FSIZE): exit 2, one line, the old predictions intact."""
+    data = tmp_path / "d.csv"
+    long_u = RNG.normal(size=20_000)
+    np.savetxt(
+        data, np.c_[long_u, TRUTH.simulate(long_u)], delimiter=",", header="u,y", comments=""
+    )
+    model = tmp_path / "m.json"
+    TRUTH.save(model)
+    pred = tmp_path / "pred.csv"
+    pred.write_text("previous\n")
+
+    def limit() -> None:  # runs in the child before exec
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (50_000, 50_000))
+
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "learnlds.cli",
+            "predict",
+            str(model),
+            str(data),
+            "--out",
+            str(pred),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        preexec_fn=limit,
+        env={**os.environ, "NUMBA_CACHE_DIR": str(tmp_path / "numba")},
+    )
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr.strip().splitlines()[-1].startswith("learnlds: error:")
+    assert pred.read_text() == "previous\n"
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".pred.csv")]
