@@ -7,10 +7,14 @@ import pytest
 
 from learnlds import CanonicalSystem, idealized_risk
 from learnlds.analysis import (
+    TauProfile,
+    convexity_gap,
     estimate_tau,
     idealized_risk_and_grad,
+    quasi_convexity_gap,
     quasi_convexity_ratios,
     segment_profile,
+    tau_along_directions,
 )
 from learnlds.errors import DataError, ParameterError, UnsupportedShapeError
 from learnlds.region import PacmanRegion
@@ -126,3 +130,36 @@ def test_analysis_lives_apart_from_the_region() -> None:
     for name in analysis.__all__:
         assert not hasattr(region, name)
     assert learnlds.estimate_tau is analysis.estimate_tau
+
+
+def test_tau_along_directions_in_region_positive_and_checks() -> None:
+    rng = np.random.default_rng(5)
+    truth = CanonicalSystem(POST.sample(4, 1, rng)[0], rng.normal(size=4))
+    prof = tau_along_directions(truth, truth, directions=8, random_state=1)
+    assert isinstance(prof, TauProfile) and prof.ratios.shape == (8, 5)
+    assert prof.admissible.all() and prof.reference == 0.0 and prof.tau > 0
+    again = tau_along_directions(truth, truth, directions=8, random_state=1)
+    np.testing.assert_array_equal(prof.ratios, again.ratios)  # reproducible
+    # over-parameterized reference (order 6 for an order-4 truth): it runs, g0 >= 0
+    over = CanonicalSystem(np.concatenate((truth.a, [0.0, 0.0])), np.r_[truth.c, 0.0, 0.0])
+    p6 = tau_along_directions(truth, over, directions=3, region=None, random_state=0)
+    assert p6.ratios.shape == (3, 5) and p6.reference >= 0.0
+    for kwargs, name in (
+        ({"directions": 0}, "directions"),
+        ({"fractions": (0.0, 0.5)}, "fractions"),
+        ({"fractions": (1.5,)}, "fractions"),
+        ({"region": "bogus"}, "region"),
+    ):
+        with pytest.raises(ParameterError, match=name):
+            tau_along_directions(truth, truth, **kwargs)
+    with pytest.raises(ParameterError, match="reference"):
+        tau_along_directions(over, truth)
+
+
+def test_convexity_gap_checks() -> None:
+    t = np.linspace(0.0, 1.0, 5)
+    assert convexity_gap(t, np.ones(5)) == 0.0 and quasi_convexity_gap(np.ones(5)) == 0.0
+    with pytest.raises(DataError, match="t"):
+        convexity_gap(t[::-1], t)
+    with pytest.raises(DataError, match="values"):
+        quasi_convexity_gap([1.0, 2.0])

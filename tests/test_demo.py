@@ -8,9 +8,10 @@ from conftest import REPO
 from conftest import daisy_dir as _daisy_dir
 
 from learnlds import demo
+from learnlds.analysis import convexity_gap, quasi_convexity_gap
 from learnlds.cli import main
 from learnlds.datasets import IOData
-from learnlds.demo import DEMO_LR, random_segment, run_demo
+from learnlds.demo import DEMO_LR, NONCONVEX_GAP, SEGMENT_DOMAINS, random_segment, run_demo
 from learnlds.errors import DataError, ParameterError
 
 
@@ -60,6 +61,33 @@ def test_demo_on_real_dryer(tmp_path):
     assert result.step_fits[0] < 0 < result.step_fits[40]
     # the fast solver reaches the literature's ~90 % on the validation half
     assert result.regressor_fits[1] > 85
+    # figure 3: the domain segment is not convex, the region's is quasi-convex looking
+    stable, inside = (result.segment[SEGMENT_DOMAINS[d]] for d in ("stable", "region"))
+    assert convexity_gap(*stable) >= NONCONVEX_GAP
+    assert quasi_convexity_gap(inside[1]) == 0.0
+    text = result.report.read_text(encoding="utf-8")
+    assert "Left: domain: two random stable systems" in text
+    assert "Right: Pac-Man region: two random points" in text
+    # the post's protocol (400 fixed-rate steps) shows the final step first
+    assert 'data-start="8"' in text  # snapshots 0, 5, ..., 40: the last one shown first
+
+
+def test_demo_sgd_reaches_85_percent_after_400_steps():
+    """The post's protocol on the real dryer: 3 states, 400 fixed-rate full-batch steps."""
+    folder = _daisy_dir()
+    if folder is None:
+        pytest.skip("DaISy dryer.dat not found (set LEARNLDS_DATA)")
+    data, _ = demo._load(folder)
+    scaling = demo.Scaling.normalising(data.split(0.5)[0])
+    options = demo._check_options(400, DEMO_LR, None, False, 0, 1)
+    train, snaps, step_fits = demo._sgd_on_dryer(data, scaling, options, lambda _m: None)
+    fits = [step_fits[k] for k in sorted(step_fits)]
+    assert np.all(np.diff(fits) > 0), fits
+    _est, val = demo._fits_or_nan(train.model, data, scaling)
+    assert val >= 85.0, val
+    assert train.model.order == 3 and train.projections == 0  # plain SGD
+    start = snaps[0][1]
+    assert np.all(start.c == 0) and float(start.d) == 1.0  # it predicted the input
 
 
 def test_default_data_come_from_load_daisy(monkeypatch):
@@ -110,6 +138,16 @@ def test_random_segment_has_an_interior_minimum():
     assert 0.15 < t[int(np.argmin(v))] < 0.85
     with pytest.raises(ParameterError, match="num"):
         random_segment(u, y, num=1)
+    with pytest.raises(ParameterError, match="domain"):
+        random_segment(u, y, domain="everywhere")
+
+
+def test_random_segment_between_stable_systems_is_not_convex():
+    u = np.random.default_rng(0).normal(size=200)
+    y = demo.demo_target().simulate(u)
+    t, v = random_segment(u, y, random_state=0, num=41, domain="stable")
+    assert np.all(np.isfinite(v))
+    assert convexity_gap(t, v) >= NONCONVEX_GAP
 
 
 def test_cli_demo(tmp_path, capsys, monkeypatch):

@@ -179,3 +179,11 @@ def test_parameter_checks(truth):
         plots.transfer_functions(truth, [truth], step=3)
     with pytest.raises(ParameterError, match="u"):
         plots.residual_plot(truth)
+
+
+def test_segments_side_by_side():
+    t = np.linspace(0.0, 1.0, 11)
+    fig = plots.segments({"domain": (t, np.cos(6 * t)), "region": (t, (t - 0.3) ** 2)})
+    assert [ax.get_title() for ax in fig.axes] == ["domain", "region"]
+    with pytest.raises(ParameterError, match="profiles"):
+        plots.segments({})

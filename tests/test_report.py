@@ -208,6 +208,12 @@ def test_animations_in_headless_chromium(report, tmp_path):
             label = box.find_element(By.CLASS_NAME, "label").text
             return label, shown[0].get_attribute("data-index"), shown[0].get_attribute("src")
 
+        # the predictions open at the final step; a click wraps round to step 0
+        box = driver.find_element(By.ID, "predictions")
+        driver.execute_script("arguments[0].scrollIntoView()", box)
+        assert state("predictions")[:2] == ("step 10/10", "2")
+        box.find_element(By.CSS_SELECTOR, "img.frame[data-index='2']").click()
+        assert state("predictions")[:2] == ("step 0/10", "0")
         for ident, labels in (
             ("predictions", ["step 0/10", "step 5/10", "step 10/10"]),
             ("transfer", ["step 0/4", "step 1/4", "step 2/4"]),
@@ -241,3 +247,62 @@ def test_animations_in_headless_chromium(report, tmp_path):
         assert not severe, severe
     finally:
         driver.quit()
+
+
+def test_final_training_step_is_shown_first(report):
+    page, _ = report
+    text = page.read_text(encoding="utf-8")
+    box = text[text.index('id="predictions"') - 40 :]
+    assert 'data-start="2"' in box[:200]  # snapshots 0, 5, 10: the last
+    first_visible = re.search(r'<img class="frame" [^>]*data-index="(\d+)">', box)
+    assert first_visible is not None and first_visible.group(1) == "2"
+    assert "Shown first: the final step 10" in text
+
+
+def test_segment_panels_side_by_side_with_captions(tmp_path):
+    data = synthetic_dryer(200, 1)
+    t = np.linspace(0.0, 1.0, 21)
+    page = write_report(
+        tmp_path / "seg",
+        data=data,
+        model=data.truth,
+        segment={"domain: two random stable systems": (t, np.cos(5 * t)), "region": (t, t**2)},
+        surface_views=1,
+        figure_formats=("png",),
+    )
+    text = page.read_text(encoding="utf-8")
+    assert "Left: domain: two random stable systems." in text and "Right: region." in text
+    assert "not convex" in text
+    with pytest.raises(ParameterError, match="segment"):
+        write_report(tmp_path / "bad", data=data, model=data.truth, segment=[1, 2, 3])
+
+
+def test_failed_write_leaves_previous_report_intact(tmp_path, monkeypatch):
+    """The report is built beside the target and moved in only when complete."""
+    from learnlds import plots
+
+    data = synthetic_dryer(200, 1)
+    out = tmp_path / "rep"
+    out.mkdir()
+    (out / "notes.txt").write_text("mine", encoding="utf-8")
+    page = write_report(out, data=data, model=data.truth, surface_views=1, figure_formats=("png",))
+    before = page.read_bytes()
+    figures = sorted(p.name for p in (out / "figures").iterdir())
+
+    def broken(*_args, **_kwargs):
+        raise RuntimeError("disk full half-way (test)")
+
+    monkeypatch.setattr(plots, "bode_plot", broken)  # after the data and prediction figures
+    with pytest.raises(RuntimeError, match="half-way"):
+        write_report(out, data=data, model=data.truth, surface_views=1, title="new")
+    assert page.read_bytes() == before
+    assert sorted(p.name for p in (out / "figures").iterdir()) == figures
+    assert (out / "notes.txt").read_text(encoding="utf-8") == "mine"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["rep"]  # no temporary left
+    # a fresh target that fails is never created
+    with pytest.raises(RuntimeError, match="half-way"):
+        write_report(tmp_path / "fresh", data=data, model=data.truth, surface_views=1)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["rep"]
+    monkeypatch.undo()
+    page = write_report(out, data=data, model=data.truth, surface_views=1, title="newer")
+    assert "newer" in page.read_text(encoding="utf-8")

@@ -16,7 +16,8 @@ True
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -35,10 +36,14 @@ from .risk import Gradient, _require_siso, markov_tail_length
 from .systems import CanonicalSystem
 
 __all__ = [
+    "TauProfile",
+    "convexity_gap",
     "estimate_tau",
     "idealized_risk_and_grad",
     "quasi_convexity_ratios",
+    "quasi_convexity_gap",
     "segment_profile",
+    "tau_along_directions",
 ]
 
 
@@ -256,3 +261,247 @@ def estimate_tau(
     ratios, _ = quasi_convexity_ratios(target, A, C)
     tau = float(np.nanmin(ratios))
     return (tau, ratios) if return_ratios else tau
+
+
+def _profile_values(values: Any) -> np.ndarray:
+    """A finite 1-D profile (at least 3 points), or a typed error naming ``values``."""
+    v = as_float_array(values, "values", ndim=(1,))
+    if v.size < 3:
+        raise DataError(f"values: need at least 3 points along the segment, got {v.size}")
+    return v
+
+
+def convexity_gap(t: Any, values: Any) -> float:
+    """How far a sampled profile rises above its lower convex envelope (0: convex).
+
+    On the sample points a function is convex exactly when it equals its lower
+    convex envelope; the largest difference, relative to the profile's range, says
+    how visibly it is not convex (the post's figure 3: "clearly not convex").
+
+    Parameters
+    ----------
+    t : array_like, shape (num,)
+        Increasing positions along the segment.
+    values : array_like, shape (num,)
+        The function there (finite).
+
+    Returns
+    -------
+    float
+        ``max(values - envelope) / (max(values) - min(values))``, in ``[0, 1]``.
+
+    Raises
+    ------
+    DataError
+        Positions and values of different lengths, fewer than 3 points, positions
+        not increasing, or non-finite values.
+
+    Examples
+    --------
+    >>> t = np.linspace(0.0, 1.0, 5)
+    >>> convexity_gap(t, t**2), convexity_gap(t, np.array([0.0, 1.0, 0.0, 1.0, 0.0]))
+    (0.0, 1.0)
+    """
+    v = _profile_values(values)
+    x = as_float_array(t, "t", ndim=(1,))
+    if x.shape != v.shape or np.any(np.diff(x) <= 0):
+        raise DataError(f"t: must increase and match values' shape {v.shape}, got {x.shape}")
+    hull: list[int] = []  # lower convex hull (monotone chain), indices into x
+    for i in range(x.size):
+        while len(hull) >= 2:
+            j, k = hull[-2], hull[-1]
+            if (v[k] - v[j]) * (x[i] - x[j]) >= (v[i] - v[j]) * (x[k] - x[j]):
+                hull.pop()
+            else:
+                break
+        hull.append(i)
+    envelope = np.interp(x, x[hull], v[hull])
+    span = float(v.max() - v.min())
+    return float(np.max(v - envelope) / span) if span > 0 else 0.0
+
+
+def quasi_convexity_gap(values: Any) -> float:
+    """How far a sampled profile violates quasi-convexity (0: unimodal, quasi-convex).
+
+    Quasi-convex along a segment means ``f(t_j) <= max(f(t_i), f(t_k))`` for every
+    ``i < j < k``, i.e. no interior bump: the profile decreases, then increases.
+
+    Parameters
+    ----------
+    values : array_like, shape (num,)
+        The function at increasing positions (finite).
+
+    Returns
+    -------
+    float
+        The largest violation relative to the profile's range, in ``[0, 1]``.
+
+    Raises
+    ------
+    DataError
+        Fewer than 3 points or non-finite values.
+
+    Examples
+    --------
+    >>> quasi_convexity_gap([3.0, 1.0, 0.0, 2.0]), quasi_convexity_gap([0.0, 1.0, 0.0, 1.0])
+    (0.0, 1.0)
+    """
+    v = _profile_values(values)
+    left = np.minimum.accumulate(v)[:-2]  # min over i < j, for j = 1 .. num-2
+    right = np.minimum.accumulate(v[::-1])[::-1][2:]  # min over k > j
+    excess = v[1:-1] - np.maximum(left, right)
+    span = float(v.max() - v.min())
+    return float(max(excess.max(), 0.0) / span) if span > 0 else 0.0
+
+
+@dataclass
+class TauProfile:
+    """Weak-quasi-convexity ratios of the idealized risk along random directions from an optimum.
+
+    Parameters
+    ----------
+    ratios : numpy.ndarray, shape (directions, fractions)
+        ``<grad g(theta), theta - theta0> / (g(theta) - g(theta0))`` at
+        ``theta = theta0 + s (theta1 - theta0)``; NaN where the point is not
+        admissible (unstable, or outside the region when one is given) or
+        ``g(theta) <= g(theta0)``.
+    fractions : numpy.ndarray, shape (fractions,)
+        The positions ``s`` in ``(0, 1]`` along each direction.
+    reference : float
+        ``g(theta0)``, the risk at the reference point (0 when it is the truth).
+    admissible : numpy.ndarray of bool, shape (directions, fractions)
+        Which points were evaluated.
+
+    Attributes
+    ----------
+    tau : float
+        The smallest ratio observed (NaN when none is admissible).
+
+    Examples
+    --------
+    >>> p = TauProfile(np.array([[2.0, np.nan]]), np.array([0.1, 1.0]), 0.0,
+    ...                np.array([[True, False]]))
+    >>> p.tau
+    2.0
+    """
+
+    ratios: np.ndarray
+    fractions: np.ndarray
+    reference: float
+    admissible: np.ndarray
+
+    @property
+    def tau(self) -> float:
+        """The smallest admissible ratio (the weak-quasi-convexity constant observed)."""
+        finite = self.ratios[np.isfinite(self.ratios)]
+        return float(finite.min()) if finite.size else float("nan")
+
+
+def _far_ends(
+    reference: CanonicalSystem, region: PacmanRegion | None, num: int, gen: np.random.Generator
+) -> np.ndarray:
+    """``num`` random far points ``theta1 = (a1, c1)``: ``a1`` in the region or stable."""
+    m = reference.order
+    if region is not None:
+        A = region.sample(m, num, gen)
+    else:
+        A = np.array([CanonicalSystem.random_stable(m, 0.95, gen).a for _ in range(num)])
+    scale = float(np.sqrt(np.mean(reference.c**2))) or 1.0
+    C = reference.c + gen.normal(size=(num, m)) * scale
+    return np.hstack((A, C))
+
+
+def _admissible(model: CanonicalSystem, region: PacmanRegion | None) -> bool:
+    if region is not None:
+        return region.contains(model.a)
+    return model.spectral_radius() < 1.0
+
+
+def tau_along_directions(
+    truth: CanonicalSystem,
+    reference: CanonicalSystem,
+    *,
+    directions: int = 50,
+    fractions: Sequence[float] = (0.01, 0.03, 0.1, 0.3, 1.0),
+    region: PacmanRegion | str | None = "pacman",
+    random_state: Any = None,
+) -> TauProfile:
+    """Weak quasi-convexity of the idealized risk along random directions from ``reference``.
+
+    ``g(theta) = sum_k (rhat_k - r_k)^2`` against ``truth``; ``theta = (a, c)`` of a
+    model of ``reference``'s order (which may exceed ``truth``'s: over-parameterized
+    problems) and ``theta0`` the reference (the truth, or a learned optimum with
+    ``g(theta0) >= 0``). Each direction points to a random ``theta1``: ``a1`` drawn in
+    ``region`` (``None``: the denominator of a random stable system, radius 0.95),
+    ``c1 = c0 + N(0, rms(c0)^2 I)``. The ratio is evaluated at ``theta0 + s (theta1 -
+    theta0)`` for each ``s`` in ``fractions``, where that point is admissible (in the
+    region, which is convex, so always; else stable). ``tau`` is the smallest ratio.
+
+    Parameters
+    ----------
+    truth : CanonicalSystem
+        The SISO system generating the data.
+    reference : CanonicalSystem
+        The SISO optimum the directions start from (order at least ``truth.order``).
+    directions : int, default 50
+        Random directions.
+    fractions : sequence of float, default (0.01, 0.03, 0.1, 0.3, 1.0)
+        Positions along each direction, in ``(0, 1]``.
+    region : PacmanRegion, 'pacman' or None, default 'pacman'
+        Where the far points are drawn; ``None``: among stable systems (the domain).
+    random_state : None, int or numpy.random.Generator, optional
+        Source of the directions.
+
+    Returns
+    -------
+    TauProfile
+        The ratios, the fractions, ``g(theta0)`` and which points counted.
+
+    Raises
+    ------
+    ParameterError
+        ``region`` not a region, ``directions < 1``, fractions outside ``(0, 1]``,
+        or ``reference`` of lower order than ``truth``.
+
+    Examples
+    --------
+    >>> truth = CanonicalSystem([-0.5], [1.0])
+    >>> prof = tau_along_directions(truth, truth, directions=5, random_state=0)
+    >>> prof.ratios.shape, bool(prof.tau > 0)
+    ((5, 5), True)
+    """
+    _require_siso(truth, "truth")
+    _require_siso(reference, "reference")
+    num = check_int(directions, "directions", low=1)
+    s = as_float_array(fractions, "fractions", ndim=(1,))
+    if np.any(s <= 0) or np.any(s > 1):
+        raise ParameterError(f"fractions: must lie in (0, 1], got {s.tolist()}")
+    if reference.order < truth.order:
+        raise ParameterError(
+            f"reference: order {reference.order} is below the truth's {truth.order}"
+        )
+    reg = _resolve_region(region)
+    gen = check_random_state(random_state)
+    m = reference.order
+    theta0 = np.concatenate((reference.a, reference.c))
+    g0, _ = idealized_risk_and_grad(reference, truth)
+    steps = _far_ends(reference, reg, num, gen) - theta0
+    ratios = np.full((num, s.size), np.nan)
+    ok = np.zeros((num, s.size), dtype=bool)
+    for i, j in np.ndindex(num, s.size):  # one risk and gradient per admissible point
+        delta = s[j] * steps[i]
+        model = CanonicalSystem(theta0[:m] + delta[:m], theta0[m:] + delta[m:])
+        ok[i, j] = _admissible(model, reg)
+        if ok[i, j]:
+            g, grad = idealized_risk_and_grad(model, truth)
+            if np.isfinite(g) and g > g0:
+                ratios[i, j] = float(grad.flat()[: 2 * m] @ delta) / (g - g0)
+    return TauProfile(ratios, s, float(g0), ok)
+
+
+def _resolve_region(region: Any) -> PacmanRegion | None:
+    if region is None or isinstance(region, PacmanRegion):
+        return region
+    if region == "pacman":
+        return PacmanRegion()
+    raise ParameterError(f"region: must be None, 'pacman' or a PacmanRegion, got {region!r}")

@@ -46,6 +46,7 @@ __all__ = [
     "residual_plot",
     "save_figure",
     "segment",
+    "segments",
     "step_plot",
     "transfer_functions",
 ]
@@ -360,6 +361,56 @@ def segment(
     ax.set_title(title or "objective between two random points of the domain")
     ax.legend(fontsize="small")
     ax.grid(alpha=0.3)
+    return fig
+
+
+def segments(
+    profiles: Any,
+    *,
+    ylabel: str = "objective",
+    fig: Figure | None = None,
+) -> Figure:
+    """Figure 3 side by side: one panel per labelled segment profile, same loss and data.
+
+    Parameters
+    ----------
+    profiles : mapping of str to (t, values)
+        Panel titles (what the end points are) and the profiles, drawn left to right
+        by :func:`segment`.
+    ylabel : str, default 'objective'
+        Label of the vertical axes.
+    fig : matplotlib.figure.Figure, optional
+        Figure to draw on (its axes are replaced); a new one by default.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The figure drawn on.
+
+    Raises
+    ------
+    ParameterError
+        ``profiles`` is not a non-empty mapping.
+    DataError
+        A profile that :func:`segment` refuses.
+
+    Examples
+    --------
+    >>> t = np.linspace(0.0, 1.0, 11)
+    >>> fig = segments({"domain": (t, np.cos(6 * t)), "region": (t, (t - 0.3) ** 2)})
+    >>> [ax.get_title() for ax in fig.axes]
+    ['domain', 'region']
+    """
+    if not hasattr(profiles, "items") or not len(profiles):
+        raise ParameterError(f"profiles: expected a non-empty mapping, got {profiles!r}")
+    count = len(profiles)
+    if fig is None:
+        fig = _new_figure((4.6 * count, 3.8), layout="constrained")
+    else:
+        fig.clear()
+    axes = fig.subplots(1, count, squeeze=False)[0]
+    for ax, (label, (t, v)) in zip(axes, profiles.items(), strict=True):
+        segment(t, v, ax, ylabel=ylabel, title=str(label))
     return fig
 
 

@@ -30,6 +30,9 @@ import base64
 import html
 import io
 import json
+import os
+import shutil
+import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import partial
@@ -384,7 +387,7 @@ _JS = """
     slider.addEventListener('input', function () { show(parseInt(slider.value, 10)); });
     box.querySelector('button.prev').addEventListener('click', function () { show(current - 1); });
     box.querySelector('button.next').addEventListener('click', function () { show(current + 1); });
-    show(0);
+    show(parseInt(box.getAttribute('data-start') || '0', 10));
   }
   var boxes = document.querySelectorAll('.stepper');
   for (var i = 0; i < boxes.length; i++) { setup(boxes[i]); }
@@ -405,20 +408,25 @@ def _still(src: str, alt: str, caption: str) -> str:
     return f"<figure>{_img(src, alt)}<figcaption>{caption}</figcaption></figure>"
 
 
-def _stepper(ident: str, frames: list[tuple[str, str]], caption: str, hint: str) -> str:
+def _stepper(
+    ident: str, frames: list[tuple[str, str]], caption: str, hint: str, start: int = 0
+) -> str:
+    """Frames shown one at a time, ``start`` first (also without JavaScript)."""
     labels = json.dumps([lab for lab, _ in frames])
     hidden = ' style="display:none"'
     imgs = "".join(
         f'<img class="frame" src="{src}" alt="{_esc(lab)}" data-index="{i}"'
-        f"{'' if i == 0 else hidden}>"
+        f"{'' if i == start else hidden}>"
         for i, (lab, src) in enumerate(frames)
     )
     return (
-        f'<figure class="stepper" id="{ident}" data-labels="{_esc(labels)}">{imgs}'
+        f'<figure class="stepper" id="{ident}" data-labels="{_esc(labels)}" '
+        f'data-start="{start}">{imgs}'
         '<div class="controls"><button class="prev" type="button" title="previous">&#9664;'
         f'</button><input class="slider" type="range" min="0" max="{len(frames) - 1}" '
-        f'value="0" step="1" aria-label="{_esc(hint)}"><button class="next" type="button" '
-        f'title="next">&#9654;</button><span class="label">{_esc(frames[0][0])}</span></div>'
+        f'value="{start}" step="1" aria-label="{_esc(hint)}"><button class="next" '
+        'type="button" title="next">&#9654;</button><span class="label">'
+        f"{_esc(frames[start][0])}</span></div>"
         f"<figcaption>{caption} <em>{_esc(hint)}</em></figcaption></figure>"
     )
 
@@ -605,8 +613,10 @@ def _predictions_section(
             "predictions",
             ctx.figs.frames(_prediction_frames(ctx, snapshots, step_fits), "2-predictions"),
             "Measured output (red), input (green dots) and the model's prediction (blue) "
-            f"on the estimation data after 0 to {total} gradient steps.",
+            f"on the estimation data after 0 to {total} gradient steps. Shown first: the "
+            f"final step {total}; the next click starts again at step 0.",
             _ADVANCE,
+            start=len(snapshots) - 1,
         )
     else:
         ctx.missing.append("predictions during training (no training snapshots)")
@@ -615,18 +625,52 @@ def _predictions_section(
     return html_
 
 
-def _segment_section(ctx: _Context, segment: tuple[np.ndarray, np.ndarray] | None) -> str:
+Segment = tuple[np.ndarray, np.ndarray]
+_SEGMENT_CAPTION = (
+    "The training loss on the estimation data along the line segment between two random "
+    "parameter vectors (numerator c and feed-through d standard normal). "
+)
+_SEGMENT_DOMAINS_NOTE = (
+    " Same loss and data in every panel. Between random stable systems (denominators "
+    "with poles anywhere in the disc of radius 0.95, mostly outside the Pac-Man region) "
+    "the objective is not convex: it rises above its convex envelope. Between points of "
+    "the Pac-Man region it decreases, then increases: quasi-convex looking."
+)
+
+
+def _segment_profiles(segment: Any) -> dict[str, Segment]:
+    """``(t, values)`` or ``{label: (t, values)}`` as a labelled mapping."""
+    if isinstance(segment, dict):
+        return {str(k): v for k, v in segment.items()}
+    if isinstance(segment, tuple) and len(segment) == 2:
+        return {"": segment}
+    raise ParameterError(
+        f"segment: expected (t, values) or {{label: (t, values)}}, got {type(segment).__name__}"
+    )
+
+
+def _segment_section(ctx: _Context, segment: Any) -> str:
     if segment is None:
         ctx.missing.append("objective along a segment (needs the training data set-up of the demo)")
         return ""
-    t, v = segment
+    profiles = _segment_profiles(segment)
+    if list(profiles) == [""]:
+        t, v = profiles[""]
+        fig = plots.segment(t, v, ylabel="loss (normalised data)")
+        caption = _SEGMENT_CAPTION + ("It decreases, then increases: quasi-convex looking.")
+    else:
+        fig = plots.segments(profiles, ylabel="loss (normalised data)")
+        panels = {2: ["left", "right"], 3: ["left", "middle", "right"]}.get(
+            len(profiles), [f"panel {i + 1}" for i in range(len(profiles))]
+        )
+        caption = _SEGMENT_CAPTION + " ".join(
+            f"{side.capitalize()}: {_esc(label)}."
+            for side, label in zip(panels, profiles, strict=True)
+        )
+        if any(label.startswith("domain") for label in profiles):
+            caption += _SEGMENT_DOMAINS_NOTE
     html_ = "<h2>3. The objective between two random points</h2>" + _still(
-        ctx.figs.still(plots.segment(t, v, ylabel="loss (normalised data)"), "3-segment"),
-        "objective along a segment",
-        "The training loss on the estimation data along the line segment between "
-        "two random parameter vectors (a drawn in the Pac-Man region, c and d "
-        "standard normal; the first random pair whose minimum lies inside the "
-        "segment). It decreases, then increases: quasi-convex looking.",
+        ctx.figs.still(fig, "3-segment"), "objective along a segment", caption
     )
     ctx.say("figure 3: segment")
     return html_
@@ -802,7 +846,7 @@ def _sections(
     ctx: _Context,
     snapshots: Snapshots | None,
     step_fits: dict[int, float] | None,
-    segment: tuple[np.ndarray, np.ndarray] | None,
+    segment: Segment | dict[str, Segment] | None,
     transfer: tuple[CanonicalSystem, Snapshots] | None,
     views: int,
 ) -> str:
@@ -831,7 +875,7 @@ def write_report(
     split: float = 0.5,
     step_fits: dict[int, float] | None = None,
     transfer: tuple[CanonicalSystem, Snapshots] | None = None,
-    segment: tuple[np.ndarray, np.ndarray] | None = None,
+    segment: Segment | dict[str, Segment] | None = None,
     comparisons: Sequence[tuple[str, float | None, float | None]] = (),
     region: PacmanRegion | None = None,
     title: str | None = None,
@@ -844,7 +888,9 @@ def write_report(
     """Write ``out_dir/index.html`` (self-contained) and ``out_dir/figures/*``; return the page.
 
     Missing pieces (snapshots, transfer, segment) are replaced by what a fitted model
-    alone gives, and the page says which. Fits follow :func:`model_fits`.
+    alone gives, and the page says which. Fits follow :func:`model_fits`. Built in a
+    temporary folder beside ``out_dir`` and moved in when complete: a failed run leaves
+    the previous ``index.html`` and ``figures/`` (and other files) as they were.
 
     Parameters
     ----------
@@ -856,19 +902,17 @@ def write_report(
         ``[(step, model)]`` from training for the prediction animation, and
         ``{step: estimation fit}`` for its titles and the table of fits.
     scaling, split : Scaling, float
-        Raw signals to the model's (default: remove the estimation means); the
-        estimation fraction, default 0.5.
+        Raw signals to the model's (default: remove the estimation means); estimation part.
     transfer, segment : optional
-        ``(truth, snapshots)`` for ``|G|`` beside ``|Ghat|``; ``(t, values)``, the
-        objective along a segment.
+        ``(truth, snapshots)`` for ``|G|`` beside ``|Ghat|``; ``(t, values)``, the objective
+        along a segment, or ``{label: (t, values)}``: labelled panels side by side.
     comparisons, notes : sequence
-        Rows ``(name, estimation fit, validation fit)`` added to the fit table;
-        paragraphs shown at the top.
+        Rows ``(name, estimation fit, validation fit)`` for the fit table; paragraphs on top.
     region, title : optional
         The Pac-Man region (default ``PacmanRegion()``); the page's heading.
     surface_views, save_figures, figure_formats : int, bool, sequence of str
-        Rotations of the surface (>= 1); whether stills (and the last frame of each
-        animation) are saved under ``figures/``, and in which formats.
+        Rotations of the surface (>= 1); whether stills (and each animation's last frame)
+        are saved under ``figures/``, in which formats.
     log : callable, optional
         Receives one line per figure drawn.
 
@@ -884,20 +928,60 @@ def write_report(
 
     Examples
     --------
-    >>> import tempfile
-    >>> from learnlds.datasets import synthetic_dryer
+    >>> import tempfile; from learnlds.datasets import synthetic_dryer
     >>> d = synthetic_dryer(200)
     >>> with tempfile.TemporaryDirectory() as tmp:
     ...     page = write_report(tmp, data=d, model=d.truth, surface_views=1, save_figures=False)
     ...     "Pac-Man" in page.read_text(encoding="utf-8")
     True
     """
-    views = check_int(surface_views, "surface_views", low=1)
-    figures = _figure_store(Path(out_dir), save_figures, figure_formats)
-    ctx = _context(out_dir, data, model, scaling, split, region, figures, log)
-    ctx.out.mkdir(parents=True, exist_ok=True)
-    drawn = _sections(ctx, snapshots, step_fits, segment, transfer, views)
-    body = _notes_html(notes, ctx.missing) + _model_section(ctx, comparisons, step_fits) + drawn
-    path = ctx.out / "index.html"
-    path.write_text(_page(title or f"learnlds report: {data.name}", body), encoding="utf-8")
-    return path
+    views, target = check_int(surface_views, "surface_views", low=1), Path(out_dir)
+    _figure_store(target, save_figures, figure_formats)  # options checked before any work
+    ctx = _context(out_dir, data, model, scaling, split, region, _Figures(None), log)
+
+    def build() -> str:  # called once the staging folder's figure store is in ctx
+        drawn = _sections(ctx, snapshots, step_fits, segment, transfer, views)
+        body = _notes_html(notes, ctx.missing) + _model_section(ctx, comparisons, step_fits)
+        return _page(title or f"learnlds report: {data.name}", body + drawn)
+
+    return _staged(ctx, target, (save_figures, figure_formats), build)
+
+
+def _staged(
+    ctx: _Context, target: Path, figure_options: tuple[Any, Any], build: Callable[[], str]
+) -> Path:
+    """Build the page and figures in a temporary folder beside ``target``, then move them in."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
+    try:
+        ctx.figs = _figure_store(staging, *figure_options)
+        (staging / "index.html").write_text(build(), encoding="utf-8")
+        _move_into_place(staging, target)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return target / "index.html"
+
+
+def _move_into_place(staging: Path, target: Path) -> None:
+    """Replace ``target``'s ``index.html`` and ``figures/`` by the staged ones.
+
+    A missing target folder is renamed into place in one step; otherwise the old
+    ``figures/`` is set aside (restored if the swap fails), then the page is replaced
+    atomically. Other files of ``target`` stay.
+    """
+    if not target.exists():
+        os.replace(staging, target)
+        return
+    new_figs, old_figs = staging / "figures", target / "figures"
+    aside = staging / "old-figures"
+    if old_figs.exists():
+        os.replace(old_figs, aside)
+    try:
+        if new_figs.exists():
+            os.replace(new_figs, old_figs)
+        os.replace(staging / "index.html", target / "index.html")
+    except OSError:
+        if aside.exists():
+            shutil.rmtree(old_figs, ignore_errors=True)
+            os.replace(aside, old_figs)
+        raise
