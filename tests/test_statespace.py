@@ -168,6 +168,32 @@ def test_initial_state_prior_shrinks_and_descends():
     assert rel_markov_error(shrunk, truth) < 0.2
 
 
+def test_prediction_error_fit_recovers_the_noise_model():
+    rng = np.random.default_rng(3)
+    A, B = np.array([[0.9, 0.2], [-0.2, 0.7]]), np.array([[1.0], [0.5]])
+    C, K = np.array([[1.0, 0.0]]), np.array([[0.6], [0.3]])
+    u, e = rng.normal(size=(1, 3000, 1)), 0.5 * rng.normal(size=(1, 3000, 1))
+    innovations = StateSpaceSystem(A, np.hstack((B, K)), C, np.array([[0.0, 1.0]]))
+    y = innovations.simulate(np.concatenate((u, e), axis=2))
+    truth = StateSpaceSystem(A, B, C, 0.0)
+    model, info = fit_state_space(u, y, 2, criterion="prediction")
+
+    def noise_markov(s, gain):
+        return np.array([(s.C @ np.linalg.matrix_power(s.A, j) @ gain).ravel() for j in range(20)])
+
+    got, want = noise_markov(model, info["K"]), noise_markov(truth, K)
+    assert np.linalg.norm(got - want) / np.linalg.norm(want) < 0.1
+    assert rel_markov_error(model, truth) < 0.1 and model.is_stable
+
+
+def test_prediction_error_fit_noiseless_is_exact():
+    truth = random_system(3, 2, 2, 4)
+    u = np.random.default_rng(0).normal(size=(1, 1500, 2))
+    model, info = fit_state_space(u, truth.simulate(u), 3, criterion="prediction")
+    assert rel_markov_error(model, truth) <= 1e-6
+    assert info["K"].shape == (3, 2)
+
+
 def test_fit_keeps_model_stable_and_reports():
     rng = np.random.default_rng(2)
     u = rng.normal(size=(1, 400, 1))
@@ -186,6 +212,7 @@ def test_fit_keeps_model_stable_and_reports():
         ({"max_iter": 2.5}, "max_iter"),
         ({"tol": -1.0}, "tol"),
         ({"x0": "guess"}, "x0"),
+        ({"criterion": "likelihood"}, "criterion"),
         ({"start": "magic"}, "kind"),
     ],
 )

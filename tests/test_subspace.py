@@ -100,18 +100,27 @@ def test_fit_best_recovers_and_reports(mimo_data):
     assert rel_markov_error(model, truth) < 1e-6
     assert info["start_losses"].shape == (6,) and info["start_scores"].shape == (6,)
     assert 0 <= info["start"] < 3 and info["x0_mode"] in ("zero", "estimate")
-    assert info["candidates"][int(np.argmax(info["start_scores"]))] == (
-        info["start"],
-        info["x0_mode"],
-    )
+    chosen = info["candidates"][int(np.argmax(info["start_scores"]))]
+    assert chosen == (info["start"], info["x0_mode"], info["criterion"])
 
 
 def test_fit_best_fixed_treatment_and_loss_rule(mimo_data):
     truth, u, y = mimo_data
     model, info = fit_best(u, y, 4, x0="zero", holdout=0.0, starts=("subspace", "arx"))
-    assert info["candidates"] == [(0, "zero"), (1, "zero")]
+    assert info["candidates"] == [(0, "zero", "simulation"), (1, "zero", "simulation")]
     np.testing.assert_allclose(info["start_scores"], -info["start_losses"])
     assert rel_markov_error(model, truth) < 1e-6
+
+
+def test_fit_best_auto_criterion_adds_prediction_candidates(mimo_data):
+    truth, u, y = mimo_data
+    model, info = fit_best(u[:, :1500], y[:, :1500], 4, criterion="auto", x0="zero")
+    assert [c[2] for c in info["candidates"]].count("prediction") == 1
+    assert info["criterion"] in ("simulation", "prediction")
+    assert rel_markov_error(model, truth) < 1e-6
+    _, by_loss = fit_best(u[:, :600], y[:, :600], 2, criterion="auto", holdout=0.0)
+    is_pred = np.array([c[2] == "prediction" for c in by_loss["candidates"]])
+    assert np.all(np.isneginf(by_loss["start_scores"][is_pred]))  # losses not comparable
 
 
 def test_fit_best_holdout_beats_lowest_loss_on_ballbeam():
@@ -145,6 +154,7 @@ def test_select_order_finds_the_true_order():
         (lambda u, y: fit_best(u, y, 2, screen_iter=-1), "screen_iter"),
         (lambda u, y: fit_best(u, y, 2, holdout=1.0), "holdout"),
         (lambda u, y: fit_best(u, y, 2, x0="guess"), "x0"),
+        (lambda u, y: fit_best(u, y, 2, criterion="guess"), "criterion"),
         (lambda u, y: select_order(u, y, orders=[]), "orders"),
         (lambda u, y: select_order(u, y, holdout=1.5), "holdout"),
         (lambda u, y: select_order(u, y, tolerance=-1), "tolerance"),

@@ -624,14 +624,20 @@ def _lm_step(
     lam: float,
     estimate_x0: bool,
     prior: np.ndarray | None = None,
+    fixed: np.ndarray | None = None,
 ) -> tuple[StateSpaceSystem, np.ndarray, float, float] | None:
     """One accepted damped Gauss-Newton step in the gauge complement, or None.
 
     The damping grows until the step lowers the loss and keeps ``rho(A) < 1``;
-    ``None`` when no damping up to 1e10 does (a local minimum).
+    ``None`` when no damping up to 1e10 does (a local minimum). ``fixed`` indexes
+    parameters (of ``A, B, C, D``) that stay where they are.
     """
     n, m, p = system.order, system.n_inputs, system.n_outputs
     Q = _gauge_complement(system, x0s, estimate_x0)
+    if fixed is not None:  # the gauge leaves D alone, so its fixed entries lie in span(Q)
+        Q[fixed] = 0.0
+        U, sv, _ = np.linalg.svd(Q, full_matrices=False)
+        Q = U[:, sv > 0.5]
     Hr, gr = Q.T @ H @ Q, Q.T @ g
     dH = np.diag(Hr).copy()
     dH += 1e-9 * max(float(np.mean(dH)), 1e-300)
@@ -660,11 +666,13 @@ def _levenberg_marquardt(
     max_iter: int,
     tol: float,
     prior: np.ndarray | None = None,
+    fixed: np.ndarray | None = None,
 ) -> tuple[StateSpaceSystem, np.ndarray, dict[str, Any]]:
     """Minimise the simulation error from ``system`` (scaled units, stable start).
 
     ``prior`` (order x order, or None) adds ``x0_i^T prior x0_i`` per sequence: a
-    Gaussian prior on the initial states (MAP instead of least squares).
+    Gaussian prior on the initial states (MAP instead of least squares). ``fixed``:
+    parameter indices held where they are.
     """
     flags = (1, 1, 1, 1, int(estimate_x0))
     size = float(y3.size)
@@ -672,7 +680,7 @@ def _levenberg_marquardt(
     sse = _add_prior(H, g, sse, x0s, prior)
     history, lam, stop, it = [sse / size], 1e-3, "max_iter", 0
     while it < max_iter:
-        out = _lm_step(system, x0s, u3, y3, H, g, sse, lam, estimate_x0, prior)
+        out = _lm_step(system, x0s, u3, y3, H, g, sse, lam, estimate_x0, prior, fixed)
         if out is None:
             stop = "no_progress"
             break
@@ -721,24 +729,22 @@ def fit_state_space(
     order: int,
     *,
     x0: str = "estimate",
+    criterion: str = "simulation",
     max_iter: int = 100,
     tol: float = 1e-7,
     start: Any = None,
 ) -> tuple[StateSpaceSystem, dict[str, Any]]:
-    """Output-error fit of a fully parameterised ``(A, B, C, D)`` by Levenberg-Marquardt.
+    """Output-error (or prediction-error) fit of a full ``(A, B, C, D)`` by Levenberg-Marquardt.
 
-    Minimises ``sum_t ||(y_t - yhat_t) / s_y||^2``, the simulation error with each
-    output scaled by its standard deviation (so every output counts like in the fit
-    percent averaged over outputs). Jacobian: exact, from forward sensitivity
-    recursions in compiled code, O(T order) per parameter, accumulated chunk by chunk
-    into the normal equations (memory O(512 p P) for P parameters).
-
-    Parameterisation: all entries of ``A, B, C, D`` (and initial states), searched
-    orthogonally to the ``order^2`` similarity directions (data-driven local
-    coordinates), in coordinates where the simulated state has unit covariance and
-    with unit-variance inputs/outputs: every block has an O(1) Jacobian, so the
-    damped normal equations stay well conditioned, unlike canonical forms (badly
-    conditioned beyond order ~3). Steps reaching ``rho(A) >= 1`` are rejected.
+    Minimises ``sum_t ||(y_t - yhat_t) / s_y||^2``, the simulation error, each output
+    scaled by its standard deviation (as the fit percent averaged over outputs).
+    Jacobian: exact, by compiled forward sensitivity recursions, accumulated chunk by
+    chunk into the normal equations (memory O(512 p P) for P parameters). All entries
+    of ``A, B, C, D`` (and initial states) are searched orthogonally to the
+    ``order^2`` similarity directions, in coordinates where the simulated state and
+    the signals have unit variance: every Jacobian block is O(1), so the damped
+    normal equations stay well conditioned (canonical forms are not beyond order
+    ~3). Steps reaching ``rho(A) >= 1`` are rejected.
 
     Parameters
     ----------
@@ -753,13 +759,17 @@ def fit_state_space(
         a Gaussian prior with the start's stationary state covariance, weighted by
         the start's residual variance (MAP; keeps a slow mode from explaining a
         trend with a huge initial state).
+    criterion : {'simulation', 'prediction'}
+        The output error above, or the one-step prediction error of the innovations
+        form ``x+ = A x + B u + K e`` (a noise model, like ARMAX: the predictor
+        ``(A - KC, [B - KD, K], C, [D, 0])`` driven by ``[u, y]`` is fitted from
+        ``K = 0``); the simulation model ``(A, B, C, D)`` is returned either way.
     max_iter : int
         Most Levenberg-Marquardt iterations (``>= 0``; 0 returns the start).
     tol : float
         Stop when an iteration lowers the loss by less than this relative amount.
     start : None, {'subspace', 'arx', 'zero'} or StateSpaceSystem
-        Initial model; ``None`` is :func:`learnlds.subspace.subspace_id`. An unstable
-        start is stabilised (poles reflected inside the unit circle).
+        Initial model (``None``: :func:`learnlds.subspace.subspace_id`); stabilised.
 
     Returns
     -------
@@ -768,38 +778,44 @@ def fit_state_space(
     info : dict
         ``loss_history`` (mean squared scaled error, start first), ``n_iter``,
         ``converged``, ``stop_reason`` ('tol', 'no_progress', 'max_iter'), ``loss``,
-        ``x0`` (``(N, order)`` initial states in the state coordinates
-        of the model; zeros for ``x0='zero'``).
+        ``x0`` (``(N, order)`` initial states of the model's state; zeros for
+        ``x0='zero'``); ``K`` with ``criterion='prediction'`` (losses: prediction).
 
     Raises
     ------
     ParameterError
-        A bad ``order``, ``x0``, ``max_iter``, ``tol`` or ``start``.
+        A bad ``order``, ``x0``, ``criterion``, ``max_iter``, ``tol`` or ``start``.
     DataError
         ``u3``/``y3`` of mismatched shape or too short for ``order``.
 
     Examples
     --------
-    >>> rng = np.random.default_rng(0)
     >>> truth = StateSpaceSystem([[0.8, 0.2], [0.0, 0.5]], [[1.0], [0.5]], [[1.0, -1.0]])
-    >>> u = rng.normal(size=(1, 400, 1))
-    >>> y = truth.simulate(u)
-    >>> model, info = fit_state_space(u, y, 2)
+    >>> u = np.random.default_rng(0).normal(size=(1, 400, 1))
+    >>> model, info = fit_state_space(u, truth.simulate(u), 2)
     >>> bool(np.allclose(model.markov(5), truth.markov(5), atol=1e-6))
     True
     """
     order = check_int(order, "order", low=1)
     x0 = check_choice(x0, "x0", ("estimate", "zero", "prior"))
-    max_iter = check_int(max_iter, "max_iter", low=0)
-    tol = check_float(tol, "tol", low=0.0)
+    criterion = check_choice(criterion, "criterion", ("simulation", "prediction"))
+    max_iter, tol = check_int(max_iter, "max_iter", low=0), check_float(tol, "tol", low=0.0)
     u3, y3 = _check_canonical(u3, y3, order)
-    return _fit_scaled(u3, y3, order, x0, max_iter, tol, start)
+    fit = _fit_predictor if criterion == "prediction" else _fit_scaled
+    return fit(u3, y3, order, x0, max_iter, tol, start)
 
 
 def _fit_scaled(
-    u3: np.ndarray, y3: np.ndarray, order: int, x0_mode: str, max_iter: int, tol: float, start: Any
+    u3: np.ndarray,
+    y3: np.ndarray,
+    order: int,
+    x0_mode: str,
+    max_iter: int,
+    tol: float,
+    start: Any,
+    fixed: np.ndarray | None = None,
 ) -> tuple[StateSpaceSystem, dict[str, Any]]:
-    """The body of :func:`fit_state_space` once its arguments are checked."""
+    """The body of :func:`fit_state_space` (simulation error) once its arguments are checked."""
     N, _, m = u3.shape
     est = x0_mode != "zero"
     if start is None or isinstance(start, str):
@@ -817,9 +833,52 @@ def _fit_scaled(
     if x0_mode == "prior":  # state covariance is I here; weight by the start's residual
         prior = (_sse(system, us, ys, np.zeros_like(x0s)) / ys.size) * np.eye(order)
         x0s = _map_initial_states(system, us, ys, prior)
-    system, x0s, info = _levenberg_marquardt(system, x0s, us, ys, est, max_iter, tol, prior)
+    system, x0s, info = _levenberg_marquardt(system, x0s, us, ys, est, max_iter, tol, prior, fixed)
     info["x0"] = x0s
     return _rescale(system, 1.0 / su, 1.0 / sy), info
+
+
+def _fit_predictor(
+    u3: np.ndarray,
+    y3: np.ndarray,
+    order: int,
+    x0_mode: str,
+    max_iter: int,
+    tol: float,
+    start: Any,
+    gain: np.ndarray | None = None,
+) -> tuple[StateSpaceSystem, dict[str, Any]]:
+    """Prediction-error fit of the innovations form; returns the simulation model.
+
+    The one-step predictor of ``x+ = A x + B u + K e``, ``y = C x + D u + e`` is the
+    state-space system ``(A - K C, [B - K D, K], C, [D, 0])`` driven by ``[u, y]``: it
+    is fitted like any system (the ``y`` columns of its feedthrough held at zero,
+    the predictor kept stable), starting from ``gain`` (default ``K = 0``: the
+    output-error model). ``A = A_K + K C`` is then stabilised (reflected) if needed.
+    """
+    N, _, m = u3.shape
+    p = y3.shape[2]
+    if start is None or isinstance(start, str):
+        from .subspace import initial_system
+
+        start = initial_system(u3, y3, order, kind="subspace" if start is None else start)
+    start = _check_start(start, order, m, p)
+    K = np.zeros((order, p)) if gain is None else gain
+    pred = StateSpaceSystem(
+        start.A - K @ start.C,
+        np.hstack((start.B - K @ start.D, K)),
+        start.C,
+        np.hstack((start.D, np.zeros((p, p)))),
+    )
+    o3 = order * order + order * (m + p) + p * order
+    fixed = o3 + (np.arange(p)[:, None] * (m + p) + m + np.arange(p)[None, :]).ravel()
+    ut = np.concatenate((u3, y3), axis=2)
+    pred, info = _fit_scaled(ut, y3, order, x0_mode, max_iter, tol, pred, fixed)
+    K = pred.B[:, m:]
+    D = pred.D[:, :m]
+    A = stabilize_matrix(pred.A + K @ pred.C)
+    info["K"] = K
+    return StateSpaceSystem(A, pred.B[:, :m] + K @ D, pred.C, D), info
 
 
 def _check_canonical(u3: Any, y3: Any, order: int) -> tuple[np.ndarray, np.ndarray]:

@@ -31,9 +31,10 @@ from .statespace import (
     StateSpaceSystem,
     _channel_scales,
     _check_canonical,
+    _fit_predictor,
+    _fit_scaled,
     _rescale,
     _simulate3,
-    fit_state_space,
     linear_bdx0,
     stabilize_matrix,
 )
@@ -320,11 +321,21 @@ def initial_system(
 
 
 def _try_fit(
-    u3: np.ndarray, y3: np.ndarray, order: int, x0: str, max_iter: int, tol: float, start: Any
+    u3: np.ndarray,
+    y3: np.ndarray,
+    order: int,
+    cand: tuple[int, str, str],
+    max_iter: int,
+    tol: float,
+    start: Any,
+    gain: np.ndarray | None = None,
 ) -> tuple[StateSpaceSystem, dict[str, Any]] | None:
-    """``fit_state_space`` from one start, or None when that start cannot be built."""
+    """One candidate's fit (``(start index, x0, criterion)``), or None when it cannot be built."""
     try:
-        return fit_state_space(u3, y3, order, x0=x0, max_iter=max_iter, tol=tol, start=start)
+        _check_canonical(u3, y3, order)
+        if cand[2] == "prediction":
+            return _fit_predictor(u3, y3, order, cand[1], max_iter, tol, start, gain)
+        return _fit_scaled(u3, y3, order, cand[1], max_iter, tol, start)
     except (DataError, np.linalg.LinAlgError):
         return None
 
@@ -350,10 +361,21 @@ def _holdout_fit(system: StateSpaceSystem, uv: np.ndarray, yv: np.ndarray) -> fl
         return float(np.mean(channel_fits(yv, yhat)))
 
 
-def _candidates(starts: list[Any], x0: str) -> list[tuple[int, str]]:
-    """(start index, initial-state treatment) pairs to screen."""
+def _candidates(starts: list[Any], x0: str, criterion: str) -> list[tuple[int, str, str]]:
+    """(start index, initial-state treatment, criterion) triples to screen.
+
+    ``criterion='auto'``: output error from every start, prediction error from the
+    first start only (it doubles the cost of a candidate's Jacobian for MIMO).
+    """
     modes = ("zero", "estimate") if x0 == "auto" else (x0,)
-    return [(i, mode) for mode in modes for i in range(len(starts))]
+    crits = ("simulation", "prediction") if criterion == "auto" else (criterion,)
+    return [
+        (i, mode, crit)
+        for crit in crits
+        for mode in modes
+        for i in range(len(starts))
+        if criterion != "auto" or crit == "simulation" or i == 0
+    ]
 
 
 def _screen(
@@ -361,7 +383,7 @@ def _screen(
     y3: np.ndarray,
     order: int,
     starts: list[Any],
-    cands: list[tuple[int, str]],
+    cands: list[tuple[int, str, str]],
     iters: int,
     tol: float,
     holdout: float,
@@ -369,13 +391,15 @@ def _screen(
     """Screened fits, their losses and their inner hold-out fits (``-inf`` where failed).
 
     With ``holdout > 0`` every candidate is fitted on the first part of each sequence
-    and scored on the rest; with ``holdout == 0`` on all data, scored by ``-loss``.
+    and scored on the rest; with ``holdout == 0`` on all data, scored by ``-loss``
+    (prediction-error candidates then only compete among themselves).
     """
     ue, ye, uv, yv = _split(u3, y3, holdout) if holdout > 0 else (u3, y3, None, None)
-    fits = [_try_fit(ue, ye, order, mode, iters, tol, starts[i]) for i, mode in cands]
+    fits = [_try_fit(ue, ye, order, c, iters, tol, starts[c[0]]) for c in cands]
     losses = np.array([np.inf if f is None else f[1]["loss"] for f in fits])
     if uv is None:
-        return fits, losses, -losses
+        pred = np.array([c[2] == "prediction" for c in cands])
+        return fits, losses, np.where(pred & ~np.all(pred), -np.inf, -losses)
     scores = np.array([-np.inf if f is None else _holdout_fit(f[0], uv, yv) for f in fits])
     return fits, losses, scores
 
@@ -385,7 +409,7 @@ def _screened(
     y3: np.ndarray,
     order: int,
     starts: list[Any],
-    cands: list[tuple[int, str]],
+    cands: list[tuple[int, str, str]],
     iters: int,
     tol: float,
     holdout: float,
@@ -401,17 +425,24 @@ def _screened(
 
 
 def _fit_best_args(
-    starts: Iterable[Any], x0: Any, max_iter: Any, screen_iter: Any, holdout: Any
-) -> tuple[list[Any], list[tuple[int, str]], int, int, float]:
+    starts: Iterable[Any],
+    x0: Any,
+    criterion: Any,
+    max_iter: Any,
+    screen_iter: Any,
+    holdout: Any,
+) -> tuple[list[Any], list[tuple[int, str, str]], int, int, float]:
     """Checked ``fit_best`` arguments: starts, candidates, screening and final budgets, hold-out."""
     screen_iter = check_int(screen_iter, "screen_iter", low=0)
     max_iter = check_int(max_iter, "max_iter", low=0)
     holdout = check_float(holdout, "holdout", low=0.0, high=1.0, high_open=True)
     x0 = check_choice(x0, "x0", ("auto", "zero", "estimate", "prior"))
+    criterion = check_choice(criterion, "criterion", ("auto", "simulation", "prediction"))
     starts = list(starts)
     if not starts:
         raise ParameterError("starts: give at least one start")
-    return starts, _candidates(starts, x0), min(screen_iter, max_iter), max_iter, holdout
+    cands = _candidates(starts, x0, criterion)
+    return starts, cands, min(screen_iter, max_iter), max_iter, holdout
 
 
 def fit_best(
@@ -421,22 +452,22 @@ def fit_best(
     *,
     starts: Iterable[Any] = ("subspace", "arx", "zero"),
     x0: str = "auto",
+    criterion: str = "simulation",
     max_iter: int = 100,
     tol: float = 1e-7,
     screen_iter: int = 15,
     holdout: float = 0.3,
 ) -> tuple[StateSpaceSystem, dict[str, Any]]:
-    """Screen several starts and initial-state treatments, refine the one that validates best.
+    """Screen starts, initial-state treatments and fit criteria; refine what validates best.
 
-    Each candidate (a start and a treatment; ``x0='auto'``: ``'zero'`` and
-    ``'estimate'``) gets ``screen_iter`` iterations of
-    :func:`~learnlds.statespace.fit_state_space` on the first ``1 - holdout`` of each
-    sequence and is ranked by its zero-state simulation fit on the rest (each part
-    centred on its own means, as :func:`learnlds.validate.holdout`). The winner is
-    refined on all data from its screened model (the model that validated). Not the
-    lowest loss: on real plants a start can reach it through modes that do not
-    generalise, and an estimated initial state helps some records and lets slow
-    modes absorb trends in others. ``holdout=0`` (or too short a hold-out): by loss.
+    Each candidate (start, ``x0`` treatment, ``criterion``) gets ``screen_iter``
+    iterations of :func:`~learnlds.statespace.fit_state_space` on the first
+    ``1 - holdout`` of each sequence and is ranked by its zero-state simulation fit on
+    the rest (parts centred on own means, as :func:`learnlds.validate.holdout`); the
+    winner is refined on all data from its screened model. Not the lowest loss: on
+    real plants a start can reach it by modes that do not generalise, and an
+    estimated initial state helps some records and lets slow modes absorb trends in
+    others. ``holdout=0`` (or too short a hold-out): by loss.
 
     Parameters
     ----------
@@ -449,6 +480,10 @@ def fit_best(
     x0 : {'auto', 'zero', 'estimate', 'prior'}
         Initial-state treatment: ``'auto'`` screens ``'zero'`` and ``'estimate'``;
         the others are passed to ``fit_state_space``.
+    criterion : {'simulation', 'prediction', 'auto'}
+        Of ``fit_state_space``; ``'auto'`` adds prediction-error candidates from the
+        first start (not the default: on DaISy records they won hold-outs and lost
+        on validation).
     max_iter : int
         Most iterations of the final refinement.
     tol : float
@@ -456,49 +491,45 @@ def fit_best(
     screen_iter : int
         Iterations every candidate gets before the choice.
     holdout : float
-        Fraction of each sequence that scores the candidates, in ``[0, 1)``.
+        Fraction of each sequence scoring the candidates, ``[0, 1)``.
 
     Returns
     -------
     system : StateSpaceSystem
         The refined model.
     info : dict
-        The final fit's info (see ``fit_state_space``) plus ``start`` (index in
-        ``starts``), ``x0_mode`` (the treatment chosen), ``candidates`` (the
-        ``(start index, treatment)`` pairs screened), ``start_losses`` (screening
-        loss of each, ``inf`` where it failed), ``start_scores`` (hold-out fit
-        percent of each; ``-loss`` when ranked by loss) and ``selected_by``
-        (``'holdout'`` or ``'loss'``).
+        The final fit's info (see ``fit_state_space``) plus the choice: ``start``
+        (index in ``starts``), ``x0_mode``, ``criterion``, ``selected_by``
+        (``'holdout'``/``'loss'``); and per screened ``(start, x0, criterion)`` of
+        ``candidates``: ``start_losses`` (``inf``: failed), ``start_scores``
+        (hold-out fit percent, or ``-loss``).
 
     Raises
     ------
     ParameterError
-        No usable start, or a bad ``x0``, ``max_iter``, ``screen_iter`` or ``holdout``.
+        No usable start, or a bad ``x0``, ``criterion``, ``max_iter``,
+        ``screen_iter`` or ``holdout``.
 
     Examples
     --------
     >>> truth = StateSpaceSystem([[0.9, 0.1], [0.0, 0.5]], [[1.0], [1.0]], [[1.0, 0.0]])
     >>> u = np.random.default_rng(0).normal(size=(1, 500, 1))
-    >>> model, info = fit_best(u, truth.simulate(u), 2)
-    >>> bool(info["loss"] < 1e-12)
+    >>> bool(fit_best(u, truth.simulate(u), 2)[1]["loss"] < 1e-12)
     True
     """
-    starts, cands, iters, max_iter, holdout = _fit_best_args(
-        starts, x0, max_iter, screen_iter, holdout
-    )
+    args = _fit_best_args(starts, x0, criterion, max_iter, screen_iter, holdout)
+    starts, cands, iters, max_iter, holdout = args
     fits, losses, scores, holdout = _screened(u3, y3, order, starts, cands, iters, tol, holdout)
     best = int(np.argmax(scores))
     system, info = fits[best]
     if holdout > 0 or (not info["converged"] and max_iter > info["n_iter"]):
-        system, info = _refine(
-            u3, y3, order, cands[best][1], max_iter, tol, system, info, holdout > 0
-        )
+        system, info = _refine(u3, y3, order, cands[best], max_iter, tol, fits[best], holdout > 0)
     return system, _report(info, cands, best, losses, scores, holdout)
 
 
 def _report(
     info: dict[str, Any],
-    cands: list[tuple[int, str]],
+    cands: list[tuple[int, str, str]],
     best: int,
     losses: np.ndarray,
     scores: np.ndarray,
@@ -509,6 +540,7 @@ def _report(
         info,
         start=cands[best][0],
         x0_mode=cands[best][1],
+        criterion=cands[best][2],
         candidates=cands,
         selected_by="holdout" if holdout > 0 else "loss",
         start_losses=losses,
@@ -520,16 +552,19 @@ def _refine(
     u3: np.ndarray,
     y3: np.ndarray,
     order: int,
-    mode: str,
+    cand: tuple[int, str, str],
     max_iter: int,
     tol: float,
-    system: StateSpaceSystem,
-    info: dict[str, Any],
+    screened: tuple[StateSpaceSystem, dict[str, Any]],
     fresh: bool,
 ) -> tuple[StateSpaceSystem, dict[str, Any]]:
-    """Continue a screened fit on ``u3``, ``y3``; history joined unless ``fresh``."""
+    """Continue a screened fit (and its gain ``K``) on all data; history joined unless ``fresh``."""
+    system, info = screened
     budget = max_iter if fresh else max_iter - info["n_iter"]
-    system, more = fit_state_space(u3, y3, order, x0=mode, max_iter=budget, tol=tol, start=system)
+    out = _try_fit(u3, y3, order, cand, budget, tol, system, info.get("K"))
+    if out is None:
+        raise DataError(f"order: {order} cannot be refined on these data")
+    system, more = out
     if not fresh:
         more["loss_history"] = np.concatenate((info["loss_history"], more["loss_history"][1:]))
         more["n_iter"] += info["n_iter"]
