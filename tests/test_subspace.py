@@ -166,6 +166,38 @@ def test_parameters_checked(call, name):
         call(u, u)
 
 
+@pytest.fixture(scope="module")
+def target_data():
+    """The issue's target: random stable MIMO, 2 outputs, 3 inputs, order 4, T = 5000."""
+    truth = random_system(4, 3, 2, 11)
+    rng = np.random.default_rng(5)
+    u = rng.normal(size=(1, 5000, 3))
+    y = truth.simulate(u)
+    return truth, u, y, y + 0.3 * y.std(axis=1) * rng.normal(size=y.shape)
+
+
+def test_fit_best_meets_the_issue_target(target_data):
+    truth, u, y, noisy = target_data
+    assert rel_markov_error(fit_best(u, y, 4)[0], truth) <= 1e-6
+    err = rel_markov_error(fit_best(u, noisy, 4)[0], truth)
+    assert err <= 1.2 * rel_markov_error(subspace_id(u, noisy, 4), truth)
+
+
+def test_fit_best_on_short_or_degenerate_data():
+    truth = random_system(2, 1, 1, 0)
+    rng = np.random.default_rng(0)
+    u = rng.normal(size=(1, 40, 1))
+    with pytest.raises(DataError, match="order"):
+        fit_best(u, truth.simulate(u), 8)
+    u = rng.normal(size=(1, 300, 1))
+    flat_end = np.r_[rng.normal(size=200), np.zeros(100)][None, :, None]
+    y = np.concatenate((truth.simulate(u), flat_end), axis=2)  # constant in the hold-out
+    model, info = fit_best(u, y, 2)
+    assert info["selected_by"] == "loss" and model.is_stable
+    with pytest.raises(DataError, match="hold-out"):
+        select_order(u, y, orders=[1, 2])
+
+
 def test_too_short_for_the_order_is_a_data_error():
     u = np.random.default_rng(0).normal(size=(1, 30, 2))
     with pytest.raises(DataError):

@@ -357,8 +357,11 @@ def _holdout_fit(system: StateSpaceSystem, uv: np.ndarray, yv: np.ndarray) -> fl
     yhat = _simulate3(system, uv, np.zeros((uv.shape[0], system.order)))
     if not np.all(np.isfinite(yhat)):
         return -np.inf
-    with np.errstate(all="ignore"):
-        return float(np.mean(channel_fits(yv, yhat)))
+    try:
+        with np.errstate(all="ignore"):
+            return float(np.mean(channel_fits(yv, yhat)))
+    except DataError:  # a constant held-out channel: no fit percent
+        return -np.inf
 
 
 def _candidates(starts: list[Any], x0: str, criterion: str) -> list[tuple[int, str, str]]:
@@ -420,7 +423,10 @@ def _screened(
         holdout = 0.0
         fits, losses, scores = _screen(u3, y3, order, starts, cands, iters, tol, holdout)
     if not np.any(np.isfinite(scores)):
-        raise ParameterError(f"starts: none of {starts!r} could be built for order {order}")
+        N, T, _ = u3.shape
+        raise DataError(
+            f"order: no start ({starts!r}) could be fitted at order {order} to {N} x {T} samples"
+        )
     return fits, losses, scores, holdout
 
 
@@ -464,10 +470,9 @@ def fit_best(
     iterations of :func:`~learnlds.statespace.fit_state_space` on the first
     ``1 - holdout`` of each sequence and is ranked by its zero-state simulation fit on
     the rest (parts centred on own means, as :func:`learnlds.validate.holdout`); the
-    winner is refined on all data from its screened model. Not the lowest loss: on
-    real plants a start can reach it by modes that do not generalise, and an
-    estimated initial state helps some records and lets slow modes absorb trends in
-    others. ``holdout=0`` (or too short a hold-out): by loss.
+    winner is refined on all data from its screened model. (The lowest loss can come
+    from modes that do not generalise, or an initial state absorbing a trend.)
+    ``holdout=0`` (or too short a hold-out): by loss.
 
     Parameters
     ----------
@@ -507,8 +512,9 @@ def fit_best(
     Raises
     ------
     ParameterError
-        No usable start, or a bad ``x0``, ``criterion``, ``max_iter``,
-        ``screen_iter`` or ``holdout``.
+        No start, or a bad ``x0``, ``criterion``, ``max_iter``, ``screen_iter``, ``holdout``.
+    DataError
+        No start could be fitted (data too short for ``order``).
 
     Examples
     --------
@@ -645,6 +651,9 @@ def select_order(
         scores[k] = float(np.max(info["start_scores"])) if held else -np.inf
     top = max(scores.values())
     if not np.isfinite(top):
-        raise DataError(f"orders: none of {orders} could be fitted to these data")
+        raise DataError(
+            f"orders: none of {orders} could be fitted and scored on a hold-out of these data "
+            "(too short, or a held-out output is constant)"
+        )
     best = min(k for k in orders if scores[k] >= top - tolerance)
     return best, scores
