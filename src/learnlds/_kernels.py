@@ -17,9 +17,15 @@ Performance notes (why the loops look the way they do):
 * gradient sums accumulate in local arrays, written to the outputs once per
   sequence. No ``fastmath``: results match the scipy reference to ~1e-15.
 
-Public names: ``HAVE_NUMBA`` (whether the compiled kernel is available) and
-``fused_siso`` (the compiled kernel, ``None`` without numba); callers go through
-:func:`learnlds.risk.loss_and_grad`.
+Public names: ``HAVE_NUMBA`` (whether the compiled kernels are available),
+``fused_siso`` (the compiled loss kernel, ``None`` without numba; callers go through
+:func:`learnlds.risk.loss_and_grad`) and the streaming Gauss-Newton kernels
+``jacobian_block`` and ``sse_block`` (callers go through
+:class:`learnlds.train.LeastSquaresProblem`). The streaming kernels read one block of
+samples of every sequence and carry the filter states (the last ``n`` values of
+``s = u / p_a`` and ``w = z / p_a``) from one block to the next, so a record of any
+length is scored with memory proportional to the block, and the sums equal the
+whole-record ones up to rounding.
 
 Examples
 --------
@@ -50,7 +56,14 @@ except ImportError:  # pragma: no cover
     numba = None
     HAVE_NUMBA = False
 
-__all__ = ["HAVE_NUMBA", "fused_siso"]
+__all__ = [
+    "HAVE_NUMBA",
+    "fused_siso",
+    "jacobian_block",
+    "jacobian_block_siso",
+    "sse_block",
+    "sse_block_siso",
+]
 
 _CHUNK = 4096
 
@@ -132,7 +145,187 @@ def _fused_siso(a, c, d, x, y, burn_in, want_grad, loss_out, ga, gc, gd):
                 gc[i, k] = gck[k]
 
 
+def _jacobian_block(a, c3, d3, u, y, t0, burn_in, sh, wh, J, r):
+    """Jacobian rows and residuals of one block of samples, carrying the filter states.
+
+    ``u`` (N, L, m) and ``y`` (N, L, p) are samples ``t0 .. t0 + L - 1`` of every
+    sequence; ``sh`` (N, n, m) and ``wh`` (N, n, p) hold ``s`` and ``w`` at the ``n``
+    samples before ``t0`` and are updated to the ``n`` before ``t0 + L``. For each
+    scored sample (``t >= burn_in``) and output ``o`` one row is written,
+    ``J[o, row] = [-w_o(t - 1 .. t - n), s(t - n .. t - 1) (lag-major), u_t]`` (the
+    last part only when ``J`` has room for it) and ``r[o, row] = yhat_o - y_o``.
+    Returns ``(rows written, sum of squared residuals)``.
+    """
+    N, L, m = u.shape
+    p = y.shape[2]
+    n = a.shape[0]
+    q = J.shape[2] - n
+    with_d = q > n * m
+    ar = np.empty(n)
+    for k in range(n):
+        ar[k] = a[n - 1 - k]
+    sb = np.empty((L + n, m))  # sb[v + j] = s at t0 + v - n + j
+    wb = np.empty((L + n, p))
+    z = np.empty(p)
+    row = 0
+    sse = 0.0
+    for i in range(N):
+        sb[:n] = sh[i]
+        wb[:n] = wh[i]
+        for v in range(L):
+            t = t0 + v
+            for o in range(p):
+                acc = 0.0
+                for j in range(n):
+                    for k in range(m):
+                        acc += c3[j, o, k] * sb[v + j, k]
+                z[o] = acc
+            for k in range(m):
+                ps = 0.0
+                for j in range(n):
+                    ps += ar[j] * sb[v + j, k]
+                sb[v + n, k] = u[i, v, k] - ps
+            for o in range(p):
+                pw = 0.0
+                for j in range(n):
+                    pw += ar[j] * wb[v + j, o]
+                wb[v + n, o] = z[o] - pw
+            if t >= burn_in:
+                for o in range(p):
+                    res = z[o] - y[i, v, o]
+                    for k in range(m):
+                        res += d3[o, k] * u[i, v, k]
+                    sse += res * res
+                    r[o, row] = res
+                    for k in range(n):
+                        J[o, row, k] = -wb[v + n - 1 - k, o]
+                    for j in range(n):
+                        for k in range(m):
+                            J[o, row, n + j * m + k] = sb[v + j, k]
+                    if with_d:
+                        for k in range(m):
+                            J[o, row, n + n * m + k] = u[i, v, k]
+                row += 1
+        sh[i] = sb[L : L + n]
+        wh[i] = wb[L : L + n]
+    return row, sse
+
+
+def _sse_block(a, c3, d3, u, y, t0, burn_in, sh):
+    """Sum of squared residuals of one block, carrying ``s``'s state (see ``_jacobian_block``)."""
+    N, L, m = u.shape
+    p = y.shape[2]
+    n = a.shape[0]
+    ar = np.empty(n)
+    for k in range(n):
+        ar[k] = a[n - 1 - k]
+    sb = np.empty((L + n, m))
+    sse = 0.0
+    for i in range(N):
+        sb[:n] = sh[i]
+        for v in range(L):
+            if t0 + v >= burn_in:
+                for o in range(p):
+                    res = -y[i, v, o]
+                    for j in range(n):
+                        for k in range(m):
+                            res += c3[j, o, k] * sb[v + j, k]
+                    for k in range(m):
+                        res += d3[o, k] * u[i, v, k]
+                    sse += res * res
+            for k in range(m):
+                ps = 0.0
+                for j in range(n):
+                    ps += ar[j] * sb[v + j, k]
+                sb[v + n, k] = u[i, v, k] - ps
+        sh[i] = sb[L : L + n]
+    return sse
+
+
+def _jacobian_block_siso(a, c, d, u, y, t0, burn_in, sh, wh, J, r):
+    """``_jacobian_block`` for one input and one output: ``u``, ``y`` (N, L), ``sh``, ``wh`` (N, n),
+    ``J`` (rows, 2n or 2n + 1), ``r`` (rows,). Same rows, same sums, faster loops."""
+    N, L = u.shape
+    n = a.shape[0]
+    with_d = J.shape[1] > 2 * n
+    ar = np.empty(n)
+    for k in range(n):
+        ar[k] = a[n - 1 - k]
+    sb = np.empty(L + n)
+    wb = np.empty(L + n)
+    row = 0
+    sse = 0.0
+    for i in range(N):
+        for k in range(n):
+            sb[k] = sh[i, k]
+            wb[k] = wh[i, k]
+        for v in range(L):
+            z = 0.0
+            ps = 0.0
+            pw = 0.0
+            for j in range(n):
+                sv = sb[v + j]
+                z += c[j] * sv
+                ps += ar[j] * sv
+                pw += ar[j] * wb[v + j]
+            ut = u[i, v]
+            sb[v + n] = ut - ps
+            wb[v + n] = z - pw
+            if t0 + v >= burn_in:
+                res = z + d * ut - y[i, v]
+                sse += res * res
+                r[row] = res
+                for k in range(n):
+                    J[row, k] = -wb[v + n - 1 - k]
+                    J[row, n + k] = sb[v + k]
+                if with_d:
+                    J[row, 2 * n] = ut
+                row += 1
+        for k in range(n):
+            sh[i, k] = sb[L + k]
+            wh[i, k] = wb[L + k]
+    return row, sse
+
+
+def _sse_block_siso(a, c, d, u, y, t0, burn_in, sh):
+    """``_sse_block`` for one input and one output (``u``, ``y`` (N, L), ``sh`` (N, n))."""
+    N, L = u.shape
+    n = a.shape[0]
+    ar = np.empty(n)
+    for k in range(n):
+        ar[k] = a[n - 1 - k]
+    sb = np.empty(L + n)
+    sse = 0.0
+    for i in range(N):
+        for k in range(n):
+            sb[k] = sh[i, k]
+        for v in range(L):
+            z = 0.0
+            ps = 0.0
+            for j in range(n):
+                sv = sb[v + j]
+                z += c[j] * sv
+                ps += ar[j] * sv
+            ut = u[i, v]
+            sb[v + n] = ut - ps
+            if t0 + v >= burn_in:
+                res = z + d * ut - y[i, v]
+                sse += res * res
+        for k in range(n):
+            sh[i, k] = sb[L + k]
+    return sse
+
+
 if HAVE_NUMBA:
-    fused_siso = numba.njit(cache=True, fastmath=False, nogil=True)(_fused_siso)
+    _jit = numba.njit(cache=True, fastmath=False, nogil=True)
+    fused_siso = _jit(_fused_siso)
+    jacobian_block = _jit(_jacobian_block)
+    sse_block = _jit(_sse_block)
+    jacobian_block_siso = _jit(_jacobian_block_siso)
+    sse_block_siso = _jit(_sse_block_siso)
 else:  # pragma: no cover
     fused_siso = None
+    jacobian_block = _jacobian_block  # pure Python: correct, slow (LEARNLDS_NO_NUMBA)
+    sse_block = _sse_block
+    jacobian_block_siso = _jacobian_block_siso
+    sse_block_siso = _sse_block_siso

@@ -37,7 +37,7 @@ import sys
 import time
 import warnings
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -45,6 +45,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 from scipy import linalg, signal
 
+from . import _kernels
 from ._boundary import (
     IOArrays,
     as_io,
@@ -80,7 +81,9 @@ __all__ = [
     "LeastSquaresProblem",
     "ParamLayout",
     "TrainResult",
+    "STREAM_BLOCK",
     "TrainingDiverged",
+    "dense_normal_equations",
     "estimate_cost",
     "fresh_batches",
     "gauss_newton",
@@ -1483,6 +1486,8 @@ class LeastSquaresProblem(ParamLayout):
     def sse(self, a: np.ndarray, c3: np.ndarray, d3: np.ndarray) -> float:
         """Sum of squared residuals after the burn-in.
 
+        Streams the data block by block (see :meth:`normal_equations`).
+
         Parameters
         ----------
         a, c3, d3 : numpy.ndarray
@@ -1499,17 +1504,56 @@ class LeastSquaresProblem(ParamLayout):
         >>> prob.sse(np.zeros(1), np.zeros((1, 1, 1)), np.ones((1, 1)))
         4.0
         """
-        if self.n_inputs == 1 and self.n_outputs == 1:  # fused compiled loss: one pass
-            model = CanonicalSystem(a, c3[:, 0, 0], float(d3[0, 0]))
-            return loss(model, self.u[..., 0], self.y[..., 0], self.burn_in) * self.count
-        _, _, yhat = self.predict_parts(a, c3, d3)
-        r = (yhat - self.y)[:, self.burn_in :]
-        return float(np.sum(r * r))
+        if not _kernels.HAVE_NUMBA:  # pragma: no cover - the scipy reference
+            _, _, yhat = self.predict_parts(a, c3, d3)
+            r = (yhat - self.y)[:, self.burn_in :]
+            return float(np.sum(r * r))
+        a, c3, d3 = _f64(a), _f64(c3), _f64(d3)
+        sh = np.zeros((self.N, self.order, self.n_inputs))
+        total, b = 0.0, self.burn_in
+        siso = self.n_inputs == 1 and self.n_outputs == 1
+        c, d, sh1 = c3[:, 0, 0].copy(), float(d3[0, 0]), sh[..., 0]
+        for t0, ub, yb in self.blocks():
+            if siso:
+                total += _kernels.sse_block_siso(a, c, d, ub[..., 0], yb[..., 0], t0, b, sh1)
+            else:
+                total += _kernels.sse_block(a, c3, d3, ub, yb, t0, b, sh)
+        return float(total)
+
+    def blocks(self) -> Iterator[tuple[int, np.ndarray, np.ndarray]]:
+        """``(t0, u block, y block)``: samples ``t0 .. t0 + L - 1`` of every sequence, float64.
+
+        A block holds about :data:`STREAM_BLOCK` samples in all, so memory-mapped
+        data are read a block at a time and never copied whole.
+
+        Yields
+        ------
+        t0 : int
+            First sample of the block.
+        ub, yb : numpy.ndarray
+            ``(N, L, m)`` and ``(N, L, p)``.
+
+        Examples
+        --------
+        >>> prob = LeastSquaresProblem(np.ones((1, 5, 1)), np.ones((1, 5, 1)), 0, 1, True)
+        >>> [t0 for t0, _, _ in prob.blocks()]
+        [0]
+        """
+        step = max(1, STREAM_BLOCK // self.N)
+        for t0 in range(0, self.T, step):
+            ub = np.asarray(self.u[:, t0 : t0 + step], dtype=np.float64)
+            yb = np.asarray(self.y[:, t0 : t0 + step], dtype=np.float64)
+            yield t0, ub, yb
 
     def normal_equations(
         self, a: np.ndarray, c3: np.ndarray, d3: np.ndarray
     ) -> tuple[float, np.ndarray, np.ndarray]:
         """``(sse, J^T J, J^T r)`` for parameters ``[a, (c[:, o, :], d[o, :]) for o]``.
+
+        One compiled pass per block of samples (:func:`learnlds._kernels.jacobian_block`)
+        writes the block's Jacobian rows, carrying the filter states to the next
+        block; BLAS accumulates ``J^T J`` and ``J^T r``. Extra memory is
+        ``O(block x parameters)`` whatever the length of the data.
 
         Parameters
         ----------
@@ -1530,31 +1574,105 @@ class LeastSquaresProblem(ParamLayout):
         >>> sse, JtJ.shape, Jtr
         (4.0, (3, 3), array([0., 3., 4.]))
         """
-        n, m, p, b = self.order, self.n_inputs, self.n_outputs, self.burn_in
-        S, z, yhat = self.predict_parts(a, c3, d3)
-        w = signal.lfilter([1.0], np.concatenate(([1.0], a)), z, axis=1)
-        W = lagged(w, np.arange(1, n + 1))[:, b:]  # W[:, t, k, o] = w_o at t - k - 1
-        r = (yhat - self.y)[:, b:]  # (N, T-b, p)
-        feats = [S[:, b:].reshape(self.N, self.T - b, n * m)]
-        if self.learn_d:
-            feats.append(self.u[:, b:])
-        F = np.concatenate(feats, axis=2).reshape(-1, n * m + (m if self.learn_d else 0))
-        q = F.shape[1]
-        JtJ = np.zeros((n + p * q, n + p * q))
-        Jtr = np.zeros(n + p * q)
-        FtF = F.T @ F  # shared by every output
-        for o in range(p):  # loop over outputs, not time
-            Wo = W[..., o].reshape(-1, n)
-            ro = r[..., o].ravel()
-            blk = slice(n + o * q, n + (o + 1) * q)
-            JtJ[:n, :n] += Wo.T @ Wo
-            cross = -(Wo.T @ F)
-            JtJ[:n, blk] = cross
-            JtJ[blk, :n] = cross.T
-            JtJ[blk, blk] = FtF
-            Jtr[:n] += -(Wo.T @ ro)
-            Jtr[blk] = F.T @ ro
-        return float(np.sum(r * r)), JtJ, Jtr
+        if not _kernels.HAVE_NUMBA:  # pragma: no cover - the scipy reference
+            return dense_normal_equations(self, a, c3, d3)
+        n, m, p = self.order, self.n_inputs, self.n_outputs
+        q = n * m + (m if self.learn_d else 0)
+        a, c3, d3 = _f64(a), _f64(c3), _f64(d3)
+        sh, wh = np.zeros((self.N, n, m)), np.zeros((self.N, n, p))
+        J = np.empty((p, self.N * min(self.T, max(1, STREAM_BLOCK // self.N)), n + q))
+        r = np.empty((p, J.shape[1]))
+        G, g = np.zeros((p, n + q, n + q)), np.zeros((p, n + q))
+        sse, siso = 0.0, m == 1 and p == 1
+        c, d, sh1, wh1 = c3[:, 0, 0].copy(), float(d3[0, 0]), sh[..., 0], wh[..., 0]
+        for t0, ub, yb in self.blocks():
+            if siso:
+                rows, part = _kernels.jacobian_block_siso(
+                    a, c, d, ub[..., 0], yb[..., 0], t0, self.burn_in, sh1, wh1, J[0], r[0]
+                )
+            else:
+                rows, part = _kernels.jacobian_block(
+                    a, c3, d3, ub, yb, t0, self.burn_in, sh, wh, J, r
+                )
+            sse += part
+            for o in range(p):
+                Jo = J[o, :rows]
+                G[o] += Jo.T @ Jo
+                g[o] += Jo.T @ r[o, :rows]
+        return float(sse), *_assemble(G, g, n, q)
+
+
+#: Samples (over all sequences) per block of the streaming solver: large enough that
+#: BLAS and the kernel call overheads vanish, small enough to stay in cache.
+STREAM_BLOCK = 8192
+
+
+def _f64(arr: np.ndarray) -> np.ndarray:
+    return np.ascontiguousarray(arr, dtype=np.float64)
+
+
+def _assemble(G: np.ndarray, g: np.ndarray, n: int, q: int) -> tuple[np.ndarray, np.ndarray]:
+    """``J^T J`` and ``J^T r`` from the per-output Gram blocks of rows ``[-w_o lags, F]``."""
+    p = G.shape[0]
+    JtJ = np.zeros((n + p * q, n + p * q))
+    Jtr = np.zeros(n + p * q)
+    for o in range(p):
+        blk = slice(n + o * q, n + (o + 1) * q)
+        JtJ[:n, :n] += G[o, :n, :n]
+        JtJ[:n, blk] = G[o, :n, n:]
+        JtJ[blk, :n] = G[o, n:, :n]
+        JtJ[blk, blk] = G[o, n:, n:]
+        Jtr[:n] += g[o, :n]
+        Jtr[blk] = g[o, n:]
+    return JtJ, Jtr
+
+
+def dense_normal_equations(
+    problem: LeastSquaresProblem, a: np.ndarray, c3: np.ndarray, d3: np.ndarray
+) -> tuple[float, np.ndarray, np.ndarray]:
+    """The in-memory reference of :meth:`LeastSquaresProblem.normal_equations` (scipy filters).
+
+    Holds the whole Jacobian (about ``n_params`` values per sample): the check the
+    streaming kernel is tested against, and the path without numba.
+
+    Parameters
+    ----------
+    problem : LeastSquaresProblem
+        The data and layout.
+    a, c3, d3 : numpy.ndarray
+        ``(n,)``, ``(n, p, m)`` and ``(p, m)``.
+
+    Returns
+    -------
+    sse : float
+        Sum of squared residuals.
+    JtJ, Jtr : numpy.ndarray
+        ``(n_params, n_params)`` and ``(n_params,)``.
+
+    Examples
+    --------
+    >>> prob = LeastSquaresProblem(np.ones((1, 4, 1)), np.zeros((1, 4, 1)), 0, 1, True)
+    >>> dense_normal_equations(prob, np.zeros(1), np.zeros((1, 1, 1)), np.ones((1, 1)))[2]
+    array([0., 3., 4.])
+    """
+    n, m, p, b = problem.order, problem.n_inputs, problem.n_outputs, problem.burn_in
+    N, T = problem.N, problem.T
+    u = np.asarray(problem.u, dtype=np.float64)
+    S, z, yhat = mimo_parts(a, c3, d3, u)
+    w = signal.lfilter([1.0], np.concatenate(([1.0], a)), z, axis=1)
+    W = lagged(w, np.arange(1, n + 1))[:, b:]  # W[:, t, k, o] = w_o at t - k - 1
+    r = (yhat - problem.y)[:, b:]  # (N, T-b, p)
+    feats = [S[:, b:].reshape(N, T - b, n * m)]
+    if problem.learn_d:
+        feats.append(u[:, b:])
+    F = np.concatenate(feats, axis=2).reshape(-1, n * m + (m if problem.learn_d else 0))
+    q = F.shape[1]
+    G, g = np.zeros((p, n + q, n + q)), np.zeros((p, n + q))
+    for o in range(p):  # loop over outputs, not time
+        Jo = np.concatenate((-W[..., o].reshape(-1, n), F), axis=1)
+        ro = r[..., o].ravel()
+        G[o], g[o] = Jo.T @ Jo, Jo.T @ ro
+    return float(np.sum(r * r)), *_assemble(G, g, n, q)
 
 
 def _to_model(a: np.ndarray, c3: np.ndarray, d3: np.ndarray, siso: bool) -> CanonicalSystem:
@@ -1750,13 +1868,18 @@ def levenberg_marquardt(
 
 def _lm_step(
     problem: ParamLayout, theta: np.ndarray, sse: float, JtJ: np.ndarray, Jtr: np.ndarray,
-    mu: float, reg: PacmanRegion | None, margin: float, d_fixed: np.ndarray,
-) -> tuple[np.ndarray | None, float, float]:  # fmt: skip
-    """A feasible step that lowers the loss, raising ``mu`` until one does (or giving up)."""
+    mu: float, reg: PacmanRegion | None, margin: float, d_fixed: np.ndarray, tol: float,
+) -> tuple[np.ndarray | None, float, float, tuple[np.ndarray, np.ndarray] | None]:  # fmt: skip
+    """A feasible step that lowers the loss, raising ``mu`` until one does (or giving up).
+
+    A first try whose predicted decrease is well above ``tol`` (so that another
+    iteration will follow) is scored by the normal equations at the trial point,
+    returned for the next step: one pass over the data instead of two.
+    """
     n = problem.order
     scale = np.diag(JtJ).copy()
     scale[scale <= 0] = 1.0
-    for _ in range(40):
+    for attempt in range(40):
         try:
             with warnings.catch_warnings():  # near an exact fit; a bad step is rejected below
                 warnings.simplefilter("ignore", linalg.LinAlgWarning)
@@ -1767,13 +1890,24 @@ def _lm_step(
         trial = theta + delta
         trial[:n], ok = _feasible(trial[:n], reg, margin)
         if ok:
-            sse_new = problem.sse(*problem.unpack(trial, d_fixed))
+            params = problem.unpack(trial, d_fixed)
+            predicted = -(2.0 * (Jtr @ delta) + delta @ JtJ @ delta)
+            ne = None
+            if attempt == 0 and predicted > _FUSE_ABOVE * tol * sse:
+                sse_new, *ne = problem.normal_equations(*params)
+            else:
+                sse_new = problem.sse(*params)
             if np.isfinite(sse_new) and sse_new < sse:
-                return trial, sse_new, mu
+                return trial, sse_new, mu, ne  # type: ignore[return-value]
         mu *= 10.0
-    return None, sse, mu
+    return None, sse, mu, None
 
 
+_FUSE_ABOVE = (
+    10.0  # a predicted relative decrease above this many tol: score by the normal equations
+)
+_MU0 = 1e-3  # first Levenberg-Marquardt damping (relative to diag J^T J)
+_MU_DOWN = 10.0  # damping divided by this after an accepted step
 _EXACT = 1e-24  # a loss this far below the start's is an exact fit (residual ~1e-12)
 
 
@@ -1911,7 +2045,7 @@ def _lm(
         a, ok = _feasible(a, reg, margin)
         if not ok:
             a = np.zeros(problem.order)
-        st = _LMState(problem.pack(a, c3, d_fixed), 0.0, 1e-3, [])
+        st = _LMState(problem.pack(a, c3, d_fixed), 0.0, _MU0, [])
         st.sse, JtJ, Jtr = problem.normal_equations(a, c3, d_fixed)
         st.history.append(st.sse / problem.count)
     else:  # resumed: the normal equations at the saved parameters, as computed there
@@ -1921,22 +2055,25 @@ def _lm(
         watch.step(st)  # a Ctrl-C from here on saves at least this state
     it, reason = st.it, "tol" if st.it and _lm_done(st, tol) else "max_iter"
     for it in range(st.it + 1, max_iter + 1 if reason == "max_iter" else 0):
-        trial, sse_new, st.mu = _lm_step(
-            problem, st.theta, st.sse, JtJ, Jtr, st.mu, reg, margin, d_fixed
+        trial, sse_new, st.mu, ne = _lm_step(
+            problem, st.theta, st.sse, JtJ, Jtr, st.mu, reg, margin, d_fixed, tol
         )
         if trial is None:
             reason = "no_decrease"
             break
         st.rel, st.theta, st.it = (st.sse - sse_new) / max(st.sse, 1e-300), trial, it
-        st.sse, JtJ, Jtr = problem.normal_equations(*problem.unpack(st.theta, d_fixed))
+        st.sse = sse_new
         st.history.append(st.sse / problem.count)
-        st.mu = max(st.mu / 10.0, 1e-12)
+        st.mu = max(st.mu / _MU_DOWN, 1e-12)
         if watch is not None:
             st.elapsed = time.perf_counter() - start
             watch.step(st)
         if _lm_done(st, tol):
             reason = "tol"
             break
+        JtJ, Jtr = (
+            ne if ne is not None else problem.normal_equations(*problem.unpack(trial, d_fixed))[1:]
+        )
     final = _to_model(*problem.unpack(st.theta, d_fixed), siso)
     if watch is not None:
         watch.finish(final, np.asarray(st.history), it)
