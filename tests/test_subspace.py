@@ -123,6 +123,28 @@ def test_fit_best_auto_criterion_adds_prediction_candidates(mimo_data):
     assert np.all(np.isneginf(by_loss["start_scores"][is_pred]))  # losses not comparable
 
 
+def _estimation_half(u: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    cut = len(u) // 2
+    u3, y3 = u[:cut].reshape(cut, -1), y[:cut].reshape(cut, -1)
+    return (u3 - u3.mean(axis=0))[None], (y3 - y3.mean(axis=0))[None]
+
+
+def test_select_order_on_dryer_reaches_the_best_order():
+    u, y = daisy_record("dryer")
+    order, scores = select_order(*_estimation_half(u, y))
+    assert order == 3 and set(scores) == set(range(1, 9))
+    model = fit_best(*_estimation_half(u, y), order)[0]
+    assert holdout(model, u, y).validation_fit > 89.5
+
+
+def test_select_order_on_cd_player_arm():
+    raw = np.loadtxt(daisy_file("CD_player_arm"))
+    u, y = raw[:, :2], raw[:, 2:4]
+    order, _ = select_order(*_estimation_half(u, y))
+    model = fit_best(*_estimation_half(u, y), order)[0]
+    assert order in (3, 4) and holdout(model, u, y).validation_fit > 75.0
+
+
 def test_fit_best_holdout_beats_lowest_loss_on_ballbeam():
     """The lowest estimation loss is not the best model on this plant; the hold-out is."""
     d = load_daisy("ballbeam")
