@@ -265,3 +265,13 @@ def test_fit_says_which_columns_and_carries_dt(tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert "inputs u; outputs y" in proc.stderr and "time" in proc.stderr
     assert load(tmp_path / "model.json").dt == 0.1
+
+
+def test_demo_learning_rate_default_is_the_demos():
+    from learnlds.cli import build_parser
+    from learnlds.demo import DEMO_LR
+
+    assert build_parser().parse_args(["demo"]).lr is None  # run_demo's own default applies
+    assert (
+        f"{DEMO_LR:g}" in build_parser()._subparsers._group_actions[0].choices["demo"].format_help()
+    )

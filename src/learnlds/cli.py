@@ -223,14 +223,14 @@ def cmd_demo(args: argparse.Namespace) -> int:
     """``learnlds demo``: the post's hair-dryer demo with its HTML report."""
     from .demo import run_demo
 
-    Path(args.out).mkdir(parents=True, exist_ok=True)
-    check_output_path(Path(args.out) / "index.html", "--out")
+    if not Path(args.out).is_dir():
+        check_output_path(args.out, "--out")  # the folder that will hold it must exist
     run_demo(
         args.out,
         steps=args.steps,
         data_path=args.data,
         progress=not args.quiet,
-        lr=args.lr,
+        **({} if args.lr is None else {"lr": args.lr}),
         region=None if args.region == "none" else args.region,
         random_state=args.random_state,
         log=_say,
@@ -245,7 +245,8 @@ def cmd_report(args: argparse.Namespace) -> int:
     from .systems import load
     from .validate import holdout
 
-    check_output_path(Path(args.out) / "index.html", "--out")
+    if not Path(args.out).is_dir():
+        check_output_path(args.out, "--out")  # the folder that will hold it must exist
     system = load(args.model)
     if not system.is_siso:
         raise UnsupportedShapeError(
@@ -452,7 +453,7 @@ def _add_predict_demo_report(sub: Any) -> None:
     p.add_argument("--out", default="learnlds-demo", help="report folder")
     p.add_argument("--steps", type=_int_at_least(1), default=400, help="SGD steps")
     p.add_argument("--data", help="dryer.dat (or a folder holding it, or a data file)")
-    p.add_argument("--lr", type=_positive, default=0.01, help="fixed learning rate")
+    p.add_argument("--lr", type=_positive, help="fixed learning rate (default: the demo's, 0.0085)")
     p.add_argument("--region", choices=("none", "pacman"), default="none", help="SGD region")
     p.add_argument(
         "--random-state",
