@@ -10,8 +10,9 @@
   coloured inputs (where the subspace ``B``, ``D`` are poor).
 * :func:`subspace_singular_values`: the singular values used for order selection.
 * :func:`initial_system`: deterministic starts ('subspace', 'arx', 'zero').
-* :func:`fit_best`: several starts refined by :func:`~learnlds.statespace.fit_state_space`,
-  the best kept.
+* :func:`fit_best`: candidates (starts x initial-state treatments [x fit criteria])
+  screened on the first part of the data, ranked by their simulation fit on the rest,
+  the winner refined on all data.
 * :func:`select_order`: order chosen by the same inner hold-out that ranks the starts.
 
 All functions take canonical, centred ``(N, T, m)`` / ``(N, T, p)`` arrays (see
