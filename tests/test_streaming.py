@@ -44,3 +44,78 @@ def test_gauss_newton_independent_of_block(monkeypatch):
     res = gauss_newton(u, y, order=3)
     np.testing.assert_allclose(res.model.markov(50), ref.model.markov(50), atol=1e-9)
     assert res.n_steps == ref.n_steps
+
+
+TRUTH = CanonicalSystem([-0.6, 0.2, -0.05], [1.0, -0.4, 0.3], 0.5)
+
+
+def _record(tmp_path, T=20_000, dtype=np.float64):
+    rng = np.random.default_rng(5)
+    u = rng.normal(size=T)
+    y = TRUTH.simulate(u, noise_std=0.1, random_state=rng)
+    np.save(tmp_path / "u.npy", u.astype(dtype))
+    np.save(tmp_path / "y.npy", y.astype(dtype))
+    mu = np.load(tmp_path / "u.npy", mmap_mode="r")
+    my = np.load(tmp_path / "y.npy", mmap_mode="r")
+    return u.astype(dtype), y.astype(dtype), mu, my
+
+
+def test_gauss_newton_on_memmap_equals_in_memory(tmp_path):
+    u, y, mu, my = _record(tmp_path)
+    ref = gauss_newton(u, y, order=3, burn_in=None)
+    res = gauss_newton(mu, my, order=3, burn_in=None)
+    np.testing.assert_allclose(res.model.markov(50), ref.model.markov(50), atol=1e-12)
+
+
+def test_memmap_float32_is_streamed(tmp_path):
+    u, y, mu, my = _record(tmp_path, dtype=np.float32)
+    io = train.streaming_io(mu, my)
+    assert io.u.dtype == np.float32 and np.shares_memory(io.u, mu)
+    ref = gauss_newton(u.astype(float), y.astype(float), order=3)
+    res = gauss_newton(mu, my, order=3)
+    np.testing.assert_allclose(res.model.markov(50), ref.model.markov(50), atol=1e-12)
+
+
+def test_streaming_io_refuses_nan_late_in_a_large_record(tmp_path):
+    u, y, mu, my = _record(tmp_path)
+    y[-3] = np.nan
+    np.save(tmp_path / "bad.npy", y)
+    from learnlds.errors import DataError
+
+    with pytest.raises(DataError, match="y: contains NaN"):
+        gauss_newton(mu, np.load(tmp_path / "bad.npy", mmap_mode="r"), order=2)
+    with pytest.raises(DataError, match="lengths differ"):
+        train.streaming_io(mu, np.load(tmp_path / "y.npy", mmap_mode="r")[:-1])
+
+
+def test_n4sid_on_memmap_equals_in_memory(tmp_path):
+    from learnlds.baselines import n4sid
+
+    u, y, mu, my = _record(tmp_path)
+    np.testing.assert_allclose(n4sid(mu, my, 3).markov(30), n4sid(u, y, 3).markov(30), atol=1e-12)
+
+
+def test_peak_memory_independent_of_length(tmp_path, monkeypatch):
+    """tracemalloc peak of a fit on a memory-mapped record: the same at 2e4 and 2e5 samples."""
+    import tracemalloc
+
+    from learnlds import baselines
+    from learnlds.baselines import n4sid
+
+    monkeypatch.setattr(baselines, "_CHUNK", 4096)  # both lengths span several blocks
+
+    peaks = {}
+    for T in (20_000, 200_000):
+        _, _, mu, my = _record(tmp_path, T=T)
+        gauss_newton(mu, my, order=3, max_iter=2)  # compiled and warm
+        for name, fit in (
+            ("gn", lambda mu=mu, my=my: gauss_newton(mu, my, order=3)),
+            ("n4sid", lambda mu=mu, my=my: n4sid(mu, my, 3)),
+        ):
+            tracemalloc.start()
+            fit()
+            peaks[name, T] = tracemalloc.get_traced_memory()[1]
+            tracemalloc.stop()
+    for name in ("gn", "n4sid"):
+        assert peaks[name, 200_000] < 1.3 * peaks[name, 20_000] + 2**20, peaks
+    assert peaks["gn", 200_000] < 4 * 2**20  # a few blocks, not 8 bytes x 2e5 x parameters

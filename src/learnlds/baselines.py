@@ -26,9 +26,10 @@ from typing import Any
 import numpy as np
 from scipy import linalg, optimize, signal
 
-from ._boundary import as_io, check_bool, check_int
+from ._boundary import check_bool, check_int
 from .errors import DataError, ParameterError, UnsupportedShapeError
 from .systems import CanonicalSystem
+from .train import streaming_io
 
 __all__ = ["IdentifiedSystem", "arx", "fir_markov", "ho_kalman", "n4sid", "oe"]
 
@@ -120,7 +121,7 @@ def _siso_io(u: Any, y: Any, method: str, min_length: int) -> tuple[np.ndarray, 
     ``min_length`` is what the method needs for the model size asked; the message
     names the method and what to change.
     """
-    io = as_io(u, y)
+    io = streaming_io(u, y)  # memory-mapped records stay on disk
     if not io.is_siso:
         raise UnsupportedShapeError(
             f"{method}: single-input single-output records only, got u with {io.n_inputs} "
@@ -186,6 +187,37 @@ def _ls_from_r(R: np.ndarray) -> tuple[np.ndarray, float]:
     return theta, float(abs(R[-1, -1]))
 
 
+def _numerator_blocks(
+    u: np.ndarray, y: np.ndarray, den: np.ndarray, with_x0: bool
+) -> Iterator[np.ndarray]:
+    """Row blocks of ``[s_{t-n} .. s_{t-1}, u_t, (g_t .. g_{t-n+1}), y_t]``, ``s = u / den``.
+
+    ``g`` is the impulse response of ``1 / den`` (the free response of an initial
+    state). Filters run a block at a time with their states carried (``lfilter``'s
+    ``zi``), lagged copies come from the last ``n`` values of the previous block: the
+    rows equal those of the whole-record construction, in ``O(block n)`` memory.
+    """
+    n, T = den.size - 1, u.size
+    zs, zg = np.zeros(n), np.zeros(n)
+    hs, hg = np.zeros(n), np.zeros(n)  # the n values before the block
+    for t0 in range(0, T, _CHUNK):
+        ub = np.asarray(u[t0 : t0 + _CHUNK], dtype=float)
+        L = ub.size
+        sb, zs = signal.lfilter([1.0], den, ub, zi=zs)
+        se = np.concatenate((hs, sb))  # se[n + v] = s at t0 + v
+        cols = [se[j - 1 : j - 1 + L] for j in range(1, n + 1)]  # lag n + 1 - j ... 1
+        cols.append(ub)
+        if with_x0:
+            imp = np.zeros(L)
+            imp[0] = 1.0 if t0 == 0 else 0.0
+            gb, zg = signal.lfilter([1.0], den, imp, zi=zg)
+            ge = np.concatenate((hg, gb))
+            cols.extend(ge[n - j : n - j + L] for j in range(n))  # lag j
+            hg = ge[-n:] if n else hg
+        hs = se[-n:] if n else hs
+        yield np.column_stack(cols + [np.asarray(y[t0 : t0 + L], dtype=float)])
+
+
 def _fit_numerator(
     u: np.ndarray, y: np.ndarray, a: np.ndarray, *, estimate_x0: bool = True
 ) -> tuple[np.ndarray, float, float]:
@@ -194,28 +226,17 @@ def _fit_numerator(
     With ``s = u / p_a``, ``yhat_t = sum_j c_j s_{t-n-1+j} + d u_t`` is linear in
     ``(c, d)``; optionally the free response of an unknown initial state
     (``n`` impulse responses of ``q^{-j} / A(q)``) is fitted alongside and discarded.
-    Returns ``(c, d, residual rms)``.
+    The regressors are streamed (:func:`_numerator_blocks`): memory independent of
+    the length. Returns ``(c, d, residual rms)``.
     """
     n = a.size
-    T = u.size
     den = np.concatenate(([1.0], a))
-    s = signal.lfilter([1.0], den, u)
-    cols = [(np.concatenate((np.zeros(n + 1 - j), s[: T - (n + 1 - j)]))) for j in range(1, n + 1)]
-    cols.append(u)
     rho = np.max(np.abs(np.roots(den))) if n else 0.0
-    if estimate_x0 and rho < 1.0 + 1e-9:
-        imp = np.zeros(T)
-        imp[0] = 1.0
-        g = signal.lfilter([1.0], den, imp)
-        cols.extend(np.concatenate((np.zeros(j), g[: T - j])) for j in range(n))
-
-    def blocks() -> Iterator[np.ndarray]:
-        for t0 in range(0, T, _CHUNK):
-            yield np.column_stack([c[t0 : t0 + _CHUNK] for c in cols] + [y[t0 : t0 + _CHUNK]])
-
-    R = _streaming_r(blocks, len(cols) + 1)
+    with_x0 = bool(estimate_x0 and rho < 1.0 + 1e-9)
+    width = n + 1 + (n if with_x0 else 0)
+    R = _streaming_r(lambda: _numerator_blocks(u, y, den, with_x0), width + 1)
     theta, res = _ls_from_r(R)
-    return theta[:n], float(theta[n]), res / np.sqrt(T)
+    return theta[:n], float(theta[n]), res / np.sqrt(u.size)
 
 
 # --------------------------------------------------------------------------- ARX

@@ -81,6 +81,7 @@ __all__ = [
     "LeastSquaresProblem",
     "ParamLayout",
     "TrainResult",
+    "LAZY_SIZE",
     "STREAM_BLOCK",
     "TrainingDiverged",
     "dense_normal_equations",
@@ -92,6 +93,7 @@ __all__ = [
     "projected_sgd",
     "resolve_region",
     "sequence_batches",
+    "streaming_io",
     "tile_windows",
     "window_batches",
 ]
@@ -410,10 +412,13 @@ def fresh_batches(
 def _digest(*arrays: Any) -> str:
     """A short hash of arrays' shapes and values: what a checkpoint was computed from."""
     h = hashlib.sha256()
-    for arr in arrays:
-        a = np.ascontiguousarray(arr, dtype=float)
+    for arr in arrays:  # C-order bytes a block at a time: the same digest, no whole copy
+        a = np.asarray(arr)
+        a = a.reshape(1) if a.ndim == 0 else a
         h.update(repr(a.shape).encode())
-        h.update(a.tobytes())
+        flat = a.reshape(-1) if a.flags.c_contiguous else np.ascontiguousarray(a).reshape(-1)
+        for k in range(0, flat.size, 1 << 20):
+            h.update(np.ascontiguousarray(flat[k : k + (1 << 20)], dtype=float).tobytes())
     return h.hexdigest()[:20]
 
 
@@ -1541,8 +1546,8 @@ class LeastSquaresProblem(ParamLayout):
         """
         step = max(1, STREAM_BLOCK // self.N)
         for t0 in range(0, self.T, step):
-            ub = np.asarray(self.u[:, t0 : t0 + step], dtype=np.float64)
-            yb = np.asarray(self.y[:, t0 : t0 + step], dtype=np.float64)
+            ub = np.ascontiguousarray(self.u[:, t0 : t0 + step], dtype=np.float64)
+            yb = np.ascontiguousarray(self.y[:, t0 : t0 + step], dtype=np.float64)
             yield t0, ub, yb
 
     def normal_equations(
@@ -1675,6 +1680,84 @@ def dense_normal_equations(
     return float(np.sum(r * r)), *_assemble(G, g, n, q)
 
 
+#: Arrays with more elements than this (and every ``numpy.memmap``) are validated a
+#: block at a time by :func:`streaming_io` instead of whole.
+LAZY_SIZE = 1 << 22
+
+
+def _lazy(arr: Any) -> bool:
+    return (
+        isinstance(arr, np.ndarray)
+        and arr.dtype.kind in "fiu"
+        and (isinstance(arr, np.memmap) or arr.size > LAZY_SIZE)
+    )
+
+
+def _view3(arr: np.ndarray, seq: bool) -> np.ndarray:
+    """The canonical ``(N, T, k)`` view of an array already checked on its first samples."""
+    arr = np.asarray(arr)  # a memmap stays mapped: np.asarray returns a view
+    if arr.ndim == 1:
+        return arr[None, :, None]
+    if arr.ndim == 2:
+        return arr[:, :, None] if seq else arr[None]
+    return arr
+
+
+def _check_finite_blocks(arr3: np.ndarray, name: str) -> None:
+    step = max(1, STREAM_BLOCK // max(1, arr3.shape[0] * arr3.shape[2]))
+    for t0 in range(0, arr3.shape[1], step):
+        if not np.isfinite(arr3[:, t0 : t0 + step]).all():
+            raise DataError(f"{name}: contains NaN or inf values (from sample {t0} on)")
+
+
+def streaming_io(u: Any, y: Any, *, sequences: bool = False) -> IOArrays:
+    """:func:`learnlds._boundary.as_io` without copying large or memory-mapped arrays.
+
+    Small data go through ``as_io``. A ``numpy.memmap`` (``np.load(path,
+    mmap_mode="r")``) or an array of more than :data:`LAZY_SIZE` values is checked on
+    its first samples by ``as_io``, then for NaN/inf a block at a time, and returned
+    as a canonical view in its own dtype (the solvers convert one block at a time), so
+    a record larger than memory is never read whole.
+
+    Parameters
+    ----------
+    u, y : array_like
+        Inputs and outputs by the layout rule (time along axis 0).
+    sequences : bool, default False
+        Read the leading axis as the sequence index.
+
+    Returns
+    -------
+    IOArrays
+        Canonical ``(N, T, m)`` and ``(N, T, p)`` views.
+
+    Raises
+    ------
+    DataError
+        Bad data, as ``as_io`` says, or NaN/inf anywhere in a large array.
+
+    Examples
+    --------
+    >>> io = streaming_io(np.zeros(10), np.ones(10))
+    >>> io.u.shape, io.y.shape
+    ((1, 10, 1), (1, 10, 1))
+    """
+    seq = check_bool(sequences, "sequences")
+    if not (_lazy(u) and _lazy(y)):
+        return as_io(u, y, sequences=seq)
+    head = (slice(None), slice(0, 16)) if seq else (slice(0, 16),)
+    as_io(u[head], y[head], sequences=seq)  # dtype, dimensions, channels on a few samples
+    u3, y3 = _view3(u, seq), _view3(y, seq)
+    if u3.shape[:2] != y3.shape[:2]:
+        raise DataError(
+            f"u and y: lengths differ, u has shape {np.shape(u)} and y {np.shape(y)} "
+            "(time along axis 0" + (", sequences along axis 0" if seq else "") + ")"
+        )
+    _check_finite_blocks(u3, "u")
+    _check_finite_blocks(y3, "y")
+    return IOArrays(u3, y3, seq)
+
+
 def _to_model(a: np.ndarray, c3: np.ndarray, d3: np.ndarray, siso: bool) -> CanonicalSystem:
     if siso:
         return CanonicalSystem(a, c3[:, 0, 0], float(d3[0, 0]))
@@ -1750,7 +1833,7 @@ def gauss_newton(
     >>> res.stop_reason in ("tol", "no_decrease"), np.round(res.model.a, 6)
     (True, array([-0.6,  0.2]))
     """
-    io = as_io(u, y, sequences=sequences)
+    io = streaming_io(u, y, sequences=sequences)
     settings = _solver_settings(max_iter, tol, stability_margin)
     coarse = check_int(coarse, "coarse", low=0, allow_none=True)
     learn_d, force = check_bool(learn_d, "learn_d"), check_bool(force, "force")
