@@ -275,3 +275,16 @@ def test_demo_learning_rate_default_is_the_demos():
     assert (
         f"{DEMO_LR:g}" in build_parser()._subparsers._group_actions[0].choices["demo"].format_help()
     )
+
+
+def test_unstable_model_is_refused_unless_allowed(tmp_path):
+    from learnlds.systems import CanonicalSystem
+
+    model = tmp_path / "unstable.json"
+    CanonicalSystem([-2.5, 1.5], [1.0, 0.0]).save(model)
+    args = ["simulate", "--model", str(model), "--length", "50", "--out", "s.csv"]
+    proc = _run(args, tmp_path)
+    assert proc.returncode == 2 and "unstable" in proc.stderr
+    assert not (tmp_path / "s.csv").exists()
+    proc = _run([*args, "--allow-unstable"], tmp_path)
+    assert proc.returncode == 0 and (tmp_path / "s.csv").exists()

@@ -57,7 +57,7 @@ def mimo_data():
 def test_subspace_recovers_noiseless_mimo(mimo_data):
     truth, u, y = mimo_data
     model = subspace_id(u, y, 4)
-    assert model.is_stable
+    assert model.is_stable()
     assert rel_markov_error(model, truth) < 1e-5
 
 
@@ -80,7 +80,7 @@ def test_flutter_coloured_input_does_not_blow_up():
     y3 = (y[:cut] - y[:cut].mean()).reshape(1, -1, 1)
     for order in range(1, 9):
         model = subspace_id(u3, y3, order)
-        assert model.is_stable
+        assert model.is_stable()
         assert np.all(np.isfinite(model.A)) and np.all(np.isfinite(model.B))
         assert np.all(np.isfinite(holdout(model, u, y).yhat_validation))
     for order in (2, 3):  # the orders the data support (higher ones overfit this record)
@@ -91,7 +91,7 @@ def test_flutter_coloured_input_does_not_blow_up():
 def test_every_start_is_stable_and_of_the_order(mimo_data, kind):
     _, u, y = mimo_data
     s = initial_system(u, y, 3, kind=kind)
-    assert s.is_stable and (s.order, s.n_inputs, s.n_outputs) == (3, 3, 2)
+    assert s.is_stable() and (s.order, s.n_inputs, s.n_outputs) == (3, 3, 2)
 
 
 def test_fit_best_recovers_and_reports(mimo_data):
@@ -215,7 +215,7 @@ def test_fit_best_on_short_or_degenerate_data():
     flat_end = np.r_[rng.normal(size=200), np.zeros(100)][None, :, None]
     y = np.concatenate((truth.simulate(u), flat_end), axis=2)  # constant in the hold-out
     model, info = fit_best(u, y, 2)
-    assert info["selected_by"] == "loss" and model.is_stable
+    assert info["selected_by"] == "loss" and model.is_stable()
     with pytest.raises(DataError, match="hold-out"):
         select_order(u, y, orders=[1, 2])
 

@@ -31,6 +31,8 @@ except ImportError:  # pragma: no cover
     numba = None
     HAVE_NUMBA = False
 
+__all__ = ["HAVE_NUMBA", "ss_jacobian_chunk", "ss_simulate"]
+
 
 def _ss_simulate(A, B, C, D, u, x0, y):
     """Write the output of ``(A, B, C, D)`` for input ``u`` (T, m) from ``x0`` into ``y``."""

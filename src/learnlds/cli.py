@@ -121,9 +121,9 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         system = load(args.model)
     else:
         system = CanonicalSystem.random_stable(args.order, args.radius, rng, d=args.d)
-    if not system.is_stable and not args.allow_unstable:
+    if not system.is_stable() and not args.allow_unstable:
         raise LearnLDSError(
-            f"the system is unstable (spectral radius {system.spectral_radius:.3g}): its "
+            f"the system is unstable (spectral radius {system.spectral_radius():.3g}): its "
             "output grows without bound; pass --allow-unstable to simulate it anyway"
         )
     if args.input_file:

@@ -80,7 +80,7 @@ class StateSpaceSystem:
     >>> sys_ = StateSpaceSystem([[0.5]], [1.0], [1.0])
     >>> sys_.simulate(np.ones(3))
     array([0. , 1. , 1.5])
-    >>> sys_.order, sys_.n_inputs, sys_.n_outputs, sys_.is_stable
+    >>> sys_.order, sys_.n_inputs, sys_.n_outputs, sys_.is_stable()
     (1, 1, 1, True)
     """
 
@@ -256,15 +256,35 @@ class StateSpaceSystem:
         """
         return np.linalg.eigvals(self.A).astype(complex)
 
-    @property
     def spectral_radius(self) -> float:
-        """Largest pole magnitude."""
+        """Largest pole magnitude (the system is stable when it is below 1).
+
+        Returns
+        -------
+        float
+            ``max |eig(A)|``.
+
+        Examples
+        --------
+        >>> StateSpaceSystem([[0.5]], [[1.0]], [[1.0]]).spectral_radius()
+        0.5
+        """
         return float(np.max(np.abs(self.poles())))
 
-    @property
     def is_stable(self) -> bool:
-        """All poles strictly inside the unit circle."""
-        return self.spectral_radius < 1.0
+        """Whether every pole lies strictly inside the unit circle.
+
+        Returns
+        -------
+        bool
+            ``spectral_radius() < 1``.
+
+        Examples
+        --------
+        >>> StateSpaceSystem([[1.5]], [[1.0]], [[1.0]]).is_stable()
+        False
+        """
+        return self.spectral_radius() < 1.0
 
     # ------------------------------------------------------------------ conversion
     def to_dict(self) -> dict[str, Any]:
@@ -375,7 +395,7 @@ class StateSpaceSystem:
     def __repr__(self) -> str:
         return (
             f"StateSpaceSystem(order={self.order}, n_inputs={self.n_inputs}, "
-            f"n_outputs={self.n_outputs}, spectral_radius={self.spectral_radius:.4g})"
+            f"n_outputs={self.n_outputs}, spectral_radius={self.spectral_radius():.4g})"
         )
 
 
@@ -649,7 +669,7 @@ def _lm_step(
             lam *= 10.0
             continue
         cand, cx0 = _unpack(theta + Q @ step, n, m, p, x0s, estimate_x0)
-        if np.all(np.isfinite(cand.A)) and cand.spectral_radius < _STABLE:
+        if np.all(np.isfinite(cand.A)) and cand.spectral_radius() < _STABLE:
             new = _sse(cand, u3, y3, cx0, prior)
             if np.isfinite(new) and new < sse:
                 return cand, cx0, new, lam

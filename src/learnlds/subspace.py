@@ -303,7 +303,7 @@ def initial_system(
     --------
     >>> u = np.random.default_rng(0).normal(size=(1, 500, 2))
     >>> y = np.stack([u[0, :, 0] + u[0, :, 1]], axis=-1)[None]
-    >>> initial_system(u, y, 2, kind="zero").is_stable
+    >>> initial_system(u, y, 2, kind="zero").is_stable()
     True
     """
     kind = check_choice(kind, "kind", ("subspace", "arx", "zero"))
