@@ -119,3 +119,67 @@ def test_peak_memory_independent_of_length(tmp_path, monkeypatch):
     for name in ("gn", "n4sid"):
         assert peaks[name, 200_000] < 1.3 * peaks[name, 20_000] + 2**20, peaks
     assert peaks["gn", 200_000] < 4 * 2**20  # a few blocks, not 8 bytes x 2e5 x parameters
+
+
+def test_open_npy_one_array_with_a_column_split(tmp_path):
+    from learnlds.datasets import IOData
+    from learnlds.datasets.readers import open_npy
+
+    arr = np.random.default_rng(0).normal(size=(200, 4))
+    np.save(tmp_path / "log.npy", arr)
+    u, y = open_npy(tmp_path / "log.npy", input_cols=[0, 1])
+    assert isinstance(u.base, np.memmap) and u.shape == (200, 2) and y.shape == (200, 2)
+    np.testing.assert_array_equal(y, arr[:, 2:])
+    u, y = open_npy(tmp_path / "log.npy")  # default: column 0 in, column 1 out
+    np.testing.assert_array_equal(np.c_[u, y], arr[:, :2])
+    data = IOData.from_file(tmp_path / "log.npy", output_cols=[3])
+    np.testing.assert_array_equal(data.y[:, 0], arr[:, 3])
+    assert data.columns_used == (("col0", "col1", "col2"), ("col3",))
+
+
+def test_open_npy_pair_and_folder(tmp_path):
+    from learnlds.datasets.readers import open_npy
+
+    rng = np.random.default_rng(1)
+    np.save(tmp_path / "run_u.npy", rng.normal(size=50))
+    np.save(tmp_path / "run_y.npy", rng.normal(size=(50, 2)))
+    u1, y1 = open_npy(tmp_path / "run_y.npy")
+    u2, y2 = open_npy(tmp_path / "run_u.npy")
+    assert u1.shape == (50, 1) and y1.shape == (50, 2) and isinstance(u1, np.memmap)
+    np.testing.assert_array_equal(u1, u2)
+    folder = tmp_path / "rec"
+    folder.mkdir()
+    np.save(folder / "u.npy", rng.normal(size=30))
+    np.save(folder / "y.npy", rng.normal(size=30))
+    assert open_npy(folder)[1].shape == (30, 1)
+
+
+def test_open_npy_errors(tmp_path):
+    from learnlds.datasets.readers import open_npy
+    from learnlds.errors import DataError, FileFormatError
+
+    np.save(tmp_path / "one.npy", np.zeros(10))
+    with pytest.raises(FileFormatError, match="one channel"):
+        open_npy(tmp_path / "one.npy")
+    (tmp_path / "junk.npy").write_bytes(b"not numpy")
+    with pytest.raises(FileFormatError, match="junk.npy"):
+        open_npy(tmp_path / "junk.npy")
+    np.save(tmp_path / "a_u.npy", np.zeros(10))
+    np.save(tmp_path / "a_y.npy", np.zeros(11))
+    with pytest.raises(DataError, match="different lengths"):
+        open_npy(tmp_path / "a_u.npy")
+    with pytest.raises(FileNotFoundError):
+        open_npy(tmp_path / "missing.npy")
+
+
+def test_fit_from_open_npy_streams(tmp_path):
+    from learnlds.datasets.readers import open_npy
+
+    rng = np.random.default_rng(2)
+    u = rng.normal(size=20_000)
+    y = TRUTH.simulate(u, noise_std=0.1, random_state=rng)
+    np.save(tmp_path / "rec.npy", np.c_[u, y])
+    mu, my = open_npy(tmp_path / "rec.npy")
+    res = gauss_newton(mu, my, order=3)
+    ref = gauss_newton(u, y, order=3)
+    np.testing.assert_allclose(res.model.markov(40), ref.model.markov(40), atol=1e-12)

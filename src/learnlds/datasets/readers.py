@@ -48,9 +48,12 @@ from .._boundary import as_float_array
 from ..errors import DataError, FileFormatError
 from .columns import ColumnSpec, _check_finite, _no_overlap, _pick
 
-__all__ = ["SUPPORTED", "read_fields", "read_table"]
+__all__ = ["SUPPORTED", "open_npy", "read_fields", "read_table"]
 
-SUPPORTED = ".csv, .dat, .txt, .asc, .npz (text files may be gzipped: .csv.gz, .dat.gz, ...)"
+SUPPORTED = (
+    ".csv, .dat, .txt, .asc, .npz (text files may be gzipped: .csv.gz, .dat.gz, ...), "
+    ".npy (memory-mapped: one (T, channels) array, or u.npy beside y.npy)"
+)
 """The file types :meth:`IOData.from_file` understands, as a sentence for messages."""
 
 _TEXT_SUFFIXES = (".dat", ".txt", ".asc")
@@ -373,6 +376,10 @@ def read_fields(
     suffix = _base_suffix(p)
     if suffix == ".npz":
         return _read_npz(p, input_cols, output_cols, fields)
+    if suffix == ".npy" or p.is_dir():
+        fields["u"], fields["y"], fields["columns_used"] = _open_npy(p, input_cols, output_cols)
+        fields["column_note"] = ""
+        return fields, None
     _check_suffix(p, suffix)
     table = _parse_table(_read_bytes(p), str(p), suffix == ".csv")
     ncol = table.data.shape[1]
@@ -426,3 +433,143 @@ def _read_npz(
     fields["u"], fields["y"] = u, y
     wanted = input_cols is not None or output_cols is not None
     return fields, ((input_cols, output_cols) if wanted else None)
+
+
+# --------------------------------------------------------------------------- .npy, memory-mapped
+_PAIRS = (("u", "y"), ("input", "output"), ("inputs", "outputs"))
+
+
+def _partner(p: Path) -> tuple[Path, Path] | None:
+    """``(u.npy, y.npy)`` when ``p`` is either of a pair (also ``name_u.npy``, input/output)."""
+    stem = p.name[: -len(".npy")]
+    for a, b in _PAIRS:
+        for mine, theirs, first in ((a, b, True), (b, a, False)):
+            if stem == mine or any(stem.endswith(sep + mine) for sep in ("_", "-", ".")):
+                other = p.with_name(stem[: len(stem) - len(mine)] + theirs + ".npy")
+                if other.is_file():
+                    return (p, other) if first else (other, p)
+    return None
+
+
+def _mmap(p: Path) -> np.ndarray:
+    _require_file(p)
+    try:
+        arr = np.load(p, mmap_mode="r", allow_pickle=False)
+    except Exception as exc:  # not an .npy file, pickled objects, truncated header
+        raise FileFormatError(f"{p}: not a readable .npy array ({exc})") from exc
+    if arr.ndim not in (1, 2) or arr.dtype.kind not in "fiu":
+        raise FileFormatError(
+            f"{p}: expected a real (T,) or (T, channels) array, got {arr.dtype} "
+            f"of shape {arr.shape}"
+        )
+    return arr
+
+
+def _columns(arr2: np.ndarray, idx: list[int]) -> np.ndarray:
+    """The chosen columns as a view when they are a contiguous run (no copy of the record)."""
+    if idx == list(range(idx[0], idx[0] + len(idx))):
+        return arr2[:, idx[0] : idx[0] + len(idx)]
+    return arr2[:, idx]  # scattered columns: numpy copies them
+
+
+def _open_npy(
+    p: Path, input_cols: ColumnSpec, output_cols: ColumnSpec
+) -> tuple[np.ndarray, np.ndarray, tuple[list[str], list[str]]]:
+    if p.is_dir():
+        pair = next(
+            ((p / f"{a}.npy", p / f"{b}.npy") for a, b in _PAIRS if (p / f"{a}.npy").is_file()),
+            None,
+        )
+        if pair is None or not pair[1].is_file():
+            raise FileFormatError(f"{p}: a folder of .npy files needs u.npy and y.npy")
+    else:
+        pair = _partner(p)
+    if pair is not None:
+        u, y = _mmap(pair[0]), _mmap(pair[1])
+        if u.shape[0] != y.shape[0]:
+            raise DataError(
+                f"{pair[0]} and {pair[1]}: different lengths "
+                f"({u.shape[0]} and {y.shape[0]} samples)"
+            )
+        u2, y2 = (u if u.ndim == 2 else u[:, None]), (y if y.ndim == 2 else y[:, None])
+        names = ([f"u{i}" for i in range(u2.shape[1])], [f"y{i}" for i in range(y2.shape[1])])
+        ui = _pick(input_cols, names[0], "input", str(pair[0])) if input_cols is not None else None
+        yi = (
+            _pick(output_cols, names[1], "output", str(pair[1]))
+            if output_cols is not None
+            else None
+        )
+        u2 = u2 if ui is None else _columns(u2, ui)
+        y2 = y2 if yi is None else _columns(y2, yi)
+        used = (
+            names[0] if ui is None else [names[0][i] for i in ui],
+            names[1] if yi is None else [names[1][i] for i in yi],
+        )
+        return u2, y2, used
+    arr = _mmap(p)
+    if arr.ndim == 1 or arr.shape[1] < 2:
+        raise FileFormatError(
+            f"{p}: one channel only; store a (T, inputs + outputs) array, or u.npy beside y.npy"
+        )
+    names = [f"col{i}" for i in range(arr.shape[1])]
+    ui = _pick(input_cols, names, "input", str(p)) if input_cols is not None else None
+    yi = _pick(output_cols, names, "output", str(p)) if output_cols is not None else None
+    if ui is None and yi is None:
+        ui, yi = [0], [1]
+    elif ui is None:
+        ui = [i for i in range(arr.shape[1]) if i not in yi]  # type: ignore[operator]
+    elif yi is None:
+        yi = [i for i in range(arr.shape[1]) if i not in ui]
+    _no_overlap(ui, yi, names, str(p))  # type: ignore[arg-type]
+    used = ([names[i] for i in ui], [names[i] for i in yi])  # type: ignore[union-attr]
+    return _columns(arr, ui), _columns(arr, yi), used  # type: ignore[arg-type]
+
+
+def open_npy(
+    path: str | os.PathLike[str], input_cols: ColumnSpec = None, output_cols: ColumnSpec = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Memory-map a record stored as ``.npy``: ``(u, y)`` views that stay on disk.
+
+    Either one ``(T, k)`` array whose columns are split into inputs and outputs
+    (default: column 0 the input, column 1 the output; with only ``input_cols`` given
+    the other columns are outputs, and the other way round), or ``u.npy`` beside
+    ``y.npy`` (``path`` either of them, ``name_u.npy``/``name_y.npy`` too, or the
+    folder holding them). Contiguous column choices are views, so nothing is read
+    until a solver reads it block by block (:func:`learnlds.train.gauss_newton`,
+    :func:`learnlds.baselines.n4sid`).
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The ``.npy`` file or the folder.
+    input_cols, output_cols : int, sequence of int, or None
+        Columns (0-based, or names ``col0``... / ``u0``..., ``y0``...) to use.
+
+    Returns
+    -------
+    u, y : numpy.ndarray
+        ``(T, m)`` and ``(T, p)`` read-only views of the mapped file(s).
+
+    Raises
+    ------
+    FileNotFoundError
+        No such file.
+    FileFormatError
+        Not an ``.npy`` array, not real, a single channel without its partner file.
+    DataError
+        ``u.npy`` and ``y.npy`` of different lengths.
+    ParameterError
+        An unknown or repeated column.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     path = os.path.join(folder, "log.npy")
+    ...     np.save(path, np.arange(12.0).reshape(4, 3))
+    ...     u, y = open_npy(path, input_cols=[0, 1])
+    ...     shapes, shared = (u.shape, y.shape), np.shares_memory(u, y.base)
+    >>> shapes, shared
+    (((4, 2), (4, 1)), True)
+    """
+    return _open_npy(Path(path), input_cols, output_cols)[:2]
