@@ -4,7 +4,7 @@ The main entry points: :class:`CanonicalSystem` (the model), :class:`LDSRegresso
 (the scikit-learn estimator), :func:`projected_sgd` and :func:`gauss_newton` (the
 solvers), :class:`PacmanRegion` (where the guarantee holds), :func:`reduce`
 (balanced truncation), :func:`holdout` (the validation protocol) and :func:`load`
-(read a saved model). Errors are typed (:mod:`learnlds.errors`).
+(read any saved model). Errors are typed (:mod:`learnlds.errors`).
 
 Examples
 --------
@@ -25,16 +25,19 @@ from .errors import (
     UnsupportedShapeError,
 )
 from .estimator import LDSRegressor
+from .modelfile import load
 from .reduce import hankel_singular_values, reduce
 from .region import PacmanRegion
 from .risk import Gradient, idealized_risk, loss, loss_and_grad, population_risk
-from .systems import CanonicalSystem, load
+from .statespace import StateSpaceSystem
+from .systems import CanonicalSystem
 from .train import TrainResult, gauss_newton, projected_sgd
 from .validate import HoldoutResult, compare, fit_percent, holdout, residual_analysis
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "StateSpaceSystem",
     "ConvergenceError",
     "DataError",
     "HoldoutResult",

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import io
-import json
 import os
 import sys
 import time
@@ -87,15 +86,6 @@ def _write_series(path: Path, columns: dict[str, np.ndarray]) -> None:
         )
 
 
-def _model_metadata(path: str) -> dict[str, Any]:
-    from .errors import FileFormatError
-
-    meta = json.loads(Path(path).read_text()).get("metadata", {})
-    if not isinstance(meta, dict):
-        raise FileFormatError(f"{path}: 'metadata' must be an object, got {type(meta).__name__}")
-    return meta
-
-
 def _offset(meta: dict[str, Any], key: str, count: int, path: str) -> np.ndarray:
     from ._boundary import as_float_array
     from .errors import FileFormatError
@@ -112,7 +102,8 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     """``learnlds simulate``: a given or random stable system driven by a chosen input."""
     from ._boundary import check_random_state
     from .datasets import prbs
-    from .systems import CanonicalSystem, load
+    from .modelfile import load
+    from .systems import CanonicalSystem
 
     out = check_output_path(args.out, "--out")
     save = check_output_path(args.save_model, "--save-model") if args.save_model else None
@@ -193,12 +184,12 @@ def cmd_fit(args: argparse.Namespace) -> int:
 
 def cmd_predict(args: argparse.Namespace) -> int:
     """``learnlds predict``: simulate a saved model on a data file's input."""
-    from .systems import load
+    from .modelfile import load, read_metadata
     from .validate import fit_percent
 
     out = check_output_path(args.out, "--out") if args.out else None
     system = load(args.model)
-    meta = _model_metadata(args.model)
+    meta = read_metadata(args.model)
     data = _load(args.data, args.input_col, args.output_col)
     u = data.u1 if system.is_siso else data.u
     u_off = _offset(meta, "input_offset", system.n_inputs, args.model)
@@ -241,18 +232,21 @@ def cmd_demo(args: argparse.Namespace) -> int:
 def cmd_report(args: argparse.Namespace) -> int:
     """``learnlds report``: the HTML report of a saved SISO model on a data file."""
     from .errors import UnsupportedShapeError
+    from .modelfile import load, read_metadata
     from .report import Scaling, write_report
-    from .systems import load
+    from .statespace import StateSpaceSystem
     from .validate import holdout
 
     if not Path(args.out).is_dir():
         check_output_path(args.out, "--out")  # the folder that will hold it must exist
     system = load(args.model)
+    if isinstance(system, StateSpaceSystem) and system.is_siso:
+        system = system.to_canonical()  # the report draws the canonical form
     if not system.is_siso:
         raise UnsupportedShapeError(
             f"{args.model}: the report draws single-input single-output models"
         )
-    meta = _model_metadata(args.model)
+    meta = read_metadata(args.model)
     data = _load(args.data, args.input_col, args.output_col, args.dt)
     if not data.is_siso:
         raise UnsupportedShapeError(

@@ -18,15 +18,22 @@ Starts, subspace identification and order selection are in :mod:`learnlds.subspa
 
 from __future__ import annotations
 
+import json
+import os
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 from scipy.linalg.blas import dsyrk
 
 from ._boundary import as_float_array, as_io, check_choice, check_float, check_int
+from ._files import atomic_write_text
 from ._ss_kernels import ss_jacobian_chunk, ss_simulate
 from .errors import DataError, ParameterError, UnsupportedShapeError
 from .systems import CanonicalSystem
+
+FORMAT_NAME = "learnlds.StateSpaceSystem"
+FORMAT_VERSION = 1
 
 __all__ = [
     "StateSpaceSystem",
@@ -293,7 +300,7 @@ class StateSpaceSystem:
         Returns
         -------
         dict
-            Keys ``kind``, ``A``, ``B``, ``C``, ``D``, ``dt``.
+            Keys ``format``, ``version``, ``kind``, ``A``, ``B``, ``C``, ``D``, ``dt``.
 
         Examples
         --------
@@ -302,6 +309,8 @@ class StateSpaceSystem:
         array([0., 1.])
         """
         return {
+            "format": FORMAT_NAME,
+            "version": FORMAT_VERSION,
             "kind": "StateSpaceSystem",
             "A": self.A.tolist(),
             "B": self.B.tolist(),
@@ -309,6 +318,35 @@ class StateSpaceSystem:
             "D": self.D.tolist(),
             "dt": self.dt,
         }
+
+    def save(self, path: str | os.PathLike[str], **metadata: Any) -> Path:
+        """Write the model as versioned JSON, atomically; keyword metadata is stored alongside.
+
+        Parameters
+        ----------
+        path : str or os.PathLike
+            The file to write (its folder must exist).
+        **metadata
+            JSON-safe extra fields (offsets, source, ...), stored under ``metadata``.
+
+        Returns
+        -------
+        pathlib.Path
+            The written file; :func:`learnlds.modelfile.load` reads it back.
+
+        Examples
+        --------
+        >>> import os, tempfile
+        >>> from learnlds.modelfile import load
+        >>> with tempfile.TemporaryDirectory() as tmp:
+        ...     p = StateSpaceSystem([[0.5]], [1.0], [1.0]).save(os.path.join(tmp, "m.json"))
+        ...     load(p).order
+        1
+        """
+        payload = self.to_dict()
+        if metadata:
+            payload["metadata"] = metadata
+        return atomic_write_text(path, json.dumps(payload, indent=2))
 
     @classmethod
     def from_dict(cls, data: Any) -> StateSpaceSystem:
