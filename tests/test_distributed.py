@@ -149,3 +149,117 @@ def test_renamed_keywords_and_convergence_report():
         dask_loss_and_grad("model", xd, yd)
     ud, _ = as_sequence_chunks(x[..., None], y[..., None])  # one channel: (N, T)
     assert ud.ndim == 2
+
+
+# ------------------------------------------------- process workers, data on disk
+@pytest.fixture(scope="module")
+def process_client():
+    distributed = pytest.importorskip("distributed")
+    cluster = distributed.LocalCluster(
+        n_workers=2, processes=True, threads_per_worker=1, dashboard_address=None
+    )
+    client = distributed.Client(cluster)
+    yield client
+    client.close()
+    cluster.close()
+
+
+def _stack(tmp_path, N=16, T=400, seed=6, chunk=4):
+    from learnlds.distributed import save_npy_stack
+
+    x, y = _data(N=N, T=T, seed=seed)
+    save_npy_stack(tmp_path / "stack", x, y, chunk=chunk)
+    return x, y
+
+
+def test_npy_stack_graph_reads_from_disk_not_from_the_client(tmp_path):
+    import pickle
+
+    from learnlds.distributed import open_npy_stack
+
+    x, _ = _stack(tmp_path, N=64, T=2000)
+    ud, yd = open_npy_stack(tmp_path / "stack")
+    graph = dict(ud.__dask_graph__())
+    assert len(pickle.dumps(graph)) < 10_000 < x.nbytes  # paths in the graph, not data
+    np.testing.assert_array_equal(ud[7].compute(), x[7])
+    with pytest.raises(FileNotFoundError, match="no .npy stack"):
+        open_npy_stack(tmp_path)
+
+
+def test_process_workers_gauss_newton_from_npy_stack(tmp_path, process_client):
+    from learnlds.distributed import open_npy_stack
+
+    process_client.wait_for_workers(2)
+    x, y = _stack(tmp_path)
+    ref = gauss_newton(x, y, order=3, burn_in=50, sequences=True)
+    ud, yd = open_npy_stack(tmp_path / "stack")
+    res = dask_gauss_newton(ud, yd, order=3, burn_in=50)
+    np.testing.assert_allclose(res.model.markov(50), ref.model.markov(50), atol=1e-9)
+    assert res.best_loss == pytest.approx(ref.best_loss, rel=1e-9)
+    assert res.n_steps == ref.n_steps
+
+
+def test_process_workers_projected_sgd_minibatches_from_npy_stack(tmp_path, process_client):
+    from learnlds.distributed import dask_batches, open_npy_stack
+    from learnlds.train import sequence_batches
+
+    process_client.wait_for_workers(2)
+    x, y = _stack(tmp_path, N=24, T=150, seed=7)
+    ud, yd = open_npy_stack(tmp_path / "stack")
+    kw = dict(order=3, steps=15, lr=0.02, burn_in=30, random_state=0)
+    local = projected_sgd(sequence_batches(x, y, 6, sequences=True), **kw)
+    dist = projected_sgd(dask_batches(ud, yd, 6), objective=dask_loss_and_grad, **kw)
+    np.testing.assert_allclose(dist.model.a, local.model.a, atol=1e-10)
+    np.testing.assert_allclose(dist.model.c, local.model.c, atol=1e-10)
+    np.testing.assert_allclose(dist.loss_history[:-1], local.loss_history[:-1], rtol=1e-9)
+
+
+@pytest.mark.slow
+def test_worker_killed_mid_fit_does_not_change_the_result(tmp_path, process_client):
+    """SIGKILL one worker process during a Gauss-Newton fit; its nanny restarts it and
+    Dask recomputes the lost blocks from disk: the same model as in memory."""
+    import os
+    import signal
+    import threading
+
+    from learnlds import distributed as dist_mod
+    from learnlds.distributed import open_npy_stack
+
+    process_client.wait_for_workers(2)
+    x, y = _stack(tmp_path, N=32, T=20_000, seed=8)
+    ref = gauss_newton(x, y, order=3, burn_in=100, sequences=True)
+    ud, yd = open_npy_stack(tmp_path / "stack")
+    pids = process_client.run(os.getpid)  # address -> process id
+    calls, second, killed = [0], threading.Event(), []
+    original = dist_mod.DaskProblem.normal_equations
+
+    def counting(self, *args):
+        calls[0] += 1
+        if calls[0] == 2:
+            second.set()
+        return original(self, *args)
+
+    def busy(dask_scheduler):
+        return [w.address for w in dask_scheduler.workers.values() if w.processing]
+
+    def killer():  # once the second iteration is under way, kill a worker while it computes
+        second.wait(60)
+        for _ in range(5000):
+            if working := process_client.run_on_scheduler(busy):
+                killed.append(pids[working[0]])
+                os.kill(killed[0], signal.SIGKILL)
+                return
+
+    thread = threading.Thread(target=killer)
+    dist_mod.DaskProblem.normal_equations = counting
+    try:
+        thread.start()
+        res = dask_gauss_newton(ud, yd, order=3, burn_in=100)
+    finally:
+        dist_mod.DaskProblem.normal_equations = original
+        thread.join()
+    assert killed and calls[0] > 2  # killed while computing, with iterations still to run
+    process_client.wait_for_workers(2, timeout=60)  # the nanny brought a fresh worker
+    assert killed[0] not in process_client.run(os.getpid).values()
+    np.testing.assert_allclose(res.model.markov(50), ref.model.markov(50), atol=1e-9)
+    assert res.best_loss == pytest.approx(ref.best_loss, rel=1e-9)

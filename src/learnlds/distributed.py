@@ -14,6 +14,16 @@ runs on whatever scheduler is active: a ``distributed.Client`` when one exists, 
 threads. Persist the arrays (``u.persist()``) so that the data stay on the workers
 between iterations.
 
+Data on disk: :func:`save_npy_stack` writes sequences as stacks of ``.npy`` files and
+:func:`open_npy_stack` maps them back as Dask arrays whose every block is opened
+(``np.load(mmap_mode="r")``) by the worker task that reads it, so nothing is shipped
+from the client and a worker lost mid-fit costs only the recomputation of its blocks
+(tested with process workers and a SIGKILL). :func:`dask_batches` draws minibatches
+of such sequences for :func:`learnlds.train.projected_sgd` with
+``objective=dask_loss_and_grad``. Each chunk runs the streaming kernels of
+:class:`learnlds.train.LeastSquaresProblem`, so a worker needs memory for one block
+of samples, not for its chunk.
+
 numpy data go through :func:`learnlds._boundary.as_io`; Dask arrays are checked for
 shape and type up front (reading their values would compute them), and a chunk whose
 loss is not finite is scanned for NaN or inf, so bad values still raise
@@ -31,6 +41,8 @@ Examples
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -67,9 +79,12 @@ from .train import (
 __all__ = [
     "DaskProblem",
     "as_sequence_chunks",
+    "dask_batches",
     "dask_gauss_newton",
     "dask_loss_and_grad",
+    "open_npy_stack",
     "record_to_dask",
+    "save_npy_stack",
 ]
 
 
@@ -187,6 +202,141 @@ def record_to_dask(
     return _chunked(
         da.asarray(np.ascontiguousarray(wu)), da.asarray(np.ascontiguousarray(wy)), chunk
     )
+
+
+def save_npy_stack(
+    folder: str | os.PathLike[str], u: Any, y: Any, chunk: int | None = None
+) -> Path:
+    """Write sequences as two stacks of ``.npy`` files that workers read themselves.
+
+    ``folder/u`` and ``folder/y`` hold one ``.npy`` file per block of sequences (the
+    layout of :func:`dask.array.to_npy_stack`); :func:`open_npy_stack` maps them
+    back. On a cluster the folder is a shared file system; Dask arrays are written
+    block by block without gathering them on the client.
+
+    Parameters
+    ----------
+    folder : str or os.PathLike
+        Where to write (created when missing).
+    u, y : array_like or dask.array.Array
+        Sequences ``(N, T)`` or ``(N, T, channels)`` (see :func:`as_sequence_chunks`).
+    chunk : int, optional
+        Sequences per file; default about 8 files.
+
+    Returns
+    -------
+    pathlib.Path
+        ``folder``.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     _ = save_npy_stack(tmp, np.zeros((6, 20)), np.ones((6, 20)), chunk=4)
+    ...     ud, yd = open_npy_stack(tmp)
+    ...     shape, chunks, total = ud.shape, ud.chunks[0], float(yd.sum().compute())
+    >>> shape, chunks, total
+    ((6, 20), (4, 2), 120.0)
+    """
+    ud, yd = as_sequence_chunks(u, y, chunk)
+    root = Path(folder)
+    for name, arr in (("u", ud), ("y", yd)):
+        (root / name).mkdir(parents=True, exist_ok=True)
+        da.to_npy_stack(str(root / name), arr, axis=0)
+    return root
+
+
+def open_npy_stack(folder: str | os.PathLike[str]) -> tuple[da.Array, da.Array]:
+    """Dask sequences on ``.npy`` stacks: each block memory-mapped by the task that uses it.
+
+    Nothing is read on the client and no data travel from it: each block's task runs
+    ``np.load(path, mmap_mode="r")`` on whichever worker runs it, so a worker that
+    dies loses nothing that cannot be read again, and Dask simply recomputes its
+    blocks elsewhere (the sums, added on the client in block order, do not change).
+
+    Parameters
+    ----------
+    folder : str or os.PathLike
+        A folder written by :func:`save_npy_stack` (``u/`` and ``y/`` stacks).
+
+    Returns
+    -------
+    u, y : dask.array.Array
+        Aligned sequences for :func:`dask_gauss_newton`, :func:`dask_loss_and_grad`
+        and :func:`dask_batches`.
+
+    Raises
+    ------
+    FileNotFoundError
+        No stack in ``folder``.
+    DataError
+        Stacks of different shapes or block sizes.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     _ = save_npy_stack(tmp, np.zeros((3, 10, 2)), np.zeros((3, 10)), chunk=2)
+    ...     ud, yd = open_npy_stack(tmp)
+    >>> ud.shape, yd.shape
+    ((3, 10, 2), (3, 10, 1))
+    """
+    root = Path(folder)
+    for name in ("u", "y"):
+        if not (root / name / "info").is_file():
+            raise FileNotFoundError(f"{root / name}: no .npy stack here (see save_npy_stack)")
+    ud = da.from_npy_stack(str(root / "u"), mmap_mode="r")
+    yd = da.from_npy_stack(str(root / "y"), mmap_mode="r")
+    ud, yd = _check_dask_pair(ud, yd)
+    if ud.chunks[0] != yd.chunks[0]:
+        raise DataError(f"{root}: the u and y stacks split the sequences differently")
+    return ud, yd
+
+
+def dask_batches(u: Any, y: Any, batch_size: int) -> Any:
+    """Minibatches of Dask sequences for :func:`learnlds.train.projected_sgd`, read where they lie.
+
+    Each call draws ``batch_size`` sequences without replacement (the draw of
+    :func:`learnlds.train.sequence_batches`, so the same generator picks the same
+    sequences) and returns them as lazy Dask arrays; with
+    ``objective=dask_loss_and_grad`` the workers holding (or reading from disk) those
+    sequences compute the gradient, and only the gradient travels.
+
+    Parameters
+    ----------
+    u, y : dask.array.Array or array_like
+        Sequences (see :func:`as_sequence_chunks`, :func:`open_npy_stack`).
+    batch_size : int
+        Sequences per minibatch.
+
+    Returns
+    -------
+    BatchSource
+        ``source(random_state) -> (u_batch, y_batch)``, Dask arrays.
+
+    Raises
+    ------
+    ParameterError
+        ``batch_size`` not a positive integer.
+
+    Examples
+    --------
+    >>> src = dask_batches(np.zeros((10, 30)), np.zeros((10, 30)), batch_size=4)
+    >>> ub, yb = src(np.random.default_rng(0))
+    >>> ub.shape, type(ub).__name__
+    ((4, 30), 'Array')
+    """
+    bs = check_int(batch_size, "batch_size", low=1)
+    ud, yd = (u, y) if _aligned(u, y) else as_sequence_chunks(u, y)
+    N = int(ud.shape[0])
+
+    def draw(random_state: np.random.Generator) -> tuple[da.Array, da.Array]:
+        if bs >= N:  # type: ignore[operator]
+            return ud, yd
+        idx = random_state.choice(N, size=bs, replace=False)
+        return ud[idx], yd[idx]
+
+    return draw
 
 
 def _aligned(u: Any, y: Any) -> bool:
