@@ -145,21 +145,22 @@ def _fused_siso(a, c, d, x, y, burn_in, want_grad, loss_out, ga, gc, gd):
                 gc[i, k] = gck[k]
 
 
-def _jacobian_block(a, c3, d3, u, y, t0, burn_in, sh, wh, J, r):
+def _jacobian_block(a, c3, d3, u, y, t0, burn_in, sh, wh, J):
     """Jacobian rows and residuals of one block of samples, carrying the filter states.
 
     ``u`` (N, L, m) and ``y`` (N, L, p) are samples ``t0 .. t0 + L - 1`` of every
     sequence; ``sh`` (N, n, m) and ``wh`` (N, n, p) hold ``s`` and ``w`` at the ``n``
     samples before ``t0`` and are updated to the ``n`` before ``t0 + L``. For each
     scored sample (``t >= burn_in``) and output ``o`` one row is written,
-    ``J[o, row] = [-w_o(t - 1 .. t - n), s(t - n .. t - 1) (lag-major), u_t]`` (the
-    last part only when ``J`` has room for it) and ``r[o, row] = yhat_o - y_o``.
+    ``J[o, row] = [-w_o(t - 1 .. t - n), s(t - n .. t - 1) (lag-major), u_t, r_o]`` with
+    the residual ``r_o = yhat_o - y_o`` last (``u_t`` only when ``J`` has room for it),
+    so that one ``J^T J`` gives both the Gram matrix and ``J^T r``.
     Returns ``(rows written, sum of squared residuals)``.
     """
     N, L, m = u.shape
     p = y.shape[2]
     n = a.shape[0]
-    q = J.shape[2] - n
+    q = J.shape[2] - n - 1
     with_d = q > n * m
     ar = np.empty(n)
     for k in range(n):
@@ -196,7 +197,7 @@ def _jacobian_block(a, c3, d3, u, y, t0, burn_in, sh, wh, J, r):
                     for k in range(m):
                         res += d3[o, k] * u[i, v, k]
                     sse += res * res
-                    r[o, row] = res
+                    J[o, row, n + q] = res
                     for k in range(n):
                         J[o, row, k] = -wb[v + n - 1 - k, o]
                     for j in range(n):
@@ -242,12 +243,13 @@ def _sse_block(a, c3, d3, u, y, t0, burn_in, sh):
     return sse
 
 
-def _jacobian_block_siso(a, c, d, u, y, t0, burn_in, sh, wh, J, r):
+def _jacobian_block_siso(a, c, d, u, y, t0, burn_in, sh, wh, J):
     """``_jacobian_block`` for one input and one output: ``u``, ``y`` (N, L), ``sh``, ``wh`` (N, n),
-    ``J`` (rows, 2n or 2n + 1), ``r`` (rows,). Same rows, same sums, faster loops."""
+    ``J`` (rows, 2n + 1 or 2n + 2). Same rows, same sums, faster loops."""
     N, L = u.shape
     n = a.shape[0]
-    with_d = J.shape[1] > 2 * n
+    with_d = J.shape[1] > 2 * n + 1
+    last = J.shape[1] - 1
     ar = np.empty(n)
     for k in range(n):
         ar[k] = a[n - 1 - k]
@@ -274,7 +276,7 @@ def _jacobian_block_siso(a, c, d, u, y, t0, burn_in, sh, wh, J, r):
             if t0 + v >= burn_in:
                 res = z + d * ut - y[i, v]
                 sse += res * res
-                r[row] = res
+                J[row, last] = res
                 for k in range(n):
                     J[row, k] = -wb[v + n - 1 - k]
                     J[row, n + k] = sb[v + k]

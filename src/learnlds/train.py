@@ -1585,25 +1585,24 @@ class LeastSquaresProblem(ParamLayout):
         q = n * m + (m if self.learn_d else 0)
         a, c3, d3 = _f64(a), _f64(c3), _f64(d3)
         sh, wh = np.zeros((self.N, n, m)), np.zeros((self.N, n, p))
-        J = np.empty((p, self.N * min(self.T, max(1, STREAM_BLOCK // self.N)), n + q))
-        r = np.empty((p, J.shape[1]))
-        G, g = np.zeros((p, n + q, n + q)), np.zeros((p, n + q))
+        rows_max = self.N * min(self.T, max(1, STREAM_BLOCK // self.N))
+        J = np.empty((p, rows_max, n + q + 1))  # Jacobian rows, the residual last
+        G = np.zeros((p, n + q + 1, n + q + 1))
         sse, siso = 0.0, m == 1 and p == 1
         c, d, sh1, wh1 = c3[:, 0, 0].copy(), float(d3[0, 0]), sh[..., 0], wh[..., 0]
         for t0, ub, yb in self.blocks():
             if siso:
                 rows, part = _kernels.jacobian_block_siso(
-                    a, c, d, ub[..., 0], yb[..., 0], t0, self.burn_in, sh1, wh1, J[0], r[0]
+                    a, c, d, ub[..., 0], yb[..., 0], t0, self.burn_in, sh1, wh1, J[0]
                 )
             else:
-                rows, part = _kernels.jacobian_block(
-                    a, c3, d3, ub, yb, t0, self.burn_in, sh, wh, J, r
-                )
+                rows, part = _kernels.jacobian_block(a, c3, d3, ub, yb, t0, self.burn_in, sh, wh, J)
             sse += part
             for o in range(p):
                 Jo = J[o, :rows]
-                G[o] += Jo.T @ Jo
-                g[o] += Jo.T @ r[o, :rows]
+                G[o] += Jo.T @ Jo  # one syrk: [J r]^T [J r] holds J^T J and J^T r
+        g = G[:, :-1, -1]
+        G = G[:, :-1, :-1]
         return float(sse), *_assemble(G, g, n, q)
 
 
