@@ -93,9 +93,12 @@ def test_multi_input_multi_output():
     truth = CanonicalSystem([-0.5, 0.1], rng.normal(size=(2, 2, 3)), rng.normal(size=(2, 3)))
     u = rng.normal(size=(800, 3))
     y = truth.simulate(u)
-    est = LDSRegressor(order=2, demean=False).fit(u, y)
+    est = LDSRegressor(order=2, demean=False, structure="common-denominator").fit(u, y)
     assert est.predict(u).shape == (800, 2)
     assert est.score(u, y) > 99.99
+    # the same data need a state of dimension 6 in general state-space form
+    ss = LDSRegressor(order=6, demean=False).fit(u, y)
+    assert ss.structure_ == "state-space" and ss.score(u, y) > 99.9
 
 
 def test_dryer_accuracy_and_speed(dryer_halves):
@@ -142,7 +145,8 @@ def test_square_mimo_record_is_not_mistaken_for_sequences():
     rng = np.random.default_rng(6)
     truth = CanonicalSystem([-0.4, 0.1], rng.normal(size=(2, 2, 2)), np.zeros((2, 2)))
     u = rng.normal(size=(600, 2))
-    est = LDSRegressor(order=2, demean=False).fit(u, truth.simulate(u))
+    est = LDSRegressor(order=2, demean=False, structure="common-denominator")
+    est.fit(u, truth.simulate(u))
     assert est.layout_ == "record" and est.n_features_in_ == 2 and est.n_outputs_ == 2
     assert est.score(u, truth.simulate(u)) > 99.9
 
@@ -252,3 +256,34 @@ def test_covariance_intervals_cover_the_truth():
     assert est.frequency_response_std([0.5]).magnitude.shape == (1,)
     with pytest.raises(ValueError, match="covariance_"):
         LDSRegressor(order=1, overparam=2).fit(u, y).predict_std(u)
+
+
+def test_state_space_recovers_a_random_mimo_system():
+    """Issue 10 target: 2 outputs, 3 inputs, state dimension 4, T = 5000, white input,
+    noiseless: relative Markov-parameter error <= 1e-6 with LDSRegressor(order=4)."""
+    from learnlds.statespace import StateSpaceSystem
+
+    rng = np.random.default_rng(12)
+    A = np.diag([0.9, -0.7, 0.5, 0.2]) + 0.05 * rng.normal(size=(4, 4))
+    truth = StateSpaceSystem(
+        A, rng.normal(size=(4, 3)), rng.normal(size=(2, 4)), rng.normal(size=(2, 3))
+    )
+    u = rng.normal(size=(5000, 3))
+    y = truth.simulate(u)
+    est = LDSRegressor(order=4, demean=False).fit(u, y)
+    assert est.structure_ == "state-space" and isinstance(est.system_, StateSpaceSystem)
+    ref = truth.markov(60)
+    err = np.linalg.norm(est.system_.markov(60) - ref) / np.linalg.norm(ref)
+    assert err <= 1e-6
+    assert est.predict(u).shape == (5000, 2)
+
+
+def test_structure_follows_the_settings():
+    u = np.random.default_rng(13).normal(size=600)
+    y = SYNTH.simulate(u)
+    assert LDSRegressor(order=3).fit(u, y).structure_ == "state-space"
+    assert LDSRegressor(order=3, burn_in=10).fit(u, y).structure_ == "common-denominator"
+    with pytest.raises(ParameterError, match="structure"):
+        LDSRegressor(order=3, structure="state-space", method="psgd").fit(u, y)
+    auto = LDSRegressor(order="auto").fit(u, y)
+    assert auto.order_ in auto.order_scores_ and 1 <= auto.order_ <= 8

@@ -29,8 +29,16 @@ from ._boundary import (
     check_int,
     resolve_burn_in,
 )
-from .errors import ConvergenceError, DataError, ParameterError, UnsupportedShapeError
+from .errors import (
+    ConvergenceError,
+    DataError,
+    LearnLDSError,
+    ParameterError,
+    UnsupportedShapeError,
+)
 from .reduce import reduce
+from .statespace import StateSpaceSystem, fit_state_space
+from .subspace import fit_best, select_order
 from .systems import CanonicalSystem
 from .train import (
     TrainResult,
@@ -50,6 +58,63 @@ from .validate import channel_fits, simulate_canonical
 __all__ = ["LDSRegressor"]
 
 Layout = Literal["record", "sequences"]
+
+
+_SCREEN_SAMPLES = 20_000  # starts and initial-state treatment are chosen on at most this
+_AUTO_MAX_ORDER = 8  # order='auto' looks at orders 1..8
+
+
+def _n_params(order: int, m: int, p: int, structure: str) -> int:
+    """Identifiable parameters of a model (what the data must outnumber).
+
+    A state-space model has ``n (m + p) + p m`` once the similarity transforms
+    (``n^2`` directions that change nothing) are set aside.
+    """
+    if structure == "state-space":
+        return order * (m + p) + p * m
+    return order + p * (order + 1) * m
+
+
+def _screening_part(uc: np.ndarray, yc: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """At most ``_SCREEN_SAMPLES`` samples: whole sequences, or the start of a long one."""
+    N, T, _ = uc.shape
+    if N * T <= _SCREEN_SAMPLES:
+        return uc, yc
+    if T >= _SCREEN_SAMPLES:
+        return uc[:1, :_SCREEN_SAMPLES], yc[:1, :_SCREEN_SAMPLES]
+    k = max(1, _SCREEN_SAMPLES // T)
+    return uc[:k], yc[:k]
+
+
+def _to_canonical(model: StateSpaceSystem) -> CanonicalSystem | None:
+    """The SISO model in canonical form (``None`` when it is not controllable enough)."""
+    try:
+        canonical = model.to_canonical()
+    except LearnLDSError:
+        return None
+    params = np.concatenate((canonical.a, canonical.c, [float(canonical.d)]))
+    return canonical if np.all(np.isfinite(params)) else None
+
+
+def _with_dt(model: Any, dt: float | None) -> Any:
+    """The model with sample time ``dt`` (either model class)."""
+    if isinstance(model, StateSpaceSystem):
+        return StateSpaceSystem(model.A, model.B, model.C, model.D, dt=dt)
+    return model.with_dt(dt)
+
+
+def _result(model: Any, info: dict[str, Any]) -> TrainResult:
+    """A :class:`TrainResult` for a state-space fit (its info dict)."""
+    history = np.asarray(info.get("loss_history", [info.get("loss", np.nan)]), dtype=float)
+    return TrainResult(
+        model=model,
+        best_model=model,
+        best_loss=float(history[-1]) if history.size else float("nan"),
+        loss_history=history,
+        stop_reason=str(info.get("stop_reason", "")),
+        converged=bool(info.get("converged", True)),
+        n_steps=int(info.get("n_iter", 0)),
+    )
 
 
 def _moments(
@@ -98,8 +163,22 @@ class LDSRegressor(RegressorMixin, BaseEstimator):
 
     Parameters
     ----------
-    order : int, default 3
-        Order ``n`` of the returned model (denominator degree).
+    order : int or 'auto', default 3
+        State dimension of the returned model (for the canonical form: the degree of
+        the common denominator). ``'auto'`` chooses it in 1..8 by the inner hold-out
+        score of the state-space fit (:func:`learnlds.subspace.select_order`) and
+        stores ``order_`` and ``order_scores_``.
+    structure : {'auto', 'state-space', 'common-denominator'}, default 'auto'
+        The model class. ``'state-space'``: a general ``(A, B, C, D)`` fitted on the
+        simulation error from several deterministic starts (subspace, ARX, zero) and
+        both initial-state treatments, chosen by an inner hold-out
+        (:func:`learnlds.subspace.fit_best`); on records longer than 20,000 samples the
+        choice is made on the first 20,000 and the winner refined on all data (SISO:
+        by the canonical-form Gauss-Newton solver). SISO models are returned in
+        canonical form. ``'common-denominator'``: the paper's controllable canonical
+        form (MIMO over one denominator), needed by ``method='psgd'``, ``overparam``,
+        a Pac-Man ``region``, an ``init`` model or a non-zero ``burn_in``.
+        ``'auto'`` is ``'state-space'`` unless one of those asks for the paper's form.
     method : {'gn', 'psgd'}, default 'gn'
         ``'gn'``: the fast full-data projected Gauss-Newton/Levenberg-Marquardt solver;
         ``'psgd'``: the paper's projected SGD (MIMO through the common denominator).
@@ -153,9 +232,10 @@ class LDSRegressor(RegressorMixin, BaseEstimator):
 
     Attributes
     ----------
-    system_ : CanonicalSystem
-        The learned model (reduced when ``overparam`` is set).
-    system_full_ : CanonicalSystem
+    system_ : CanonicalSystem or StateSpaceSystem
+        The learned model (reduced when ``overparam`` is set); a ``StateSpaceSystem``
+        for multi-channel state-space fits, a ``CanonicalSystem`` otherwise.
+    system_full_ : CanonicalSystem or StateSpaceSystem
         The model as trained (order ``overparam`` when set, else ``system_``).
     train_result_ : TrainResult
         The solver's result (loss history, steps, timing).
@@ -174,6 +254,12 @@ class LDSRegressor(RegressorMixin, BaseEstimator):
         ``standardize=False``); ``history_`` is the loss in those units.
     layout_ : {'record', 'sequences'}
         How the training data were read.
+    structure_ : {'state-space', 'common-denominator'}
+        The model class used.
+    order_ : int
+        The order used (chosen when ``order='auto'``).
+    order_scores_ : dict or None
+        Inner hold-out fit percent per candidate order (``order='auto'`` only).
     covariance_ : numpy.ndarray or None
         Parameter covariance of ``system_`` in the user's units (Gauss-Newton fits
         without ``overparam``; ``None`` otherwise), from the Jacobian at the solution
@@ -199,8 +285,9 @@ class LDSRegressor(RegressorMixin, BaseEstimator):
 
     def __init__(
         self,
-        order: int = 3,
+        order: int | str = 3,
         *,
+        structure: str = "auto",
         method: Literal["gn", "psgd"] = "gn",
         overparam: int | None = None,
         region: Any = "auto",
@@ -222,6 +309,7 @@ class LDSRegressor(RegressorMixin, BaseEstimator):
         force: bool = False,
     ) -> None:
         self.order = order
+        self.structure = structure
         self.method = method
         self.overparam = overparam
         self.region = region
@@ -243,12 +331,18 @@ class LDSRegressor(RegressorMixin, BaseEstimator):
         self.force = force
 
     # ------------------------------------------------------------------ parameters
-    def _validate_params(self) -> tuple[int, int]:
-        """Check every hyper-parameter (scikit-learn style, at fit); ``(order, fit order)``."""
-        order = check_int(self.order, "order", low=1)
+    def _validate_params(self) -> tuple[int | None, int | None]:
+        """Check every hyper-parameter (scikit-learn style, at fit); ``(order, fit order)``.
+
+        ``None`` orders mean ``order='auto'`` (chosen from the data).
+        """
+        auto = isinstance(self.order, str) and self.order == "auto"
+        order = None if auto else check_int(self.order, "order", low=1)
         fit_order = order
         overparam = check_int(self.overparam, "overparam", low=1, allow_none=True)
         if overparam is not None:
+            if order is None:
+                raise ParameterError("overparam: needs an integer order, not order='auto'")
             if overparam <= order:
                 raise ParameterError(
                     f"overparam: must exceed order={order} (it is the learning order), "
@@ -283,7 +377,36 @@ class LDSRegressor(RegressorMixin, BaseEstimator):
             )
         if self.window is not None and self.method != "psgd":
             raise ParameterError("window: only used by method='psgd'")
+        self._resolve_structure()
         return order, fit_order
+
+    def _paper_form_reasons(self) -> list[str]:
+        """Settings that need the paper's common-denominator canonical form."""
+        reasons = []
+        if self.method == "psgd":
+            reasons.append("method='psgd'")
+        if self.overparam is not None:
+            reasons.append("overparam")
+        if not (self.region is None or (isinstance(self.region, str) and self.region == "auto")):
+            reasons.append("region")
+        if isinstance(self.init, CanonicalSystem) or self.init != "zero":
+            reasons.append("init")
+        if self.burn_in is None or self.burn_in != 0:
+            reasons.append("burn_in")
+        return reasons
+
+    def _resolve_structure(self) -> str:
+        """'state-space' or 'common-denominator' for these settings."""
+        check_choice(self.structure, "structure", ("auto", "state-space", "common-denominator"))
+        reasons = self._paper_form_reasons()
+        if self.structure == "state-space" and reasons:
+            raise ParameterError(
+                f"structure: 'state-space' cannot be combined with {', '.join(reasons)} "
+                "(those belong to the paper's common-denominator form)"
+            )
+        if self.structure == "auto":
+            return "common-denominator" if reasons else "state-space"
+        return self.structure
 
     def _region_for(self, method: str) -> Any:
         if isinstance(self.region, str) and self.region == "auto":
@@ -333,38 +456,101 @@ class LDSRegressor(RegressorMixin, BaseEstimator):
         io = as_io(_sk_array(u, "u"), _sk_array(y, "y"), sequences=sequences, min_length=2)
         burn = resolve_burn_in(self.burn_in, io.length)
         uc, yc = self._normalise(io)
-        self._check_data_size(io, fit_order, burn)
-        init = (
-            self._scaled(self.init, inverse=True)
-            if isinstance(self.init, CanonicalSystem)
-            else self.init
-        )
-        if self.method == "psgd":
-            result = self._fit_psgd(uc, yc, fit_order, burn, init)
+        self.structure_ = self._resolve_structure()
+        if order is None:
+            order = fit_order = self._select_order(uc, yc, io, burn)
         else:
-            result = gauss_newton(
-                uc,
-                yc,
-                sequences=True,
-                order=fit_order,
-                init=init,
-                burn_in=burn,
-                region=self._region_for("gn"),
-                max_iter=self.max_iter,
-                **self._run_options(),
-            )
+            self.order_scores_ = None
+        self.order_ = order
+        self._check_data_size(io, fit_order, burn, self.structure_)
+        result = self._solve(uc, yc, order, fit_order, burn)
         self._store(result, order, io, dt)
         self._check_result()
         self._uncertainty(result, uc, yc, burn)
         return self
 
+    def _solve(
+        self, uc: np.ndarray, yc: np.ndarray, order: int, fit_order: int, burn: int
+    ) -> TrainResult:
+        """Run the solver for ``structure_``; 'auto' falls back to the canonical form
+        when no state-space start can be fitted (records of a few samples)."""
+        if self.structure_ == "state-space":
+            try:
+                return self._fit_state_space(uc, yc, order)
+            except DataError:
+                if self.structure != "auto":
+                    raise
+                self.structure_ = "common-denominator"
+        if self.method == "psgd":
+            return self._fit_psgd(uc, yc, fit_order, burn, self._standard_init())
+        return self._fit_gn(uc, yc, fit_order, burn, self._standard_init())
+
+    def _standard_init(self) -> Any:
+        """``init`` in standardised units (a model is rescaled, a name kept)."""
+        if isinstance(self.init, CanonicalSystem):
+            return self._scaled(self.init, inverse=True)
+        return self.init
+
+    def _fit_gn(
+        self, uc: np.ndarray, yc: np.ndarray, fit_order: int, burn: int, init: Any
+    ) -> TrainResult:
+        """The canonical-form projected Gauss-Newton solver on all the data."""
+        return gauss_newton(
+            uc,
+            yc,
+            sequences=True,
+            order=fit_order,
+            init=init,
+            burn_in=burn,
+            region=self._region_for("gn"),
+            max_iter=self.max_iter,
+            **self._run_options(),
+        )
+
+    def _fit_state_space(self, uc: np.ndarray, yc: np.ndarray, order: int) -> TrainResult:
+        """Robust state-space fit: starts and initial-state treatment chosen on a hold-out.
+
+        The choice is made on at most ``_SCREEN_SAMPLES`` samples; on longer records the
+        winner is refined on all the data (SISO: by the fused canonical-form solver).
+        """
+        us, ys = _screening_part(uc, yc)
+        model, info = fit_best(us, ys, order, max_iter=self.max_iter)
+        self.start_info_ = {k: info[k] for k in ("start", "x0_mode", "selected_by") if k in info}
+        whole = us.shape[:2] == uc.shape[:2]
+        if model.is_siso:
+            canonical = _to_canonical(model)
+            if canonical is not None and whole:
+                return _result(canonical, info)
+            return self._fit_gn(uc, yc, order, 0, canonical if canonical is not None else "zero")
+        if not whole:
+            model, info = fit_state_space(
+                uc, yc, order, x0="zero", start=model, max_iter=self.max_iter
+            )
+        return _result(model, info)
+
+    def _select_order(self, uc: np.ndarray, yc: np.ndarray, io: IOArrays, burn: int) -> int:
+        """``order='auto'``: the inner hold-out choice among the orders the data support."""
+        us, ys = _screening_part(uc, yc)
+        top = 1
+        for k in range(1, _AUTO_MAX_ORDER + 1):
+            if _n_params(k, io.n_inputs, io.n_outputs, self.structure_) * 3 < us.size:
+                top = k
+        best, scores = select_order(us, ys, range(1, top + 1), max_iter=self.max_iter)
+        self.order_scores_ = dict(scores)
+        return int(best)
+
     def _check_result(self) -> None:
         """Never return silently a non-finite or identically-zero model."""
         sys_ = self.system_
-        params = np.concatenate((sys_.a.ravel(), np.ravel(sys_.c), np.ravel(sys_.d)))
+        if isinstance(sys_, StateSpaceSystem):
+            params = np.concatenate([np.ravel(x) for x in (sys_.A, sys_.B, sys_.C, sys_.D)])
+            gain = np.concatenate((np.ravel(sys_.C @ sys_.B), np.ravel(sys_.D)))
+        else:
+            params = np.concatenate((sys_.a.ravel(), np.ravel(sys_.c), np.ravel(sys_.d)))
+            gain = np.concatenate((np.ravel(sys_.c), np.ravel(sys_.d)))
         if not np.all(np.isfinite(params)):
             raise ConvergenceError("fit: the learned model has non-finite coefficients")
-        if not (np.any(np.ravel(sys_.c) != 0) or np.any(np.ravel(sys_.d) != 0)):
+        if not np.any(gain != 0) and not np.any(sys_.markov(sys_.order + 2) != 0):
             raise ConvergenceError(
                 f"fit: the learned model is identically zero after {self.n_iter_} "
                 "iterations/steps (no excitation reached it); raise steps/max_iter or lr"
@@ -375,6 +561,8 @@ class LDSRegressor(RegressorMixin, BaseEstimator):
         self.covariance_ = self.parameter_names_ = self.noise_variance_ = None
         if self.method != "gn" or self.overparam is not None:
             return
+        if not isinstance(result.model, CanonicalSystem):
+            return  # a MIMO state-space model: its covariance is not computed
         pc = parameter_covariance(result.model, uc, yc, burn_in=burn, sequences=True)
         pc = pc.to_units(self.input_scale_, self.output_scale_)
         self.covariance_ = pc.covariance
@@ -395,8 +583,19 @@ class LDSRegressor(RegressorMixin, BaseEstimator):
         self.output_offset_, self.output_scale_ = y_off, y_scale
         return uc, yc
 
-    def _scaled(self, system: CanonicalSystem, *, inverse: bool = False) -> CanonicalSystem:
+    def _scaled(self, system: Any, *, inverse: bool = False) -> Any:
         """A model in standardised units -> the user's units (``inverse``: the other way)."""
+        if isinstance(system, StateSpaceSystem):
+            su, sy = self.input_scale_, self.output_scale_
+            if inverse:
+                su, sy = 1.0 / su, 1.0 / sy
+            with np.errstate(over="ignore", divide="ignore"):
+                B, C, D = system.B / su, system.C * sy[:, None], system.D * np.outer(sy, 1.0 / su)
+            if not all(np.all(np.isfinite(x)) for x in (B, C, D)):
+                raise DataError(
+                    "y/u: the ratio of output to input scale is beyond what float64 can represent"
+                )
+            return StateSpaceSystem(system.A, B, C, D, dt=system.dt)
         with np.errstate(over="ignore", divide="ignore"):
             gain = np.outer(self.output_scale_, 1.0 / self.input_scale_)  # (p, m)
             if inverse:
@@ -412,9 +611,9 @@ class LDSRegressor(RegressorMixin, BaseEstimator):
         return system.with_params(c=c, d=d)
 
     @staticmethod
-    def _check_data_size(io: IOArrays, fit_order: int, burn: int) -> None:
+    def _check_data_size(io: IOArrays, fit_order: int, burn: int, structure: str) -> None:
         m, p = io.n_inputs, io.n_outputs
-        n_params = fit_order + p * (fit_order + 1) * m
+        n_params = _n_params(fit_order, m, p, structure)
         count = io.n_sequences * (io.length - burn) * p
         if count <= n_params:
             raise DataError(
@@ -424,9 +623,9 @@ class LDSRegressor(RegressorMixin, BaseEstimator):
 
     def _store(self, result: TrainResult, order: int, io: IOArrays, dt: float | None) -> None:
         self.train_result_: TrainResult = result
-        self.system_full_: CanonicalSystem = self._scaled(result.model).with_dt(dt)
-        self.system_: CanonicalSystem = (
-            self._scaled(reduce(result.model, order)).with_dt(dt)
+        self.system_full_ = _with_dt(self._scaled(result.model), dt)
+        self.system_ = (
+            _with_dt(self._scaled(reduce(result.model, order)), dt)
             if self.overparam is not None
             else self.system_full_
         )
