@@ -183,3 +183,44 @@ def test_fit_from_open_npy_streams(tmp_path):
     res = gauss_newton(mu, my, order=3)
     ref = gauss_newton(u, y, order=3)
     np.testing.assert_allclose(res.model.markov(40), ref.model.markov(40), atol=1e-12)
+
+
+@pytest.mark.parametrize("demean", [True, False])
+@pytest.mark.parametrize("standardize", [True, False])
+def test_streaming_moments_equal_the_estimators(monkeypatch, demean, standardize):
+    from learnlds.estimator import _moments
+
+    monkeypatch.setattr(train, "STREAM_BLOCK", 1000)
+    x = np.random.default_rng(0).normal(size=(2, 7000, 2)) * [3.0, 0.01] + [5.0, -2.0]
+    off, scale, _ = _moments(x, "u", demean, standardize)
+    off2, scale2 = train.streaming_moments(x, demean=demean, standardize=standardize)
+    np.testing.assert_allclose(off2, off, rtol=1e-12, atol=1e-300)
+    np.testing.assert_allclose(scale2, scale, rtol=1e-12)
+    with pytest.raises(train.DataError, match="NaN"):
+        train.streaming_moments(np.full((1, 5, 1), np.nan))
+
+
+def test_standardised_fit_of_a_memmap_without_copying_it(tmp_path):
+    """What LDSRegressor.fit does (centre, scale, fit), on a mapped record, lazily."""
+    from learnlds.estimator import _moments
+    from learnlds.train import ScaledRecord, streaming_io, streaming_moments
+
+    rng = np.random.default_rng(9)
+    u = 4.0 * rng.normal(size=30_000) + 1.0
+    y = 0.01 * TRUTH.simulate(u, noise_std=0.1, random_state=rng) + 3.0
+    np.save(tmp_path / "u.npy", u)
+    np.save(tmp_path / "y.npy", y)
+    io = streaming_io(
+        np.load(tmp_path / "u.npy", mmap_mode="r"), np.load(tmp_path / "y.npy", mmap_mode="r")
+    )
+    uc = ScaledRecord(io.u, *streaming_moments(io.u))
+    yc = ScaledRecord(io.y, *streaming_moments(io.y))
+    assert isinstance(uc[:, :10], np.ndarray) and uc[:, :10].shape == (1, 10, 1)
+    res = gauss_newton(uc, yc, order=3, sequences=True, burn_in=None)
+    u3, y3 = u[None, :, None], y[None, :, None]
+    ref = gauss_newton(
+        _moments(u3, "u", True, True)[2], _moments(y3, "y", True, True)[2],
+        order=3, sequences=True, burn_in=None,
+    )  # fmt: skip
+    np.testing.assert_allclose(res.model.markov(40), ref.model.markov(40), atol=1e-9)
+    assert np.asarray(uc).shape == (1, 30_000, 1)

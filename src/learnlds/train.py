@@ -83,6 +83,7 @@ __all__ = [
     "TrainResult",
     "LAZY_SIZE",
     "STREAM_BLOCK",
+    "ScaledRecord",
     "TrainingDiverged",
     "dense_normal_equations",
     "estimate_cost",
@@ -94,6 +95,7 @@ __all__ = [
     "resolve_region",
     "sequence_batches",
     "streaming_io",
+    "streaming_moments",
     "tile_windows",
     "window_batches",
 ]
@@ -413,6 +415,9 @@ def _digest(*arrays: Any) -> str:
     """A short hash of arrays' shapes and values: what a checkpoint was computed from."""
     h = hashlib.sha256()
     for arr in arrays:  # C-order bytes a block at a time: the same digest, no whole copy
+        if isinstance(arr, ScaledRecord):
+            h.update(_digest(arr.data, arr.offset, arr.scale).encode())
+            continue
         a = np.asarray(arr)
         a = a.reshape(1) if a.ndim == 0 else a
         h.update(repr(a.shape).encode())
@@ -1709,6 +1714,116 @@ def _check_finite_blocks(arr3: np.ndarray, name: str) -> None:
             raise DataError(f"{name}: contains NaN or inf values (from sample {t0} on)")
 
 
+class ScaledRecord:
+    """A lazy ``(arr - offset) / scale`` view of canonical ``(N, T, k)`` data (nothing copied).
+
+    Slicing computes the slice only, so :func:`gauss_newton` fits standardised
+    data (as :class:`learnlds.estimator.LDSRegressor` does) on a memory-mapped record
+    a block at a time. Get the offsets and scales with :func:`streaming_moments`.
+
+    Parameters
+    ----------
+    data : numpy.ndarray
+        Canonical ``(N, T, k)`` data, e.g. ``streaming_io(u, y).u`` of a memmap.
+    offset, scale : array_like
+        Per channel, ``(k,)``.
+
+    Attributes
+    ----------
+    shape : tuple of int
+        ``data.shape``.
+    ndim : int
+        3.
+    dtype : numpy.dtype
+        float64.
+
+    Examples
+    --------
+    >>> rec = ScaledRecord(np.arange(6.0).reshape(1, 6, 1), [1.0], [2.0])
+    >>> rec.shape, rec[:, 2:4, 0]
+    ((1, 6, 1), array([[0.5, 1. ]]))
+    """
+
+    ndim = 3
+    dtype = np.dtype(np.float64)
+
+    def __init__(self, data: np.ndarray, offset: Any, scale: Any) -> None:
+        self.data = data
+        self.offset = np.asarray(offset, dtype=np.float64).reshape(-1)
+        self.scale = np.asarray(scale, dtype=np.float64).reshape(-1)
+        self.shape = tuple(data.shape)
+
+    def __getitem__(self, key: Any) -> np.ndarray:
+        key = key if isinstance(key, tuple) else (key,)
+        key = key + (slice(None),) * (3 - len(key))
+        block = (np.asarray(self.data[key[:2]], dtype=np.float64) - self.offset) / self.scale
+        return block[(slice(None), slice(None), key[2])]
+
+    def __len__(self) -> int:
+        return self.shape[0]
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        out = self[:, :]
+        return out if dtype is None else out.astype(dtype)
+
+
+def streaming_moments(
+    data: np.ndarray, *, demean: bool = True, standardize: bool = True
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per-channel offset and scale of canonical ``(N, T, k)`` data, a block at a time.
+
+    The statistics of the estimator's standardisation (each channel divided by its
+    largest magnitude first, so no overflow; mean; root mean square about it) in two
+    passes of :data:`STREAM_BLOCK`-sized blocks (blocks combined by Chan's update),
+    so a memory-mapped record is never read whole.
+
+    Parameters
+    ----------
+    data : numpy.ndarray
+        Canonical ``(N, T, k)`` data (a memmap view is fine).
+    demean, standardize : bool, default True
+        Remove the mean; divide by the spread (else by the largest magnitude only).
+
+    Returns
+    -------
+    offset, scale : numpy.ndarray
+        ``(k,)`` each: standardised data are ``(data - offset) / scale``.
+
+    Raises
+    ------
+    DataError
+        NaN or inf in the data.
+
+    Examples
+    --------
+    >>> off, sc = streaming_moments(np.array([1.0, 2.0, 3.0]).reshape(1, 3, 1))
+    >>> off, np.round(sc, 6)
+    (array([2.]), array([0.816497]))
+    """
+    N, T, k = data.shape
+    step = max(1, STREAM_BLOCK // max(1, N * k))
+    peak = np.zeros(k)
+    for t0 in range(0, T, step):
+        blk = np.asarray(data[:, t0 : t0 + step], dtype=np.float64)
+        if not np.isfinite(blk).all():
+            raise DataError(f"data: contains NaN or inf values (from sample {t0} on)")
+        peak = np.maximum(peak, np.abs(blk).max(axis=(0, 1)))
+    peak[peak == 0] = 1.0
+    count, mean, m2 = 0, np.zeros(k), np.zeros(k)
+    for t0 in range(0, T, step):
+        unit = np.asarray(data[:, t0 : t0 + step], dtype=np.float64).reshape(-1, k) / peak
+        nb, mb = unit.shape[0], unit.mean(axis=0)
+        delta = mb - mean
+        m2 += ((unit - mb) ** 2).sum(axis=0) + delta**2 * count * nb / (count + nb)
+        mean += delta * nb / (count + nb)
+        count += nb
+    if not demean:
+        m2, mean = m2 + count * mean**2, np.zeros(k)
+    spread = np.sqrt(m2 / count) if standardize else 1.0 / peak
+    spread = np.where(spread > 0, spread, 1.0 if standardize else spread)
+    return mean * peak, spread * peak
+
+
 def streaming_io(u: Any, y: Any, *, sequences: bool = False) -> IOArrays:
     """:func:`learnlds._boundary.as_io` without copying large or memory-mapped arrays.
 
@@ -1720,8 +1835,9 @@ def streaming_io(u: Any, y: Any, *, sequences: bool = False) -> IOArrays:
 
     Parameters
     ----------
-    u, y : array_like
-        Inputs and outputs by the layout rule (time along axis 0).
+    u, y : array_like or ScaledRecord
+        Inputs and outputs by the layout rule (time along axis 0); two
+        :class:`ScaledRecord` are taken as canonical sequences as they are.
     sequences : bool, default False
         Read the leading axis as the sequence index.
 
@@ -1742,6 +1858,10 @@ def streaming_io(u: Any, y: Any, *, sequences: bool = False) -> IOArrays:
     ((1, 10, 1), (1, 10, 1))
     """
     seq = check_bool(sequences, "sequences")
+    if isinstance(u, ScaledRecord) and isinstance(y, ScaledRecord):  # canonical, checked
+        if u.shape[:2] != y.shape[:2]:
+            raise DataError(f"u and y: (N, T) differ, u has shape {u.shape} and y {y.shape}")
+        return IOArrays(u, y, True)  # type: ignore[arg-type]
     if not (_lazy(u) and _lazy(y)):
         return as_io(u, y, sequences=seq)
     head = (slice(None), slice(0, 16)) if seq else (slice(0, 16),)
