@@ -5,17 +5,18 @@ and every order 1..8, the protocol :func:`learnlds.validate.holdout` (first half
 estimates, second half validates, each centred on its own means, zero-state
 simulation, fit percent averaged over outputs) scores
 
-(a) ``fit_best`` (subspace, ARX and zero starts, each with a zero and an
-    estimated initial state, ranked by an inner hold-out on the estimation half,
-    the winner refined by output-error Levenberg-Marquardt),
-(b) ``subspace_id`` alone,
-(c) today's ``LDSRegressor(order=k)`` default (common denominator),
-(d) the order ``select_order`` picks on the estimation half alone (the same
-    inner hold-out), and the validation fit of ``fit_best`` at that order.
+(a) the default ``LDSRegressor(order=k)`` (state space: subspace, ARX and zero
+    starts, each with a zero and an estimated initial state, ranked by an inner
+    hold-out on the estimation half, the winner refined by output-error
+    Levenberg-Marquardt; SISO models returned in canonical form),
+(b) ``LDSRegressor(order=k, structure="common-denominator")``, the paper's form
+    (the default before the state-space model),
+(c) ``subspace_id`` alone,
+(d) ``LDSRegressor(order="auto")``: the order chosen on the estimation half alone.
 
 A method that fails is reported with its error (type and message), not as nan.
 
-Also times ``fit_best`` on a 10,000-sample 4-input 4-output record at order 8.
+Also times the default fit on a 10,000-sample 4-input 4-output record at order 8.
 BLAS is pinned to one thread. Usage::
 
     LEARNLDS_DATA=/path/to/daisy python benchmarks/realdata.py [--quick]
@@ -119,23 +120,21 @@ def _score(model, u, y) -> float | str:
 
 
 def run_dataset(name: str, quick: bool) -> dict[str, object]:
-    """Validation fits per order for every method, and the selected order."""
+    """Validation fits per order for every method, and the order='auto' fit."""
     u, y = load(name)
     orders = range(1, 5) if quick else ORDERS
-    fits: dict[str, dict[int, float | str]] = {"best": {}, "subspace": {}, "lds": {}}
+    fits: dict[str, dict[int, float | str]] = {"lds": {}, "paper": {}, "subspace": {}}
     t0 = time.perf_counter()
     for k in orders:
-        fits["best"][k] = _score(StateSpaceFit(k, "best"), u, y)
-        fits["subspace"][k] = _score(StateSpaceFit(k, "subspace"), u, y)
         fits["lds"][k] = _score(LDSRegressor(order=k), u, y)
-    cut = int(round(0.5 * len(u)))
-    ue = _canonical(u[:cut] - u[:cut].mean(axis=0))
-    ye = _canonical(y[:cut] - y[:cut].mean(axis=0))
+        fits["paper"][k] = _score(LDSRegressor(order=k, structure="common-denominator"), u, y)
+        fits["subspace"][k] = _score(StateSpaceFit(k, "subspace"), u, y)
     try:
-        chosen: int | str = select_order(ue, ye, orders)[0]
+        res = holdout(LDSRegressor(order="auto"), u, y)
+        auto: str = f"{res.model.order_}, {res.validation_fit:.1f}"
     except Exception as exc:  # noqa: BLE001 - reported in the table
-        chosen = f"{type(exc).__name__}: {exc}"
-    return {"fits": fits, "chosen": chosen, "seconds": time.perf_counter() - t0}
+        auto = f"{type(exc).__name__}: {exc}"
+    return {"fits": fits, "auto": auto, "seconds": time.perf_counter() - t0}
 
 
 def _best(per_order: dict[int, float | str]) -> str:
@@ -159,9 +158,9 @@ def timing() -> float:
     truth = StateSpaceSystem(A, rng.normal(size=(8, 4)), rng.normal(size=(4, 8)), np.zeros((4, 4)))
     u = rng.normal(size=(1, 10_000, 4))
     y = truth.simulate(u) + 0.1 * rng.normal(size=(1, 10_000, 4))
-    fit_best(u[:, :500], y[:, :500], 2)  # compile the kernels outside the clock
+    LDSRegressor(order=2).fit(u[0, :500], y[0, :500])  # compile the kernels outside the clock
     t0 = time.perf_counter()
-    fit_best(u, y, 8)
+    LDSRegressor(order=8).fit(u[0], y[0])
     return time.perf_counter() - t0
 
 
@@ -173,20 +172,22 @@ def main() -> None:
     args = parser.parse_args()
     with threadpool_limits(limits=1, user_api="blas"):
         print(
-            "| data | fit_best (order) | subspace_id (order) | LDSRegressor (order) "
-            "| select_order: order, fit | target | seconds |"
+            "| data | LDSRegressor default (order) | common-denominator (order) "
+            "| subspace_id (order) | order='auto': order, fit | target | seconds |"
         )
         print("|---|---|---|---|---|---|---|")
         for name in args.datasets:
             res = run_dataset(name, args.quick)
-            fits, chosen = res["fits"], res["chosen"]
+            fits = res["fits"]
             cells = [_best(fits[m]) for m in fits]
-            sel = chosen if isinstance(chosen, str) else f"{chosen}, {_cell(fits['best'][chosen])}"
             target = TARGETS.get(name, float("nan"))
-            print(f"| {name} | {' | '.join(cells)} | {sel} | {target:.1f} | {res['seconds']:.0f} |")
-            per = ", ".join(f"{k}: {_cell(v)}" for k, v in fits["best"].items())
-            print(f"<!-- {name} fit_best per order: {per} -->", flush=True)
-        print(f"\nfit_best, T = 10,000, 4 in, 4 out, order 8: {timing():.2f} s (BLAS 1 thread)")
+            print(
+                f"| {name} | {' | '.join(cells)} | {res['auto']} | {target:.1f} "
+                f"| {res['seconds']:.0f} |"
+            )
+            per = ", ".join(f"{k}: {_cell(v)}" for k, v in fits["lds"].items())
+            print(f"<!-- {name} default per order: {per} -->", flush=True)
+        print(f"\ndefault fit, T = 10,000, 4 in, 4 out, order 8: {timing():.2f} s (BLAS 1 thread)")
 
 
 if __name__ == "__main__":

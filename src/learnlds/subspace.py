@@ -341,6 +341,17 @@ def _try_fit(
         return None
 
 
+def _built_start(u3: np.ndarray, y3: np.ndarray, order: int, start: Any) -> Any:
+    """A named start built once (shared by the candidates that use it); None if impossible."""
+    if not isinstance(start, str):
+        return start
+    try:
+        _check_canonical(u3, y3, order)
+        return initial_system(u3, y3, order, kind=start)
+    except (DataError, np.linalg.LinAlgError):
+        return None
+
+
 def _centre(arr3: np.ndarray) -> np.ndarray:
     return arr3 - arr3.mean(axis=(0, 1))
 
@@ -399,7 +410,11 @@ def _screen(
     (prediction-error candidates then only compete among themselves).
     """
     ue, ye, uv, yv = _split(u3, y3, holdout) if holdout > 0 else (u3, y3, None, None)
-    fits = [_try_fit(ue, ye, order, c, iters, tol, starts[c[0]]) for c in cands]
+    built = [_built_start(ue, ye, order, start) for start in starts]  # once per start
+    fits = [
+        None if built[c[0]] is None else _try_fit(ue, ye, order, c, iters, tol, built[c[0]])
+        for c in cands
+    ]
     losses = np.array([np.inf if f is None else f[1]["loss"] for f in fits])
     if uv is None:
         pred = np.array([c[2] == "prediction" for c in cands])
