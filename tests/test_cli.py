@@ -288,3 +288,13 @@ def test_unstable_model_is_refused_unless_allowed(tmp_path):
     assert not (tmp_path / "s.csv").exists()
     proc = _run([*args, "--allow-unstable"], tmp_path)
     assert proc.returncode == 0 and (tmp_path / "s.csv").exists()
+
+
+def test_fit_order_auto_and_structure(tmp_path):
+    data, _ = _model_and_data(tmp_path)
+    proc = _run(["fit", str(data), "--order", "auto", "--quiet"], tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert "(chosen)" in proc.stderr and "state-space" in proc.stderr
+    proc = _run(["fit", str(data), "--structure", "common-denominator", "--quiet"], tmp_path)
+    assert proc.returncode == 0 and "common-denominator" in proc.stderr
+    assert _run(["fit", str(data), "--order", "two"], tmp_path).returncode == 2

@@ -140,6 +140,7 @@ def cmd_fit(args: argparse.Namespace) -> int:
     data = _load(args.data, args.input_col, args.output_col, args.dt)
     model = LDSRegressor(
         order=args.order,
+        structure=args.structure,
         method=args.method,
         overparam=args.overparam,
         region=None if args.region == "none" else args.region,
@@ -171,7 +172,10 @@ def cmd_fit(args: argparse.Namespace) -> int:
         dt=data.dt,
         source=str(args.data),
     )
-    _say(f"fitted order {args.order} ({args.method}) in {elapsed:.3f} s: {model.system_!r}")
+    chosen = f"order {model.order_}" + (" (chosen)" if args.order == "auto" else "")
+    _say(
+        f"fitted {chosen}, {model.structure_} ({args.method}) in {elapsed:.3f} s: {model.system_!r}"
+    )
     if frac > 0:
         res = holdout(model.system_, u, y, split=cut / len(data))
         _say(f"estimation fit: {res.estimation_fit:.2f} % (first {cut} samples, means removed)")
@@ -317,6 +321,12 @@ def _int_at_least(low: int) -> Any:
     return parse
 
 
+def _order(text: str) -> int | str:
+    if text == "auto":
+        return text
+    return _int_at_least(1)(text)
+
+
 def _fraction(text: str) -> float:
     try:
         value = float(text)
@@ -375,7 +385,15 @@ def _add_fit(sub: Any) -> None:
         "fit", help="learn a model from a data file (CSV, .dat, .npz)", formatter_class=_Formatter
     )
     p.add_argument("data", help="data file")
-    p.add_argument("--order", type=_int_at_least(1), default=3, help="model order")
+    p.add_argument(
+        "--order", type=_order, default=3, help="model order (state dimension), or 'auto'"
+    )
+    p.add_argument(
+        "--structure",
+        choices=("auto", "state-space", "common-denominator"),
+        default="auto",
+        help="model class: general state space, or the paper's canonical form",
+    )
     p.add_argument("--input-col", help="input column(s), names or 0-based indices, comma separated")
     p.add_argument("--output-col", help="output column(s)")
     p.add_argument("--method", choices=("gn", "psgd"), default="gn", help="solver")
