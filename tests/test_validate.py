@@ -242,3 +242,18 @@ def test_residual_plot(truth, data):
 
     with pytest.raises(ValueError, match="u"):
         plots.residual_plot(truth)
+
+
+def test_compare_with_estimated_initial_state_is_labelled(truth):
+    """x0='estimate' removes an initial transient, and the result's name says so."""
+    rng = np.random.default_rng(9)
+    u = rng.normal(size=300)
+    from learnlds.statespace import StateSpaceSystem
+
+    ss = StateSpaceSystem.from_canonical(truth)
+    y = ss.simulate(u, x0=np.full(truth.order, 5.0))
+    zero = compare({"m": truth}, u, y)
+    est = compare({"m": truth}, u, y, x0="estimate")
+    assert list(est) == ["m (x0 estimated)"]
+    assert est["m (x0 estimated)"][1] == pytest.approx(100.0, abs=1e-6)
+    assert zero["m"][1] < 99.0

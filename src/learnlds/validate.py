@@ -23,6 +23,7 @@ from scipy import linalg, stats
 
 from ._boundary import IOArrays, as_float_array, as_io, check_choice, check_float, check_int
 from .errors import DataError, ParameterError, UnsupportedShapeError
+from .statespace import StateSpaceSystem, estimate_initial_state
 
 __all__ = [
     "HoldoutResult",
@@ -335,8 +336,10 @@ def as_named_models(models: Any) -> dict[str, Any]:
     return out
 
 
-def compare(models: Any, u: Any, y: Any) -> dict[str, tuple[np.ndarray, float]]:
-    """Simulate each model from zero state on one record and score it.
+def compare(
+    models: Any, u: Any, y: Any, *, x0: str = "zero"
+) -> dict[str, tuple[np.ndarray, float]]:
+    """Simulate each model on one record and score it (MATLAB's ``compare``).
 
     Parameters
     ----------
@@ -344,6 +347,10 @@ def compare(models: Any, u: Any, y: Any) -> dict[str, tuple[np.ndarray, float]]:
         See :func:`as_named_models`.
     u, y : array_like
         One record: ``(T,)`` or ``(T, m)`` inputs, ``(T,)`` or ``(T, p)`` outputs.
+    x0 : {'zero', 'estimate'}, default 'zero'
+        Initial state of each simulation: zero (the protocol), or estimated from this
+        record by least squares on the free response, as MATLAB's ``compare`` does; the
+        names of the results then say ``(x0 estimated)``.
 
     Returns
     -------
@@ -357,13 +364,30 @@ def compare(models: Any, u: Any, y: Any) -> dict[str, tuple[np.ndarray, float]]:
     >>> u = np.random.default_rng(0).normal(size=100)
     >>> round(compare({"truth": truth}, u, truth.simulate(u))["truth"][1], 6)
     100.0
+    >>> y = truth.simulate(u) + 3.0 * 0.5 ** np.arange(100)  # a transient from x0 = 3
+    >>> round(compare({"truth": truth}, u, y, x0="estimate")["truth (x0 estimated)"][1], 6)
+    100.0
     """
+    check_choice(x0, "x0", ("zero", "estimate"))
     io = as_io(u, y)
     out = {}
     for name, m in as_named_models(models).items():
-        yhat = simulate_canonical(m, io.u)
+        if x0 == "estimate":
+            yhat = _simulate_from_estimated_state(m, io)
+            name = f"{name} (x0 estimated)"
+        else:
+            yhat = simulate_canonical(m, io.u)
         out[name] = (io.to_user(yhat), float(np.mean(channel_fits(io.y, yhat))))
     return out
+
+
+def _simulate_from_estimated_state(model: Any, io: IOArrays) -> np.ndarray:
+    """``(1, T, p)`` simulation from the least-squares initial state of this record."""
+    ss = model if isinstance(model, StateSpaceSystem) else StateSpaceSystem.from_canonical(model)
+    u, y = io.u[0], io.y[0]
+    state = estimate_initial_state(ss, u, y)
+    yhat = ss.simulate(u if ss.n_inputs > 1 else u[:, 0], x0=state)
+    return np.asarray(yhat, dtype=float).reshape(1, io.length, -1)
 
 
 # --------------------------------------------------------------------------- the protocol
