@@ -1117,8 +1117,11 @@ def _cost_ops(
         return taps, samples * order * m * p * 2.0
     q = order * m + (m if learn_d else 0)
     dim = order + p * q
-    flops = samples * (q * q + p * (order * order + 2 * order * q)) + dim**3 / 3.0
-    return taps + 4 * samples * order * (m + p), flops  # lagged copies cost as much as taps
+    # the streaming kernels: filters for s (per input) and w (per output), the residual
+    # per output, then one syrk per output of the rows [-w lags, s lags, u, r]
+    taps = samples * (order + 1) * (2 * m + 2 * p)
+    flops = samples * p * (order + q + 1) ** 2 / 2.0 + dim**3 / 3.0
+    return taps, flops
 
 
 def estimate_cost(
