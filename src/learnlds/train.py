@@ -82,6 +82,7 @@ __all__ = [
     "ParamLayout",
     "TrainResult",
     "LAZY_SIZE",
+    "MIN_RUN",
     "STREAM_BLOCK",
     "ScaledRecord",
     "TrainingDiverged",
@@ -1526,37 +1527,61 @@ class LeastSquaresProblem(ParamLayout):
         total, b = 0.0, self.burn_in
         siso = self.n_inputs == 1 and self.n_outputs == 1
         c, d, sh1 = c3[:, 0, 0].copy(), float(d3[0, 0]), sh[..., 0]
-        for t0, ub, yb in self.blocks():
+        for g0, t0, ub, yb in self.blocks():
+            g = slice(g0, g0 + ub.shape[0])
             if siso:
-                total += _kernels.sse_block_siso(a, c, d, ub[..., 0], yb[..., 0], t0, b, sh1)
+                total += _kernels.sse_block_siso(a, c, d, ub[..., 0], yb[..., 0], t0, b, sh1[g])
             else:
-                total += _kernels.sse_block(a, c3, d3, ub, yb, t0, b, sh)
+                total += _kernels.sse_block(a, c3, d3, ub, yb, t0, b, sh[g])
         return float(total)
 
-    def blocks(self) -> Iterator[tuple[int, np.ndarray, np.ndarray]]:
-        """``(t0, u block, y block)``: samples ``t0 .. t0 + L - 1`` of every sequence, float64.
+    def block_shape(self) -> tuple[int, int]:
+        """``(G, L)``: sequences and samples per block, ``G L`` about :data:`STREAM_BLOCK`.
 
-        A block holds about :data:`STREAM_BLOCK` samples in all, so memory-mapped
-        data are read a block at a time and never copied whole.
+        Runs of at least :data:`MIN_RUN` samples (or whole sequences) keep the
+        per-block overhead small when there are many sequences.
+
+        Returns
+        -------
+        G, L : int
+            Sequences per block and samples per block.
+
+        Examples
+        --------
+        >>> data = np.ones((500, 40, 1))
+        >>> LeastSquaresProblem(data, data, 0, 1, True).block_shape()
+        (204, 40)
+        """
+        L = min(self.T, max(STREAM_BLOCK // self.N, MIN_RUN))
+        return min(self.N, max(1, STREAM_BLOCK // L)), L
+
+    def blocks(self) -> Iterator[tuple[int, int, np.ndarray, np.ndarray]]:
+        """``(g0, t0, u block, y block)``: samples ``t0 .. t0 + L - 1`` of sequences ``g0 ..``.
+
+        A block holds about :data:`STREAM_BLOCK` samples in all (:meth:`block_shape`),
+        so memory-mapped data are read a block at a time and never copied whole. For
+        each group of sequences the blocks come in time order (the kernels carry the
+        filter states from one to the next).
 
         Yields
         ------
-        t0 : int
-            First sample of the block.
+        g0, t0 : int
+            First sequence and first sample of the block.
         ub, yb : numpy.ndarray
-            ``(N, L, m)`` and ``(N, L, p)``.
+            ``(G, L, m)`` and ``(G, L, p)``, float64.
 
         Examples
         --------
         >>> prob = LeastSquaresProblem(np.ones((1, 5, 1)), np.ones((1, 5, 1)), 0, 1, True)
-        >>> [t0 for t0, _, _ in prob.blocks()]
-        [0]
+        >>> [(g0, t0) for g0, t0, _, _ in prob.blocks()]
+        [(0, 0)]
         """
-        step = max(1, STREAM_BLOCK // self.N)
-        for t0 in range(0, self.T, step):
-            ub = np.ascontiguousarray(self.u[:, t0 : t0 + step], dtype=np.float64)
-            yb = np.ascontiguousarray(self.y[:, t0 : t0 + step], dtype=np.float64)
-            yield t0, ub, yb
+        G, L = self.block_shape()
+        for g0 in range(0, self.N, G):
+            for t0 in range(0, self.T, L):
+                ub = np.ascontiguousarray(self.u[g0 : g0 + G, t0 : t0 + L], dtype=np.float64)
+                yb = np.ascontiguousarray(self.y[g0 : g0 + G, t0 : t0 + L], dtype=np.float64)
+                yield g0, t0, ub, yb
 
     def normal_equations(
         self, a: np.ndarray, c3: np.ndarray, d3: np.ndarray
@@ -1593,18 +1618,19 @@ class LeastSquaresProblem(ParamLayout):
         q = n * m + (m if self.learn_d else 0)
         a, c3, d3 = _f64(a), _f64(c3), _f64(d3)
         sh, wh = np.zeros((self.N, n, m)), np.zeros((self.N, n, p))
-        rows_max = self.N * min(self.T, max(1, STREAM_BLOCK // self.N))
+        rows_max = int(np.prod(self.block_shape()))
         J = np.empty((p, rows_max, n + q + 1))  # Jacobian rows, the residual last
         G = np.zeros((p, n + q + 1, n + q + 1))
         sse, siso = 0.0, m == 1 and p == 1
         c, d, sh1, wh1 = c3[:, 0, 0].copy(), float(d3[0, 0]), sh[..., 0], wh[..., 0]
-        for t0, ub, yb in self.blocks():
+        for g0, t0, ub, yb in self.blocks():
+            g, b = slice(g0, g0 + ub.shape[0]), self.burn_in
             if siso:
                 rows, part = _kernels.jacobian_block_siso(
-                    a, c, d, ub[..., 0], yb[..., 0], t0, self.burn_in, sh1, wh1, J[0]
+                    a, c, d, ub[..., 0], yb[..., 0], t0, b, sh1[g], wh1[g], J[0]
                 )
             else:
-                rows, part = _kernels.jacobian_block(a, c3, d3, ub, yb, t0, self.burn_in, sh, wh, J)
+                rows, part = _kernels.jacobian_block(a, c3, d3, ub, yb, t0, b, sh[g], wh[g], J)
             sse += part
             for o in range(p):
                 Jo = J[o, :rows]
@@ -1617,6 +1643,8 @@ class LeastSquaresProblem(ParamLayout):
 #: Samples (over all sequences) per block of the streaming solver: large enough that
 #: BLAS and the kernel call overheads vanish, small enough to stay in cache.
 STREAM_BLOCK = 8192
+#: Fewest samples of a sequence per block (when sequences are longer).
+MIN_RUN = 1024
 
 
 def _f64(arr: np.ndarray) -> np.ndarray:
