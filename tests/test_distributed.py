@@ -182,6 +182,11 @@ def test_npy_stack_graph_reads_from_disk_not_from_the_client(tmp_path):
     graph = dict(ud.__dask_graph__())
     assert len(pickle.dumps(graph)) < 10_000 < x.nbytes  # paths in the graph, not data
     np.testing.assert_array_equal(ud[7].compute(), x[7])
+    from learnlds.distributed import DaskProblem
+
+    files = DaskProblem(ud, yd, 0, 2, True)._files  # tasks open their own block
+    assert files is not None and len(files[0]) == 16 and files[0][0].endswith("0.npy")
+    assert DaskProblem(ud[:, :100], yd[:, :100], 0, 2, True)._files is None  # sliced: generic
     with pytest.raises(FileNotFoundError, match="no .npy stack"):
         open_npy_stack(tmp_path)
 

@@ -450,6 +450,46 @@ def _chunk_sse(spec, ub, yb, burn_in, a, c3, d3):
     return _chunk_problem(spec, ub, yb, burn_in).sse(a, c3, d3)
 
 
+def _npy_files(arr: da.Array) -> list[str] | None:
+    """The ``.npy`` file of each block when ``arr`` is a bare :func:`open_npy_stack` array.
+
+    Tasks can then open their block themselves (``np.load(mmap_mode="r")``): one task
+    per block, no data dependency, nothing to move between workers.
+    """
+    graph = dict(arr.__dask_graph__())
+    if len(arr.dask.layers) != 1 or not arr.name.startswith("from-npy-stack-"):
+        return None
+    paths = []
+    for key in arr.__dask_keys__() if arr.ndim == 1 else _flat_keys(arr):
+        task = graph.get(key)
+        if not (isinstance(task, tuple) and len(task) == 3 and task[0] is np.load):
+            return None
+        paths.append(task[1])
+    return paths
+
+
+def _flat_keys(arr: da.Array) -> list:
+    keys = arr.__dask_keys__()
+    while isinstance(keys, list) and keys and isinstance(keys[0], list):
+        if len(keys[0]) != 1:
+            return []
+        keys = [k[0] for k in keys]
+    return keys
+
+
+def _chunk_normal_equations_files(spec, path_u, path_y, burn_in, a, c3, d3):
+    ub, yb = np.load(path_u, mmap_mode="r"), np.load(path_y, mmap_mode="r")
+    return _chunk_normal_equations(spec, ub, yb, burn_in, a, c3, d3)
+
+
+def _chunk_sse_files(spec, path_u, path_y, burn_in, a, c3, d3):
+    ub, yb = np.load(path_u, mmap_mode="r"), np.load(path_y, mmap_mode="r")
+    return _chunk_sse(spec, ub, yb, burn_in, a, c3, d3)
+
+
+_ON_FILES = {_chunk_normal_equations: _chunk_normal_equations_files, _chunk_sse: _chunk_sse_files}
+
+
 class DaskProblem(ParamLayout):
     """The Gauss-Newton least-squares problem with its data in Dask chunks.
 
@@ -484,13 +524,16 @@ class DaskProblem(ParamLayout):
         self.burn_in = int(burn_in)
         self.count = int(u.shape[0]) * (int(u.shape[1]) - self.burn_in)
         self._ub, self._yb = _blocks(u), _blocks(y)
+        files = _npy_files(u), _npy_files(y)
+        self._files = files if None not in files and len(files[0]) == len(self._ub) else None
 
     def _map(self, fn, a, c3, d3):
         spec = (self.order, self.learn_d)
-        parts = [
-            dask.delayed(fn)(spec, ub, yb, self.burn_in, a, c3, d3)
-            for ub, yb in zip(self._ub, self._yb, strict=True)
-        ]
+        if self._files is not None:  # each task maps its own block from disk
+            fn, blocks = _ON_FILES[fn], zip(*self._files, strict=True)
+        else:
+            blocks = zip(self._ub, self._yb, strict=True)
+        parts = [dask.delayed(fn)(spec, ub, yb, self.burn_in, a, c3, d3) for ub, yb in blocks]
         return dask.compute(*parts)
 
     def sse(self, a: np.ndarray, c3: np.ndarray, d3: np.ndarray) -> float:
