@@ -266,5 +266,6 @@ def test_worker_killed_mid_fit_does_not_change_the_result(tmp_path, process_clie
     assert killed and calls[0] > 2  # killed while computing, with iterations still to run
     process_client.wait_for_workers(2, timeout=60)  # the nanny brought a fresh worker
     assert killed[0] not in process_client.run(os.getpid).values()
+    assert res.n_steps == ref.n_steps
     np.testing.assert_allclose(res.model.markov(50), ref.model.markov(50), atol=1e-9)
     assert res.best_loss == pytest.approx(ref.best_loss, rel=1e-9)
