@@ -11,10 +11,9 @@ from learnlds.errors import DataError, ParameterError, UnsupportedShapeError
 from learnlds.statespace import (
     StateSpaceSystem,
     estimate_initial_state,
-    fit_state_space,
     normal_equations,
 )
-from learnlds.subspace import subspace_id
+from learnlds.subspace import fit_state_space, subspace_id
 from learnlds.systems import CanonicalSystem
 
 

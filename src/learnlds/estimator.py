@@ -37,8 +37,8 @@ from .errors import (
     UnsupportedShapeError,
 )
 from .reduce import reduce
-from .statespace import StateSpaceSystem, fit_state_space
-from .subspace import fit_best, select_order
+from .statespace import StateSpaceSystem
+from .subspace import fit_best, fit_state_space, select_order
 from .systems import CanonicalSystem
 from .train import (
     TrainResult,

@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 from scipy.linalg.blas import dsyrk
 
-from ._boundary import as_float_array, as_io, check_choice, check_float, check_int
+from ._boundary import as_float_array, as_io, check_float, check_int
 from ._files import atomic_write_text
 from ._ss_kernels import ss_jacobian_chunk, ss_simulate
 from .errors import DataError, ParameterError, UnsupportedShapeError
@@ -38,7 +38,6 @@ FORMAT_VERSION = 1
 __all__ = [
     "StateSpaceSystem",
     "estimate_initial_state",
-    "fit_state_space",
 ]
 
 _CHUNK = 512  # time steps per Jacobian chunk: J chunk is (512 p, P)
@@ -781,88 +780,6 @@ def _check_start(start: Any, order: int, m: int, p: int) -> StateSpaceSystem:
     return start
 
 
-def fit_state_space(
-    u3: np.ndarray,
-    y3: np.ndarray,
-    order: int,
-    *,
-    x0: str = "estimate",
-    criterion: str = "simulation",
-    max_iter: int = 100,
-    tol: float = 1e-7,
-    start: Any = None,
-) -> tuple[StateSpaceSystem, dict[str, Any]]:
-    """Output-error (or prediction-error) fit of a full ``(A, B, C, D)`` by Levenberg-Marquardt.
-
-    Minimises ``sum_t ||(y_t - yhat_t) / s_y||^2``, the simulation error, each output
-    scaled by its standard deviation (as the fit percent averaged over outputs).
-    Jacobian: exact, by compiled forward sensitivity recursions, accumulated chunk by
-    chunk into the normal equations (memory O(512 p P) for P parameters). All entries
-    of ``A, B, C, D`` (and initial states) are searched orthogonally to the
-    ``order^2`` similarity directions, in coordinates where the simulated state and
-    the signals have unit variance: every Jacobian block is O(1), so the damped
-    normal equations stay well conditioned (canonical forms are not beyond order
-    ~3). Steps reaching ``rho(A) >= 1`` are rejected.
-
-    Parameters
-    ----------
-    u3, y3 : numpy.ndarray
-        Canonical ``(N, T, m)`` inputs and ``(N, T, p)`` outputs, finite and centred
-        (the caller validates them; see :mod:`learnlds._boundary`).
-    order : int
-        State dimension, ``>= 1``.
-    x0 : {'estimate', 'zero', 'prior'}
-        Estimate each sequence's initial state jointly (its Jacobian is the free
-        response), start every sequence from zero, or ``'prior'``: estimate it under
-        a Gaussian prior with the start's stationary state covariance, weighted by
-        the start's residual variance (MAP; keeps a slow mode from explaining a
-        trend with a huge initial state).
-    criterion : {'simulation', 'prediction'}
-        The output error above, or the one-step prediction error of the innovations
-        form ``x+ = A x + B u + K e`` (a noise model, like ARMAX: the predictor
-        ``(A - KC, [B - KD, K], C, [D, 0])`` driven by ``[u, y]`` is fitted from
-        ``K = 0``); the simulation model ``(A, B, C, D)`` is returned either way.
-    max_iter : int
-        Most Levenberg-Marquardt iterations (``>= 0``; 0 returns the start).
-    tol : float
-        Stop when an iteration lowers the loss by less than this relative amount.
-    start : None, {'subspace', 'arx', 'zero'} or StateSpaceSystem
-        Initial model (``None``: :func:`learnlds.subspace.subspace_id`); stabilised.
-
-    Returns
-    -------
-    system : StateSpaceSystem
-        The fitted model (in the units of ``u3``, ``y3``).
-    info : dict
-        ``loss_history`` (mean squared scaled error, start first), ``n_iter``,
-        ``converged``, ``stop_reason`` ('tol', 'no_progress', 'max_iter'), ``loss``,
-        ``x0`` (``(N, order)`` initial states of the model's state; zeros for
-        ``x0='zero'``); ``K`` with ``criterion='prediction'`` (losses: prediction).
-
-    Raises
-    ------
-    ParameterError
-        A bad ``order``, ``x0``, ``criterion``, ``max_iter``, ``tol`` or ``start``.
-    DataError
-        ``u3``/``y3`` of mismatched shape or too short for ``order``.
-
-    Examples
-    --------
-    >>> truth = StateSpaceSystem([[0.8, 0.2], [0.0, 0.5]], [[1.0], [0.5]], [[1.0, -1.0]])
-    >>> u = np.random.default_rng(0).normal(size=(1, 400, 1))
-    >>> model, info = fit_state_space(u, truth.simulate(u), 2)
-    >>> bool(np.allclose(model.markov(5), truth.markov(5), atol=1e-6))
-    True
-    """
-    order = check_int(order, "order", low=1)
-    x0 = check_choice(x0, "x0", ("estimate", "zero", "prior"))
-    criterion = check_choice(criterion, "criterion", ("simulation", "prediction"))
-    max_iter, tol = check_int(max_iter, "max_iter", low=0), check_float(tol, "tol", low=0.0)
-    u3, y3 = _check_canonical(u3, y3, order)
-    fit = _fit_predictor if criterion == "prediction" else _fit_scaled
-    return fit(u3, y3, order, x0, max_iter, tol, start)
-
-
 def _fit_scaled(
     u3: np.ndarray,
     y3: np.ndarray,
@@ -876,10 +793,6 @@ def _fit_scaled(
     """The body of :func:`fit_state_space` (simulation error) once its arguments are checked."""
     N, _, m = u3.shape
     est = x0_mode != "zero"
-    if start is None or isinstance(start, str):
-        from .subspace import initial_system
-
-        start = initial_system(u3, y3, order, kind="subspace" if start is None else start)
     start = _check_start(start, order, m, y3.shape[2])
     su, sy = _channel_scales(u3), _channel_scales(y3)
     us, ys = u3 / su, y3 / sy
@@ -916,10 +829,6 @@ def _fit_predictor(
     """
     N, _, m = u3.shape
     p = y3.shape[2]
-    if start is None or isinstance(start, str):
-        from .subspace import initial_system
-
-        start = initial_system(u3, y3, order, kind="subspace" if start is None else start)
     start = _check_start(start, order, m, p)
     K = np.zeros((order, p)) if gain is None else gain
     pred = StateSpaceSystem(

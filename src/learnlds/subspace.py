@@ -43,6 +43,7 @@ from .validate import channel_fits
 
 __all__ = [
     "fit_best",
+    "fit_state_space",
     "initial_system",
     "select_order",
     "subspace_id",
@@ -277,7 +278,7 @@ def _zero_start(order: int, p: int) -> tuple[np.ndarray, np.ndarray]:
 def initial_system(
     u3: np.ndarray, y3: np.ndarray, order: int, *, kind: str = "subspace"
 ) -> StateSpaceSystem:
-    """A deterministic, stable start for :func:`~learnlds.statespace.fit_state_space`.
+    """A deterministic, stable start for :func:`fit_state_space`.
 
     ``'subspace'``: :func:`subspace_id`. ``'arx'``: a least-squares ARX model (``k``
     lags, ridge-regularised), its impulse response realised at ``order`` by the
@@ -319,6 +320,88 @@ def initial_system(
     else:
         A, C = _zero_start(order, p)
     return _rescale(_complete(A, C, us, ys, True), 1.0 / su, 1.0 / sy)
+
+
+def fit_state_space(
+    u3: np.ndarray,
+    y3: np.ndarray,
+    order: int,
+    *,
+    x0: str = "estimate",
+    criterion: str = "simulation",
+    max_iter: int = 100,
+    tol: float = 1e-7,
+    start: Any = None,
+) -> tuple[StateSpaceSystem, dict[str, Any]]:
+    """Output-error (or prediction-error) fit of a full ``(A, B, C, D)`` by Levenberg-Marquardt.
+
+    Minimises ``sum_t ||(y_t - yhat_t) / s_y||^2``, the simulation error, each output
+    scaled by its standard deviation (as the fit percent averaged over outputs).
+    The exact Jacobian (compiled sensitivity recursions) is accumulated chunk by chunk
+    into the normal equations. All of ``A, B, C, D`` (and initial states) are searched
+    orthogonally to the similarity directions, in coordinates where state and signals
+    have unit variance, so the damped normal equations stay well conditioned (canonical
+    forms are not beyond order ~3). Steps reaching ``rho(A) >= 1`` are rejected.
+
+    Parameters
+    ----------
+    u3, y3 : numpy.ndarray
+        Canonical ``(N, T, m)`` inputs and ``(N, T, p)`` outputs, finite and centred
+        (the caller validates them; see :mod:`learnlds._boundary`).
+    order : int
+        State dimension, ``>= 1``.
+    x0 : {'estimate', 'zero', 'prior'}
+        Estimate each sequence's initial state jointly (its Jacobian is the free
+        response), start every sequence from zero, or ``'prior'``: estimate it under
+        a Gaussian prior with the start's stationary state covariance, weighted by
+        the start's residual variance (MAP; keeps a slow mode from explaining a
+        trend with a huge initial state).
+    criterion : {'simulation', 'prediction'}
+        The output error above, or the one-step prediction error of the innovations
+        form ``x+ = A x + B u + K e`` (a noise model, like ARMAX: the predictor
+        ``(A - KC, [B - KD, K], C, [D, 0])`` driven by ``[u, y]`` is fitted from
+        ``K = 0``); the simulation model ``(A, B, C, D)`` is returned either way.
+    max_iter : int
+        Most Levenberg-Marquardt iterations (``>= 0``; 0 returns the start).
+    tol : float
+        Stop when an iteration lowers the loss by less than this relative amount.
+    start : None, {'subspace', 'arx', 'zero'} or StateSpaceSystem
+        Initial model (``None``: :func:`learnlds.subspace.subspace_id`); stabilised.
+
+    Returns
+    -------
+    system : StateSpaceSystem
+        The fitted model (in the units of ``u3``, ``y3``).
+    info : dict
+        ``loss_history`` (mean squared scaled error, start first), ``n_iter``,
+        ``converged``, ``stop_reason`` ('tol', 'no_progress', 'max_iter'), ``loss``,
+        ``x0`` (``(N, order)`` initial states of the model's state; zeros for
+        ``x0='zero'``); ``K`` with ``criterion='prediction'`` (losses: prediction).
+
+    Raises
+    ------
+    ParameterError
+        A bad ``order``, ``x0``, ``criterion``, ``max_iter``, ``tol`` or ``start``.
+    DataError
+        ``u3``/``y3`` of mismatched shape or too short for ``order``.
+
+    Examples
+    --------
+    >>> truth = StateSpaceSystem([[0.8, 0.2], [0.0, 0.5]], [[1.0], [0.5]], [[1.0, -1.0]])
+    >>> u = np.random.default_rng(0).normal(size=(1, 400, 1))
+    >>> model, info = fit_state_space(u, truth.simulate(u), 2)
+    >>> bool(np.allclose(model.markov(5), truth.markov(5), atol=1e-6))
+    True
+    """
+    order = check_int(order, "order", low=1)
+    x0 = check_choice(x0, "x0", ("estimate", "zero", "prior"))
+    criterion = check_choice(criterion, "criterion", ("simulation", "prediction"))
+    max_iter, tol = check_int(max_iter, "max_iter", low=0), check_float(tol, "tol", low=0.0)
+    u3, y3 = _check_canonical(u3, y3, order)
+    if start is None or isinstance(start, str):
+        start = initial_system(u3, y3, order, kind="subspace" if start is None else start)
+    fit = _fit_predictor if criterion == "prediction" else _fit_scaled
+    return fit(u3, y3, order, x0, max_iter, tol, start)
 
 
 def _try_fit(
@@ -483,7 +566,7 @@ def fit_best(
     """Screen starts, initial-state treatments and fit criteria; refine what validates best.
 
     Each candidate (start, ``x0`` treatment, ``criterion``) gets ``screen_iter``
-    iterations of :func:`~learnlds.statespace.fit_state_space` on the first
+    iterations of :func:`fit_state_space` on the first
     ``1 - holdout`` of each sequence and is ranked by its zero-state simulation fit on
     the rest (parts centred on own means, as :func:`learnlds.validate.holdout`); the
     winner is refined on all data from its screened model. (The lowest loss can come
