@@ -226,3 +226,32 @@ def test_standardised_fit_of_a_memmap_without_copying_it(tmp_path):
     )  # fmt: skip
     np.testing.assert_allclose(res.model.markov(40), ref.model.markov(40), atol=1e-9)
     assert np.asarray(uc).shape == (1, 30_000, 1)
+
+
+def test_a_shorter_step_spares_the_projection_inside_the_region(monkeypatch):
+    """The first Gauss-Newton step out of the region is retried ten times more damped;
+    inside and lower, it is taken (no quadratic programme), else projected as before."""
+    from learnlds.region import PacmanRegion
+
+    calls = []
+    original = PacmanRegion.project
+    monkeypatch.setattr(
+        PacmanRegion,
+        "project",
+        lambda self, a, *k, **kw: calls.append(1) or original(self, a, *k, **kw),
+    )
+    truth = CanonicalSystem([-0.6, 0.2, -0.05], np.random.default_rng(0).normal(size=3), 0.5)
+    rng = np.random.default_rng(1)
+    u = rng.normal(size=10_000)
+    y = truth.simulate(u, noise_std=0.1, random_state=rng)
+    res = gauss_newton(u, y, order=3)
+    r = truth.markov(200)
+    assert np.linalg.norm(res.model.markov(200) - r) / np.linalg.norm(r) == pytest.approx(
+        4.866e-3, rel=1e-3
+    )
+    assert res.n_steps == 10 and not calls
+    outside = CanonicalSystem([-1.2, 0.5], [1.0, 0.3], 0.0)  # optimum on the boundary
+    y2 = outside.simulate(u[:5000], noise_std=0.1, random_state=rng)
+    with pytest.warns(ConvergenceWarning):  # slow along the boundary; a few steps suffice
+        res2 = gauss_newton(u[:5000], y2, order=2, max_iter=5)
+    assert calls and PacmanRegion().contains(res2.model.a)

@@ -2099,39 +2099,67 @@ def levenberg_marquardt(
     return result
 
 
+def _lm_delta(JtJ: np.ndarray, Jtr: np.ndarray, mu: float, scale: np.ndarray) -> np.ndarray | None:
+    """The damped Gauss-Newton step, ``None`` when the system cannot be solved."""
+    try:
+        with warnings.catch_warnings():  # near an exact fit; a bad step is rejected later
+            warnings.simplefilter("ignore", linalg.LinAlgWarning)
+            return linalg.solve(JtJ + mu * np.diag(scale), -Jtr, assume_a="pos")
+    except (linalg.LinAlgError, ValueError):
+        return None
+
+
+def _lm_score(
+    problem: ParamLayout, trial: np.ndarray, delta: np.ndarray, JtJ: np.ndarray,
+    Jtr: np.ndarray, sse: float, tol: float, d_fixed: np.ndarray, first: bool,
+) -> tuple[float, Any]:  # fmt: skip
+    """The loss at a trial point, with the normal equations there when worth it.
+
+    A first try whose predicted decrease is well above ``tol`` (so that another
+    iteration will follow) is scored by the normal equations at the trial point,
+    returned for the next step: one pass over the data instead of two.
+    """
+    params = problem.unpack(trial, d_fixed)
+    predicted = -(2.0 * (Jtr @ delta) + delta @ JtJ @ delta)
+    if first and predicted > _FUSE_ABOVE * tol * sse:
+        sse_new, *ne = problem.normal_equations(*params)
+        return sse_new, ne
+    return problem.sse(*params), None
+
+
 def _lm_step(
     problem: ParamLayout, theta: np.ndarray, sse: float, JtJ: np.ndarray, Jtr: np.ndarray,
     mu: float, reg: PacmanRegion | None, margin: float, d_fixed: np.ndarray, tol: float,
 ) -> tuple[np.ndarray | None, float, float, tuple[np.ndarray, np.ndarray] | None]:  # fmt: skip
     """A feasible step that lowers the loss, raising ``mu`` until one does (or giving up).
 
-    A first try whose predicted decrease is well above ``tol`` (so that another
-    iteration will follow) is scored by the normal equations at the trial point,
-    returned for the next step: one pass over the data instead of two.
+    A first step that leaves the region is first tried ten times more damped: when
+    that shorter step stays inside and lowers the loss it is taken, sparing a
+    projection (a quadratic programme, the dominant cost of short records);
+    otherwise the first step is projected, as without the shortcut.
     """
     n = problem.order
     scale = np.diag(JtJ).copy()
     scale[scale <= 0] = 1.0
     for attempt in range(40):
-        try:
-            with warnings.catch_warnings():  # near an exact fit; a bad step is rejected below
-                warnings.simplefilter("ignore", linalg.LinAlgWarning)
-                delta = linalg.solve(JtJ + mu * np.diag(scale), -Jtr, assume_a="pos")
-        except (linalg.LinAlgError, ValueError):
+        delta = _lm_delta(JtJ, Jtr, mu, scale)
+        if delta is None:
             mu *= 10.0
             continue
         trial = theta + delta
+        if attempt == 0 and reg is not None and not reg.contains(trial[:n]):
+            short = _lm_delta(JtJ, Jtr, 10.0 * mu, scale)
+            if short is not None and reg.contains((theta + short)[:n]):
+                args = (JtJ, Jtr, sse, tol, d_fixed, True)
+                sse_new, ne = _lm_score(problem, theta + short, short, *args)
+                if np.isfinite(sse_new) and sse_new < sse:
+                    return theta + short, sse_new, 10.0 * mu, ne
         trial[:n], ok = _feasible(trial[:n], reg, margin)
         if ok:
-            params = problem.unpack(trial, d_fixed)
-            predicted = -(2.0 * (Jtr @ delta) + delta @ JtJ @ delta)
-            ne = None
-            if attempt == 0 and predicted > _FUSE_ABOVE * tol * sse:
-                sse_new, *ne = problem.normal_equations(*params)
-            else:
-                sse_new = problem.sse(*params)
+            args = (JtJ, Jtr, sse, tol, d_fixed, attempt == 0)
+            sse_new, ne = _lm_score(problem, trial, delta, *args)
             if np.isfinite(sse_new) and sse_new < sse:
-                return trial, sse_new, mu, ne  # type: ignore[return-value]
+                return trial, sse_new, mu, ne
         mu *= 10.0
     return None, sse, mu, None
 
