@@ -269,3 +269,17 @@ def test_worker_killed_mid_fit_does_not_change_the_result(tmp_path, process_clie
     assert res.n_steps == ref.n_steps
     np.testing.assert_allclose(res.model.markov(50), ref.model.markov(50), atol=1e-9)
     assert res.best_loss == pytest.approx(ref.best_loss, rel=1e-9)
+
+
+def test_disk_helpers_check_their_arguments(tmp_path):
+    from learnlds.distributed import dask_batches, save_npy_stack
+
+    x, y = _data(N=4, T=50)
+    with pytest.raises(ParameterError, match="^batch_size"):
+        dask_batches(x, y, batch_size=0)
+    with pytest.raises(ParameterError, match="^chunk"):
+        save_npy_stack(tmp_path, x, y, chunk=0)
+    with pytest.raises(DataError, match="differ"):
+        save_npy_stack(tmp_path, x, y[:, :-1])
+    ub, yb = dask_batches(x, y, batch_size=10)(np.random.default_rng(0))  # all of them
+    assert ub.shape == (4, 50)
