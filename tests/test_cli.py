@@ -298,3 +298,18 @@ def test_fit_order_auto_and_structure(tmp_path):
     proc = _run(["fit", str(data), "--structure", "common-denominator", "--quiet"], tmp_path)
     assert proc.returncode == 0 and "common-denominator" in proc.stderr
     assert _run(["fit", str(data), "--order", "two"], tmp_path).returncode == 2
+
+
+def test_fit_a_record_on_disk(tmp_path):
+    """`learnlds fit rec.npy` streams the memory-mapped record and writes the model."""
+    from learnlds.systems import CanonicalSystem
+
+    rng = np.random.default_rng(15)
+    u = rng.normal(size=40_000)
+    y = CanonicalSystem([-0.5], [1.0]).simulate(u) + 0.01 * rng.normal(size=40_000)
+    np.save(tmp_path / "rec.npy", np.column_stack([u, y]))
+    proc = _run(["fit", "rec.npy", "--order", "1", "--quiet", "--dt", "0.1"], tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert "on disk" in proc.stderr
+    model = load(tmp_path / "model.json")
+    assert abs(model.a[0] + 0.5) < 0.01 and model.dt == 0.1

@@ -133,31 +133,15 @@ def cmd_simulate(args: argparse.Namespace) -> int:
 
 def cmd_fit(args: argparse.Namespace) -> int:
     """``learnlds fit``: learn a model, report estimation/validation fits, write the JSON."""
-    from .estimator import LDSRegressor
     from .validate import holdout
 
     out = check_output_path(args.out, "--out")
-    data = _load(args.data, args.input_col, args.output_col, args.dt)
-    model = LDSRegressor(
-        order=args.order,
-        structure=args.structure,
-        method=args.method,
-        overparam=args.overparam,
-        region=None if args.region == "none" else args.region,
-        burn_in=args.burn_in,
-        steps=args.steps,
-        lr=args.lr,
-        clip=args.clip,
-        init=args.init,
-        progress=False if args.quiet else ("lines" if args.progress else True),
-        random_state=args.random_state,
-        checkpoint=args.checkpoint,
-        checkpoint_every=args.checkpoint_every,
-        resume=args.resume,
-        force=args.force,
-    )
     if args.checkpoint:
         check_output_path(args.checkpoint, "--checkpoint")
+    if _on_disk(args.data):
+        return _fit_on_disk(args, out)
+    data = _load(args.data, args.input_col, args.output_col, args.dt)
+    model = _estimator(args)
     frac = args.validation_fraction
     cut = len(data) - int(round(frac * len(data)))
     u = data.u1 if data.n_inputs == 1 else data.u
@@ -182,6 +166,66 @@ def cmd_fit(args: argparse.Namespace) -> int:
         _say(f"validation fit: {res.validation_fit:.2f} % (last {frac:.0%}, means removed)")
     else:
         _say(f"estimation fit: {model.score(u, y):.2f} %")
+    _say(f"model written to {out}")
+    return 0
+
+
+def _on_disk(path: str) -> bool:
+    """``.npy`` records (or a folder of ``u.npy``/``y.npy``) are fitted where they lie."""
+    p = Path(path)
+    return p.suffix == ".npy" or (p.is_dir() and (p / "u.npy").exists())
+
+
+def _estimator(args: argparse.Namespace) -> Any:
+    from .estimator import LDSRegressor
+
+    return LDSRegressor(
+        order=args.order,
+        structure=args.structure,
+        method=args.method,
+        overparam=args.overparam,
+        region=None if args.region == "none" else args.region,
+        burn_in=args.burn_in,
+        steps=args.steps,
+        lr=args.lr,
+        clip=args.clip,
+        init=args.init,
+        progress=False if args.quiet else ("lines" if args.progress else True),
+        random_state=args.random_state,
+        checkpoint=args.checkpoint,
+        checkpoint_every=args.checkpoint_every,
+        resume=args.resume,
+        force=args.force,
+    )
+
+
+def _fit_on_disk(args: argparse.Namespace, out: Path) -> int:
+    """``learnlds fit big.npy``: memory-mapped, streamed, never loaded whole.
+
+    The estimation part is the record's first ``1 - validation fraction``; its fit
+    percent is not computed (that would simulate the whole record in memory): run
+    ``learnlds predict`` on a part for it.
+    """
+    from .datasets.readers import open_npy
+
+    u, y = open_npy(args.data, _cols(args.input_col), _cols(args.output_col))
+    cut = len(u) - int(round(args.validation_fraction * len(u)))
+    _say(f"{args.data}: {len(u)} samples on disk; {u.shape[1]} input(s), {y.shape[1]} output(s)")
+    model = _estimator(args)
+    t0 = time.perf_counter()
+    model.fit(
+        u[:cut, 0] if u.shape[1] == 1 else u[:cut],
+        y[:cut, 0] if y.shape[1] == 1 else y[:cut],
+        dt=args.dt,
+    )
+    model.system_.save(
+        out,
+        input_offset=model.input_offset_.tolist(),
+        output_offset=model.output_offset_.tolist(),
+        dt=args.dt,
+        source=str(args.data),
+    )
+    _say(f"fitted order {model.order_}, {model.structure_} in {time.perf_counter() - t0:.3f} s")
     _say(f"model written to {out}")
     return 0
 

@@ -41,10 +41,14 @@ from .statespace import StateSpaceSystem
 from .subspace import fit_best, fit_state_space, select_order
 from .systems import CanonicalSystem
 from .train import (
+    LAZY_SIZE,
+    ScaledRecord,
     TrainResult,
     gauss_newton,
     projected_sgd,
     sequence_batches,
+    streaming_io,
+    streaming_moments,
     window_batches,
 )
 from .uncertainty import (
@@ -64,6 +68,13 @@ _SCREEN_SAMPLES = 20_000  # starts and initial-state treatment are chosen on at 
 _AUTO_MAX_ORDER = 8  # order='auto' looks at orders 1..8
 
 
+def _on_disk(value: Any) -> bool:
+    """A memory-mapped array, or one too large to copy lightly (see ``train.LAZY_SIZE``)."""
+    return isinstance(value, np.memmap) or (
+        isinstance(value, np.ndarray) and value.size > LAZY_SIZE
+    )
+
+
 def _n_params(order: int, m: int, p: int, structure: str) -> int:
     """Identifiable parameters of a model (what the data must outnumber).
 
@@ -79,7 +90,7 @@ def _screening_part(uc: np.ndarray, yc: np.ndarray) -> tuple[np.ndarray, np.ndar
     """At most ``_SCREEN_SAMPLES`` samples: whole sequences, or the start of a long one."""
     N, T, _ = uc.shape
     if N * T <= _SCREEN_SAMPLES:
-        return uc, yc
+        return uc[:, :], yc[:, :]  # arrays, also from a lazy record
     if T >= _SCREEN_SAMPLES:
         return uc[:1, :_SCREEN_SAMPLES], yc[:1, :_SCREEN_SAMPLES]
     k = max(1, _SCREEN_SAMPLES // T)
@@ -453,9 +464,13 @@ class LDSRegressor(RegressorMixin, BaseEstimator):
         order, fit_order = self._validate_params()
         if y is None:
             raise DataError("y: requires y to be passed, but the target y is None")
-        io = as_io(_sk_array(u, "u"), _sk_array(y, "y"), sequences=sequences, min_length=2)
+        if _on_disk(u) or _on_disk(y):  # a memory-mapped or huge record: stream it
+            io = streaming_io(u, y, sequences=sequences)
+            uc, yc = self._normalise_lazily(io)
+        else:
+            io = as_io(_sk_array(u, "u"), _sk_array(y, "y"), sequences=sequences, min_length=2)
+            uc, yc = self._normalise(io)
         burn = resolve_burn_in(self.burn_in, io.length)
-        uc, yc = self._normalise(io)
         self.structure_ = self._resolve_structure()
         if order is None:
             order = fit_order = self._select_order(uc, yc, io, burn)
@@ -582,6 +597,17 @@ class LDSRegressor(RegressorMixin, BaseEstimator):
         self.input_offset_, self.input_scale_ = u_off, u_scale
         self.output_offset_, self.output_scale_ = y_off, y_scale
         return uc, yc
+
+    def _normalise_lazily(self, io: IOArrays) -> tuple[ScaledRecord, ScaledRecord]:
+        """:meth:`_normalise` for a record left on disk: two block passes, no copy."""
+        opts = {"demean": self.demean, "standardize": self.standardize}
+        u_off, u_scale = streaming_moments(io.u, **opts)
+        y_off, y_scale = streaming_moments(io.y, **opts)
+        if np.any(np.ptp(io.u, axis=(0, 1)) == 0):
+            raise DataError("u: an input channel is constant, it does not excite the system")
+        self.input_offset_, self.input_scale_ = u_off, u_scale
+        self.output_offset_, self.output_scale_ = y_off, y_scale
+        return ScaledRecord(io.u, u_off, u_scale), ScaledRecord(io.y, y_off, y_scale)
 
     def _scaled(self, system: Any, *, inverse: bool = False) -> Any:
         """A model in standardised units -> the user's units (``inverse``: the other way)."""

@@ -47,7 +47,7 @@ from ._boundary import (
 from .errors import DataError, ParameterError
 from .risk import lagged, mimo_parts
 from .systems import CanonicalSystem
-from .train import LeastSquaresProblem
+from .train import LeastSquaresProblem, ScaledRecord
 
 __all__ = [
     "FrequencyResponseStd",
@@ -397,21 +397,31 @@ def _least_squares_covariance(
 def _problem(
     system: CanonicalSystem, u: Any, y: Any, burn_in: Any, learn_d: bool, sequences: Any
 ) -> tuple[LeastSquaresProblem, int]:
-    """The least-squares problem of the fit and its residual degrees of freedom."""
-    io = as_io(
-        u,
-        y,
-        sequences=sequences,
-        n_inputs=system.n_inputs,
-        n_outputs=system.n_outputs,
-        min_length=2,
-    )
-    burn = resolve_burn_in(burn_in, io.length)
-    prob = LeastSquaresProblem(io.u, io.y, burn, system.order, learn_d)
-    dof = prob.count * io.n_outputs - prob.n_params
+    """The least-squares problem of the fit and its residual degrees of freedom.
+
+    A lazy :class:`~learnlds.train.ScaledRecord` pair (the estimator's standardised
+    record on disk) is used as it is, streamed by the problem, never loaded whole.
+    """
+    if isinstance(u, ScaledRecord) and isinstance(y, ScaledRecord):
+        length, n_outputs = u.shape[1], y.shape[2]
+        burn = resolve_burn_in(burn_in, length)
+        prob = LeastSquaresProblem(u, y, burn, system.order, learn_d)
+    else:
+        io = as_io(
+            u,
+            y,
+            sequences=sequences,
+            n_inputs=system.n_inputs,
+            n_outputs=system.n_outputs,
+            min_length=2,
+        )
+        n_outputs = io.n_outputs
+        burn = resolve_burn_in(burn_in, io.length)
+        prob = LeastSquaresProblem(io.u, io.y, burn, system.order, learn_d)
+    dof = prob.count * n_outputs - prob.n_params
     if dof <= 0:
         raise DataError(
-            f"u, y: {prob.count * io.n_outputs} samples after a burn-in of {burn} cannot give "
+            f"u, y: {prob.count * n_outputs} samples after a burn-in of {burn} cannot give "
             f"the uncertainty of {prob.n_params} parameters"
         )
     return prob, int(dof)
