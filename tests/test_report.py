@@ -151,6 +151,7 @@ def test_cli_report_from_saved_model(tmp_path, capsys):
     text = (out / "index.html").read_text(encoding="utf-8")
     assert 'id="missing"' in text and "no training snapshots" in text
     assert "Bode" in text and "Residuals" in text and "Pac-Man" in text
+    assert "&plusmn;2&sigma;" in text  # the Bode diagram shades the +-2 sigma band
     printed = capsys.readouterr().err  # messages go to stderr
     assert "validation fit" in printed and "report written to" in printed
     assert main(["report", str(tmp_path / "nope.json"), str(csv)]) == 2

@@ -31,6 +31,7 @@ from matplotlib.patches import Polygon, Rectangle
 
 from ._boundary import as_float_array, check_float, check_int, renamed_parameters
 from .errors import DataError, ParameterError
+from .uncertainty import frequency_response_std
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from matplotlib.axes import Axes
@@ -700,6 +701,7 @@ def bode_plot(
     w: Any = None,
     num: int = 512,
     fig: Figure | None = None,
+    covariance: Any = None,
 ) -> Figure:
     """Magnitude (dB) and phase (degrees) of one or several models on two stacked axes.
 
@@ -709,13 +711,17 @@ def bode_plot(
         Anything with ``frequency_response``.
     dt : float, optional
         Sampling time: the axis is then in rad/s (``w / dt``, up to the Nyquist
-        frequency ``pi / dt``), else in rad/sample up to pi.
+        frequency ``pi / dt``), else in rad/sample up to pi. Default: the first
+        model's own ``dt`` when it has one.
     w : array_like, optional
         Frequencies in rad/sample; ``num`` log-spaced ones by default.
     num : int, default 512
         Number of default frequencies.
     fig : matplotlib.figure.Figure, optional
         Figure to draw on (two axes are added); a new one by default.
+    covariance : array_like or mapping name -> array_like, optional
+        Parameter covariance of a (SISO canonical-form) model, e.g. an estimator's
+        ``covariance_``: its +-2 sigma band (delta method) is shaded around the curve.
 
     Returns
     -------
@@ -728,21 +734,33 @@ def bode_plot(
     >>> fig = bode_plot({"first order": CanonicalSystem([-0.5], [1.0])}, num=32)
     >>> [ax.get_ylabel() for ax in fig.axes]
     ['magnitude [dB]', 'phase [deg]']
+    >>> banded = bode_plot(CanonicalSystem([-0.5], [1.0]), num=32, covariance=1e-4 * np.eye(3))
+    >>> len(banded.axes[0].collections)  # the shaded band
+    1
     """
     from .validate import as_named_models
 
     named = as_named_models(models)
+    if dt is None:
+        dt = getattr(next(iter(named.values())), "dt", None)
     dt = _check_dt(dt)
     if w is None:
         w = np.logspace(-3, np.log10(np.pi), check_int(num, "num", low=2))
     else:
         w = as_float_array(w, "w", ndim=(1,))
+    bands = _bands(covariance, named)
     fig, (ax_m, ax_p) = _two_axes(fig, (7.0, 5.5), sharex=True)
     freq = w if dt is None else w / dt
     for name, m in named.items():
         g = np.asarray(m.frequency_response(w))
-        ax_m.semilogx(freq, 20 * np.log10(np.maximum(np.abs(g), 1e-300)), label=name)
-        ax_p.semilogx(freq, np.degrees(np.unwrap(np.angle(g))), label=name)
+        mag = np.maximum(np.abs(g), 1e-300)
+        phase = np.unwrap(np.angle(g))
+        (line,) = ax_m.semilogx(freq, 20 * np.log10(mag), label=name)
+        ax_p.semilogx(freq, np.degrees(phase), label=name)
+        if name in bands:
+            _shade_band(
+                ax_m, ax_p, freq, mag, phase, frequency_response_std(m, bands[name], w), line
+            )
     ax_m.set_ylabel("magnitude [dB]")
     ax_p.set_ylabel("phase [deg]")
     ax_p.set_xlabel("frequency [rad/s]" if dt is not None else "frequency [rad/sample]")
@@ -751,6 +769,43 @@ def bode_plot(
     for ax in (ax_m, ax_p):
         ax.grid(True, which="both", lw=0.3)
     return fig
+
+
+def _bands(covariance: Any, named: dict[str, Any]) -> dict[str, np.ndarray]:
+    """``{model name: covariance}`` from one matrix (one model) or a mapping."""
+    if covariance is None:
+        return {}
+    if isinstance(covariance, dict):
+        unknown = sorted(set(covariance) - set(named))
+        if unknown:
+            raise ParameterError(f"covariance: no model named {unknown[0]!r}")
+        return dict(covariance)
+    if len(named) != 1:
+        raise ParameterError("covariance: with several models pass a mapping name -> matrix")
+    return {next(iter(named)): covariance}
+
+
+def _shade_band(ax_m, ax_p, freq, mag, phase, std, line) -> None:
+    """+-2 sigma around magnitude (dB) and phase (deg), in the curve's colour."""
+    colour = line.get_color()
+    lo = np.maximum(mag - 2 * std.magnitude, mag * 1e-3)
+    ax_m.fill_between(
+        freq,
+        20 * np.log10(lo),
+        20 * np.log10(mag + 2 * std.magnitude),
+        color=colour,
+        alpha=0.2,
+        lw=0,
+        label="\u00b12\u03c3",
+    )
+    ax_p.fill_between(
+        freq,
+        np.degrees(phase - 2 * std.phase),
+        np.degrees(phase + 2 * std.phase),
+        color=colour,
+        alpha=0.2,
+        lw=0,
+    )
 
 
 def _response_plot(models: Any, kind: str, length: Any, ax: Axes | None, dt: Any) -> Figure:

@@ -33,6 +33,7 @@ import json
 import os
 import shutil
 import tempfile
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import partial
@@ -47,6 +48,7 @@ from .datasets import IOData
 from .errors import DataError, ParameterError, UnsupportedShapeError
 from .region import PacmanRegion
 from .systems import CanonicalSystem
+from .uncertainty import parameter_covariance
 from .validate import HoldoutResult, holdout
 
 __all__ = ["Scaling", "model_fits", "write_report"]
@@ -727,12 +729,35 @@ def _transfer_section(ctx: _Context, transfer: tuple[CanonicalSystem, Snapshots]
     return html_
 
 
+def _model_covariance(ctx: _Context, model: CanonicalSystem) -> np.ndarray | None:
+    """Parameter covariance of ``model`` on the centred estimation part (None if singular)."""
+    u, y = ctx.est.u1, ctx.est.y1
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            pc = parameter_covariance(model, u - u.mean(), y - y.mean(), burn_in=0)
+    except (DataError, np.linalg.LinAlgError):
+        return None
+    cov = pc.covariance
+    return cov if pc.rank == cov.shape[0] and np.all(np.isfinite(cov)) else None
+
+
 def _bode_section(ctx: _Context) -> str:
-    fig = plots.bode_plot({"model": ctx.scaling.physical(ctx.model)}, dt=ctx.data.dt)
+    model = ctx.scaling.physical(ctx.model)
+    cov = _model_covariance(ctx, model)
+    fig = plots.bode_plot(
+        {"model": model}, dt=ctx.data.dt, covariance=None if cov is None else {"model": cov}
+    )
+    band = (
+        " Shaded: &plusmn;2&sigma; (about 95 %) from the parameter covariance on the "
+        "estimation data (delta method)."
+        if cov is not None
+        else ""
+    )
     return "<h2>Bode diagram of the model</h2>" + _still(
         ctx.figs.still(fig, "5-bode"),
         "Bode diagram",
-        "Magnitude and phase of the learned model's frequency response.",
+        "Magnitude and phase of the learned model's frequency response." + band,
     )
 
 
