@@ -351,10 +351,36 @@ def fir_markov(u: Any, y: Any, horizon: int) -> np.ndarray:
 
 
 def _fir_markov(ua: np.ndarray, ya: np.ndarray, H: int) -> np.ndarray:
-    """FIR least squares on a validated record."""
+    """FIR least squares on a validated record, ridge-regularised by generalised cross-validation.
+
+    With a coloured input the FIR regressors are nearly collinear and plain least
+    squares returns wild long-lag coefficients (which ERA then realises as a useless
+    model); the ridge weight minimising GCV (Golub, Heath and Wahba 1979) is chosen from
+    the data alone, and is ~0 when the input is white.
+    """
     cols = [(ua, k) for k in range(H)]
     R = _streaming_r(lambda: _with_target(cols, ya, H - 1, ua.size), H + 1)
-    theta, _ = _ls_from_r(R)
+    return _gcv_ridge(R, ua.size - (H - 1))
+
+
+def _gcv_ridge(R: np.ndarray, count: int) -> np.ndarray:
+    """Ridge solution from the R factor of ``[Phi, y]`` with the GCV-minimising weight."""
+    R11, r12, r22 = R[:-1, :-1], R[:-1, -1], float(R[-1, -1]) ** 2
+    U, sv, Vt = np.linalg.svd(R11)
+    z = U.T @ r12
+    s2 = sv**2
+    grid = np.concatenate(([0.0], s2.max() * np.logspace(-12, 0, 61)))
+    best, theta = np.inf, None
+    for lam in grid:  # loop over candidate weights, not samples
+        shrink = s2 / (s2 + lam) if lam > 0 else (s2 > 1e-24 * s2.max()).astype(float)
+        rss = float(np.sum(((1.0 - shrink) * z) ** 2)) + r22
+        df = float(np.sum(shrink))
+        if count - df <= 0:
+            continue
+        gcv = count * rss / (count - df) ** 2
+        if gcv < best:
+            safe = np.where(sv > 0, sv, 1.0)
+            best, theta = gcv, Vt.T @ (shrink * z / safe)
     return theta
 
 
