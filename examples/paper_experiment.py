@@ -52,7 +52,7 @@ def run(steps: int, seed: int, lr: float, T: int = 500, batch: int = 4, noise: f
                 fresh_batches(truth, T, batch_size=batch, noise_std=noise),
                 steps=steps,
                 burn_in=burn,
-                rng=seed,
+                random_state=seed,
                 callback=record,
                 **kw,
             )

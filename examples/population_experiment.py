@@ -31,7 +31,7 @@ def one_run(n: int, seed: int, steps: int, lr0: float) -> tuple[float, float]:
         steps=steps,
         lr=lambda k: lr0 / np.sqrt(1 + k / 1000),
         burn_in=BURN,
-        rng=seed,
+        random_state=seed,
     )
     ratio = population_risk(res.model, truth, T, BURN, SIGMA) / SIGMA**2
     return ratio, time.perf_counter() - t0

@@ -30,10 +30,10 @@ def target(seed: int = 11) -> CanonicalSystem:
 
 def excess(truth: CanonicalSystem, N: int, T: int, seed: int) -> float:
     rng = np.random.default_rng(seed)
-    x = rng.normal(size=(N, T))
-    y = truth.simulate(x, noise_std=NOISE, rng=rng)
+    u = rng.normal(size=(N, T))
+    y = truth.simulate(u, noise_std=NOISE, random_state=rng)
     burn = T // 4
-    model = gauss_newton(x, y, order=3, burn_in=burn, region="pacman").model
+    model = gauss_newton(u, y, order=3, burn_in=burn, region="pacman", sequences=True).model
     return population_risk(model, truth, T, burn, NOISE) - NOISE**2
 
 
