@@ -55,3 +55,21 @@ def test_convexity_gaps_tell_convex_quasi_convex_and_neither():
     assert convexity_gap(t, sig) > 0.1 and quasi_convexity_gap(sig) == 0.0
     wave = np.cos(4 * np.pi * t)  # neither
     assert quasi_convexity_gap(wave) > 0.5
+
+
+def test_older_experiments_run_on_tiny_settings():
+    """The paper's experiments (a)-(c) keep working with the current API (no deprecations)."""
+    import warnings
+
+    import paper_experiment
+    import population_experiment
+    import rates_experiment
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DeprecationWarning)
+        truth = rates_experiment.CanonicalSystem([-0.5, 0.1, 0.0], [1.0, 0.5, 0.2], 0.5)
+        assert rates_experiment.excess(truth, 10, 100, 0) < 0.05
+        ratio, _ = population_experiment.one_run(3, 0, 200, 0.05)
+        assert np.isfinite(ratio)
+        curves = paper_experiment.run(60, 0, 0.05, T=100)
+        assert "projected SGD" in curves
