@@ -271,6 +271,9 @@ class LDSRegressor(RegressorMixin, BaseEstimator):
         The order used (chosen when ``order='auto'``).
     order_scores_ : dict or None
         Inner hold-out fit percent per candidate order (``order='auto'`` only).
+    start_info_ : dict
+        State-space fits only: the chosen start, initial-state treatment and how
+        they were chosen (``'holdout'`` or ``'loss'``).
     covariance_ : numpy.ndarray or None
         Parameter covariance of ``system_`` in the user's units (Gauss-Newton fits
         without ``overparam``; ``None`` otherwise), from the Jacobian at the solution
