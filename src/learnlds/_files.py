@@ -8,15 +8,16 @@ file intact and never a truncated one.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
 
-from .errors import ParameterError
+from .errors import FileFormatError, ParameterError
 
-__all__ = ["atomic_open", "atomic_write_text", "check_output_path"]
+__all__ = ["atomic_open", "atomic_write_text", "check_output_path", "read_json_object"]
 
 
 def check_output_path(path: str | os.PathLike[str], what: str = "output") -> Path:
@@ -132,3 +133,52 @@ def atomic_write_text(path: str | os.PathLike[str], text: str) -> Path:
     with atomic_open(path, "w") as fh:
         fh.write(text)
     return Path(path)
+
+
+def read_json_object(path: str | os.PathLike[str], what: str = "model file") -> dict[str, Any]:
+    """Read a JSON file whose top level is an object, with errors that name the file.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The file.
+    what : str, default 'model file'
+        What the file should be, for the messages.
+
+    Returns
+    -------
+    dict
+        The parsed object.
+
+    Raises
+    ------
+    FileNotFoundError
+        No such file.
+    FileFormatError
+        Binary content, unreadable, invalid JSON, or not a JSON object.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> p = atomic_write_text(pathlib.Path(tempfile.mkdtemp()) / "m.json", '{"a": 1}')
+    >>> read_json_object(p)
+    {'a': 1}
+    """
+    p = Path(path)
+    try:
+        text = p.read_text()
+    except FileNotFoundError:
+        raise FileNotFoundError(f"{p}: no such {what}") from None
+    except UnicodeDecodeError as exc:
+        raise FileFormatError(f"{p}: not a learnlds {what} (binary content)") from exc
+    except OSError as exc:
+        raise FileFormatError(f"{p}: cannot read {what} ({exc.strerror})") from exc
+    try:
+        doc = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise FileFormatError(
+            f"{p}: not a learnlds {what} (invalid JSON: {exc.msg}, line {exc.lineno})"
+        ) from exc
+    if not isinstance(doc, dict):
+        raise FileFormatError(f"{p}: not a learnlds {what} (expected a JSON object)")
+    return doc

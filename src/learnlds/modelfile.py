@@ -7,11 +7,10 @@ tag once and hands the document to the class that wrote it.
 
 from __future__ import annotations
 
-import json
 import os
-from pathlib import Path
 from typing import Any
 
+from ._files import read_json_object
 from .errors import FileFormatError
 from .statespace import FORMAT_NAME as STATE_SPACE_FORMAT
 from .statespace import StateSpaceSystem
@@ -19,25 +18,6 @@ from .systems import FORMAT_NAME as CANONICAL_FORMAT
 from .systems import CanonicalSystem
 
 __all__ = ["load", "read_metadata"]
-
-
-def _document(path: str | os.PathLike[str]) -> dict[str, Any]:
-    p = Path(path)
-    try:
-        text = p.read_text()
-    except FileNotFoundError:
-        raise FileNotFoundError(f"{p}: no such model file") from None
-    except UnicodeDecodeError as exc:
-        raise FileFormatError(f"{p}: not a learnlds model (binary content)") from exc
-    except OSError as exc:
-        raise FileFormatError(f"{p}: cannot read model file ({exc.strerror})") from exc
-    try:
-        doc = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise FileFormatError(f"{p}: invalid JSON ({exc.msg}, line {exc.lineno})") from exc
-    if not isinstance(doc, dict):
-        raise FileFormatError(f"{p}: not a learnlds model (expected a JSON object)")
-    return doc
 
 
 def load(path: str | os.PathLike[str]) -> CanonicalSystem | StateSpaceSystem:
@@ -68,7 +48,7 @@ def load(path: str | os.PathLike[str]) -> CanonicalSystem | StateSpaceSystem:
     ...     type(load(p)).__name__
     'CanonicalSystem'
     """
-    doc = _document(path)
+    doc = read_json_object(path)
     kind = doc.get("format")
     try:
         if kind == STATE_SPACE_FORMAT:
@@ -111,7 +91,7 @@ def read_metadata(path: str | os.PathLike[str]) -> dict[str, Any]:
     ...     read_metadata(p)
     {'source': 'x'}
     """
-    meta = _document(path).get("metadata", {})
+    meta = read_json_object(path).get("metadata", {})
     if not isinstance(meta, dict):
         raise FileFormatError(f"{path}: 'metadata' must be an object, got {type(meta).__name__}")
     return meta

@@ -55,7 +55,7 @@ from ._boundary import (
     check_random_state,
     renamed_parameters,
 )
-from ._files import atomic_write_text
+from ._files import atomic_write_text, read_json_object
 from .errors import (
     DataError,
     FileFormatError,
@@ -1248,18 +1248,7 @@ def load(path: str | Path) -> CanonicalSystem:
     array([2.])
     """
     path = Path(path)
-    try:
-        text = path.read_text()
-    except FileNotFoundError:
-        raise FileNotFoundError(f"{path}: no such model file") from None
-    except UnicodeDecodeError as exc:
-        raise FileFormatError(f"{path}: not a learnlds model (binary content)") from exc
-    except OSError as exc:
-        raise FileFormatError(f"{path}: cannot read model file ({exc.strerror})") from exc
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise FileFormatError(f"{path}: not a learnlds model (invalid JSON: {exc.msg})") from exc
+    data = read_json_object(path)
     try:
         return CanonicalSystem.from_dict(data)
     except DataError as exc:
