@@ -39,6 +39,7 @@ __all__ = [
     "check_float",
     "check_int",
     "check_random_state",
+    "channel_mismatch",
     "renamed_parameters",
     "resolve_burn_in",
 ]
@@ -192,16 +193,49 @@ def _canonical(arr: np.ndarray, name: str, sequences: bool) -> np.ndarray:
     )
 
 
-def _channel_check(arr3: np.ndarray, name: str, expected: int | None, what: str, seq: bool) -> None:
+def channel_mismatch(
+    arr3: np.ndarray, name: str, expected: int | None, what: str, sequences: bool
+) -> str:
+    """The message for canonical data whose channel count is not the model's ('' if it is).
+
+    Parameters
+    ----------
+    arr3 : numpy.ndarray
+        Canonical ``(N, T, k)`` data.
+    name : str
+        The argument's name (``'u'`` or ``'y'``).
+    expected : int or None
+        The model's channel count (``None``: anything goes).
+    what : str
+        ``'input'`` or ``'output'``.
+    sequences : bool
+        Whether the data were read as sequences (a hint is given when not).
+
+    Returns
+    -------
+    str
+        The message, or ``''`` when the count agrees.
+
+    Examples
+    --------
+    >>> channel_mismatch(np.zeros((1, 250, 2)), "u", 1, "input", False)[:34]
+    'u: has 2 input channel(s) (columns'
+    """
     if expected is None or arr3.shape[2] == expected:
-        return
+        return ""
     hint = ""
-    if not seq and expected == 1 and arr3.shape[2] > 1:
+    if not sequences and expected == 1 and arr3.shape[2] > 1:
         hint = f"; for {arr3.shape[1]} sequences of {arr3.shape[2]} samples pass sequences=True"
-    raise DataError(
+    return (
         f"{name}: has {arr3.shape[2]} {what} channel(s) (columns, time along axis 0) but the "
         f"model has {expected}{hint}"
     )
+
+
+def _channel_check(arr3: np.ndarray, name: str, expected: int | None, what: str, seq: bool) -> None:
+    message = channel_mismatch(arr3, name, expected, what, seq)
+    if message:
+        raise DataError(message)
 
 
 def as_io(

@@ -23,6 +23,7 @@ from sklearn.utils.validation import check_array, check_is_fitted
 from ._boundary import (
     IOArrays,
     as_io,
+    channel_mismatch,
     check_bool,
     check_choice,
     check_float,
@@ -129,7 +130,7 @@ def _result(model: Any, info: dict[str, Any]) -> TrainResult:
 
 
 def _moments(
-    arr: np.ndarray, name: str, demean: bool, standardize: bool
+    arr: np.ndarray, demean: bool, standardize: bool
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per-channel offset and scale of ``(N, T, k)`` data and the normalised data.
 
@@ -143,11 +144,7 @@ def _moments(
     centred = unit - mean
     spread = np.sqrt(np.mean(centred**2, axis=(0, 1))) if standardize else 1.0 / peak
     spread = np.where(spread > 0, spread, 1.0 if standardize else spread)
-    offset = mean * peak
-    scale = spread * peak
-    if not (np.all(np.isfinite(offset)) and np.all(np.isfinite(scale))):
-        raise DataError(f"{name}: values are beyond what float64 can represent")
-    return offset, scale, centred / spread
+    return mean * peak, spread * peak, centred / spread
 
 
 def _sk_array(value: Any, name: str) -> Any:
@@ -562,13 +559,12 @@ class LDSRegressor(RegressorMixin, BaseEstimator):
         sys_ = self.system_
         if isinstance(sys_, StateSpaceSystem):
             params = np.concatenate([np.ravel(x) for x in (sys_.A, sys_.B, sys_.C, sys_.D)])
-            gain = np.concatenate((np.ravel(sys_.C @ sys_.B), np.ravel(sys_.D)))
         else:
             params = np.concatenate((sys_.a.ravel(), np.ravel(sys_.c), np.ravel(sys_.d)))
-            gain = np.concatenate((np.ravel(sys_.c), np.ravel(sys_.d)))
         if not np.all(np.isfinite(params)):
             raise ConvergenceError("fit: the learned model has non-finite coefficients")
-        if not np.any(gain != 0) and not np.any(sys_.markov(sys_.order + 2) != 0):
+        # r_0 .. r_{n+1} all zero means every Markov parameter is (Cayley-Hamilton)
+        if not np.any(sys_.markov(sys_.order + 2) != 0):
             raise ConvergenceError(
                 f"fit: the learned model is identically zero after {self.n_iter_} "
                 "iterations/steps (no excitation reached it); raise steps/max_iter or lr"
@@ -593,24 +589,30 @@ class LDSRegressor(RegressorMixin, BaseEstimator):
         Each channel is first divided by its largest magnitude, so neither its mean
         nor its spread can overflow or underflow, whatever the data's units.
         """
-        u_off, u_scale, uc = _moments(io.u, "u", self.demean, self.standardize)
-        y_off, y_scale, yc = _moments(io.y, "y", self.demean, self.standardize)
-        if np.any(np.ptp(uc, axis=(0, 1)) == 0):
-            raise DataError("u: an input channel is constant, it does not excite the system")
-        self.input_offset_, self.input_scale_ = u_off, u_scale
-        self.output_offset_, self.output_scale_ = y_off, y_scale
+        u_off, u_scale, uc = _moments(io.u, self.demean, self.standardize)
+        y_off, y_scale, yc = _moments(io.y, self.demean, self.standardize)
+        self._keep_moments(io, (u_off, u_scale), (y_off, y_scale))
         return uc, yc
 
     def _normalise_lazily(self, io: IOArrays) -> tuple[ScaledRecord, ScaledRecord]:
         """:meth:`_normalise` for a record left on disk: two block passes, no copy."""
         opts = {"demean": self.demean, "standardize": self.standardize}
-        u_off, u_scale = streaming_moments(io.u, **opts)
-        y_off, y_scale = streaming_moments(io.y, **opts)
+        u_moments = streaming_moments(io.u, **opts)
+        y_moments = streaming_moments(io.y, **opts)
+        self._keep_moments(io, u_moments, y_moments)
+        return ScaledRecord(io.u, *u_moments), ScaledRecord(io.y, *y_moments)
+
+    def _keep_moments(
+        self, io: IOArrays, u_moments: tuple[Any, Any], y_moments: tuple[Any, Any]
+    ) -> None:
+        """Check and store ``(offset, scale)`` of inputs and outputs (either path)."""
+        for name, (offset, scale) in (("u", u_moments), ("y", y_moments)):
+            if not (np.all(np.isfinite(offset)) and np.all(np.isfinite(scale))):
+                raise DataError(f"{name}: values are beyond what float64 can represent")
         if np.any(np.ptp(io.u, axis=(0, 1)) == 0):
             raise DataError("u: an input channel is constant, it does not excite the system")
-        self.input_offset_, self.input_scale_ = u_off, u_scale
-        self.output_offset_, self.output_scale_ = y_off, y_scale
-        return ScaledRecord(io.u, u_off, u_scale), ScaledRecord(io.y, y_off, y_scale)
+        self.input_offset_, self.input_scale_ = u_moments
+        self.output_offset_, self.output_scale_ = y_moments
 
     def _scaled(self, system: Any, *, inverse: bool = False) -> Any:
         """A model in standardised units -> the user's units (``inverse``: the other way)."""
@@ -712,22 +714,18 @@ class LDSRegressor(RegressorMixin, BaseEstimator):
     # ------------------------------------------------------------------ predict / score
     def _io(self, u: Any, y: Any, sequences: bool) -> IOArrays:
         check_is_fitted(self, "system_")
-        try:
-            return as_io(
-                _sk_array(u, "u"),
-                _sk_array(y, "y"),
-                sequences=sequences,
-                n_inputs=self.n_features_in_,
-                n_outputs=None if y is None else self.n_outputs_,
-            )
-        except DataError as exc:
-            if not str(exc).startswith("u: has "):
-                raise
-            k = int(str(exc).split()[2])
+        io = as_io(_sk_array(u, "u"), _sk_array(y, "y"), sequences=sequences)
+        wrong_u = channel_mismatch(io.u, "u", self.n_features_in_, "input", sequences)
+        if wrong_u:  # scikit-learn's phrase too, for code that matches on it
             raise DataError(
-                f"{exc} (X has {k} features, but LDSRegressor is expecting "
+                f"{wrong_u} (X has {io.n_inputs} features, but LDSRegressor is expecting "
                 f"{self.n_features_in_} features as input)"
-            ) from None
+            )
+        if y is not None:
+            wrong_y = channel_mismatch(io.y, "y", self.n_outputs_, "output", sequences)
+            if wrong_y:
+                raise DataError(wrong_y)
+        return io
 
     def _simulate(self, io: IOArrays) -> np.ndarray:
         uc = io.u - self.input_offset_

@@ -548,9 +548,8 @@ def _fitted_model(model: Any, ue: np.ndarray, ye: np.ndarray) -> tuple[Any, Any]
         from sklearn.base import clone
 
         est = clone(model)
-        squeeze = (lambda a: a[0, :, 0]) if ue.shape[2] == 1 else (lambda a: a[0])
-        squeeze_y = (lambda a: a[0, :, 0]) if ye.shape[2] == 1 else (lambda a: a[0])
-        est.fit(squeeze(ue), squeeze_y(ye))
+        record = IOArrays(ue, ye, sequences=False)
+        est.fit(record.to_user(ue), record.to_user(ye))
         return est, est.system_
     if not hasattr(model, "simulate"):
         raise ParameterError(
