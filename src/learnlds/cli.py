@@ -138,30 +138,28 @@ def cmd_fit(args: argparse.Namespace) -> int:
     out = check_output_path(args.out, "--out")
     if args.checkpoint:
         check_output_path(args.checkpoint, "--checkpoint")
-    if _on_disk(args.data):
-        return _fit_on_disk(args, out)
-    data = _load(args.data, args.input_col, args.output_col, args.dt)
-    model = _estimator(args)
+    u, y, dt, on_disk = _fit_data(args)
     frac = args.validation_fraction
-    cut = len(data) - int(round(frac * len(data)))
-    u = data.u1 if data.n_inputs == 1 else data.u
-    y = data.y1 if data.n_outputs == 1 else data.y
+    cut = len(u) - int(round(frac * len(u)))
+    model = _estimator(args)
     t0 = time.perf_counter()
-    model.fit(u[:cut], y[:cut], dt=data.dt)
+    model.fit(u[:cut], y[:cut], dt=dt)
     elapsed = time.perf_counter() - t0
     model.system_.save(
         out,
         input_offset=model.input_offset_.tolist(),
         output_offset=model.output_offset_.tolist(),
-        dt=data.dt,
+        dt=dt,
         source=str(args.data),
     )
     chosen = f"order {model.order_}" + (" (chosen)" if args.order == "auto" else "")
     _say(
         f"fitted {chosen}, {model.structure_} ({args.method}) in {elapsed:.3f} s: {model.system_!r}"
     )
-    if frac > 0:
-        res = holdout(model.system_, u, y, split=cut / len(data))
+    if on_disk:
+        _say("fit percentages skipped for a record on disk (they would load it whole)")
+    elif frac > 0:
+        res = holdout(model.system_, u, y, split=cut / len(u))
         _say(f"estimation fit: {res.estimation_fit:.2f} % (first {cut} samples, means removed)")
         _say(f"validation fit: {res.validation_fit:.2f} % (last {frac:.0%}, means removed)")
     else:
@@ -170,10 +168,30 @@ def cmd_fit(args: argparse.Namespace) -> int:
     return 0
 
 
-def _on_disk(path: str) -> bool:
-    """``.npy`` records (or a folder of ``u.npy``/``y.npy``) are fitted where they lie."""
-    p = Path(path)
-    return p.suffix == ".npy" or (p.is_dir() and (p / "u.npy").exists())
+def _fit_data(args: argparse.Namespace) -> tuple[Any, Any, float | None, bool]:
+    """``(u, y, dt, on disk)``: a data file read whole, or an ``.npy`` record memory-mapped.
+
+    ``.npy`` records (or a folder of ``u.npy``/``y.npy``) are fitted where they lie
+    and streamed by the solvers, never loaded whole.
+    """
+    p = Path(args.data)
+    if p.suffix == ".npy" or (p.is_dir() and (p / "u.npy").exists()):
+        from .datasets.readers import open_npy
+
+        u, y = open_npy(args.data, _cols(args.input_col), _cols(args.output_col))
+        _say(
+            f"{args.data}: {len(u)} samples on disk; {u.shape[1]} input(s), {y.shape[1]} output(s)"
+        )
+        return (
+            (u[:, 0] if u.shape[1] == 1 else u),
+            (y[:, 0] if y.shape[1] == 1 else y),
+            args.dt,
+            True,
+        )
+    data = _load(args.data, args.input_col, args.output_col, args.dt)
+    u = data.u1 if data.n_inputs == 1 else data.u
+    y = data.y1 if data.n_outputs == 1 else data.y
+    return u, y, data.dt, False
 
 
 def _estimator(args: argparse.Namespace) -> Any:
@@ -197,37 +215,6 @@ def _estimator(args: argparse.Namespace) -> Any:
         resume=args.resume,
         force=args.force,
     )
-
-
-def _fit_on_disk(args: argparse.Namespace, out: Path) -> int:
-    """``learnlds fit big.npy``: memory-mapped, streamed, never loaded whole.
-
-    The estimation part is the record's first ``1 - validation fraction``; its fit
-    percent is not computed (that would simulate the whole record in memory): run
-    ``learnlds predict`` on a part for it.
-    """
-    from .datasets.readers import open_npy
-
-    u, y = open_npy(args.data, _cols(args.input_col), _cols(args.output_col))
-    cut = len(u) - int(round(args.validation_fraction * len(u)))
-    _say(f"{args.data}: {len(u)} samples on disk; {u.shape[1]} input(s), {y.shape[1]} output(s)")
-    model = _estimator(args)
-    t0 = time.perf_counter()
-    model.fit(
-        u[:cut, 0] if u.shape[1] == 1 else u[:cut],
-        y[:cut, 0] if y.shape[1] == 1 else y[:cut],
-        dt=args.dt,
-    )
-    model.system_.save(
-        out,
-        input_offset=model.input_offset_.tolist(),
-        output_offset=model.output_offset_.tolist(),
-        dt=args.dt,
-        source=str(args.data),
-    )
-    _say(f"fitted order {model.order_}, {model.structure_} in {time.perf_counter() - t0:.3f} s")
-    _say(f"model written to {out}")
-    return 0
 
 
 def cmd_predict(args: argparse.Namespace) -> int:
