@@ -108,13 +108,6 @@ def _to_canonical(model: StateSpaceSystem) -> CanonicalSystem | None:
     return canonical if np.all(np.isfinite(params)) else None
 
 
-def _with_dt(model: Any, dt: float | None) -> Any:
-    """The model with sample time ``dt`` (either model class)."""
-    if isinstance(model, StateSpaceSystem):
-        return StateSpaceSystem(model.A, model.B, model.C, model.D, dt=dt)
-    return model.with_dt(dt)
-
-
 def _result(model: Any, info: dict[str, Any]) -> TrainResult:
     """A :class:`TrainResult` for a state-space fit (its info dict)."""
     history = np.asarray(info.get("loss_history", [info.get("loss", np.nan)]), dtype=float)
@@ -654,9 +647,9 @@ class LDSRegressor(RegressorMixin, BaseEstimator):
 
     def _store(self, result: TrainResult, order: int, io: IOArrays, dt: float | None) -> None:
         self.train_result_: TrainResult = result
-        self.system_full_ = _with_dt(self._scaled(result.model), dt)
+        self.system_full_ = self._scaled(result.model).with_dt(dt)
         self.system_ = (
-            _with_dt(self._scaled(reduce(result.model, order)), dt)
+            self._scaled(reduce(result.model, order)).with_dt(dt)
             if self.overparam is not None
             else self.system_full_
         )

@@ -293,6 +293,26 @@ class StateSpaceSystem:
         return self.spectral_radius() < 1.0
 
     # ------------------------------------------------------------------ conversion
+    def with_dt(self, dt: float | None) -> StateSpaceSystem:
+        """A copy with the sample time ``dt`` replaced (``None``: unknown).
+
+        Parameters
+        ----------
+        dt : float or None
+            Sample time in seconds.
+
+        Returns
+        -------
+        StateSpaceSystem
+            The same matrices with the new sample time.
+
+        Examples
+        --------
+        >>> StateSpaceSystem([[0.5]], [1.0], [1.0]).with_dt(0.1).dt
+        0.1
+        """
+        return StateSpaceSystem(self.A, self.B, self.C, self.D, dt=dt)
+
     def to_dict(self) -> dict[str, Any]:
         """A JSON-safe dict (lists of floats) that :meth:`from_dict` reads back.
 
