@@ -194,7 +194,7 @@ def test_streaming_moments_equal_the_estimators(monkeypatch, demean, standardize
 
     monkeypatch.setattr(train, "STREAM_BLOCK", 1000)
     x = np.random.default_rng(0).normal(size=(2, 7000, 2)) * [3.0, 0.01] + [5.0, -2.0]
-    off, scale, _ = _moments(x, "u", demean, standardize)
+    off, scale, _ = _moments(x, demean, standardize)
     off2, scale2 = train.streaming_moments(x, demean=demean, standardize=standardize)
     np.testing.assert_allclose(off2, off, rtol=1e-12, atol=1e-300)
     np.testing.assert_allclose(scale2, scale, rtol=1e-12)
@@ -221,7 +221,7 @@ def test_standardised_fit_of_a_memmap_without_copying_it(tmp_path):
     res = gauss_newton(uc, yc, order=3, sequences=True, burn_in=None)
     u3, y3 = u[None, :, None], y[None, :, None]
     ref = gauss_newton(
-        _moments(u3, "u", True, True)[2], _moments(y3, "y", True, True)[2],
+        _moments(u3, True, True)[2], _moments(y3, True, True)[2],
         order=3, sequences=True, burn_in=None,
     )  # fmt: skip
     np.testing.assert_allclose(res.model.markov(40), ref.model.markov(40), atol=1e-9)
