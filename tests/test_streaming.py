@@ -255,3 +255,57 @@ def test_a_shorter_step_spares_the_projection_inside_the_region(monkeypatch):
     with pytest.warns(ConvergenceWarning):  # slow along the boundary; a few steps suffice
         res2 = gauss_newton(u[:5000], y2, order=2, max_iter=5)
     assert calls and PacmanRegion().contains(res2.model.a)
+
+
+def _mimo_record(tmp_path, T):
+    """A 2-input 2-output order-3 record saved as .npy files, and their memory maps."""
+    from learnlds.statespace import StateSpaceSystem
+
+    rng = np.random.default_rng(4)
+    truth = StateSpaceSystem(
+        np.diag([0.9, 0.5, -0.3]),
+        rng.normal(size=(3, 2)),
+        rng.normal(size=(2, 3)),
+        np.zeros((2, 2)),
+    )
+    u = rng.normal(size=(T, 2))
+    y = truth.simulate(u) + 0.1 * rng.normal(size=(T, 2))
+    np.save(tmp_path / f"u{T}.npy", u)
+    np.save(tmp_path / f"y{T}.npy", y)
+    mu = np.load(tmp_path / f"u{T}.npy", mmap_mode="r")
+    return u, y, mu, np.load(tmp_path / f"y{T}.npy", mmap_mode="r")
+
+
+def test_mimo_state_space_fit_on_memmap_equals_in_memory(tmp_path, monkeypatch):
+    """The MIMO refinement reads a mapped record a block at a time: same model as in memory."""
+    from learnlds import LDSRegressor, estimator, statespace
+
+    monkeypatch.setattr(estimator, "_SCREEN_SAMPLES", 2000)  # screen a part, refine on all
+    monkeypatch.setattr(statespace, "_SIM_CHUNK", 1500)  # blocks straddle the record
+    u, y, mu, my = _mimo_record(tmp_path, 6000)
+    on_disk = LDSRegressor(order=3, max_iter=20).fit(mu, my)
+    in_memory = LDSRegressor(order=3, max_iter=20).fit(u, y)
+    assert on_disk.structure_ == in_memory.structure_ == "state-space"
+    np.testing.assert_allclose(
+        on_disk.system_.markov(30), in_memory.system_.markov(30), rtol=1e-9, atol=1e-9
+    )
+
+
+@pytest.mark.slow
+def test_mimo_fit_peak_memory_independent_of_length(tmp_path, monkeypatch):
+    """tracemalloc peak of a MIMO state-space fit of a mapped record: flat from 1e5 to 4e5."""
+    import tracemalloc
+
+    from learnlds import LDSRegressor, estimator
+
+    monkeypatch.setattr(estimator, "_SCREEN_SAMPLES", 5000)
+    peaks = {}
+    for T in (100_000, 400_000):
+        _, _, mu, my = _mimo_record(tmp_path, T)
+        LDSRegressor(order=3, max_iter=1).fit(mu[:6000], my[:6000])  # compiled and warm
+        tracemalloc.start()
+        LDSRegressor(order=3, max_iter=5).fit(mu, my)
+        peaks[T] = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+    assert peaks[400_000] < 1.3 * peaks[100_000] + 2**20, peaks
+    assert peaks[400_000] < 400_000 * 4 * 8, peaks  # below one copy of the data

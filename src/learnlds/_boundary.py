@@ -93,10 +93,24 @@ def as_float_array(value: Any, name: str, *, ndim: Iterable[int] | None = None) 
         if arr.ndim not in allowed:
             text = " or ".join(f"{k}-D" for k in allowed)
             raise DataError(f"{name}: must be {text}, got shape {arr.shape}")
-    if not np.all(np.isfinite(arr)):
-        bad = "NaN" if np.any(np.isnan(arr)) else "inf"
+    bad = _first_non_finite(arr)
+    if bad:
         raise DataError(f"{name}: contains {bad} values")
     return arr
+
+
+_FINITE_BLOCK = 1 << 18  # elements per block of the finiteness check
+
+
+def _first_non_finite(arr: np.ndarray) -> str:
+    """'NaN' or 'inf' if ``arr`` holds one, else ''; checked in blocks along axis 0
+    (a whole-array ``isfinite`` would allocate a byte per sample of a long record)."""
+    rows = max(1, _FINITE_BLOCK // max(1, arr.size // max(1, arr.shape[0]))) if arr.ndim else 1
+    for r0 in range(0, arr.shape[0] if arr.ndim else 1, rows):
+        block = arr[r0 : r0 + rows] if arr.ndim else arr
+        if not np.all(np.isfinite(block)):
+            return "NaN" if np.any(np.isnan(block)) else "inf"
+    return ""
 
 
 @dataclass(frozen=True)

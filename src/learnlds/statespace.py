@@ -40,7 +40,9 @@ __all__ = [
     "estimate_initial_state",
 ]
 
-_CHUNK = 512  # time steps per Jacobian chunk: J chunk is (512 p, P)
+_JAC_ELEMENTS = 1 << 17  # Jacobian entries per chunk (1 MiB): few Python steps, cache-sized
+_SIM_CHUNK = 8192  # time steps per simulation block of the streamed loss and statistics
+_LAZY_SIZE = 1 << 20  # samples above which fits read their data a block at a time
 _STABLE = 1.0 - 1e-6  # spectral radius a step may reach
 
 
@@ -497,7 +499,8 @@ def normal_equations(
     fl = np.asarray(flags, dtype=np.int64)
     JtJ, Jtr, sse = np.zeros((P, P)), np.zeros(P), 0.0
     ps = (n * n) * flags[0] + (n * m) * flags[1] + nx
-    Jbuf = np.empty((min(T, _CHUNK) * p, shared + nx))
+    steps = max(64, _JAC_ELEMENTS // (p * max(1, shared + nx)))  # time steps per chunk
+    Jbuf = np.empty((min(T, steps) * p, shared + nx))
     for i in range(N):  # loop over sequences and chunks; the time loop is compiled
         idx = np.concatenate((np.arange(shared), shared + i * nx + np.arange(nx)))
         x = np.zeros(n) if x0s is None else x0s[i].copy()
@@ -505,13 +508,13 @@ def normal_equations(
         if nx:
             X[:, ps - nx :] = np.eye(n)
         Hl, gl = np.zeros((idx.size, idx.size)), np.zeros(idx.size)
-        for t0 in range(0, T, _CHUNK):
-            uc = np.ascontiguousarray(u3[i, t0 : t0 + _CHUNK])
+        for t0 in range(0, T, steps):
+            uc = _block(u3, i, t0, t0 + steps)
             J = Jbuf[: uc.shape[0] * p]
             J.fill(0.0)
             yhat = np.empty((uc.shape[0], p))
             ss_jacobian_chunk(A, B, C, D, uc, x, X, fl, J, yhat)
-            r = (y3[i, t0 : t0 + _CHUNK] - yhat).ravel()
+            r = (_block(y3, i, t0, t0 + steps) - yhat).ravel()
             Hl += dsyrk(1.0, J.T, trans=0)  # upper triangle of J^T J
             gl += J.T @ r
             sse += float(r @ r)
@@ -577,8 +580,74 @@ def stabilize_matrix(A: np.ndarray, radius: float = 0.995) -> np.ndarray:
     return A * (radius / np.max(mag))
 
 
-def _channel_scales(arr3: np.ndarray) -> np.ndarray:
-    s = arr3.reshape(-1, arr3.shape[2]).std(axis=0)
+def _block(arr3: Any, i: int, t0: int, t1: int) -> np.ndarray:
+    """Samples ``t0:t1`` of sequence ``i`` as a contiguous float ``(L, k)`` array (any record)."""
+    return np.ascontiguousarray(arr3[i, t0:t1], dtype=float)
+
+
+def _blocks(arr3: Any, size: int | None = None) -> Any:
+    """``(sequence, start, block)`` over a canonical record, :data:`_SIM_CHUNK` steps a block."""
+    N, T = arr3.shape[:2]
+    size = size or _SIM_CHUNK
+    for i in range(N):
+        for t0 in range(0, T, size):
+            yield i, t0, _block(arr3, i, t0, t0 + size)
+
+
+class _LazyRecord:
+    """A canonical ``(N, T, k)`` record computed a block at a time from others.
+
+    ``_LazyRecord((u3,), scale)`` is ``u3 / scale``; ``_LazyRecord((u3, y3))`` is their
+    concatenation along channels (the predictor's ``[u, y]`` input). Fits of long or
+    memory-mapped records read their data through it, so nothing of size ``T`` is
+    copied. Supports the ``[i, t0:t1]`` and ``[:, t0:t1]`` slices the fits use.
+    """
+
+    ndim = 3
+
+    def __init__(self, parts: tuple[Any, ...], scale: np.ndarray | None = None) -> None:
+        self.parts = parts
+        k = sum(int(a.shape[2]) for a in parts)
+        self.scale = np.ones(k) if scale is None else np.asarray(scale, dtype=float)
+        self.shape = (*parts[0].shape[:2], k)
+        self.size = int(np.prod(self.shape))
+
+    def __getitem__(self, key: tuple[Any, Any]) -> np.ndarray:
+        blocks = [np.asarray(a[key], dtype=float) for a in self.parts]
+        return np.concatenate(blocks, axis=-1) / self.scale
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        out = self[:, :]
+        return out if dtype is None else out.astype(dtype)
+
+
+def _is_lazy(arr3: Any) -> bool:
+    """Read a block at a time: not an in-memory array, or longer than :data:`_LAZY_SIZE`."""
+    return not isinstance(arr3, np.ndarray) or isinstance(arr3, np.memmap) or arr3.size > _LAZY_SIZE
+
+
+def _divide(arr3: Any, scale: np.ndarray) -> Any:
+    """``arr3 / scale``: computed now for small in-memory data, lazily otherwise."""
+    return _LazyRecord((arr3,), scale) if _is_lazy(arr3) else arr3 / scale
+
+
+def _concatenate(u3: Any, y3: Any) -> Any:
+    """``[u3, y3]`` along channels: now for small in-memory data, lazily otherwise."""
+    if _is_lazy(u3) or _is_lazy(y3):
+        return _LazyRecord((u3, y3))
+    return np.concatenate((u3, y3), axis=2)
+
+
+def _channel_scales(arr3: Any) -> np.ndarray:
+    """Per-channel standard deviation (1 where constant), in two passes of blocks."""
+    k = arr3.shape[2]
+    count, total = 0, np.zeros(k)
+    for _, _, b in _blocks(arr3):
+        count, total = count + b.shape[0], total + b.sum(axis=0)
+    mean, ss = total / max(count, 1), np.zeros(k)
+    for _, _, b in _blocks(arr3):
+        ss += np.sum((b - mean) ** 2, axis=0)
+    s = np.sqrt(ss / max(count, 1))
     return np.where(s > 0, s, 1.0)
 
 
@@ -592,8 +661,23 @@ def _rescale(system: StateSpaceSystem, su: np.ndarray, sy: np.ndarray) -> StateS
     )
 
 
+def _state_covariance(system: StateSpaceSystem, u3: Any, x0s: np.ndarray) -> np.ndarray:
+    """Mean ``x_t x_t^T`` of the simulated state, a block at a time."""
+    n = system.order
+    eye, zero = np.eye(n), np.zeros((n, system.n_inputs))
+    P, count = np.zeros((n, n)), 0
+    x = x0s[0]
+    for i, t0, ub in _blocks(u3):
+        X = np.empty((ub.shape[0], n))
+        x = x0s[i] if t0 == 0 else x  # the state carries over within a sequence
+        x = ss_simulate(system.A, system.B, eye, zero, ub, x, X)
+        P += X.T @ X
+        count += X.shape[0]
+    return P / max(count, 1)
+
+
 def _whiten(
-    system: StateSpaceSystem, u3: np.ndarray, x0s: np.ndarray
+    system: StateSpaceSystem, u3: Any, x0s: np.ndarray
 ) -> tuple[StateSpaceSystem, np.ndarray, np.ndarray]:
     """Similarity transform giving the simulated state unit covariance.
 
@@ -601,8 +685,7 @@ def _whiten(
     the (unit-scaled) input: with a white state every block is of order one, which
     is what makes the Levenberg-Marquardt normal equations well conditioned.
     """
-    X = _states3(system, u3, x0s).reshape(-1, system.order)
-    P = X.T @ X / max(X.shape[0], 1)
+    P = _state_covariance(system, u3, x0s)
     P += 1e-8 * max(float(np.trace(P)) / system.order, 1e-300) * np.eye(system.order)
     try:
         L = np.linalg.cholesky(P)
@@ -661,14 +744,24 @@ def _gauge_complement(system: StateSpaceSystem, x0s: np.ndarray, estimate_x0: bo
 
 def _sse(
     system: StateSpaceSystem,
-    u3: np.ndarray,
-    y3: np.ndarray,
+    u3: Any,
+    y3: Any,
     x0s: np.ndarray,
     prior: np.ndarray | None = None,
 ) -> float:
-    """Sum of squared simulation errors, plus ``sum_i x0_i^T prior x0_i`` when given."""
-    r = y3 - _simulate3(system, u3, x0s)
-    return float(np.sum(r * r)) + _prior_penalty(x0s, prior)
+    """Sum of squared simulation errors, plus ``sum_i x0_i^T prior x0_i`` when given.
+
+    Simulated a block at a time with the state carried: memory ``O(block p)``.
+    """
+    total = 0.0
+    x = x0s[0]
+    for i, t0, ub in _blocks(u3):
+        yb = np.empty((ub.shape[0], system.n_outputs))
+        x = x0s[i] if t0 == 0 else x  # the state carries over within a sequence
+        x = ss_simulate(system.A, system.B, system.C, system.D, ub, x, yb)
+        r = _block(y3, i, t0, t0 + ub.shape[0]) - yb
+        total += float(np.sum(r * r))
+    return total + _prior_penalty(x0s, prior)
 
 
 def _prior_penalty(x0s: np.ndarray, prior: np.ndarray | None) -> float:
@@ -815,7 +908,7 @@ def _fit_scaled(
     est = x0_mode != "zero"
     start = _check_start(start, order, m, y3.shape[2])
     su, sy = _channel_scales(u3), _channel_scales(y3)
-    us, ys = u3 / su, y3 / sy
+    us, ys = _divide(u3, su), _divide(y3, sy)
     system = _rescale(start, su, sy)  # acts on scaled data
     system = StateSpaceSystem(stabilize_matrix(system.A), system.B, system.C, system.D)
     x0s = _initial_states(system, us, ys) if est else np.zeros((N, order))
@@ -859,7 +952,7 @@ def _fit_predictor(
     )
     o3 = order * order + order * (m + p) + p * order
     fixed = o3 + (np.arange(p)[:, None] * (m + p) + m + np.arange(p)[None, :]).ravel()
-    ut = np.concatenate((u3, y3), axis=2)
+    ut = _concatenate(u3, y3)
     pred, info = _fit_scaled(ut, y3, order, x0_mode, max_iter, tol, pred, fixed)
     K = pred.B[:, m:]
     D = pred.D[:, :m]
@@ -868,28 +961,28 @@ def _fit_predictor(
     return StateSpaceSystem(A, pred.B[:, :m] + K @ D, pred.C, D), info
 
 
-def _check_canonical(u3: Any, y3: Any, order: int) -> tuple[np.ndarray, np.ndarray]:
-    u3 = np.ascontiguousarray(u3, dtype=float)
-    y3 = np.ascontiguousarray(y3, dtype=float)
-    if u3.ndim != 3 or y3.ndim != 3 or u3.shape[:2] != y3.shape[:2]:
+def _check_canonical(u3: Any, y3: Any, order: int) -> tuple[Any, Any]:
+    """Checked canonical data: small in-memory data as float arrays, long or on-disk
+    records left where they are (checked for finite values a block at a time)."""
+    u3, y3 = (a if _is_lazy(a) else np.ascontiguousarray(a, dtype=float) for a in (u3, y3))
+    if getattr(u3, "ndim", 0) != 3 or getattr(y3, "ndim", 0) != 3 or u3.shape[:2] != y3.shape[:2]:
         raise DataError(
-            f"u3, y3: must be canonical (N, T, m) and (N, T, p) arrays, got {u3.shape} "
-            f"and {y3.shape}"
+            f"u3, y3: must be canonical (N, T, m) and (N, T, p) arrays, got "
+            f"{getattr(u3, 'shape', None)} and {getattr(y3, 'shape', None)}"
         )
-    if not (np.all(np.isfinite(u3)) and np.all(np.isfinite(y3))):
+    if not all(np.all(np.isfinite(b)) for a in (u3, y3) for _, _, b in _blocks(a)):
         raise DataError("u3, y3: must be finite")
     n_par = order * order + order * (u3.shape[2] + y3.shape[2]) + u3.shape[2] * y3.shape[2]
-    if y3.size <= n_par:
-        raise DataError(f"order: {order} needs more than {n_par} output samples, got {y3.size}")
+    size = y3.shape[0] * y3.shape[1] * y3.shape[2]
+    if size <= n_par:
+        raise DataError(f"order: {order} needs more than {n_par} output samples, got {size}")
     return u3, y3
 
 
 def _initial_states(system: StateSpaceSystem, u3: np.ndarray, y3: np.ndarray) -> np.ndarray:
     """Least-squares initial states ``(N, order)`` for fixed ``(A, B, C, D)``."""
-    N = u3.shape[0]
-    resid = y3 - _simulate3(system, u3, np.zeros((N, system.order)))
-    H, g, _ = normal_equations(system, np.zeros_like(u3), resid, None, (0, 0, 0, 0, 1))
-    return _ridge_solve(H, g, 1e-10).reshape(N, system.order)
+    H, g, _ = normal_equations(system, u3, y3, None, (0, 0, 0, 0, 1))  # r: zero-state error
+    return _ridge_solve(H, g, 1e-10).reshape(u3.shape[0], system.order)
 
 
 def _map_initial_states(
@@ -897,8 +990,7 @@ def _map_initial_states(
 ) -> np.ndarray:
     """Initial states minimising ``||y - yhat||^2 + sum_i x0_i^T prior x0_i``."""
     N, n = u3.shape[0], system.order
-    resid = y3 - _simulate3(system, u3, np.zeros((N, n)))
-    H, g, _ = normal_equations(system, np.zeros_like(u3), resid, None, (0, 0, 0, 0, 1))
+    H, g, _ = normal_equations(system, u3, y3, None, (0, 0, 0, 0, 1))  # r: zero-state error
     return np.linalg.solve(H + np.kron(np.eye(N), prior), g).reshape(N, n)
 
 

@@ -118,9 +118,10 @@ def _complete(
 
 
 def _check_common(u3: Any, y3: Any, order: Any) -> tuple[np.ndarray, np.ndarray, int]:
+    """Checked data, in memory (subspace steps slide windows over whole records)."""
     order = check_int(order, "order", low=1)
     u3, y3 = _check_canonical(u3, y3, order)
-    return u3, y3, order
+    return np.asarray(u3, dtype=float), np.asarray(y3, dtype=float), order
 
 
 def _horizon(horizon: Any, order: int, u3: np.ndarray, y3: np.ndarray) -> int:

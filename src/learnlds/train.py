@@ -1788,7 +1788,7 @@ class ScaledRecord:
         key = key if isinstance(key, tuple) else (key,)
         key = key + (slice(None),) * (3 - len(key))
         block = (np.asarray(self.data[key[:2]], dtype=np.float64) - self.offset) / self.scale
-        return block[(slice(None), slice(None), key[2])]
+        return block[..., key[2]]
 
     def __len__(self) -> int:
         return self.shape[0]

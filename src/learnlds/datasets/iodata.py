@@ -48,6 +48,16 @@ def _as_signal(value: Any, name: str) -> np.ndarray:
     return arr
 
 
+def _frozen(arr: np.ndarray) -> np.ndarray:
+    """A private copy, except a read-only memory map (a record on disk stays on disk)."""
+    base: Any = arr
+    while isinstance(base, np.ndarray) and not isinstance(base, np.memmap):
+        base = base.base
+    if isinstance(base, np.memmap) and not arr.flags.writeable:
+        return arr.view()
+    return arr.copy()
+
+
 def _names(value: Any, count: int, default: str, what: str) -> tuple[str, ...]:
     if value is None:
         return tuple(f"{default}{i + 1}" if count > 1 else default for i in range(count))
@@ -188,8 +198,8 @@ class IOData:
     column_note: str = ""
 
     def __post_init__(self) -> None:
-        u = _as_signal(self.u, "u").copy()
-        y = _as_signal(self.y, "y").copy()
+        u = _frozen(_as_signal(self.u, "u"))
+        y = _frozen(_as_signal(self.y, "y"))
         if u.shape[0] != y.shape[0]:
             raise DataError(
                 f"u and y must have the same number of samples, got {u.shape[0]} and {y.shape[0]}"
