@@ -536,21 +536,31 @@ def _fit_best_args(
     starts: Iterable[Any],
     x0: Any,
     criterion: Any,
-    max_iter: Any,
-    screen_iter: Any,
+    budgets: tuple[Any, Any, Any],
     holdout: Any,
-) -> tuple[list[Any], list[tuple[int, str, str]], int, int, float]:
-    """Checked ``fit_best`` arguments: starts, candidates, screening and final budgets, hold-out."""
+    length: int,
+) -> tuple[list[Any], list[tuple[int, str, str]], int, int, float, float, float]:
+    """Checked ``fit_best`` arguments: starts, candidates, screening and final iteration
+    budgets, hold-out, final and screening tolerances.
+
+    ``x0='auto'`` screens no estimated initial state on sequences longer than
+    :data:`_X0_SCREEN_LENGTH` (it is worth ``O(1/T)`` of the loss there); screening
+    fits stop at :data:`_SCREEN_TOL` (ranking candidates needs no last digits).
+    """
+    max_iter, screen_iter, tol = budgets
     screen_iter = check_int(screen_iter, "screen_iter", low=0)
     max_iter = check_int(max_iter, "max_iter", low=0)
+    tol = check_float(tol, "tol", low=0.0)
     holdout = check_float(holdout, "holdout", low=0.0, high=1.0, high_open=True)
     x0 = check_choice(x0, "x0", ("auto", "zero", "estimate", "prior"))
     criterion = check_choice(criterion, "criterion", ("auto", "simulation", "prediction"))
     starts = list(starts)
     if not starts:
         raise ParameterError("starts: give at least one start")
+    if x0 == "auto" and length > _X0_SCREEN_LENGTH:
+        x0 = "zero"
     cands = _candidates(starts, x0, criterion)
-    return starts, cands, min(screen_iter, max_iter), max_iter, holdout
+    return starts, cands, min(screen_iter, max_iter), max_iter, holdout, tol, max(tol, _SCREEN_TOL)
 
 
 def fit_best(
@@ -569,12 +579,11 @@ def fit_best(
     """Screen starts, initial-state treatments and fit criteria; refine what validates best.
 
     Each candidate (start, ``x0`` treatment, ``criterion``) gets ``screen_iter``
-    iterations of :func:`fit_state_space` on the first
+    iterations of :func:`fit_state_space` (to a 1e-4 relative decrease) on the first
     ``1 - holdout`` of each sequence and is ranked by its zero-state simulation fit on
     the rest (parts centred on own means, as :func:`learnlds.validate.holdout`); the
-    winner is refined on all data from its screened model. (The lowest loss can come
-    from modes that do not generalise, or an initial state absorbing a trend.)
-    ``holdout=0`` (or too short a hold-out): by loss.
+    winner is refined on all data from its screened model, to ``tol``. (The lowest
+    loss can come from modes that do not generalise.) ``holdout=0``: by loss.
 
     Parameters
     ----------
@@ -585,10 +594,8 @@ def fit_best(
     starts : iterable
         Names ('subspace', 'arx', 'zero') or StateSpaceSystem starts.
     x0 : {'auto', 'zero', 'estimate', 'prior'}
-        Initial-state treatment: ``'auto'`` screens ``'zero'`` and ``'estimate'`` on
-        sequences of at most ``_X0_SCREEN_LENGTH`` (5000) samples and uses ``'zero'``
-        on longer ones (where a transient is a negligible part of the loss); the
-        others are passed to ``fit_state_space``.
+        ``'auto'`` screens ``'zero'`` and ``'estimate'`` on sequences of up to 5000
+        samples, ``'zero'`` beyond; others go to ``fit_state_space``.
     criterion : {'simulation', 'prediction', 'auto'}
         Of ``fit_state_space``; ``'auto'`` adds prediction-error candidates from the
         first start (not the default: on DaISy records they won hold-outs and lost
@@ -627,15 +634,9 @@ def fit_best(
     >>> bool(fit_best(u, truth.simulate(u), 2)[1]["loss"] < 1e-12)
     True
     """
-    if x0 == "auto" and np.shape(u3)[1] > _X0_SCREEN_LENGTH:
-        x0 = "zero"  # an initial state is worth O(1/T) of the loss: not a choice to screen
-    args = _fit_best_args(starts, x0, criterion, max_iter, screen_iter, holdout)
-    starts, cands, iters, max_iter, holdout = args
-    tol = check_float(tol, "tol", low=0.0)
-    screen_tol = max(tol, _SCREEN_TOL)  # ranking candidates needs no last digits
-    fits, losses, scores, holdout = _screened(
-        u3, y3, order, starts, cands, iters, screen_tol, holdout
-    )
+    args = _fit_best_args(starts, x0, criterion, (max_iter, screen_iter, tol), holdout, len(u3[0]))
+    starts, cands, iters, max_iter, holdout, tol, stol = args
+    fits, losses, scores, holdout = _screened(u3, y3, order, starts, cands, iters, stol, holdout)
     best = int(np.argmax(scores))
     system, info = fits[best]
     if holdout > 0 or (not info["converged"] and max_iter > info["n_iter"]):
