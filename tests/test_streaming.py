@@ -309,3 +309,81 @@ def test_mimo_fit_peak_memory_independent_of_length(tmp_path, monkeypatch):
         tracemalloc.stop()
     assert peaks[400_000] < 1.3 * peaks[100_000] + 2**20, peaks
     assert peaks[400_000] < 400_000 * 4 * 8, peaks  # below one copy of the data
+
+
+def _zarr_record(tmp_path, u, y, name="rec.zarr"):
+    """``u``, ``y`` written as arrays of a zarr group; the group's path and arrays."""
+    zarr = pytest.importorskip("zarr")
+    group = zarr.open_group(str(tmp_path / name), mode="w")
+    group.create_array("u", data=u, chunks=(1000,) + u.shape[1:])
+    group.create_array("y", data=y, chunks=(1000,) + y.shape[1:])
+    return tmp_path / name, group["u"], group["y"]
+
+
+@pytest.mark.parametrize("mimo", [False, True])
+def test_fit_of_a_zarr_record_equals_in_memory(tmp_path, monkeypatch, mimo):
+    """A zarr record is streamed (never converted whole) and gives the in-memory model."""
+    from learnlds import LDSRegressor, train
+
+    if mimo:
+        u, y, _, _ = _mimo_record(tmp_path, 4000)
+    else:
+        u = np.random.default_rng(2).normal(size=4000)
+        y = TRUTH.simulate(u, noise_std=0.1, random_state=3)
+    _, zu, zy = _zarr_record(tmp_path, u, y)
+    seen = []
+    real = train._StoreView.__getitem__
+    monkeypatch.setattr(
+        train._StoreView,
+        "__getitem__",
+        lambda self, key: seen.append(real(self, key).shape[1]) or real(self, key),
+    )
+    on_disk = LDSRegressor(order=3, max_iter=20).fit(zu, zy)
+    in_memory = LDSRegressor(order=3, max_iter=20).fit(u, y)
+    np.testing.assert_allclose(
+        on_disk.system_.markov(30), in_memory.system_.markov(30), rtol=1e-9, atol=1e-12
+    )
+    assert seen and max(seen) <= 4000  # read by slices (the screening part is the whole record)
+    assert on_disk.n_features_in_ == in_memory.n_features_in_
+
+
+def test_store_window_reads_only_its_samples(tmp_path):
+    from learnlds.errors import DataError
+    from learnlds.train import StoreWindow, is_chunked_store
+
+    _, zu, _ = _zarr_record(tmp_path, np.arange(50.0), np.zeros(50))
+    window = StoreWindow(zu, 10, 30)
+    assert is_chunked_store(zu) and is_chunked_store(window) and not is_chunked_store(zu[:3])
+    assert window.shape == (20,) and len(window) == 20
+    np.testing.assert_array_equal(window[:5], np.arange(10.0, 15.0))
+    np.testing.assert_array_equal(window[-1], 29.0)
+    np.testing.assert_array_equal(window[15:100], np.arange(25.0, 30.0))
+    with pytest.raises(DataError, match="outside"):
+        StoreWindow(zu, 40, 60)
+
+
+def test_cli_fits_a_zarr_record(tmp_path, capsys):
+    from learnlds import cli
+    from learnlds.errors import FileFormatError
+    from learnlds.modelfile import load
+
+    u = np.random.default_rng(5).normal(size=3000)
+    path, _, _ = _zarr_record(tmp_path, u, TRUTH.simulate(u, noise_std=0.05, random_state=6))
+    out = tmp_path / "model.json"
+    assert cli.main(["fit", str(path), "--order", "3", "--out", str(out)]) == 0
+    text = capsys.readouterr().err
+    assert "3000 samples on disk" in text and "skipped for a record on disk" in text
+    model = load(out)
+    assert np.linalg.norm(model.markov(40) - TRUTH.markov(40)) < 0.05 * np.linalg.norm(
+        TRUTH.markov(40)
+    )
+    assert cli.main(["fit", str(path), "--input-col", "0", "--out", str(out)]) == 2
+    assert "--input-col" in capsys.readouterr().err
+    zarr = pytest.importorskip("zarr")
+    zarr.open_group(str(tmp_path / "bad.zarr"), mode="w").create_array("u", data=u)
+    from learnlds.datasets.readers import open_zarr
+
+    with pytest.raises(FileFormatError, match="missing \\['y'\\]"):
+        open_zarr(tmp_path / "bad.zarr")
+    with pytest.raises(FileFormatError, match="not a readable zarr group"):
+        open_zarr(tmp_path / "absent.zarr")

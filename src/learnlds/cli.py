@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from ._files import atomic_open, check_output_path
-from .errors import LearnLDSError
+from .errors import LearnLDSError, ParameterError
 
 __all__ = ["build_parser", "main"]
 
@@ -140,10 +140,10 @@ def cmd_fit(args: argparse.Namespace) -> int:
         check_output_path(args.checkpoint, "--checkpoint")
     u, y, dt, on_disk = _fit_data(args)
     frac = args.validation_fraction
-    cut = len(u) - int(round(frac * len(u)))
+    cut = u.shape[0] - int(round(frac * u.shape[0]))
     model = _estimator(args)
     t0 = time.perf_counter()
-    model.fit(u[:cut], y[:cut], dt=dt)
+    model.fit(_head(u, cut), _head(y, cut), dt=dt)
     elapsed = time.perf_counter() - t0
     model.system_.save(
         out,
@@ -168,6 +168,13 @@ def cmd_fit(args: argparse.Namespace) -> int:
     return 0
 
 
+def _head(arr: Any, cut: int) -> Any:
+    """The first ``cut`` samples: a view of an array, an unread window of a zarr store."""
+    from .train import StoreWindow, is_chunked_store
+
+    return StoreWindow(arr, 0, cut) if is_chunked_store(arr) else arr[:cut]
+
+
 def _fit_data(args: argparse.Namespace) -> tuple[Any, Any, float | None, bool]:
     """``(u, y, dt, on disk)``: a data file read whole, or an ``.npy`` record memory-mapped.
 
@@ -175,6 +182,8 @@ def _fit_data(args: argparse.Namespace) -> tuple[Any, Any, float | None, bool]:
     and streamed by the solvers, never loaded whole.
     """
     p = Path(args.data)
+    if p.suffix == ".zarr":
+        return _zarr_data(args)
     if p.suffix == ".npy" or (p.is_dir() and (p / "u.npy").exists()):
         from .datasets.readers import open_npy
 
@@ -192,6 +201,21 @@ def _fit_data(args: argparse.Namespace) -> tuple[Any, Any, float | None, bool]:
     u = data.u1 if data.n_inputs == 1 else data.u
     y = data.y1 if data.n_outputs == 1 else data.y
     return u, y, data.dt, False
+
+
+def _zarr_data(args: argparse.Namespace) -> tuple[Any, Any, float | None, bool]:
+    """A zarr group with arrays ``u`` and ``y``: streamed by the solvers, never loaded."""
+    from .datasets.readers import open_zarr
+
+    if args.input_col is not None or args.output_col is not None:
+        raise ParameterError(
+            "--input-col/--output-col: a .zarr record is its arrays u and y; choose "
+            "channels when writing it"
+        )
+    u, y = open_zarr(args.data)
+    m, p = (u.shape[1] if len(u.shape) == 2 else 1), (y.shape[1] if len(y.shape) == 2 else 1)
+    _say(f"{args.data}: {u.shape[0]} samples on disk; {m} input(s), {p} output(s)")
+    return u, y, args.dt, True
 
 
 def _estimator(args: argparse.Namespace) -> Any:

@@ -46,6 +46,7 @@ from .train import (
     ScaledRecord,
     TrainResult,
     gauss_newton,
+    is_chunked_store,
     projected_sgd,
     sequence_batches,
     streaming_io,
@@ -70,9 +71,12 @@ _AUTO_MAX_ORDER = 8  # order='auto' looks at orders 1..8
 
 
 def _on_disk(value: Any) -> bool:
-    """A memory-mapped array, or one too large to copy lightly (see ``train.LAZY_SIZE``)."""
-    return isinstance(value, np.memmap) or (
-        isinstance(value, np.ndarray) and value.size > LAZY_SIZE
+    """A memory-mapped array, a zarr/HDF5 array, or one too large to copy lightly
+    (see ``train.LAZY_SIZE``)."""
+    return (
+        isinstance(value, np.memmap)
+        or is_chunked_store(value)
+        or (isinstance(value, np.ndarray) and value.size > LAZY_SIZE)
     )
 
 

@@ -85,6 +85,8 @@ __all__ = [
     "MIN_RUN",
     "STREAM_BLOCK",
     "ScaledRecord",
+    "StoreWindow",
+    "is_chunked_store",
     "TrainingDiverged",
     "dense_normal_equations",
     "estimate_cost",
@@ -1720,7 +1722,130 @@ def dense_normal_equations(
 LAZY_SIZE = 1 << 22
 
 
+def is_chunked_store(arr: Any) -> bool:
+    """Whether ``arr`` is an on-disk array read by slicing (a ``zarr.Array``, an
+    ``h5py.Dataset``): streamed like a memory map, never converted whole.
+
+    Parameters
+    ----------
+    arr : object
+        Anything.
+
+    Returns
+    -------
+    bool
+        True for a zarr array or HDF5 dataset of numbers, or a :class:`StoreWindow`.
+
+    Examples
+    --------
+    >>> is_chunked_store(np.zeros(3))
+    False
+    """
+    if isinstance(arr, StoreWindow):
+        return True
+    root = type(arr).__module__.split(".")[0]
+    return (
+        root in ("zarr", "h5py")
+        and hasattr(arr, "shape")
+        and np.dtype(getattr(arr, "dtype", object)).kind in "fiu"
+    )
+
+
+class StoreWindow:
+    """Samples ``start:stop`` (along axis 0, time) of a zarr array or HDF5 dataset, unread.
+
+    Slicing a store reads it; a window keeps a part of a record on disk (the CLI's
+    estimation part) until a solver reads it a block at a time.
+
+    Parameters
+    ----------
+    store : zarr.Array or h5py.Dataset
+        The record, time along axis 0.
+    start, stop : int
+        The samples kept, ``0 <= start <= stop <= len``.
+
+    Attributes
+    ----------
+    shape : tuple of int
+        ``(stop - start, *store.shape[1:])``.
+    dtype : numpy.dtype
+        The store's.
+
+    Examples
+    --------
+    >>> window = StoreWindow(np.arange(10.0), 2, 6)  # any sliceable array works
+    >>> window.shape, window[1:3]
+    ((4,), array([3., 4.]))
+    """
+
+    def __init__(self, store: Any, start: int, stop: int) -> None:
+        length = int(store.shape[0])
+        if not 0 <= start <= stop <= length:
+            raise DataError(f"window: {start}:{stop} is outside the record's {length} samples")
+        self.store, self.start, self.stop = store, int(start), int(stop)
+        self.shape = (self.stop - self.start, *tuple(int(s) for s in store.shape[1:]))
+        self.dtype = np.dtype(store.dtype)
+
+    def __getitem__(self, key: Any) -> np.ndarray:
+        key = key if isinstance(key, tuple) else (key,)
+        first = key[0]
+        if isinstance(first, slice):
+            lo, hi, step = first.indices(self.shape[0])
+            first = slice(self.start + lo, self.start + hi, step)
+        elif isinstance(first, int | np.integer):
+            first = self.start + (int(first) if first >= 0 else self.shape[0] + int(first))
+        else:
+            raise TypeError("StoreWindow: index time with an integer or a slice")
+        return np.asarray(self.store[(first, *key[1:])])
+
+    def __len__(self) -> int:
+        return self.shape[0]
+
+
+class _StoreView:
+    """Canonical ``(N, T, k)`` view of a chunked store laid out by the layout rule.
+
+    Slices ``[rows, times]`` (and a channel key) read only those samples from the store.
+    """
+
+    ndim = 3
+
+    def __init__(self, store: Any, seq: bool) -> None:
+        self.store, self.rank = store, len(store.shape)
+        shape = tuple(int(s) for s in store.shape)
+        if self.rank == 1:
+            self.shape = (1, shape[0], 1)
+        elif self.rank == 2:
+            self.shape = (shape[0], shape[1], 1) if seq else (1, *shape)
+        else:
+            self.shape = shape
+        self.seq, self.dtype = seq, np.dtype(store.dtype)
+        self.size = int(np.prod(self.shape))
+
+    def __getitem__(self, key: Any) -> np.ndarray:
+        key = key if isinstance(key, tuple) else (key,)
+        rows, times = (key + (slice(None), slice(None)))[:2]
+        rest = key[2:]
+        if self.rank == 3 or (self.rank == 2 and self.seq):
+            block = np.asarray(self.store[rows, times])
+            block = block[..., None] if self.rank == 2 else block
+        else:
+            block = np.asarray(self.store[times])
+            block = block[:, None] if self.rank == 1 else block
+            block = block[None] if not isinstance(rows, int | np.integer) else block
+        return block[(Ellipsis, *rest)] if rest else block
+
+    def __len__(self) -> int:
+        return self.shape[0]
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        out = self[:, :]
+        return out if dtype is None else out.astype(dtype)
+
+
 def _lazy(arr: Any) -> bool:
+    if is_chunked_store(arr):
+        return True
     return (
         isinstance(arr, np.ndarray)
         and arr.dtype.kind in "fiu"
@@ -1728,8 +1853,10 @@ def _lazy(arr: Any) -> bool:
     )
 
 
-def _view3(arr: np.ndarray, seq: bool) -> np.ndarray:
+def _view3(arr: Any, seq: bool) -> Any:
     """The canonical ``(N, T, k)`` view of an array already checked on its first samples."""
+    if is_chunked_store(arr):
+        return _StoreView(arr, seq)
     arr = np.asarray(arr)  # a memmap stays mapped: np.asarray returns a view
     if arr.ndim == 1:
         return arr[None, :, None]

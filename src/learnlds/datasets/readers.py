@@ -48,11 +48,12 @@ from .._boundary import as_float_array
 from ..errors import DataError, FileFormatError
 from .columns import ColumnSpec, _check_finite, _no_overlap, _pick
 
-__all__ = ["SUPPORTED", "open_npy", "read_fields", "read_table"]
+__all__ = ["SUPPORTED", "open_npy", "open_zarr", "read_fields", "read_table"]
 
 SUPPORTED = (
     ".csv, .dat, .txt, .asc, .npz (text files may be gzipped: .csv.gz, .dat.gz, ...), "
-    ".npy (memory-mapped: one (T, channels) array, or u.npy beside y.npy)"
+    ".npy (memory-mapped: one (T, channels) array, or u.npy beside y.npy), "
+    ".zarr (a group with arrays u and y, read lazily; needs the zarr package)"
 )
 """The file types :meth:`IOData.from_file` understands, as a sentence for messages."""
 
@@ -573,3 +574,67 @@ def open_npy(
     (((4, 2), (4, 1)), True)
     """
     return _open_npy(Path(path), input_cols, output_cols)[:2]
+
+
+def open_zarr(path: str | os.PathLike[str]) -> tuple[Any, Any]:
+    """Open a record kept in a zarr group: arrays ``u`` and ``y``, read only when sliced.
+
+    Time runs along axis 0 of both (``(T,)`` or ``(T, channels)``). The arrays are
+    returned as they are; :class:`learnlds.estimator.LDSRegressor` and
+    :func:`learnlds.train.gauss_newton` stream them a block at a time, like a
+    memory-mapped ``.npy`` record, so a record larger than memory can be fitted.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The ``.zarr`` store (a directory).
+
+    Returns
+    -------
+    u, y : zarr.Array
+        The input and output arrays.
+
+    Raises
+    ------
+    FileFormatError
+        zarr is not installed, the store does not open, lacks ``u`` or ``y``, or holds
+        arrays that are not real numbers of one or two dimensions.
+    DataError
+        ``u`` and ``y`` of different lengths.
+
+    Examples
+    --------
+    >>> import tempfile, zarr  # doctest: +SKIP
+    >>> folder = tempfile.mkdtemp() + "/log.zarr"  # doctest: +SKIP
+    >>> group = zarr.open_group(folder, mode="w")  # doctest: +SKIP
+    >>> group.create_array("u", data=np.zeros(8)) and None  # doctest: +SKIP
+    >>> group.create_array("y", data=np.ones(8)) and None  # doctest: +SKIP
+    >>> [a.shape for a in open_zarr(folder)]  # doctest: +SKIP
+    [(8,), (8,)]
+    """
+    try:
+        import zarr
+    except ImportError as exc:
+        raise FileFormatError(
+            f"{path}: reading .zarr stores needs the zarr package (pip install zarr)"
+        ) from exc
+    try:
+        group = zarr.open_group(str(path), mode="r")
+        arrays = {k: group[k] for k in ("u", "y") if k in group}
+    except Exception as exc:  # zarr raises several types for a broken or missing store
+        raise FileFormatError(f"{path}: not a readable zarr group ({exc})") from exc
+    missing = [k for k in ("u", "y") if k not in arrays]
+    if missing:
+        raise FileFormatError(f"{path}: a zarr record needs arrays 'u' and 'y'; missing {missing}")
+    for name, arr in arrays.items():
+        if len(arr.shape) not in (1, 2) or np.dtype(arr.dtype).kind not in "fiu":
+            raise FileFormatError(
+                f"{path}/{name}: must be a 1-D or 2-D array of real numbers, got shape "
+                f"{arr.shape} and dtype {arr.dtype}"
+            )
+    u, y = arrays["u"], arrays["y"]
+    if u.shape[0] != y.shape[0]:
+        raise DataError(
+            f"{path}: u and y have different lengths ({u.shape[0]} and {y.shape[0]} samples)"
+        )
+    return u, y
