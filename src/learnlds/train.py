@@ -1771,6 +1771,11 @@ class StoreWindow:
     dtype : numpy.dtype
         The store's.
 
+    Raises
+    ------
+    DataError
+        ``start:stop`` outside the record.
+
     Examples
     --------
     >>> window = StoreWindow(np.arange(10.0), 2, 6)  # any sliceable array works

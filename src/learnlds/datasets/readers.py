@@ -604,13 +604,14 @@ def open_zarr(path: str | os.PathLike[str]) -> tuple[Any, Any]:
 
     Examples
     --------
-    >>> import tempfile, zarr  # doctest: +SKIP
-    >>> folder = tempfile.mkdtemp() + "/log.zarr"  # doctest: +SKIP
-    >>> group = zarr.open_group(folder, mode="w")  # doctest: +SKIP
-    >>> group.create_array("u", data=np.zeros(8)) and None  # doctest: +SKIP
-    >>> group.create_array("y", data=np.ones(8)) and None  # doctest: +SKIP
-    >>> [a.shape for a in open_zarr(folder)]  # doctest: +SKIP
-    [(8,), (8,)]
+    >>> import os, tempfile, zarr
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     group = zarr.open_group(os.path.join(folder, "log.zarr"), mode="w")
+    ...     _ = group.create_array("u", data=np.zeros(8))
+    ...     _ = group.create_array("y", data=np.ones((8, 2)))
+    ...     shapes = [a.shape for a in open_zarr(os.path.join(folder, "log.zarr"))]
+    >>> shapes
+    [(8,), (8, 2)]
     """
     try:
         import zarr
