@@ -133,7 +133,7 @@ def streaming(max_t: float, repeats: int) -> list[str]:
             u, y = write_record(folder, T)
             t_lf = rate * T if T > 10**7 else None
             if t_lf is None:
-                xs = np.asarray(u)
+                xs = np.array(u)  # an in-memory copy: the reference pass reads no file
                 t_lf = min_pair(lambda xs=xs: signal.lfilter([1.0], DEN, xs), lambda: None, 3)[0]
             fits = {
                 "LDSRegressor(order=3) (default fit)": lambda u=u, y=y: LDSRegressor(order=3).fit(

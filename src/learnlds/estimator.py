@@ -526,9 +526,10 @@ class LDSRegressor(RegressorMixin, BaseEstimator):
         winner is refined on all the data (SISO: by the fused canonical-form solver).
         """
         us, ys = _screening_part(uc, yc)
-        model, info = fit_best(us, ys, order, max_iter=self.max_iter)
-        self.start_info_ = {k: info[k] for k in ("start", "x0_mode", "selected_by") if k in info}
         whole = us.shape[:2] == uc.shape[:2]
+        siso = us.shape[2] == ys.shape[2] == 1  # its long-record solver starts coarse anyway
+        model, info = fit_best(us, ys, order, max_iter=self.max_iter, refine=whole or not siso)
+        self.start_info_ = {k: info[k] for k in ("start", "x0_mode", "selected_by") if k in info}
         if model.is_siso:
             canonical = _to_canonical(model)
             if canonical is not None and whole:

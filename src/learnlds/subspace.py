@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from ._boundary import check_choice, check_float, check_int
+from ._boundary import check_bool, check_choice, check_float, check_int
 from .errors import DataError, ParameterError
 from .statespace import (
     StateSpaceSystem,
@@ -536,18 +536,19 @@ def _fit_best_args(
     starts: Iterable[Any],
     x0: Any,
     criterion: Any,
-    budgets: tuple[Any, Any, Any],
+    budgets: tuple[Any, Any, Any, Any],
     holdout: Any,
     length: int,
-) -> tuple[list[Any], list[tuple[int, str, str]], int, int, float, float, float]:
+) -> tuple[list[Any], list[tuple[int, str, str]], int, int, float, float, float, bool]:
     """Checked ``fit_best`` arguments: starts, candidates, screening and final iteration
-    budgets, hold-out, final and screening tolerances.
+    budgets, hold-out, final and screening tolerances, whether to refine.
 
     ``x0='auto'`` screens no estimated initial state on sequences longer than
     :data:`_X0_SCREEN_LENGTH` (it is worth ``O(1/T)`` of the loss there); screening
     fits stop at :data:`_SCREEN_TOL` (ranking candidates needs no last digits).
     """
-    max_iter, screen_iter, tol = budgets
+    max_iter, screen_iter, tol, refine = budgets
+    refine = check_bool(refine, "refine")
     screen_iter = check_int(screen_iter, "screen_iter", low=0)
     max_iter = check_int(max_iter, "max_iter", low=0)
     tol = check_float(tol, "tol", low=0.0)
@@ -560,7 +561,8 @@ def _fit_best_args(
     if x0 == "auto" and length > _X0_SCREEN_LENGTH:
         x0 = "zero"
     cands = _candidates(starts, x0, criterion)
-    return starts, cands, min(screen_iter, max_iter), max_iter, holdout, tol, max(tol, _SCREEN_TOL)
+    iters = min(screen_iter, max_iter)
+    return starts, cands, iters, max_iter, holdout, tol, max(tol, _SCREEN_TOL), refine
 
 
 def fit_best(
@@ -575,15 +577,15 @@ def fit_best(
     tol: float = 1e-7,
     screen_iter: int = 15,
     holdout: float = 0.3,
+    refine: bool = True,
 ) -> tuple[StateSpaceSystem, dict[str, Any]]:
     """Screen starts, initial-state treatments and fit criteria; refine what validates best.
 
-    Each candidate (start, ``x0`` treatment, ``criterion``) gets ``screen_iter``
-    iterations of :func:`fit_state_space` (to a 1e-4 relative decrease) on the first
-    ``1 - holdout`` of each sequence and is ranked by its zero-state simulation fit on
-    the rest (parts centred on own means, as :func:`learnlds.validate.holdout`); the
-    winner is refined on all data from its screened model, to ``tol``. (The lowest
-    loss can come from modes that do not generalise.) ``holdout=0``: by loss.
+    Each (start, ``x0``, ``criterion``) candidate gets ``screen_iter`` iterations of
+    :func:`fit_state_space` (to a 1e-4 decrease) on the first ``1 - holdout`` of each
+    sequence, ranked by its zero-state simulation fit on the rest (each part centred,
+    as :func:`learnlds.validate.holdout`); the winner is refined on all data to ``tol``.
+    (The lowest loss can come from modes that do not generalise.) ``holdout=0``: loss.
 
     Parameters
     ----------
@@ -598,8 +600,7 @@ def fit_best(
         samples, ``'zero'`` beyond; others go to ``fit_state_space``.
     criterion : {'simulation', 'prediction', 'auto'}
         Of ``fit_state_space``; ``'auto'`` adds prediction-error candidates from the
-        first start (not the default: on DaISy records they won hold-outs and lost
-        on validation).
+        first start (on DaISy records they won hold-outs and lost on validation).
     max_iter : int
         Most iterations of the final refinement.
     tol : float
@@ -608,6 +609,8 @@ def fit_best(
         Iterations every candidate gets before the choice.
     holdout : float
         Fraction of each sequence scoring the candidates, ``[0, 1)``.
+    refine : bool
+        Refine the winner on all of ``u3, y3`` (else return it as screened).
 
     Returns
     -------
@@ -615,15 +618,14 @@ def fit_best(
         The refined model.
     info : dict
         The final fit's info (see ``fit_state_space``) plus the choice: ``start``
-        (index in ``starts``), ``x0_mode``, ``criterion``, ``selected_by``
-        (``'holdout'``/``'loss'``); and per screened ``(start, x0, criterion)`` of
-        ``candidates``: ``start_losses`` (``inf``: failed), ``start_scores``
-        (hold-out fit percent, or ``-loss``).
+        (index in ``starts``), ``x0_mode``, ``criterion``, ``selected_by`` ('holdout'
+        or 'loss'); per screened ``(start, x0, criterion)`` of ``candidates``:
+        ``start_losses`` (``inf``: failed), ``start_scores`` (fit percent, or -loss).
 
     Raises
     ------
     ParameterError
-        No start, or a bad ``x0``, ``criterion``, ``max_iter``, ``screen_iter``, ``holdout``.
+        No start, or a bad ``x0``, ``criterion``, budget, ``holdout`` or ``refine``.
     DataError
         No start could be fitted (data too short for ``order``).
 
@@ -634,12 +636,13 @@ def fit_best(
     >>> bool(fit_best(u, truth.simulate(u), 2)[1]["loss"] < 1e-12)
     True
     """
-    args = _fit_best_args(starts, x0, criterion, (max_iter, screen_iter, tol), holdout, len(u3[0]))
-    starts, cands, iters, max_iter, holdout, tol, stol = args
+    budgets = (max_iter, screen_iter, tol, refine)
+    args = _fit_best_args(starts, x0, criterion, budgets, holdout, len(u3[0]))
+    starts, cands, iters, max_iter, holdout, tol, stol, refine = args
     fits, losses, scores, holdout = _screened(u3, y3, order, starts, cands, iters, stol, holdout)
     best = int(np.argmax(scores))
     system, info = fits[best]
-    if holdout > 0 or (not info["converged"] and max_iter > info["n_iter"]):
+    if refine and (holdout > 0 or (not info["converged"] and max_iter > info["n_iter"])):
         system, info = _refine(u3, y3, order, cands[best], max_iter, tol, fits[best], holdout > 0)
     return system, _report(info, cands, best, losses, scores, holdout)
 
