@@ -203,11 +203,19 @@ def test_tf_round_trip_and_scipy_agreement(n, seed):
     m = random_system(n, rng)
     num, den = m.to_tf()
     back = CanonicalSystem.from_tf(num, den)
-    assert rel_err(back.a, m.a) < 1e-14 and rel_err(back.c, m.c) < 1e-12
+    # c comes back through the numerator minus d times the denominator: its rounding
+    # error grows with the size of the denominator coefficients (poles near z = 1)
+    tol_c = (
+        1e-13
+        * (1.0 + np.abs(m.a).sum())
+        * (1.0 + abs(float(m.d)))
+        * (1.0 + np.linalg.norm(num) / max(np.linalg.norm(m.c), 1e-300))
+    )
+    assert rel_err(back.a, m.a) < 1e-14 and rel_err(back.c, m.c) < tol_c
     assert abs(float(back.d) - float(m.d)) < 1e-14
     # scaled numerator and denominator describe the same system
     again = CanonicalSystem.from_tf(3.0 * num, 3.0 * den)
-    assert rel_err(again.c, m.c) < 1e-12 and rel_err(again.a, m.a) < 1e-14
+    assert rel_err(again.c, m.c) < tol_c and rel_err(again.a, m.a) < 1e-14
     k = 4 * n + 3
     _, (h,) = signal.dimpulse(signal.dlti(num, den, dt=1), n=k)
     np.testing.assert_allclose(m.markov(k), h[:, 0], rtol=1e-9, atol=1e-12)
