@@ -226,3 +226,41 @@ def test_start_of_wrong_shape_refused():
     u = np.random.default_rng(0).normal(size=(1, 100, 1))
     with pytest.raises(ParameterError, match="start"):
         fit_state_space(u, u, 2, start=random_system(3, 1, 1, 0))
+
+
+def test_streamed_loss_and_statistics_equal_whole_array(monkeypatch):
+    """Loss, state covariance and channel scales read in blocks equal the whole-array
+    values, for arrays and for lazy (scaled, concatenated) records."""
+    from learnlds import statespace as ss
+
+    monkeypatch.setattr(ss, "_SIM_CHUNK", 37)  # blocks straddle every sequence
+    s = random_system(3, 2, 2, 4)
+    rng = np.random.default_rng(2)
+    u3, y3 = rng.normal(size=(3, 200, 2)), rng.normal(size=(3, 200, 2))
+    x0s = rng.normal(size=(3, 3))
+    ref = sum(float(np.sum((y3[i] - loop_simulate(s, u3[i], x0s[i])) ** 2)) for i in range(3))
+    assert ss._sse(s, u3, y3, x0s) == pytest.approx(ref, rel=1e-12)
+    X = np.concatenate([loop_simulate(StateSpaceSystem(s.A, s.B, np.eye(3), np.zeros((3, 2))), u3[i], x0s[i])
+                        for i in range(3)])  # fmt: skip
+    np.testing.assert_allclose(ss._state_covariance(s, u3, x0s), X.T @ X / len(X), rtol=1e-12)
+    scale = np.array([2.0, 0.5])
+    lazy = ss._LazyRecord((u3,), scale)
+    np.testing.assert_allclose(np.asarray(lazy), u3 / scale)
+    np.testing.assert_allclose(lazy[1, 10:20], u3[1, 10:20] / scale)
+    both = ss._LazyRecord((u3, y3))
+    np.testing.assert_allclose(both[:, 5:9], np.concatenate((u3, y3), axis=2)[:, 5:9])
+    np.testing.assert_allclose(ss._channel_scales(lazy), (u3 / scale).reshape(-1, 2).std(axis=0))
+    np.testing.assert_allclose(ss._channel_scales(u3), u3.reshape(-1, 2).std(axis=0))
+    assert ss._sse(s, lazy, ss._LazyRecord((y3,), scale), x0s) == pytest.approx(
+        ss._sse(s, u3 / scale, y3 / scale, x0s), rel=1e-12
+    )
+
+
+def test_lazy_records_refuse_non_finite_values():
+    from learnlds.statespace import _check_canonical, _LazyRecord
+
+    u3 = np.zeros((1, 50, 1))
+    y3 = np.ones((1, 50, 1))
+    y3[0, 40, 0] = np.nan
+    with pytest.raises(DataError, match="finite"):
+        _check_canonical(_LazyRecord((u3,), np.ones(1)), _LazyRecord((y3,), np.ones(1)), 1)

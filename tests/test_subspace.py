@@ -177,6 +177,8 @@ def test_select_order_finds_the_true_order():
         (lambda u, y: fit_best(u, y, 2, holdout=1.0), "holdout"),
         (lambda u, y: fit_best(u, y, 2, x0="guess"), "x0"),
         (lambda u, y: fit_best(u, y, 2, criterion="guess"), "criterion"),
+        (lambda u, y: fit_best(u, y, 2, tol="tight"), "tol"),
+        (lambda u, y: fit_best(u, y, 2, refine="yes"), "refine"),
         (lambda u, y: select_order(u, y, orders=[]), "orders"),
         (lambda u, y: select_order(u, y, holdout=1.5), "holdout"),
         (lambda u, y: select_order(u, y, tolerance=-1), "tolerance"),
@@ -224,3 +226,24 @@ def test_too_short_for_the_order_is_a_data_error():
     u = np.random.default_rng(0).normal(size=(1, 30, 2))
     with pytest.raises(DataError):
         subspace_id(u, u, 8)
+
+
+def test_fit_best_long_records_screen_zero_state_only():
+    """Beyond 5000 samples an estimated initial state is not screened (O(1/T) of the loss)."""
+    truth = random_system(2, 1, 1, 3)
+    u = np.random.default_rng(1).normal(size=(1, 6000, 1))
+    _, info = fit_best(u, truth.simulate(u), 2)
+    assert {c[1] for c in info["candidates"]} == {"zero"}
+    _, short = fit_best(u[:, :5000], truth.simulate(u[:, :5000]), 2)
+    assert {c[1] for c in short["candidates"]} == {"zero", "estimate"}
+
+
+def test_fit_best_without_refinement_returns_the_screened_winner(mimo_data):
+    """refine=False: the winner as screened (at most screen_iter iterations on the first
+    part); refining it on all the data lowers the loss further."""
+    truth, u, y = mimo_data
+    screened, info = fit_best(u, y, 4, refine=False, screen_iter=3)
+    assert info["n_iter"] <= 3 and info["selected_by"] == "holdout"
+    refined, _ = fit_best(u, y, 4, screen_iter=3)
+    assert rel_markov_error(refined, truth) < 1e-6
+    assert rel_markov_error(refined, truth) <= rel_markov_error(screened, truth)
