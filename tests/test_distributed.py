@@ -283,3 +283,57 @@ def test_disk_helpers_check_their_arguments(tmp_path):
         save_npy_stack(tmp_path, x, y[:, :-1])
     ub, yb = dask_batches(x, y, batch_size=10)(np.random.default_rng(0))  # all of them
     assert ub.shape == (4, 50)
+
+
+# ------------------------------------------------------------------ zarr stores
+def _zarr_store(tmp_path, N=16, T=400, seed=6, chunk=4):
+    pytest.importorskip("zarr")
+    from learnlds.distributed import save_zarr_sequences
+
+    x, y = _data(N=N, T=T, seed=seed)
+    save_zarr_sequences(tmp_path / "seq.zarr", x, y, chunk=chunk)
+    return x, y
+
+
+def test_zarr_sequences_are_read_by_the_tasks_and_fit_like_in_memory(tmp_path):
+    import pickle
+
+    from learnlds.distributed import open_zarr_sequences
+
+    x, y = _zarr_store(tmp_path, N=64, T=500)
+    ud, yd = open_zarr_sequences(tmp_path / "seq.zarr")
+    assert ud.shape == x.shape and ud.chunks[0] == (4,) * 16
+    assert len(pickle.dumps(dict(ud.__dask_graph__()))) < 20_000 < x.nbytes  # no data inside
+    np.testing.assert_array_equal(ud[9].compute(), x[9])
+    ref = gauss_newton(x, y, order=3, burn_in=50, sequences=True)
+    res = dask_gauss_newton(ud, yd, order=3, burn_in=50)
+    np.testing.assert_allclose(res.model.markov(50), ref.model.markov(50), atol=1e-9)
+
+
+def test_zarr_sequences_errors(tmp_path):
+    zarr = pytest.importorskip("zarr")
+    from learnlds.distributed import open_zarr_sequences
+
+    with pytest.raises(FileNotFoundError, match="no zarr group"):
+        open_zarr_sequences(tmp_path / "absent.zarr")
+    group = zarr.open_group(str(tmp_path / "half.zarr"), mode="w")
+    group.create_array("u", data=np.zeros((4, 50)))
+    with pytest.raises(FileNotFoundError, match="lacks \\['y'\\]"):
+        open_zarr_sequences(tmp_path / "half.zarr")
+    group = zarr.open_group(str(tmp_path / "time.zarr"), mode="w")
+    group.create_array("u", data=np.zeros((4, 50)), chunks=(2, 10))
+    group.create_array("y", data=np.zeros((4, 50)), chunks=(2, 10))
+    with pytest.raises(DataError, match="along N only"):
+        open_zarr_sequences(tmp_path / "time.zarr")
+
+
+def test_process_workers_gauss_newton_from_zarr(tmp_path, process_client):
+    from learnlds.distributed import open_zarr_sequences
+
+    process_client.wait_for_workers(2)
+    x, y = _zarr_store(tmp_path)
+    ref = gauss_newton(x, y, order=3, burn_in=50, sequences=True)
+    ud, yd = open_zarr_sequences(tmp_path / "seq.zarr")
+    res = dask_gauss_newton(ud, yd, order=3, burn_in=50)
+    np.testing.assert_allclose(res.model.markov(50), ref.model.markov(50), atol=1e-9)
+    assert res.n_steps == ref.n_steps

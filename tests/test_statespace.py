@@ -240,8 +240,8 @@ def test_streamed_loss_and_statistics_equal_whole_array(monkeypatch):
     x0s = rng.normal(size=(3, 3))
     ref = sum(float(np.sum((y3[i] - loop_simulate(s, u3[i], x0s[i])) ** 2)) for i in range(3))
     assert ss._sse(s, u3, y3, x0s) == pytest.approx(ref, rel=1e-12)
-    X = np.concatenate([loop_simulate(StateSpaceSystem(s.A, s.B, np.eye(3), np.zeros((3, 2))), u3[i], x0s[i])
-                        for i in range(3)])  # fmt: skip
+    probe = StateSpaceSystem(s.A, s.B, np.eye(3), np.zeros((3, 2)))  # outputs the state
+    X = np.concatenate([loop_simulate(probe, u3[i], x0s[i]) for i in range(3)])
     np.testing.assert_allclose(ss._state_covariance(s, u3, x0s), X.T @ X / len(X), rtol=1e-12)
     scale = np.array([2.0, 0.5])
     lazy = ss._LazyRecord((u3,), scale)

@@ -83,8 +83,10 @@ __all__ = [
     "dask_gauss_newton",
     "dask_loss_and_grad",
     "open_npy_stack",
+    "open_zarr_sequences",
     "record_to_dask",
     "save_npy_stack",
+    "save_zarr_sequences",
 ]
 
 
@@ -290,6 +292,117 @@ def open_npy_stack(folder: str | os.PathLike[str]) -> tuple[da.Array, da.Array]:
     ud, yd = _check_dask_pair(ud, yd)
     if ud.chunks[0] != yd.chunks[0]:
         raise DataError(f"{root}: the u and y stacks split the sequences differently")
+    return ud, yd
+
+
+def _zarr() -> Any:
+    try:
+        import zarr
+    except ImportError as exc:  # pragma: no cover - zarr is in the [test] extra
+        raise ImportError("zarr stores need the zarr package: pip install zarr") from exc
+    return zarr
+
+
+def save_zarr_sequences(
+    path: str | os.PathLike[str], u: Any, y: Any, chunk: int | None = None
+) -> Path:
+    """Write sequences to a zarr group (arrays ``u`` and ``y``, one chunk per block of sequences).
+
+    The zarr counterpart of :func:`save_npy_stack`: each Dask block is written by the
+    task that holds it (nothing gathered on the client), and :func:`open_zarr_sequences`
+    reads it back as Dask arrays whose tasks read their own chunks. On a cluster the
+    store lies on a shared file system (or an object store zarr can reach).
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The ``.zarr`` store to write (replaced if it exists).
+    u, y : array_like or dask.array.Array
+        Sequences ``(N, T)`` or ``(N, T, channels)`` (see :func:`as_sequence_chunks`).
+    chunk : int, optional
+        Sequences per zarr chunk; default about 8 chunks.
+
+    Returns
+    -------
+    pathlib.Path
+        ``path``.
+
+    Raises
+    ------
+    DataError
+        Bad sequences (see :func:`as_sequence_chunks`).
+    ImportError
+        zarr is not installed.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     _ = save_zarr_sequences(tmp + "/s.zarr", np.zeros((6, 20)), np.ones((6, 20)), chunk=4)
+    ...     ud, yd = open_zarr_sequences(tmp + "/s.zarr")
+    ...     shape, chunks, total = ud.shape, ud.chunks[0], float(yd.sum().compute())
+    >>> shape, chunks, total
+    ((6, 20), (4, 2), 120.0)
+    """
+    _zarr()
+    ud, yd = as_sequence_chunks(u, y, chunk)
+    root = Path(path)
+    for name, arr in (("u", ud), ("y", yd)):
+        da.to_zarr(arr, str(root), component=name, overwrite=True)
+    return root
+
+
+def open_zarr_sequences(path: str | os.PathLike[str]) -> tuple[da.Array, da.Array]:
+    """Dask sequences on a zarr group written by :func:`save_zarr_sequences` (or by hand).
+
+    The arrays ``u`` and ``y`` (``(N, T)`` or ``(N, T, channels)``, chunked along ``N``
+    only) become Dask arrays whose tasks read their own chunks from the store: no data
+    travel from the client, and a lost worker's chunks are simply read again.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The ``.zarr`` store.
+
+    Returns
+    -------
+    u, y : dask.array.Array
+        Aligned sequences for :func:`dask_gauss_newton`, :func:`dask_loss_and_grad`
+        and :func:`dask_batches`.
+
+    Raises
+    ------
+    FileNotFoundError
+        No zarr group with arrays ``u`` and ``y`` there.
+    DataError
+        Arrays of different shapes, or chunked along time or differently along ``N``.
+    ImportError
+        zarr is not installed.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     _ = save_zarr_sequences(tmp + "/s.zarr", np.zeros((3, 10, 2)), np.zeros((3, 10)))
+    ...     ud, yd = open_zarr_sequences(tmp + "/s.zarr")
+    >>> ud.shape, yd.shape
+    ((3, 10, 2), (3, 10, 1))
+    """
+    zarr = _zarr()
+    root = Path(path)
+    try:
+        group = zarr.open_group(str(root), mode="r")
+        missing = [k for k in ("u", "y") if k not in group]
+    except Exception as exc:  # zarr raises several types for a missing or broken store
+        raise FileNotFoundError(f"{root}: no zarr group here ({exc})") from exc
+    if missing:
+        raise FileNotFoundError(f"{root}: the zarr group lacks {missing} (see save_zarr_sequences)")
+    ud, yd = (da.from_zarr(str(root), component=k) for k in ("u", "y"))
+    if any(len(c) > 1 for arr in (ud, yd) for c in arr.chunks[1:]):
+        raise DataError(f"{root}: chunk the sequences along N only (whole sequences per chunk)")
+    ud, yd = _check_dask_pair(ud, yd)
+    if ud.chunks[0] != yd.chunks[0]:
+        raise DataError(f"{root}: u and y are chunked differently along the sequences")
     return ud, yd
 
 
