@@ -256,6 +256,10 @@ def test_covariance_intervals_cover_the_truth():
     assert est.frequency_response_std([0.5]).magnitude.shape == (1,)
     with pytest.raises(ValueError, match="covariance_"):
         LDSRegressor(order=1, overparam=2).fit(u, y).predict_std(u)
+    u2 = rng.normal(size=(300, 2))
+    mimo = LDSRegressor(order=1).fit(u2, np.column_stack((truth.simulate(u2[:, 0]), u2[:, 1])))
+    with pytest.raises(ValueError, match="state-space model.*common-denominator"):
+        mimo.predict_std(u2)
 
 
 def test_state_space_recovers_a_random_mimo_system():

@@ -793,6 +793,12 @@ class LDSRegressor(RegressorMixin, BaseEstimator):
     def _require_covariance(self) -> np.ndarray:
         check_is_fitted(self, "system_")
         if self.covariance_ is None:
+            if isinstance(self.system_, StateSpaceSystem):
+                raise UnsupportedShapeError(
+                    "covariance_: not computed for a multi-input/multi-output state-space "
+                    "model (its parameters are defined up to a change of state basis); fit "
+                    "structure='common-denominator' for standard errors"
+                )
             raise UnsupportedShapeError(
                 "covariance_: available after a Gauss-Newton fit (method='gn') without overparam"
             )
