@@ -257,9 +257,11 @@ def test_covariance_intervals_cover_the_truth():
     with pytest.raises(ValueError, match="covariance_"):
         LDSRegressor(order=1, overparam=2).fit(u, y).predict_std(u)
     u2 = rng.normal(size=(300, 2))
-    mimo = LDSRegressor(order=1).fit(u2, np.column_stack((truth.simulate(u2[:, 0]), u2[:, 1])))
-    with pytest.raises(ValueError, match="state-space model.*common-denominator"):
-        mimo.predict_std(u2)
+    y2 = np.column_stack((truth.simulate(u2[:, 0]), u2[:, 1])) + 0.1 * rng.normal(size=(300, 2))
+    mimo = LDSRegressor(order=1).fit(u2, y2)  # a state-space model: covariance of its entries
+    assert mimo.covariance_.shape == (9, 9) and mimo.parameter_names_[0] == "A[0,0]"
+    assert mimo.predict_std(u2[:7]).shape == (7, 2)
+    assert mimo.frequency_response_std([0.3]).magnitude.shape == (1, 2, 2)
 
 
 def test_state_space_recovers_a_random_mimo_system():

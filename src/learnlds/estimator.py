@@ -55,6 +55,7 @@ from .train import (
 )
 from .uncertainty import (
     FrequencyResponseStd,
+    _state_space_covariance3,
     frequency_response_std,
     output_std,
     parameter_covariance,
@@ -272,6 +273,9 @@ class LDSRegressor(RegressorMixin, BaseEstimator):
         Parameter covariance of ``system_`` in the user's units (Gauss-Newton fits
         without ``overparam``; ``None`` otherwise), from the Jacobian at the solution
         and the residual variance; SISO rows/columns ordered ``a_1..a_n, c_1..c_n, d``.
+        For a state-space ``system_`` (several inputs/outputs) the entries of ``A, B,
+        C, D`` (see :class:`learnlds.uncertainty.StateSpaceCovariance`: singular along
+        changes of state basis, exact for outputs and frequency responses).
     parameter_names_ : tuple of str or None
         Names of the rows of ``covariance_``.
     noise_variance_ : numpy.ndarray or None
@@ -530,6 +534,7 @@ class LDSRegressor(RegressorMixin, BaseEstimator):
         siso = us.shape[2] == ys.shape[2] == 1  # its long-record solver starts coarse anyway
         model, info = fit_best(us, ys, order, max_iter=self.max_iter, refine=whole or not siso)
         self.start_info_ = {k: info[k] for k in ("start", "x0_mode", "selected_by") if k in info}
+        self._fit_x0 = info.get("x0") if whole and info.get("x0_mode") != "zero" else None
         if model.is_siso:
             canonical = _to_canonical(model)
             if canonical is not None and whole:
@@ -573,8 +578,12 @@ class LDSRegressor(RegressorMixin, BaseEstimator):
         self.covariance_ = self.parameter_names_ = self.noise_variance_ = None
         if self.method != "gn" or self.overparam is not None:
             return
-        if not isinstance(result.model, CanonicalSystem):
-            return  # a MIMO state-space model: its covariance is not computed
+        if isinstance(result.model, StateSpaceSystem):
+            sc = _state_space_covariance3(result.model, uc, yc, self._fit_x0)
+            sc = sc.to_units(self.input_scale_, self.output_scale_)
+            self.covariance_, self.parameter_names_ = sc.covariance, sc.names
+            self.noise_variance_ = np.asarray(sc.noise_variance)
+            return
         pc = parameter_covariance(result.model, uc, yc, burn_in=burn, sequences=True)
         pc = pc.to_units(self.input_scale_, self.output_scale_)
         self.covariance_ = pc.covariance
@@ -793,12 +802,6 @@ class LDSRegressor(RegressorMixin, BaseEstimator):
     def _require_covariance(self) -> np.ndarray:
         check_is_fitted(self, "system_")
         if self.covariance_ is None:
-            if isinstance(self.system_, StateSpaceSystem):
-                raise UnsupportedShapeError(
-                    "covariance_: not computed for a multi-input/multi-output state-space "
-                    "model (its parameters are defined up to a change of state basis); fit "
-                    "structure='common-denominator' for standard errors"
-                )
             raise UnsupportedShapeError(
                 "covariance_: available after a Gauss-Newton fit (method='gn') without overparam"
             )

@@ -1,4 +1,9 @@
-"""How sure a fitted canonical-form model is: parameter covariance and standard errors.
+"""How sure a fitted model is: parameter covariance and standard errors.
+
+Canonical-form models (below) and general state-space models
+(:func:`state_space_covariance`, :class:`StateSpaceCovariance`, whose entries are
+defined up to a change of state basis) share the delta-method functions
+:func:`frequency_response_std` and :func:`output_std`.
 
 For the output-error least-squares fit (the loss of :func:`learnlds.train.gauss_newton`)
 with white output noise of variance ``sigma^2``, the estimate is asymptotically normal
@@ -44,20 +49,31 @@ from ._boundary import (
     check_int,
     resolve_burn_in,
 )
+from ._ss_kernels import ss_jacobian_chunk, ss_simulate
 from .errors import DataError, ParameterError
 from .risk import lagged, mimo_parts
+from .statespace import (
+    StateSpaceSystem,
+    _block,
+    _blocks,
+    _gauge_complement,
+    _LazyRecord,
+    normal_equations,
+)
 from .systems import CanonicalSystem
 from .train import LeastSquaresProblem, ScaledRecord
 
 __all__ = [
     "FrequencyResponseStd",
     "ParameterCovariance",
+    "StateSpaceCovariance",
     "frequency_response_std",
     "output_std",
     "parameter_covariance",
     "parameter_names",
     "parameter_vector",
     "scale_covariance",
+    "state_space_covariance",
 ]
 
 
@@ -563,9 +579,9 @@ def frequency_response_std(
 
     Parameters
     ----------
-    system : CanonicalSystem
+    system : CanonicalSystem or StateSpaceSystem
         The fitted model.
-    covariance : array_like or ParameterCovariance
+    covariance : array_like, ParameterCovariance or StateSpaceCovariance
         Parameter covariance in the units of ``system``.
     w : array_like
         Angular frequencies in rad/sample (see :meth:`CanonicalSystem.frequency_axis`).
@@ -578,7 +594,7 @@ def frequency_response_std(
     Raises
     ------
     ParameterError
-        ``system`` is not a CanonicalSystem.
+        ``system`` is neither a CanonicalSystem nor a StateSpaceSystem.
     DataError
         A covariance of the wrong size, or non-finite frequencies.
 
@@ -589,11 +605,15 @@ def frequency_response_std(
     >>> fr.magnitude.shape, float(fr.phase[0])  # G(1) is real whatever the parameters
     ((2,), 0.0)
     """
-    system = _check_system(system)
-    cov, learn_d = _layout_of(system, covariance)
     w_arr = as_float_array(w, "w")
     flat = w_arr.reshape(-1)
-    grad = _response_gradient(system, flat, learn_d)
+    if isinstance(system, StateSpaceSystem):
+        cov = _state_space_layout(system, covariance)
+        grad = _ss_response_gradient(system, flat)
+    else:
+        system = _check_system(system)
+        cov, learn_d = _layout_of(system, covariance)
+        grad = _response_gradient(system, flat, learn_d)
     gr, gi = grad.real, grad.imag
     c_rr = np.einsum("...k,kl,...l->...", gr, cov, gr)
     c_ii = np.einsum("...k,kl,...l->...", gi, cov, gi)
@@ -626,9 +646,9 @@ def output_std(
 
     Parameters
     ----------
-    system : CanonicalSystem
+    system : CanonicalSystem or StateSpaceSystem
         The fitted model.
-    covariance : array_like or ParameterCovariance
+    covariance : array_like, ParameterCovariance or StateSpaceCovariance
         Parameter covariance in the units of ``system`` (``d`` read from its size).
     u : array_like
         Inputs: one record ``(T,)`` / ``(T, m)``, or with ``sequences=True``
@@ -645,7 +665,7 @@ def output_std(
     Raises
     ------
     ParameterError
-        ``system`` is not a CanonicalSystem.
+        ``system`` is neither a CanonicalSystem nor a StateSpaceSystem.
     DataError
         A covariance of the wrong size, or inputs that do not fit the model.
 
@@ -656,6 +676,8 @@ def output_std(
     >>> sd  # only c_1 is uncertain: yhat = c_1 (0, 1, 0.5)
     array([0.  , 0.1 , 0.05])
     """
+    if isinstance(system, StateSpaceSystem):
+        return _ss_output_std(system, _state_space_layout(system, covariance), u, sequences)
     system = _check_system(system)
     cov, learn_d = _layout_of(system, covariance)
     io = as_io(u, sequences=sequences, n_inputs=system.n_inputs)
@@ -666,5 +688,261 @@ def output_std(
         Jo = np.concatenate([dW[..., o], F], axis=2)
         idx = np.r_[0:n, n + o * q : n + (o + 1) * q]
         var[..., o] = np.einsum("ntk,kl,ntl->nt", Jo, cov[np.ix_(idx, idx)], Jo)
+    sd = np.sqrt(np.clip(var, 0.0, None))
+    return sd.reshape(np.shape(u)) if system.is_siso else io.to_user(sd)
+
+
+# --------------------------------------------------------------------------- state space
+@dataclass(frozen=True)
+class StateSpaceCovariance:
+    """Covariance of a state-space model's entries ``vec(A), vec(B), vec(C), vec(D)``.
+
+    A state-space model is defined up to a change of state basis, so ``J^T J`` is
+    singular along the ``order^2`` similarity directions. The covariance is the
+    inverse of the Fisher information in the directions orthogonal to them (the
+    coordinates the fit searched), mapped back: singular, of rank ``dof_model``, and
+    exactly what the delta method needs for anything basis-independent (outputs,
+    Markov parameters, frequency responses).
+
+    Parameters
+    ----------
+    covariance : numpy.ndarray, shape (n_params, n_params)
+        Entries row-major, ``A`` then ``B``, ``C``, ``D``.
+    noise_variance : numpy.ndarray, shape (n_outputs,)
+        Residual variance per output, corrected for the identifiable parameters.
+    dof : int
+        Scalar residuals minus identifiable parameters.
+    rank : int
+        Rank of the reduced information matrix.
+    order, n_inputs, n_outputs : int
+        The model's layout.
+
+    Attributes
+    ----------
+    names : tuple of str
+        ``A[i,j]``, ``B[i,j]``, ``C[i,j]``, ``D[i,j]`` in covariance order.
+    standard_errors : numpy.ndarray
+        Square roots of the diagonal (basis-dependent; see above).
+
+    Examples
+    --------
+    >>> sc = StateSpaceCovariance(np.diag([0.04, 0.01, 0.0, 0.0]), np.array([0.1]), 96, 3, 1, 1, 1)
+    >>> sc.names, sc.standard_errors
+    (('A[0,0]', 'B[0,0]', 'C[0,0]', 'D[0,0]'), array([0.2, 0.1, 0. , 0. ]))
+    """
+
+    covariance: np.ndarray
+    noise_variance: np.ndarray
+    dof: int
+    rank: int
+    order: int
+    n_inputs: int
+    n_outputs: int
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """Entry names in covariance order."""
+        n, m, p = self.order, self.n_inputs, self.n_outputs
+        blocks = (("A", n, n), ("B", n, m), ("C", p, n), ("D", p, m))
+        return tuple(f"{b}[{i},{j}]" for b, r, c in blocks for i in range(r) for j in range(c))
+
+    @property
+    def standard_errors(self) -> np.ndarray:
+        """Square roots of the diagonal."""
+        return np.sqrt(np.clip(np.diag(self.covariance), 0.0, None))
+
+    def to_units(self, input_scale: Any, output_scale: Any) -> StateSpaceCovariance:
+        """The covariance for the model in the user's units.
+
+        A model fitted to ``u / su``, ``y / sy`` is ``(A, B / su, sy C, sy D / su)`` in
+        the user's units (``su`` per input column, ``sy`` per output row): a diagonal
+        linear map of the entries, applied on both sides.
+
+        Parameters
+        ----------
+        input_scale, output_scale : array_like
+            Per-channel scales ``su`` (``n_inputs``) and ``sy`` (``n_outputs``).
+
+        Returns
+        -------
+        StateSpaceCovariance
+            Covariance and noise variance in the user's units.
+
+        Examples
+        --------
+        >>> sc = StateSpaceCovariance(np.eye(4), np.array([1.0]), 96, 4, 1, 1, 1)
+        >>> sc.to_units([2.0], [10.0]).standard_errors
+        array([ 1. ,  0.5, 10. ,  5. ])
+        """
+        n, m, p = self.order, self.n_inputs, self.n_outputs
+        su = as_float_array(input_scale, "input_scale", ndim=(0, 1)).reshape(-1)
+        sy = as_float_array(output_scale, "output_scale", ndim=(0, 1)).reshape(-1)
+        su, sy = np.broadcast_to(su, (m,)), np.broadcast_to(sy, (p,))
+        factor = np.concatenate(
+            (
+                np.ones(n * n),
+                np.tile(1.0 / su, n),
+                np.repeat(sy, n),
+                (sy[:, None] / su[None, :]).ravel(),
+            )
+        )
+        cov = self.covariance * factor[:, None] * factor[None, :]
+        return StateSpaceCovariance(cov, self.noise_variance * sy**2, self.dof, self.rank, n, m, p)
+
+
+def _output_sse(system: Any, u3: Any, y3: Any, x0s: np.ndarray) -> np.ndarray:
+    """Sum of squared simulation errors per output, simulated a block at a time."""
+
+    sse, x = np.zeros(system.n_outputs), x0s[0]
+    for i, t0, ub in _blocks(u3):
+        yb = np.empty((ub.shape[0], system.n_outputs))
+        x = x0s[i] if t0 == 0 else x
+        x = ss_simulate(system.A, system.B, system.C, system.D, ub, x, yb)
+        sse += np.sum((_block(y3, i, t0, t0 + ub.shape[0]) - yb) ** 2, axis=0)
+    return sse
+
+
+def state_space_covariance(
+    system: Any, u: Any, y: Any, *, sequences: bool = False, x0: Any = None
+) -> StateSpaceCovariance:
+    """Covariance of a state-space model fitted by output error (simulation error).
+
+    Each output's residual variance ``sigma_o^2`` weights its rows; the Fisher
+    information ``J^T W J`` (exact Jacobian, accumulated a block at a time) is inverted
+    in the directions orthogonal to the similarity orbit. With ``x0`` given (initial
+    states estimated with the model) they are nuisance parameters: their columns are
+    included and marginalised out.
+
+    Parameters
+    ----------
+    system : StateSpaceSystem
+        The fitted model, in the units of ``u`` and ``y``.
+    u, y : array_like
+        The estimation data, by the layout rule (``sequences=True`` for ``(N, T, ...)``).
+    sequences : bool, default False
+        Read the leading axis as the sequence index.
+    x0 : array_like, optional
+        Initial states ``(order,)`` or ``(N, order)`` estimated with the model.
+
+    Returns
+    -------
+    StateSpaceCovariance
+        Covariance of the entries and the noise variance per output.
+
+    Raises
+    ------
+    ParameterError
+        ``system`` is not a StateSpaceSystem.
+    DataError
+        Data that do not fit the model, or no more samples than identifiable parameters.
+
+    Examples
+    --------
+    >>> from learnlds.statespace import StateSpaceSystem
+    >>> gen = np.random.default_rng(0)
+    >>> truth = StateSpaceSystem([[0.5]], [[1.0, 0.5]], [[1.0], [2.0]], np.zeros((2, 2)))
+    >>> u = gen.normal(size=(500, 2))
+    >>> y = truth.simulate(u) + 0.1 * gen.normal(size=(500, 2))
+    >>> sc = state_space_covariance(truth, u, y)
+    >>> sc.covariance.shape, sc.rank, np.round(sc.noise_variance, 2)
+    ((9, 9), 8, array([0.01, 0.01]))
+    """
+    system = _check_state_space(system)
+    io = as_io(u, y, sequences=sequences, n_inputs=system.n_inputs, n_outputs=system.n_outputs)
+    N, n = io.u.shape[0], system.order
+    if x0 is not None:
+        x0 = np.broadcast_to(as_float_array(x0, "x0", ndim=(1, 2)), (N, n)).copy()
+    return _state_space_covariance3(system, io.u, io.y, x0)
+
+
+def _check_state_space(system: Any) -> StateSpaceSystem:
+    if not isinstance(system, StateSpaceSystem):
+        raise ParameterError(f"system: must be a StateSpaceSystem, got {type(system).__name__}")
+    return system
+
+
+def _state_space_covariance3(
+    system: Any, u3: Any, y3: Any, x0s: np.ndarray | None
+) -> StateSpaceCovariance:
+    """:func:`state_space_covariance` on canonical (possibly lazy, on-disk) records."""
+
+    n, m, p = system.order, system.n_inputs, system.n_outputs
+    N, T = u3.shape[:2]
+    est = x0s is not None
+    x0s = np.zeros((N, n)) if x0s is None else x0s
+    k = n * (m + p) + p * m + (N * n if est else 0)  # identifiable
+    dof = N * T * p - k
+    if dof <= 0:
+        raise DataError(f"y: {N * T * p} output samples do not exceed the {k} parameters")
+    sigma2 = _output_sse(system, u3, y3, x0s) / (N * T) * (N * T * p) / dof
+    w = 1.0 / np.sqrt(np.maximum(sigma2, np.finfo(float).tiny))
+    weighted = StateSpaceSystem(system.A, system.B, w[:, None] * system.C, w[:, None] * system.D)
+    yw = _LazyRecord((y3,), 1.0 / w)
+    H, _, _ = normal_equations(weighted, u3, yw, x0s, (1, 1, 1, 1, int(est)))
+    scale = np.ones(H.shape[0])  # the C and D columns were taken in weighted units
+    scale[n * (n + m) : n * (n + m) + p * n] = np.repeat(w, n)
+    scale[n * (n + m) + p * n : n * (n + m) + p * (n + m)] = np.repeat(w, m)
+    F = H * scale[:, None] * scale[None, :]
+    Q = _gauge_complement(system, x0s, est)
+    reduced, rank = _generalised_inverse(Q.T @ F @ Q, 1e-10)
+    P = n * (n + m) + p * (n + m)
+    cov = (Q @ reduced @ Q.T)[:P, :P]
+    return StateSpaceCovariance(0.5 * (cov + cov.T), sigma2, int(dof), rank, n, m, p)
+
+
+def _state_space_layout(system: Any, covariance: Any) -> np.ndarray:
+    """The covariance of a state-space model's entries as a square array of the right size."""
+    if isinstance(covariance, StateSpaceCovariance):
+        covariance = covariance.covariance
+    cov = as_float_array(covariance, "covariance", ndim=(2,))
+    n, m, p = system.order, system.n_inputs, system.n_outputs
+    size = n * (n + m) + p * (n + m)
+    if cov.shape != (size, size):
+        raise DataError(
+            f"covariance: shape {cov.shape} does not fit a state-space model of order {n} with "
+            f"{m} inputs and {p} outputs (expected ({size}, {size}))"
+        )
+    return cov
+
+
+def _ss_response_gradient(system: Any, w: np.ndarray) -> np.ndarray:
+    """``dG(e^{iw}) / d(A, B, C, D)`` as ``(len(w), p, m, n_params)`` complex.
+
+    With ``R = (zI - A)^{-1}``: ``dG/dA_ab = (CR)_{:a} (RB)_{b:}``,
+    ``dG/dB_aj = (CR)_{:a} e_j^T``, ``dG/dC_qb = e_q (RB)_{b:}``, ``dG/dD_qj = e_q e_j^T``.
+    """
+    A, B, C = system.A, system.B, system.C
+    n, m, p = system.order, system.n_inputs, system.n_outputs
+    z = np.exp(1j * w)
+    R = np.linalg.inv(z[:, None, None] * np.eye(n) - A)  # (F, n, n)
+    CR, RB = C @ R, R @ B  # (F, p, n), (F, n, m)
+    F, eye_p, eye_m = w.size, np.eye(p), np.eye(m)
+    gA = np.einsum("foa,fbi->foiab", CR, RB).reshape(F, p, m, n * n)
+    gB = np.einsum("foa,ij->foiaj", CR, eye_m).reshape(F, p, m, n * m)
+    gC = np.einsum("oq,fbi->foiqb", eye_p, RB).reshape(F, p, m, p * n)
+    gD = np.broadcast_to(
+        np.einsum("oq,ij->oiqj", eye_p, eye_m).reshape(p, m, p * m), (F, p, m, p * m)
+    )
+    return np.concatenate((gA, gB, gC, gD), axis=3)
+
+
+def _ss_output_std(system: Any, cov: np.ndarray, u: Any, sequences: bool) -> np.ndarray:
+    """Delta-method standard error of a state-space model's zero-state output."""
+
+    io = as_io(u, sequences=sequences, n_inputs=system.n_inputs)
+    n, m, p = system.order, system.n_inputs, system.n_outputs
+    N, T = io.u.shape[:2]
+    P, ps = cov.shape[0], n * (n + m)
+    flags = np.ones(5, dtype=np.int64)
+    flags[4] = 0
+    var = np.empty((N, T, p))
+    step = max(64, (1 << 17) // (p * P))
+    for i in range(N):  # loop over sequences and time blocks; the time loop is compiled
+        x, X = np.zeros(n), np.zeros((n, ps))
+        for t0 in range(0, T, step):
+            ub = _block(io.u, i, t0, t0 + step)
+            J, yhat = np.zeros((ub.shape[0] * p, P)), np.empty((ub.shape[0], p))
+            ss_jacobian_chunk(system.A, system.B, system.C, system.D, ub, x, X, flags, J, yhat)
+            var[i, t0 : t0 + ub.shape[0]] = np.einsum("rk,kl,rl->r", J, cov, J).reshape(-1, p)
     sd = np.sqrt(np.clip(var, 0.0, None))
     return sd.reshape(np.shape(u)) if system.is_siso else io.to_user(sd)
