@@ -93,8 +93,8 @@ def test_l1_ball_is_inside_post_region(v: list[float], frac: float) -> None:
     if norm == 0:
         return
     a = a / norm * (np.sqrt(2) / 2) * frac
-    assert POST.contains(a, tol=0.0)
-    assert POST.margin(a) >= -1e-15
+    assert POST.contains(a, tol=1e-12)  # the ball's rim lies on the region's rim: rounding
+    assert POST.margin(a) >= -1e-12
 
 
 @settings(max_examples=200, deadline=None)
