@@ -331,7 +331,8 @@ def scale_covariance(
         np.concatenate([np.tile(gain[o], n)] + ([gain[o]] if learn_d else [])) for o in range(p)
     ]
     s = np.concatenate([np.ones(n)] + per_output)
-    return cov * np.outer(s, s)
+    with np.errstate(over="ignore"):  # a variance beyond float64 (gain ~1e300) is inf
+        return cov * np.outer(s, s)
 
 
 def _generalised_inverse(JtJ: np.ndarray, rcond: float) -> tuple[np.ndarray, int]:
@@ -786,7 +787,8 @@ class StateSpaceCovariance:
                 (sy[:, None] / su[None, :]).ravel(),
             )
         )
-        cov = self.covariance * factor[:, None] * factor[None, :]
+        with np.errstate(over="ignore"):  # a variance beyond float64 is inf
+            cov = self.covariance * factor[:, None] * factor[None, :]
         return StateSpaceCovariance(cov, self.noise_variance * sy**2, self.dof, self.rank, n, m, p)
 
 
