@@ -470,14 +470,6 @@ def _simulate3(system: StateSpaceSystem, u3: np.ndarray, x0s: np.ndarray) -> np.
     return y3
 
 
-def _states3(system: StateSpaceSystem, u3: np.ndarray, x0s: np.ndarray) -> np.ndarray:
-    """State trajectories ``(N, T, order)``."""
-    probe = StateSpaceSystem(
-        system.A, system.B, np.eye(system.order), np.zeros((system.order, system.n_inputs))
-    )
-    return _simulate3(probe, u3, x0s)
-
-
 def normal_equations(
     system: StateSpaceSystem,
     u3: np.ndarray,
