@@ -579,7 +579,10 @@ class LDSRegressor(RegressorMixin, BaseEstimator):
         if self.method != "gn" or self.overparam is not None:
             return
         if isinstance(result.model, StateSpaceSystem):
-            sc = _state_space_covariance3(result.model, uc, yc, self._fit_x0)
+            try:
+                sc = _state_space_covariance3(result.model, uc, yc, self._fit_x0)
+            except (DataError, np.linalg.LinAlgError):  # no residual degrees of freedom
+                return
             sc = sc.to_units(self.input_scale_, self.output_scale_)
             self.covariance_, self.parameter_names_ = sc.covariance, sc.names
             self.noise_variance_ = np.asarray(sc.noise_variance)
