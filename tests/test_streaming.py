@@ -387,3 +387,27 @@ def test_cli_fits_a_zarr_record(tmp_path, capsys):
         open_zarr(tmp_path / "bad.zarr")
     with pytest.raises(FileFormatError, match="not a readable zarr group"):
         open_zarr(tmp_path / "absent.zarr")
+
+
+def test_fit_state_space_builds_its_start_of_a_mapped_record_on_the_beginning(
+    tmp_path, monkeypatch
+):
+    """start=None on a memory-mapped record: the subspace start sees only the first
+    samples (in memory), the fit all of them (a block at a time); same model as in memory."""
+    from learnlds import subspace
+    from learnlds.subspace import fit_state_space
+
+    monkeypatch.setattr(subspace, "_START_SAMPLES", 1500)
+    seen = []
+    real = subspace.subspace_id
+    monkeypatch.setattr(
+        subspace,
+        "subspace_id",
+        lambda u3, y3, order: seen.append(u3.shape[1]) or real(u3, y3, order),
+    )
+    u, y, mu, my = _mimo_record(tmp_path, 5000)
+    mapped, _ = fit_state_space(mu[None], my[None], 3, x0="zero", max_iter=30)
+    assert seen == [1500]
+    start = real(u[None, :1500], y[None, :1500], 3)
+    ref, _ = fit_state_space(u[None], y[None], 3, x0="zero", max_iter=30, start=start)
+    np.testing.assert_allclose(mapped.markov(30), ref.markov(30), rtol=1e-9, atol=1e-12)

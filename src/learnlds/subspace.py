@@ -34,6 +34,7 @@ from .statespace import (
     _check_canonical,
     _fit_predictor,
     _fit_scaled,
+    _is_lazy,
     _rescale,
     _simulate3,
     linear_bdx0,
@@ -52,6 +53,7 @@ __all__ = [
 
 _CHUNK = 2048  # Hankel columns per QR update
 _X0_SCREEN_LENGTH = 5000  # fit_best(x0='auto') screens an estimated initial state up to this
+_START_SAMPLES = 20_000  # a named start of a long or on-disk record is built on its beginning
 _SCREEN_TOL = 1e-4  # relative loss decrease that ends a screening fit
 
 
@@ -369,7 +371,9 @@ def fit_state_space(
     tol : float
         Stop when an iteration lowers the loss by less than this relative amount.
     start : None, {'subspace', 'arx', 'zero'} or StateSpaceSystem
-        Initial model (``None``: :func:`learnlds.subspace.subspace_id`); stabilised.
+        Initial model (``None``: :func:`learnlds.subspace.subspace_id`); stabilised. A
+        named start of a long or memory-mapped record is built on its first 20,000
+        samples (in memory), the fit then runs on all of it a block at a time.
 
     Returns
     -------
@@ -402,7 +406,8 @@ def fit_state_space(
     max_iter, tol = check_int(max_iter, "max_iter", low=0), check_float(tol, "tol", low=0.0)
     u3, y3 = _check_canonical(u3, y3, order)
     if start is None or isinstance(start, str):
-        start = initial_system(u3, y3, order, kind="subspace" if start is None else start)
+        us, ys = (u3, y3) if not _is_lazy(u3) else (u3[:, :_START_SAMPLES], y3[:, :_START_SAMPLES])
+        start = initial_system(us, ys, order, kind="subspace" if start is None else start)
     fit = _fit_predictor if criterion == "prediction" else _fit_scaled
     return fit(u3, y3, order, x0, max_iter, tol, start)
 
