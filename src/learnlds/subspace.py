@@ -371,9 +371,8 @@ def fit_state_space(
     tol : float
         Stop when an iteration lowers the loss by less than this relative amount.
     start : None, {'subspace', 'arx', 'zero'} or StateSpaceSystem
-        Initial model (``None``: :func:`learnlds.subspace.subspace_id`); stabilised. A
-        named start of a long or memory-mapped record is built on its first 20,000
-        samples (in memory), the fit then runs on all of it a block at a time.
+        Initial model (``None``: :func:`subspace_id`), stabilised; named starts of long
+        records are built on their first 20,000 samples.
 
     Returns
     -------
@@ -405,11 +404,19 @@ def fit_state_space(
     criterion = check_choice(criterion, "criterion", ("simulation", "prediction"))
     max_iter, tol = check_int(max_iter, "max_iter", low=0), check_float(tol, "tol", low=0.0)
     u3, y3 = _check_canonical(u3, y3, order)
-    if start is None or isinstance(start, str):
-        us, ys = (u3, y3) if not _is_lazy(u3) else (u3[:, :_START_SAMPLES], y3[:, :_START_SAMPLES])
-        start = initial_system(us, ys, order, kind="subspace" if start is None else start)
+    start = _resolve_start(u3, y3, order, start)
     fit = _fit_predictor if criterion == "prediction" else _fit_scaled
     return fit(u3, y3, order, x0, max_iter, tol, start)
+
+
+def _resolve_start(u3: Any, y3: Any, order: int, start: Any) -> Any:
+    """A given start as it is; a named one built, on the beginning of a long or on-disk
+    record (the subspace step slides windows over whole arrays in memory)."""
+    if start is not None and not isinstance(start, str):
+        return start
+    if _is_lazy(u3):
+        u3, y3 = u3[:, :_START_SAMPLES], y3[:, :_START_SAMPLES]
+    return initial_system(u3, y3, order, kind="subspace" if start is None else start)
 
 
 def _try_fit(
