@@ -653,16 +653,25 @@ def _rescale(system: StateSpaceSystem, su: np.ndarray, sy: np.ndarray) -> StateS
     )
 
 
+def _simulated_blocks(system: StateSpaceSystem, u3: Any, x0s: np.ndarray) -> Any:
+    """``(sequence, start, yhat block)`` of the simulation from ``x0s``, a block at a time.
+
+    The state carries over from block to block within a sequence: memory ``O(block p)``.
+    """
+    x = x0s[0]
+    for i, t0, ub in _blocks(u3):
+        yb = np.empty((ub.shape[0], system.n_outputs))
+        x = x0s[i] if t0 == 0 else x
+        x = ss_simulate(system.A, system.B, system.C, system.D, ub, x, yb)
+        yield i, t0, yb
+
+
 def _state_covariance(system: StateSpaceSystem, u3: Any, x0s: np.ndarray) -> np.ndarray:
     """Mean ``x_t x_t^T`` of the simulated state, a block at a time."""
     n = system.order
-    eye, zero = np.eye(n), np.zeros((n, system.n_inputs))
+    probe = StateSpaceSystem(system.A, system.B, np.eye(n), np.zeros((n, system.n_inputs)))
     P, count = np.zeros((n, n)), 0
-    x = x0s[0]
-    for i, t0, ub in _blocks(u3):
-        X = np.empty((ub.shape[0], n))
-        x = x0s[i] if t0 == 0 else x  # the state carries over within a sequence
-        x = ss_simulate(system.A, system.B, eye, zero, ub, x, X)
+    for _, _, X in _simulated_blocks(probe, u3, x0s):  # the state is the probe's output
         P += X.T @ X
         count += X.shape[0]
     return P / max(count, 1)
@@ -741,19 +750,20 @@ def _sse(
     x0s: np.ndarray,
     prior: np.ndarray | None = None,
 ) -> float:
-    """Sum of squared simulation errors, plus ``sum_i x0_i^T prior x0_i`` when given.
-
-    Simulated a block at a time with the state carried: memory ``O(block p)``.
-    """
+    """Sum of squared simulation errors, plus ``sum_i x0_i^T prior x0_i`` when given."""
     total = 0.0
-    x = x0s[0]
-    for i, t0, ub in _blocks(u3):
-        yb = np.empty((ub.shape[0], system.n_outputs))
-        x = x0s[i] if t0 == 0 else x  # the state carries over within a sequence
-        x = ss_simulate(system.A, system.B, system.C, system.D, ub, x, yb)
-        r = _block(y3, i, t0, t0 + ub.shape[0]) - yb
+    for i, t0, yb in _simulated_blocks(system, u3, x0s):
+        r = _block(y3, i, t0, t0 + yb.shape[0]) - yb
         total += float(np.sum(r * r))
     return total + _prior_penalty(x0s, prior)
+
+
+def _output_sse(system: StateSpaceSystem, u3: Any, y3: Any, x0s: np.ndarray) -> np.ndarray:
+    """Sum of squared simulation errors per output."""
+    sse = np.zeros(system.n_outputs)
+    for i, t0, yb in _simulated_blocks(system, u3, x0s):
+        sse += np.sum((_block(y3, i, t0, t0 + yb.shape[0]) - yb) ** 2, axis=0)
+    return sse
 
 
 def _prior_penalty(x0s: np.ndarray, prior: np.ndarray | None) -> float:

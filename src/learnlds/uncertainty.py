@@ -49,15 +49,15 @@ from ._boundary import (
     check_int,
     resolve_burn_in,
 )
-from ._ss_kernels import ss_jacobian_chunk, ss_simulate
+from ._ss_kernels import ss_jacobian_chunk
 from .errors import DataError, ParameterError
 from .risk import lagged, mimo_parts
 from .statespace import (
     StateSpaceSystem,
     _block,
-    _blocks,
     _gauge_complement,
     _LazyRecord,
+    _output_sse,
     normal_equations,
 )
 from .systems import CanonicalSystem
@@ -790,18 +790,6 @@ class StateSpaceCovariance:
         with np.errstate(over="ignore"):  # a variance beyond float64 is inf
             cov = self.covariance * factor[:, None] * factor[None, :]
         return StateSpaceCovariance(cov, self.noise_variance * sy**2, self.dof, self.rank, n, m, p)
-
-
-def _output_sse(system: Any, u3: Any, y3: Any, x0s: np.ndarray) -> np.ndarray:
-    """Sum of squared simulation errors per output, simulated a block at a time."""
-
-    sse, x = np.zeros(system.n_outputs), x0s[0]
-    for i, t0, ub in _blocks(u3):
-        yb = np.empty((ub.shape[0], system.n_outputs))
-        x = x0s[i] if t0 == 0 else x
-        x = ss_simulate(system.A, system.B, system.C, system.D, ub, x, yb)
-        sse += np.sum((_block(y3, i, t0, t0 + ub.shape[0]) - yb) ** 2, axis=0)
-    return sse
 
 
 def state_space_covariance(
