@@ -482,38 +482,56 @@ def normal_equations(
     Columns: the switched-on blocks of ``A, B, C, D`` (shared by all sequences), then
     ``order`` initial-state columns per sequence when ``flags[4]``.
     """
-    A, B, C, D = system.A, system.B, system.C, system.D
-    n, m, p = system.order, system.n_inputs, system.n_outputs
-    N, T, _ = u3.shape
-    shared = (n * n) * flags[0] + (n * m) * flags[1] + (p * n) * flags[2] + (p * m) * flags[3]
-    nx = n if flags[4] else 0
-    P = shared + N * nx
-    fl = np.asarray(flags, dtype=np.int64)
+    shared, nx = _jacobian_width(system, flags)
+    P = shared + u3.shape[0] * nx
     JtJ, Jtr, sse = np.zeros((P, P)), np.zeros(P), 0.0
-    ps = (n * n) * flags[0] + (n * m) * flags[1] + nx
+    for i, t0, J, yhat in _jacobian_blocks(system, u3, x0s, flags):
+        r = (_block(y3, i, t0, t0 + yhat.shape[0]) - yhat).ravel()
+        H, g = dsyrk(1.0, J.T, trans=0), J.T @ r  # upper triangle of J^T J
+        sse += float(r @ r)
+        if nx:  # the shared columns, then this sequence's initial state (increasing)
+            idx = np.concatenate((np.arange(shared), shared + i * nx + np.arange(nx)))
+            JtJ[np.ix_(idx, idx)] += H
+            Jtr[idx] += g
+        else:
+            JtJ += H
+            Jtr += g
+    return np.triu(JtJ) + np.triu(JtJ, 1).T, Jtr, sse
+
+
+def _jacobian_width(system: StateSpaceSystem, flags: Any) -> tuple[int, int]:
+    """Columns of the switched-on ``A, B, C, D`` blocks, and initial-state columns per sequence."""
+    n, m, p = system.order, system.n_inputs, system.n_outputs
+    shared = (n * n) * flags[0] + (n * m) * flags[1] + (p * n) * flags[2] + (p * m) * flags[3]
+    return int(shared), n if flags[4] else 0
+
+
+def _jacobian_blocks(system: StateSpaceSystem, u3: Any, x0s: np.ndarray | None, flags: Any) -> Any:
+    """``(sequence, start, J, yhat)``: exact output-Jacobian rows a chunk of time at a time.
+
+    ``J`` (``len(yhat) * p`` rows, time-major; columns as in :func:`normal_equations`,
+    this sequence's initial state last) is a reused buffer: read it before the next
+    chunk. The state and its sensitivities carry over between chunks of a sequence.
+    """
+    n, m, p = system.order, system.n_inputs, system.n_outputs
+    N, T = u3.shape[:2]
+    shared, nx = _jacobian_width(system, flags)
+    ps = (n * n) * flags[0] + (n * m) * flags[1] + nx  # state-carrying columns
+    fl = np.asarray(flags, dtype=np.int64)
     steps = max(64, _JAC_ELEMENTS // (p * max(1, shared + nx)))  # time steps per chunk
     Jbuf = np.empty((min(T, steps) * p, shared + nx))
     for i in range(N):  # loop over sequences and chunks; the time loop is compiled
-        idx = np.concatenate((np.arange(shared), shared + i * nx + np.arange(nx)))
         x = np.zeros(n) if x0s is None else x0s[i].copy()
         X = np.zeros((n, ps))
         if nx:
             X[:, ps - nx :] = np.eye(n)
-        Hl, gl = np.zeros((idx.size, idx.size)), np.zeros(idx.size)
         for t0 in range(0, T, steps):
             uc = _block(u3, i, t0, t0 + steps)
             J = Jbuf[: uc.shape[0] * p]
             J.fill(0.0)
             yhat = np.empty((uc.shape[0], p))
-            ss_jacobian_chunk(A, B, C, D, uc, x, X, fl, J, yhat)
-            r = (_block(y3, i, t0, t0 + steps) - yhat).ravel()
-            Hl += dsyrk(1.0, J.T, trans=0)  # upper triangle of J^T J
-            gl += J.T @ r
-            sse += float(r @ r)
-        Hl = np.triu(Hl) + np.triu(Hl, 1).T
-        JtJ[np.ix_(idx, idx)] += Hl
-        Jtr[idx] += gl
-    return JtJ, Jtr, sse
+            ss_jacobian_chunk(system.A, system.B, system.C, system.D, uc, x, X, fl, J, yhat)
+            yield i, t0, J, yhat
 
 
 def linear_bdx0(

@@ -49,13 +49,12 @@ from ._boundary import (
     check_int,
     resolve_burn_in,
 )
-from ._ss_kernels import ss_jacobian_chunk
 from .errors import DataError, ParameterError
 from .risk import lagged, mimo_parts
 from .statespace import (
     StateSpaceSystem,
-    _block,
     _gauge_complement,
+    _jacobian_blocks,
     _LazyRecord,
     _output_sse,
     normal_equations,
@@ -918,21 +917,9 @@ def _ss_response_gradient(system: Any, w: np.ndarray) -> np.ndarray:
 
 def _ss_output_std(system: Any, cov: np.ndarray, u: Any, sequences: bool) -> np.ndarray:
     """Delta-method standard error of a state-space model's zero-state output."""
-
     io = as_io(u, sequences=sequences, n_inputs=system.n_inputs)
-    n, m, p = system.order, system.n_inputs, system.n_outputs
-    N, T = io.u.shape[:2]
-    P, ps = cov.shape[0], n * (n + m)
-    flags = np.ones(5, dtype=np.int64)
-    flags[4] = 0
-    var = np.empty((N, T, p))
-    step = max(64, (1 << 17) // (p * P))
-    for i in range(N):  # loop over sequences and time blocks; the time loop is compiled
-        x, X = np.zeros(n), np.zeros((n, ps))
-        for t0 in range(0, T, step):
-            ub = _block(io.u, i, t0, t0 + step)
-            J, yhat = np.zeros((ub.shape[0] * p, P)), np.empty((ub.shape[0], p))
-            ss_jacobian_chunk(system.A, system.B, system.C, system.D, ub, x, X, flags, J, yhat)
-            var[i, t0 : t0 + ub.shape[0]] = np.einsum("rk,kl,rl->r", J, cov, J).reshape(-1, p)
+    var = np.empty(io.u.shape[:2] + (system.n_outputs,))
+    for i, t0, J, yhat in _jacobian_blocks(system, io.u, None, (1, 1, 1, 1, 0)):
+        var[i, t0 : t0 + yhat.shape[0]] = np.einsum("rk,kl,rl->r", J, cov, J).reshape(yhat.shape)
     sd = np.sqrt(np.clip(var, 0.0, None))
     return sd.reshape(np.shape(u)) if system.is_siso else io.to_user(sd)
