@@ -31,6 +31,7 @@ import numpy as np
 from .errors import DataError, ParameterError
 
 __all__ = [
+    "LAZY_SIZE",
     "IOArrays",
     "as_float_array",
     "as_io",
@@ -100,6 +101,11 @@ def as_float_array(value: Any, name: str, *, ndim: Iterable[int] | None = None) 
 
 
 _FINITE_BLOCK = 1 << 18  # elements per block of the finiteness check
+
+#: Arrays with more elements than this (and every ``numpy.memmap``) are read a block at
+#: a time by the solvers instead of copied whole (:func:`learnlds.train.streaming_io`,
+#: the state-space fits).
+LAZY_SIZE = 1 << 22
 
 
 def _first_non_finite(arr: np.ndarray) -> str:

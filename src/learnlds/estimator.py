@@ -42,11 +42,10 @@ from .statespace import StateSpaceSystem
 from .subspace import fit_best, fit_state_space, select_order
 from .systems import CanonicalSystem
 from .train import (
-    LAZY_SIZE,
     ScaledRecord,
     TrainResult,
+    _lazy,
     gauss_newton,
-    is_chunked_store,
     projected_sgd,
     sequence_batches,
     streaming_io,
@@ -69,16 +68,6 @@ Layout = Literal["record", "sequences"]
 
 _SCREEN_SAMPLES = 20_000  # starts and initial-state treatment are chosen on at most this
 _AUTO_MAX_ORDER = 8  # order='auto' looks at orders 1..8
-
-
-def _on_disk(value: Any) -> bool:
-    """A memory-mapped array, a zarr/HDF5 array, or one too large to copy lightly
-    (see ``train.LAZY_SIZE``)."""
-    return (
-        isinstance(value, np.memmap)
-        or is_chunked_store(value)
-        or (isinstance(value, np.ndarray) and value.size > LAZY_SIZE)
-    )
 
 
 def _n_params(order: int, m: int, p: int, structure: str) -> int:
@@ -465,7 +454,7 @@ class LDSRegressor(RegressorMixin, BaseEstimator):
         order, fit_order = self._validate_params()
         if y is None:
             raise DataError("y: requires y to be passed, but the target y is None")
-        if _on_disk(u) or _on_disk(y):  # a memory-mapped or huge record: stream it
+        if _lazy(u) or _lazy(y):  # a memory-mapped, zarr or huge record: stream it
             io = streaming_io(u, y, sequences=sequences)
             uc, yc = self._normalise_lazily(io)
         else:

@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 from scipy.linalg.blas import dsyrk
 
-from ._boundary import as_float_array, as_io, check_float, check_int
+from ._boundary import LAZY_SIZE, as_float_array, as_io, check_float, check_int
 from ._files import atomic_write_text
 from ._ss_kernels import ss_jacobian_chunk, ss_simulate
 from .errors import DataError, ParameterError, UnsupportedShapeError
@@ -42,7 +42,6 @@ __all__ = [
 
 _JAC_ELEMENTS = 1 << 17  # Jacobian entries per chunk (1 MiB): few Python steps, cache-sized
 _SIM_CHUNK = 8192  # time steps per simulation block of the streamed loss and statistics
-_LAZY_SIZE = 1 << 20  # samples above which fits read their data a block at a time
 _STABLE = 1.0 - 1e-6  # spectral radius a step may reach
 
 
@@ -632,8 +631,8 @@ class _LazyRecord:
 
 
 def _is_lazy(arr3: Any) -> bool:
-    """Read a block at a time: not an in-memory array, or longer than :data:`_LAZY_SIZE`."""
-    return not isinstance(arr3, np.ndarray) or isinstance(arr3, np.memmap) or arr3.size > _LAZY_SIZE
+    """Read a block at a time: not an in-memory array, or larger than ``LAZY_SIZE``."""
+    return not isinstance(arr3, np.ndarray) or isinstance(arr3, np.memmap) or arr3.size > LAZY_SIZE
 
 
 def _divide(arr3: Any, scale: np.ndarray) -> Any:

@@ -47,6 +47,7 @@ from scipy import linalg, signal
 
 from . import _kernels
 from ._boundary import (
+    LAZY_SIZE,
     IOArrays,
     as_io,
     check_bool,
@@ -1717,11 +1718,6 @@ def dense_normal_equations(
     return float(np.sum(r * r)), *_assemble(G, g, n, q)
 
 
-#: Arrays with more elements than this (and every ``numpy.memmap``) are validated a
-#: block at a time by :func:`streaming_io` instead of whole.
-LAZY_SIZE = 1 << 22
-
-
 def is_chunked_store(arr: Any) -> bool:
     """Whether ``arr`` is an on-disk array read by slicing (a ``zarr.Array``, an
     ``h5py.Dataset``): streamed like a memory map, never converted whole.
@@ -1849,6 +1845,8 @@ class _StoreView:
 
 
 def _lazy(arr: Any) -> bool:
+    """Whether the solvers stream ``arr`` instead of copying it: a zarr/HDF5 array, a
+    memory map, or numbers beyond :data:`LAZY_SIZE` values."""
     if is_chunked_store(arr):
         return True
     return (
