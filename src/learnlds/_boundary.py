@@ -41,6 +41,7 @@ __all__ = [
     "check_int",
     "check_random_state",
     "channel_mismatch",
+    "first_non_finite",
     "renamed_parameters",
     "resolve_burn_in",
 ]
@@ -94,9 +95,9 @@ def as_float_array(value: Any, name: str, *, ndim: Iterable[int] | None = None) 
         if arr.ndim not in allowed:
             text = " or ".join(f"{k}-D" for k in allowed)
             raise DataError(f"{name}: must be {text}, got shape {arr.shape}")
-    bad = _first_non_finite(arr)
-    if bad:
-        raise DataError(f"{name}: contains {bad} values")
+    bad = first_non_finite(arr, axis=0, block=_FINITE_BLOCK)
+    if bad is not None:
+        raise DataError(f"{name}: contains {bad[1]} values")
     return arr
 
 
@@ -108,15 +109,45 @@ _FINITE_BLOCK = 1 << 18  # elements per block of the finiteness check
 LAZY_SIZE = 1 << 22
 
 
-def _first_non_finite(arr: np.ndarray) -> str:
-    """'NaN' or 'inf' if ``arr`` holds one, else ''; checked in blocks along axis 0
-    (a whole-array ``isfinite`` would allocate a byte per sample of a long record)."""
-    rows = max(1, _FINITE_BLOCK // max(1, arr.size // max(1, arr.shape[0]))) if arr.ndim else 1
-    for r0 in range(0, arr.shape[0] if arr.ndim else 1, rows):
-        block = arr[r0 : r0 + rows] if arr.ndim else arr
-        if not np.all(np.isfinite(block)):
-            return "NaN" if np.any(np.isnan(block)) else "inf"
-    return ""
+def first_non_finite(arr: Any, *, axis: int = 0, block: int = 8192) -> tuple[int, str] | None:
+    """Where ``arr`` first holds NaN or inf along ``axis``, checked in blocks.
+
+    A whole-array ``isfinite`` would allocate a byte per sample of a long record and
+    read a record on disk at once; this reads about ``block`` elements at a time
+    (anything sliceable: arrays, memory maps, lazy records).
+
+    Parameters
+    ----------
+    arr : numpy.ndarray or record
+        An array, or a record with ``shape`` and slicing (``axis`` 0 or 1).
+    axis : {0, 1}
+        The axis walked (time: 0 for ``(T, k)`` data, 1 for canonical ``(N, T, k)``).
+    block : int
+        Elements per block, about.
+
+    Returns
+    -------
+    (int, str) or None
+        Start of the first block holding a bad value and ``'NaN'`` or ``'inf'``;
+        ``None`` when all values are finite.
+
+    Examples
+    --------
+    >>> first_non_finite(np.array([1.0, 2.0, np.inf]), block=2)
+    (2, 'inf')
+    >>> first_non_finite(np.zeros((1, 5, 2)), axis=1) is None
+    True
+    """
+    shape = tuple(arr.shape)
+    if not shape:
+        return None if np.isfinite(arr) else (0, "NaN" if np.isnan(arr) else "inf")
+    width = max(1, int(np.prod(shape)) // max(1, shape[axis]))
+    step = max(1, block // width)
+    for t0 in range(0, shape[axis], step):
+        part = np.asarray(arr[t0 : t0 + step] if axis == 0 else arr[:, t0 : t0 + step])
+        if not np.all(np.isfinite(part)):
+            return t0, "NaN" if np.any(np.isnan(part)) else "inf"
+    return None
 
 
 @dataclass(frozen=True)

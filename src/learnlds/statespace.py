@@ -26,7 +26,14 @@ from typing import Any
 import numpy as np
 from scipy.linalg.blas import dsyrk
 
-from ._boundary import LAZY_SIZE, as_float_array, as_io, check_float, check_int
+from ._boundary import (
+    LAZY_SIZE,
+    as_float_array,
+    as_io,
+    check_float,
+    check_int,
+    first_non_finite,
+)
 from ._files import atomic_write_text
 from ._ss_kernels import ss_jacobian_chunk, ss_simulate
 from .errors import DataError, ParameterError, UnsupportedShapeError
@@ -989,7 +996,7 @@ def _check_canonical(u3: Any, y3: Any, order: int) -> tuple[Any, Any]:
             f"u3, y3: must be canonical (N, T, m) and (N, T, p) arrays, got "
             f"{getattr(u3, 'shape', None)} and {getattr(y3, 'shape', None)}"
         )
-    if not all(np.all(np.isfinite(b)) for a in (u3, y3) for _, _, b in _blocks(a)):
+    if first_non_finite(u3, axis=1) is not None or first_non_finite(y3, axis=1) is not None:
         raise DataError("u3, y3: must be finite")
     n_par = order * order + order * (u3.shape[2] + y3.shape[2]) + u3.shape[2] * y3.shape[2]
     size = y3.shape[0] * y3.shape[1] * y3.shape[2]

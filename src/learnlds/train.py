@@ -55,6 +55,7 @@ from ._boundary import (
     check_float,
     check_int,
     check_random_state,
+    first_non_finite,
     renamed_parameters,
     resolve_burn_in,
 )
@@ -1869,10 +1870,9 @@ def _view3(arr: Any, seq: bool) -> Any:
 
 
 def _check_finite_blocks(arr3: np.ndarray, name: str) -> None:
-    step = max(1, STREAM_BLOCK // max(1, arr3.shape[0] * arr3.shape[2]))
-    for t0 in range(0, arr3.shape[1], step):
-        if not np.isfinite(arr3[:, t0 : t0 + step]).all():
-            raise DataError(f"{name}: contains NaN or inf values (from sample {t0} on)")
+    bad = first_non_finite(arr3, axis=1, block=STREAM_BLOCK)
+    if bad is not None:
+        raise DataError(f"{name}: contains NaN or inf values (from sample {bad[0]} on)")
 
 
 class ScaledRecord:
