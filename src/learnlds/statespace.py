@@ -613,24 +613,33 @@ def _blocks(arr3: Any, size: int | None = None) -> Any:
 class _LazyRecord:
     """A canonical ``(N, T, k)`` record computed a block at a time from others.
 
-    ``_LazyRecord((u3,), scale)`` is ``u3 / scale``; ``_LazyRecord((u3, y3))`` is their
-    concatenation along channels (the predictor's ``[u, y]`` input). Fits of long or
-    memory-mapped records read their data through it, so nothing of size ``T`` is
-    copied. Supports the ``[i, t0:t1]`` and ``[:, t0:t1]`` slices the fits use.
+    ``(concatenate(parts, channels) - offset) / scale``: ``_LazyRecord((u3,), scale)`` is
+    ``u3 / scale``; ``_LazyRecord((u3, y3))`` the predictor's ``[u, y]`` input;
+    :class:`learnlds.train.ScaledRecord` the estimator's standardised record. Fits of
+    long or memory-mapped records read their data through it, so nothing of size ``T``
+    is copied. A slice ``[rows, times(, channels)]`` computes that slice only.
     """
 
     ndim = 3
+    dtype = np.dtype(np.float64)
 
-    def __init__(self, parts: tuple[Any, ...], scale: np.ndarray | None = None) -> None:
+    def __init__(self, parts: tuple[Any, ...], scale: Any = None, offset: Any = None) -> None:
         self.parts = parts
         k = sum(int(a.shape[2]) for a in parts)
-        self.scale = np.ones(k) if scale is None else np.asarray(scale, dtype=float)
-        self.shape = (*parts[0].shape[:2], k)
+        self.scale = np.ones(k) if scale is None else np.asarray(scale, float).reshape(-1)
+        self.offset = np.zeros(k) if offset is None else np.asarray(offset, float).reshape(-1)
+        self.shape = (*tuple(parts[0].shape[:2]), k)
         self.size = int(np.prod(self.shape))
 
-    def __getitem__(self, key: tuple[Any, Any]) -> np.ndarray:
-        blocks = [np.asarray(a[key], dtype=float) for a in self.parts]
-        return np.concatenate(blocks, axis=-1) / self.scale
+    def __getitem__(self, key: Any) -> np.ndarray:
+        key = key if isinstance(key, tuple) else (key,)
+        key = key + (slice(None),) * (3 - len(key))
+        blocks = [np.asarray(a[key[:2]], dtype=np.float64) for a in self.parts]
+        whole = blocks[0] if len(blocks) == 1 else np.concatenate(blocks, axis=-1)
+        return ((whole - self.offset) / self.scale)[..., key[2]]
+
+    def __len__(self) -> int:
+        return self.shape[0]
 
     def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
         out = self[:, :]

@@ -71,6 +71,7 @@ from .errors import (
     UnsupportedShapeError,
 )
 from .risk import lagged, loss, loss_and_grad, mimo_parts
+from .statespace import _LazyRecord
 from .systems import CanonicalSystem
 
 if TYPE_CHECKING:
@@ -1875,7 +1876,7 @@ def _check_finite_blocks(arr3: np.ndarray, name: str) -> None:
         raise DataError(f"{name}: contains NaN or inf values (from sample {bad[0]} on)")
 
 
-class ScaledRecord:
+class ScaledRecord(_LazyRecord):
     """A lazy ``(arr - offset) / scale`` view of canonical ``(N, T, k)`` data (nothing copied).
 
     Slicing computes the slice only, so :func:`gauss_newton` fits standardised
@@ -1905,27 +1906,9 @@ class ScaledRecord:
     ((1, 6, 1), array([[0.5, 1. ]]))
     """
 
-    ndim = 3
-    dtype = np.dtype(np.float64)
-
     def __init__(self, data: np.ndarray, offset: Any, scale: Any) -> None:
+        super().__init__((data,), scale, offset)
         self.data = data
-        self.offset = np.asarray(offset, dtype=np.float64).reshape(-1)
-        self.scale = np.asarray(scale, dtype=np.float64).reshape(-1)
-        self.shape = tuple(data.shape)
-
-    def __getitem__(self, key: Any) -> np.ndarray:
-        key = key if isinstance(key, tuple) else (key,)
-        key = key + (slice(None),) * (3 - len(key))
-        block = (np.asarray(self.data[key[:2]], dtype=np.float64) - self.offset) / self.scale
-        return block[..., key[2]]
-
-    def __len__(self) -> int:
-        return self.shape[0]
-
-    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
-        out = self[:, :]
-        return out if dtype is None else out.astype(dtype)
 
 
 def streaming_moments(
