@@ -175,6 +175,19 @@ def _head(arr: Any, cut: int) -> Any:
     return StoreWindow(arr, 0, cut) if is_chunked_store(arr) else arr[:cut]
 
 
+def _data_options(p: argparse.ArgumentParser) -> None:
+    """The options ``fit`` and ``report`` share: channels, validation part, sample time."""
+    p.add_argument("--input-col", help="input column(s), names or 0-based indices, comma separated")
+    p.add_argument("--output-col", help="output column(s)")
+    p.add_argument(
+        "--validation-fraction",
+        type=_fraction,
+        default=0.5,
+        help="last part of the record held out for validation",
+    )
+    p.add_argument("--dt", type=_positive, help="sample time (default: from the file, if any)")
+
+
 def _fit_data(args: argparse.Namespace) -> tuple[Any, Any, float | None, bool]:
     """``(u, y, dt, on disk)``: a data file read whole, or an ``.npy`` record memory-mapped.
 
@@ -449,8 +462,7 @@ def _add_fit(sub: Any) -> None:
         default="auto",
         help="model class: general state space, or the paper's canonical form",
     )
-    p.add_argument("--input-col", help="input column(s), names or 0-based indices, comma separated")
-    p.add_argument("--output-col", help="output column(s)")
+    _data_options(p)
     p.add_argument("--method", choices=("gn", "psgd"), default="gn", help="solver")
     p.add_argument("--overparam", type=_int_at_least(2), help="learn at this order, then reduce")
     p.add_argument(
@@ -466,13 +478,6 @@ def _add_fit(sub: Any) -> None:
     p.add_argument("--lr", type=_positive, default=0.05, help="psgd learning rate")
     p.add_argument("--clip", type=_positive, help="psgd gradient-norm clip")
     p.add_argument("--init", choices=("zero", "identity"), default="zero", help="start")
-    p.add_argument(
-        "--validation-fraction",
-        type=_fraction,
-        default=0.5,
-        help="last part of the record held out for validation",
-    )
-    p.add_argument("--dt", type=_positive, help="sample time (default: from the file, if any)")
     p.add_argument("--quiet", action="store_true", help="no progress output")
     p.add_argument(
         "--progress", action="store_true", help="one progress line per step group on stderr"
@@ -538,15 +543,7 @@ def _add_predict_demo_report(sub: Any) -> None:
     )
     p.add_argument("model", help="model JSON written by learnlds fit")
     p.add_argument("data", help="data file")
-    p.add_argument("--input-col", help="input column")
-    p.add_argument("--output-col", help="output column")
-    p.add_argument(
-        "--validation-fraction",
-        type=_fraction,
-        default=0.5,
-        help="last part of the record held out for validation",
-    )
-    p.add_argument("--dt", type=_positive, help="sample time (default: from the file, if any)")
+    _data_options(p)
     p.add_argument("--out", default="learnlds-report", help="report folder")
     p.set_defaults(func=cmd_report)
 
