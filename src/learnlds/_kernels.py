@@ -43,6 +43,7 @@ array([1.25])
 from __future__ import annotations
 
 import os
+from typing import Any
 
 import numpy as np
 
@@ -318,16 +319,15 @@ def _sse_block_siso(a, c, d, u, y, t0, burn_in, sh):
     return sse
 
 
-if HAVE_NUMBA:
-    _jit = numba.njit(cache=True, fastmath=False, nogil=True)
-    fused_siso = _jit(_fused_siso)
-    jacobian_block = _jit(_jacobian_block)
-    sse_block = _jit(_sse_block)
-    jacobian_block_siso = _jit(_jacobian_block_siso)
-    sse_block_siso = _jit(_sse_block_siso)
-else:  # pragma: no cover
-    fused_siso = None
-    jacobian_block = _jacobian_block  # pure Python: correct, slow (LEARNLDS_NO_NUMBA)
-    sse_block = _sse_block
-    jacobian_block_siso = _jacobian_block_siso
-    sse_block_siso = _sse_block_siso
+def _compiled(fn: Any) -> Any:
+    """``fn`` compiled by numba (cached, no fastmath, GIL released); as it is without
+    numba (pure Python: correct, slow; ``LEARNLDS_NO_NUMBA``). Shared by the kernel
+    modules."""
+    return numba.njit(cache=True, fastmath=False, nogil=True)(fn) if HAVE_NUMBA else fn
+
+
+fused_siso = _compiled(_fused_siso) if HAVE_NUMBA else None
+jacobian_block = _compiled(_jacobian_block)
+sse_block = _compiled(_sse_block)
+jacobian_block_siso = _compiled(_jacobian_block_siso)
+sse_block_siso = _compiled(_sse_block_siso)

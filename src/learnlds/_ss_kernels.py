@@ -17,19 +17,9 @@ debugging only).
 
 from __future__ import annotations
 
-import os
-
 import numpy as np
 
-try:  # pragma: no cover - exercised implicitly
-    if os.environ.get("LEARNLDS_NO_NUMBA"):
-        raise ImportError("disabled by LEARNLDS_NO_NUMBA")
-    import numba
-
-    HAVE_NUMBA = True
-except ImportError:  # pragma: no cover
-    numba = None
-    HAVE_NUMBA = False
+from ._kernels import HAVE_NUMBA, _compiled
 
 __all__ = ["HAVE_NUMBA", "ss_jacobian_chunk", "ss_simulate"]
 
@@ -133,9 +123,5 @@ def _ss_jacobian_chunk(A, B, C, D, u, x, X, flags, J, yhat):
                 X[i, c] = Xn[i, c]
 
 
-if HAVE_NUMBA:
-    ss_simulate = numba.njit(cache=True, nogil=True)(_ss_simulate)
-    ss_jacobian_chunk = numba.njit(cache=True, nogil=True)(_ss_jacobian_chunk)
-else:  # pragma: no cover
-    ss_simulate = _ss_simulate
-    ss_jacobian_chunk = _ss_jacobian_chunk
+ss_simulate = _compiled(_ss_simulate)
+ss_jacobian_chunk = _compiled(_ss_jacobian_chunk)
