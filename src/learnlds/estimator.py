@@ -39,7 +39,7 @@ from .errors import (
 )
 from .reduce import reduce
 from .statespace import StateSpaceSystem
-from .subspace import fit_best, fit_state_space, select_order
+from .subspace import _START_SAMPLES, fit_best, fit_state_space, select_order
 from .systems import CanonicalSystem
 from .train import (
     ScaledRecord,
@@ -66,7 +66,7 @@ __all__ = ["LDSRegressor"]
 Layout = Literal["record", "sequences"]
 
 
-_SCREEN_SAMPLES = 20_000  # starts and initial-state treatment are chosen on at most this
+_SCREEN_SAMPLES = _START_SAMPLES  # starts and initial-state treatment are chosen on this much
 _AUTO_MAX_ORDER = 8  # order='auto' looks at orders 1..8
 
 

@@ -53,7 +53,9 @@ __all__ = [
 
 _CHUNK = 2048  # Hankel columns per QR update
 _X0_SCREEN_LENGTH = 5000  # fit_best(x0='auto') screens an estimated initial state up to this
-_START_SAMPLES = 20_000  # a named start of a long or on-disk record is built on its beginning
+_START_SAMPLES = (
+    20_000  # starts of a long or on-disk record are built on (screened on) its beginning
+)
 _SCREEN_TOL = 1e-4  # relative loss decrease that ends a screening fit
 
 
