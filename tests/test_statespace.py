@@ -54,6 +54,14 @@ def test_siso_layouts_match_canonical_system():
     assert s.is_siso
     np.testing.assert_allclose(s.simulate(u[0]), cs.simulate(u[0]), atol=1e-12)
     np.testing.assert_allclose(s.simulate(u), cs.simulate(u), atol=1e-12)
+    column = u[0][:, None]  # (T, 1): one record of one input, never T one-sample sequences
+    assert s.simulate(column).shape == cs.simulate(column).shape == (40, 1)
+    np.testing.assert_allclose(s.simulate(column), cs.simulate(column), atol=1e-12)
+    np.testing.assert_allclose(
+        s.simulate(column, x0=[1.0, 2.0])[:, 0],
+        loop_simulate(s, column, np.array([1.0, 2.0]))[:, 0],
+        atol=1e-12,
+    )
     np.testing.assert_allclose(s.markov(10), cs.markov(10), atol=1e-12)
     w = np.linspace(0, np.pi, 7)
     np.testing.assert_allclose(s.frequency_response(w), cs.frequency_response(w), atol=1e-10)

@@ -146,6 +146,8 @@ class StateSpaceSystem:
         m = self.n_inputs
         if self.is_siso and np.ndim(u) in (1, 2):
             arr = as_float_array(u, "u", ndim=(1, 2))
+            if arr.ndim == 2 and arr.shape[1] == 1:  # (T, 1): one record, as CanonicalSystem
+                return arr.reshape(1, -1, 1), True, False
             return arr.reshape(-1, arr.shape[-1], 1), arr.ndim == 1, True
         arr = as_float_array(u, "u", ndim=(1, 2, 3))
         if arr.ndim == 1:
@@ -164,9 +166,10 @@ class StateSpaceSystem:
         Parameters
         ----------
         u : array_like
-            SISO: ``(T,)`` one record or ``(N, T)`` sequences (as
-            :meth:`CanonicalSystem.simulate`). Otherwise ``(T, m)`` or ``(N, T, m)``
-            (``(T,)`` is accepted for one input; canonical ``(N, T, 1)`` for SISO).
+            SISO: ``(T,)`` or ``(T, 1)`` one record, ``(N, T)`` with ``T > 1``
+            sequences (the rule of :meth:`CanonicalSystem.simulate`). Otherwise ``(T, m)``
+            or ``(N, T, m)`` (``(T,)`` is accepted for one input; canonical ``(N, T, 1)``
+            for SISO).
         x0 : array_like, optional
             Initial state ``(order,)``, or ``(N, order)`` one per sequence.
 
