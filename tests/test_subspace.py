@@ -12,13 +12,16 @@ from learnlds.datasets import load_daisy
 from learnlds.errors import DataError, ParameterError
 from learnlds.statespace import StateSpaceSystem
 from learnlds.subspace import (
+    _holdout_sums,
+    _jackknife_fits,
+    _paired_se,
     fit_best,
     initial_system,
     select_order,
     subspace_id,
     subspace_singular_values,
 )
-from learnlds.validate import holdout
+from learnlds.validate import channel_fits, holdout
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -137,12 +140,92 @@ def test_select_order_on_dryer_reaches_the_best_order():
     assert holdout(model, u, y).validation_fit > 89.5
 
 
-def test_select_order_on_cd_player_arm():
-    raw = np.loadtxt(daisy_file("CD_player_arm"))
-    u, y = raw[:, :2], raw[:, 2:4]
-    order, _ = select_order(*_estimation_half(u, y))
-    model = fit_best(*_estimation_half(u, y), order)[0]
-    assert order in (3, 4) and holdout(model, u, y).validation_fit > 75.0
+def _validation_fits(u: np.ndarray, y: np.ndarray, orders: range) -> dict[int, float]:
+    """Outer validation fit of ``fit_best`` at every order (first half estimates)."""
+    return {
+        k: holdout(fit_best(*_estimation_half(u, y), k)[0], u, y).validation_fit for k in orders
+    }
+
+
+@pytest.mark.parametrize("name", ["ballbeam", "glassfurnace"])
+def test_select_order_within_one_and_a_half_points_of_the_best_order(name):
+    """Issue 10's target on two plants where the zero-state inner score chose order 1 or 3
+    (15 and 5 points short): its transient at the cut hid what higher orders add."""
+    raw = np.loadtxt(daisy_file(name))
+    u, y = (raw[:, 0], raw[:, 1]) if name == "ballbeam" else (raw[:, 1:4], raw[:, 4:10])
+    order, scores = select_order(*_estimation_half(u, y))
+    fits = _validation_fits(u, y, range(1, 9))
+    assert set(scores) == set(fits)
+    assert fits[order] >= max(fits.values()) - 1.5
+
+
+def _loop_simulate(s: StateSpaceSystem, u: np.ndarray, x0: np.ndarray) -> np.ndarray:
+    x, out = x0.copy(), []
+    for t in range(u.shape[0]):
+        out.append(s.C @ x + s.D @ u[t])
+        x = s.A @ x + s.B @ u[t]
+    return np.array(out)
+
+
+def test_holdout_score_and_jackknife_against_explicit_loops():
+    """Block sums, leave-one-block-out fits and the paired SE, recomputed by hand."""
+    truth = random_system(3, 2, 2, 4)
+    rng = np.random.default_rng(0)
+    u = rng.normal(size=(1, 137, 2))
+    y = truth.simulate(u, x0=rng.normal(size=3)) + 0.3 * rng.normal(size=(1, 137, 2))
+    model = random_system(3, 2, 2, 5, radius=0.7)
+    sums = _holdout_sums(model, u, y)
+    scale = np.sqrt(np.mean(y[0] ** 2, axis=0))
+    free = np.stack([_loop_simulate(model, 0 * u[0], e) / scale for e in np.eye(3)], axis=-1)
+    forced = _loop_simulate(model, u[0], np.zeros(3)) / scale
+    x0 = np.linalg.lstsq(free.reshape(-1, 3), (y[0] / scale - forced).ravel(), rcond=None)[0]
+    err = y[0] - _loop_simulate(model, u[0], x0)
+    edges = np.linspace(0, 137, 11).astype(int)
+    blocks = [slice(a, b) for a, b in zip(edges[:-1], edges[1:], strict=True)]
+    full, left_out = _jackknife_fits(sums)
+
+    def fit(keep):
+        return np.mean(
+            100 * (1 - np.linalg.norm(err[keep], axis=0) / np.linalg.norm(y[0][keep], axis=0))
+        )
+
+    assert full == pytest.approx(fit(np.ones(137, bool)), abs=1e-9)
+    for b, blk in enumerate(blocks):
+        keep = np.ones(137, bool)
+        keep[blk] = False
+        assert left_out[b] == pytest.approx(fit(keep), abs=1e-9)
+    other = rng.normal(size=10)
+    d = left_out - other
+    assert _paired_se(left_out, other) == pytest.approx(np.sqrt(0.9 * np.sum((d - d.mean()) ** 2)))
+
+
+def test_select_order_scores_from_the_holdouts_initial_state():
+    """A lightly damped plant: its state at the cut is far from zero, and from zero the
+    transient dominates the hold-out even for the right model."""
+    r, th = 0.97, 0.5
+    A = r * np.array([[np.cos(th), np.sin(th)], [-np.sin(th), np.cos(th)]])
+    truth = StateSpaceSystem(A, [[1.0], [0.0]], [[1.0, 0.0]])
+    rng = np.random.default_rng(2)
+    u = rng.normal(size=(1, 600, 1))
+    y = truth.simulate(u) + 0.05 * rng.normal(size=(1, 600, 1))
+    u, y = u - u.mean(), y - y.mean()
+    _, scores = select_order(u, y, orders=[2])
+    model = fit_best(u, y, 2, refine=False)[0]  # the model select_order scores
+    assert np.allclose(np.abs(model.poles()), r, atol=2e-3)
+    uv, yv = u[:, 420:] - u[:, 420:].mean(), y[:, 420:] - y[:, 420:].mean()
+    from_zero = np.mean(channel_fits(yv, model.simulate(uv)))
+    assert scores[2] > 95 and from_zero < 60
+
+
+def test_select_order_rule():
+    """``tolerance=0, n_se=0`` takes the best score; a huge ``n_se`` the smallest order."""
+    truth = random_system(3, 1, 1, 7, radius=0.8)
+    rng = np.random.default_rng(1)
+    u = rng.normal(size=(1, 800, 1))
+    y = truth.simulate(u) + 0.5 * rng.normal(size=(1, 800, 1))
+    greedy, scores = select_order(u, y, orders=[1, 2, 3, 4], tolerance=0.0, n_se=0.0)
+    assert greedy == max(scores, key=scores.get)
+    assert select_order(u, y, orders=[1, 2, 3, 4], n_se=1e6)[0] == 1
 
 
 def test_fit_best_holdout_beats_lowest_loss_on_ballbeam():
@@ -182,6 +265,7 @@ def test_select_order_finds_the_true_order():
         (lambda u, y: select_order(u, y, orders=[]), "orders"),
         (lambda u, y: select_order(u, y, holdout=1.5), "holdout"),
         (lambda u, y: select_order(u, y, tolerance=-1), "tolerance"),
+        (lambda u, y: select_order(u, y, n_se=-1), "n_se"),
     ],
 )
 def test_parameters_checked(call, name):

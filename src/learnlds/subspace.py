@@ -13,7 +13,9 @@
 * :func:`fit_best`: candidates (starts x initial-state treatments [x fit criteria])
   screened on the first part of the data, ranked by their simulation fit on the rest,
   the winner refined on all data.
-* :func:`select_order`: order chosen by the same inner hold-out that ranks the starts.
+* :func:`select_order`: order chosen on the same inner hold-out that ranks the starts,
+  each order scored from its least-squares initial state, by the one-standard-error
+  rule.
 
 All functions take canonical, centred ``(N, T, m)`` / ``(N, T, p)`` arrays (see
 :mod:`learnlds._boundary`); the estimator validates user data before calling them.
@@ -34,6 +36,7 @@ from .statespace import (
     _check_canonical,
     _fit_predictor,
     _fit_scaled,
+    _initial_states,
     _is_lazy,
     _rescale,
     _simulate3,
@@ -57,6 +60,7 @@ _START_SAMPLES = (
     20_000  # starts of a long or on-disk record are built on (screened on) its beginning
 )
 _SCREEN_TOL = 1e-4  # relative loss decrease that ends a screening fit
+_ORDER_BLOCKS = 10  # contiguous blocks of the inner hold-out for select_order's jackknife
 
 
 def default_horizon(order: int, length: int, n_sequences: int, channels: int) -> int:
@@ -705,6 +709,65 @@ def _refine(
     return system, more
 
 
+def _holdout_sums(system: StateSpaceSystem, uv: np.ndarray, yv: np.ndarray) -> np.ndarray | None:
+    """Squared error and squared output ``(2, blocks, p)`` of the hold-out, block by block.
+
+    The model starts from the least-squares initial state of the hold-out (outputs
+    weighted by their spread): the state at the cut is unknown, and from zero its
+    transient dominates a short hold-out whatever the model's dynamics. ``None`` when
+    the simulation is not finite or an output is constant there.
+    """
+    scale = np.sqrt(np.mean(yv**2, axis=(0, 1)))
+    if np.any(scale == 0):
+        return None
+    unit = _rescale(system, np.ones(system.n_inputs), scale)
+    try:
+        with np.errstate(all="ignore"):
+            err = yv / scale - _simulate3(unit, uv, _initial_states(unit, uv, yv / scale))
+    except (np.linalg.LinAlgError, ValueError):
+        return None
+    if not np.all(np.isfinite(err)):
+        return None
+    T = uv.shape[1]
+    edges = np.linspace(0, T, max(1, min(_ORDER_BLOCKS, T // 10)) + 1).astype(int)[:-1]
+    per_time = np.stack((np.sum(err**2, axis=0), np.sum((yv / scale) ** 2, axis=0)))
+    return np.add.reduceat(per_time, edges, axis=1)
+
+
+def _jackknife_fits(sums: np.ndarray) -> tuple[float, np.ndarray]:
+    """Fit percent (averaged over outputs) from block sums, and with each block left out."""
+
+    def fit(err: np.ndarray, out: np.ndarray) -> np.ndarray:
+        return np.mean(100.0 * (1.0 - np.sqrt(err / out)), axis=-1)
+
+    total = sums.sum(axis=1)
+    return float(fit(*total)), fit(total[0] - sums[0], total[1] - sums[1])
+
+
+def _paired_se(left_out_a: np.ndarray, left_out_b: np.ndarray) -> float:
+    """Delete-one-block jackknife standard error of a difference of two fits (same blocks)."""
+    d = left_out_a - left_out_b
+    B = d.size
+    return float(np.sqrt((B - 1) / B * np.sum((d - d.mean()) ** 2))) if B > 1 else 0.0
+
+
+def _order_fits(
+    u3: np.ndarray, y3: np.ndarray, orders: list[int], holdout: float, fit_options: dict
+) -> dict[int, tuple[float, np.ndarray] | None]:
+    """Per order: the screened winner's hold-out fit and its leave-one-block-out fits."""
+    _, _, uv, yv = _split(u3, y3, holdout)
+    out: dict[int, tuple[float, np.ndarray] | None] = {}
+    for k in orders:
+        try:
+            system, info = fit_best(u3, y3, k, **fit_options)
+        except (DataError, ParameterError):
+            out[k] = None
+            continue
+        sums = _holdout_sums(system, uv, yv) if info["selected_by"] == "holdout" else None
+        out[k] = None if sums is None else _jackknife_fits(sums)
+    return out
+
+
 def select_order(
     u3: np.ndarray,
     y3: np.ndarray,
@@ -712,20 +775,18 @@ def select_order(
     *,
     holdout: float = 0.3,
     tolerance: float = 0.5,
+    n_se: float = 1.0,
     **fit_options: Any,
 ) -> tuple[int, dict[int, float]]:
-    """Choose the model order by the inner hold-out fit of :func:`fit_best`.
+    """Choose the model order by the inner hold-out of :func:`fit_best` (one-SE rule).
 
-    Rule: for every order, :func:`fit_best` (with this ``holdout``) screens its
-    candidates on the first ``1 - holdout`` of each sequence and scores them on the
-    rest by the zero-state simulation fit percent, averaged over outputs, with each
-    part centred on its own means (the protocol of :func:`learnlds.validate.holdout`,
-    applied inside the estimation data). An order's score is its winning
-    candidate's score, so order, start and initial-state treatment are judged by one
-    criterion on data the candidate did not see. The chosen order is the smallest
-    whose score is within ``tolerance`` points of the best (an order that adds
-    nothing measurable on unseen data is not taken). Orders that cannot be fitted
-    score ``-inf``.
+    Per order, :func:`fit_best` (this ``holdout``, not refined) picks its candidate on
+    the last ``holdout`` of each sequence; the order's score is that candidate's fit
+    percent there (averaged over outputs) simulated from the hold-out's least-squares
+    initial state (from zero, the unknown state at the cut dominates a short hold-out).
+    The smallest order within ``max(tolerance, n_se * SE)`` of the best wins, ``SE``
+    being the jackknife standard error (10 contiguous blocks) of the score difference.
+    Orders that cannot be fitted or scored score ``-inf``.
 
     Parameters
     ----------
@@ -736,7 +797,10 @@ def select_order(
     holdout : float
         Fraction of each sequence kept for scoring, in ``(0, 1)``.
     tolerance : float
-        Fit points a smaller order may lose to the best and still win.
+        Fit points a smaller order may always lose to the best and still win.
+    n_se : float
+        Standard errors of the score difference a smaller order may lose (1: the
+        one-standard-error rule; 0 with ``tolerance=0``: the best score).
     **fit_options
         Passed to :func:`fit_best` (``starts``, ``x0``, ``max_iter``, ``tol``, ...).
 
@@ -745,12 +809,12 @@ def select_order(
     best_order : int
         The chosen order.
     scores : dict
-        Inner hold-out fit percent per candidate order.
+        Inner hold-out fit percent (estimated initial state) per candidate order.
 
     Raises
     ------
     ParameterError
-        No candidate orders, or bad ``holdout``/``tolerance``.
+        No candidate orders, or bad ``holdout``/``tolerance``/``n_se``.
     DataError
         No order could be fitted.
 
@@ -765,23 +829,22 @@ def select_order(
     """
     holdout = check_float(holdout, "holdout", low=0.0, high=1.0, low_open=True, high_open=True)
     tolerance = check_float(tolerance, "tolerance", low=0.0)
+    n_se = check_float(n_se, "n_se", low=0.0)
     orders = sorted({check_int(k, "orders", low=1) for k in orders})
     if not orders:
         raise ParameterError("orders: give at least one candidate order")
-    scores: dict[int, float] = {}
-    for k in orders:
-        try:
-            _, info = fit_best(u3, y3, k, holdout=holdout, **fit_options)
-        except (DataError, ParameterError):
-            scores[k] = -np.inf
-            continue
-        held = info["selected_by"] == "holdout"  # else too short to hold out: unjudged
-        scores[k] = float(np.max(info["start_scores"])) if held else -np.inf
-    top = max(scores.values())
-    if not np.isfinite(top):
+    options = {**fit_options, "holdout": holdout, "refine": False}
+    fits = _order_fits(u3, y3, orders, holdout, options)
+    scores = {k: -np.inf if f is None else f[0] for k, f in fits.items()}
+    top = max(orders, key=lambda k: scores[k])
+    if not np.isfinite(scores[top]):
         raise DataError(
             f"orders: none of {orders} could be fitted and scored on a hold-out of these data "
             "(too short, or a held-out output is constant)"
         )
-    best = min(k for k in orders if scores[k] >= top - tolerance)
-    return best, scores
+
+    def within(k: int) -> bool:
+        slack = max(tolerance, n_se * _paired_se(fits[k][1], fits[top][1]))
+        return scores[k] >= scores[top] - slack
+
+    return min(k for k in orders if fits[k] is not None and within(k)), scores
