@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from learnlds.errors import DataError, ParameterError, UnsupportedShapeError
+from learnlds.records import _LazyRecord
 from learnlds.statespace import (
     StateSpaceSystem,
     estimate_initial_state,
@@ -252,20 +253,21 @@ def test_streamed_loss_and_statistics_equal_whole_array(monkeypatch):
     X = np.concatenate([loop_simulate(probe, u3[i], x0s[i]) for i in range(3)])
     np.testing.assert_allclose(ss._state_covariance(s, u3, x0s), X.T @ X / len(X), rtol=1e-12)
     scale = np.array([2.0, 0.5])
-    lazy = ss._LazyRecord((u3,), scale)
+    lazy = _LazyRecord((u3,), scale)
     np.testing.assert_allclose(np.asarray(lazy), u3 / scale)
     np.testing.assert_allclose(lazy[1, 10:20], u3[1, 10:20] / scale)
-    both = ss._LazyRecord((u3, y3))
+    both = _LazyRecord((u3, y3))
     np.testing.assert_allclose(both[:, 5:9], np.concatenate((u3, y3), axis=2)[:, 5:9])
     np.testing.assert_allclose(ss._channel_scales(lazy), (u3 / scale).reshape(-1, 2).std(axis=0))
     np.testing.assert_allclose(ss._channel_scales(u3), u3.reshape(-1, 2).std(axis=0))
-    assert ss._sse(s, lazy, ss._LazyRecord((y3,), scale), x0s) == pytest.approx(
+    assert ss._sse(s, lazy, _LazyRecord((y3,), scale), x0s) == pytest.approx(
         ss._sse(s, u3 / scale, y3 / scale, x0s), rel=1e-12
     )
 
 
 def test_lazy_records_refuse_non_finite_values():
-    from learnlds.statespace import _check_canonical, _LazyRecord
+    from learnlds.records import _LazyRecord
+    from learnlds.statespace import _check_canonical
 
     u3 = np.zeros((1, 50, 1))
     y3 = np.ones((1, 50, 1))

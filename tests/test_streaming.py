@@ -323,7 +323,7 @@ def _zarr_record(tmp_path, u, y, name="rec.zarr"):
 @pytest.mark.parametrize("mimo", [False, True])
 def test_fit_of_a_zarr_record_equals_in_memory(tmp_path, monkeypatch, mimo):
     """A zarr record is streamed (never converted whole) and gives the in-memory model."""
-    from learnlds import LDSRegressor, train
+    from learnlds import LDSRegressor, records
 
     if mimo:
         u, y, _, _ = _mimo_record(tmp_path, 4000)
@@ -332,9 +332,9 @@ def test_fit_of_a_zarr_record_equals_in_memory(tmp_path, monkeypatch, mimo):
         y = TRUTH.simulate(u, noise_std=0.1, random_state=3)
     _, zu, zy = _zarr_record(tmp_path, u, y)
     seen = []
-    real = train._StoreView.__getitem__
+    real = records._StoreView.__getitem__
     monkeypatch.setattr(
-        train._StoreView,
+        records._StoreView,
         "__getitem__",
         lambda self, key: seen.append(real(self, key).shape[1]) or real(self, key),
     )

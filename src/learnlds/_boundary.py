@@ -104,7 +104,7 @@ def as_float_array(value: Any, name: str, *, ndim: Iterable[int] | None = None) 
 _FINITE_BLOCK = 1 << 18  # elements per block of the finiteness check
 
 #: Arrays with more elements than this (and every ``numpy.memmap``) are read a block at
-#: a time by the solvers instead of copied whole (:func:`learnlds.train.streaming_io`,
+#: a time by the solvers instead of copied whole (:func:`learnlds.records.streaming_io`,
 #: the state-space fits).
 LAZY_SIZE = 1 << 22
 

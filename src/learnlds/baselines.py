@@ -28,8 +28,8 @@ from scipy import linalg, optimize, signal
 
 from ._boundary import check_bool, check_int
 from .errors import DataError, ParameterError, UnsupportedShapeError
+from .records import streaming_io
 from .systems import CanonicalSystem
-from .train import streaming_io
 
 __all__ = ["IdentifiedSystem", "arx", "fir_markov", "ho_kalman", "n4sid", "oe"]
 

@@ -170,7 +170,7 @@ def cmd_fit(args: argparse.Namespace) -> int:
 
 def _head(arr: Any, cut: int) -> Any:
     """The first ``cut`` samples: a view of an array, an unread window of a zarr store."""
-    from .train import StoreWindow, is_chunked_store
+    from .records import StoreWindow, is_chunked_store
 
     return StoreWindow(arr, 0, cut) if is_chunked_store(arr) else arr[:cut]
 

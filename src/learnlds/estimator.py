@@ -37,19 +37,16 @@ from .errors import (
     ParameterError,
     UnsupportedShapeError,
 )
+from .records import ScaledRecord, _lazy, streaming_io, streaming_moments
 from .reduce import reduce
 from .statespace import StateSpaceSystem
 from .subspace import _START_SAMPLES, fit_best, fit_state_space, select_order
 from .systems import CanonicalSystem
 from .train import (
-    ScaledRecord,
     TrainResult,
-    _lazy,
     gauss_newton,
     projected_sgd,
     sequence_batches,
-    streaming_io,
-    streaming_moments,
     window_batches,
 )
 from .uncertainty import (

@@ -27,7 +27,6 @@ import numpy as np
 from scipy.linalg.blas import dsyrk
 
 from ._boundary import (
-    LAZY_SIZE,
     as_float_array,
     as_io,
     check_float,
@@ -37,6 +36,7 @@ from ._boundary import (
 from ._files import atomic_write_text
 from ._ss_kernels import ss_jacobian_chunk, ss_simulate
 from .errors import DataError, ParameterError, UnsupportedShapeError
+from .records import _block, _concatenate, _divide, _is_lazy
 from .systems import CanonicalSystem
 
 FORMAT_NAME = "learnlds.StateSpaceSystem"
@@ -599,11 +599,6 @@ def stabilize_matrix(A: np.ndarray, radius: float = 0.995) -> np.ndarray:
     return A * (radius / np.max(mag))
 
 
-def _block(arr3: Any, i: int, t0: int, t1: int) -> np.ndarray:
-    """Samples ``t0:t1`` of sequence ``i`` as a contiguous float ``(L, k)`` array (any record)."""
-    return np.ascontiguousarray(arr3[i, t0:t1], dtype=float)
-
-
 def _blocks(arr3: Any, size: int | None = None) -> Any:
     """``(sequence, start, block)`` over a canonical record, :data:`_SIM_CHUNK` steps a block."""
     N, T = arr3.shape[:2]
@@ -611,59 +606,6 @@ def _blocks(arr3: Any, size: int | None = None) -> Any:
     for i in range(N):
         for t0 in range(0, T, size):
             yield i, t0, _block(arr3, i, t0, t0 + size)
-
-
-class _LazyRecord:
-    """A canonical ``(N, T, k)`` record computed a block at a time from others.
-
-    ``(concatenate(parts, channels) - offset) / scale``: ``_LazyRecord((u3,), scale)`` is
-    ``u3 / scale``; ``_LazyRecord((u3, y3))`` the predictor's ``[u, y]`` input;
-    :class:`learnlds.train.ScaledRecord` the estimator's standardised record. Fits of
-    long or memory-mapped records read their data through it, so nothing of size ``T``
-    is copied. A slice ``[rows, times(, channels)]`` computes that slice only.
-    """
-
-    ndim = 3
-    dtype = np.dtype(np.float64)
-
-    def __init__(self, parts: tuple[Any, ...], scale: Any = None, offset: Any = None) -> None:
-        self.parts = parts
-        k = sum(int(a.shape[2]) for a in parts)
-        self.scale = np.ones(k) if scale is None else np.asarray(scale, float).reshape(-1)
-        self.offset = np.zeros(k) if offset is None else np.asarray(offset, float).reshape(-1)
-        self.shape = (*tuple(parts[0].shape[:2]), k)
-        self.size = int(np.prod(self.shape))
-
-    def __getitem__(self, key: Any) -> np.ndarray:
-        key = key if isinstance(key, tuple) else (key,)
-        key = key + (slice(None),) * (3 - len(key))
-        blocks = [np.asarray(a[key[:2]], dtype=np.float64) for a in self.parts]
-        whole = blocks[0] if len(blocks) == 1 else np.concatenate(blocks, axis=-1)
-        return ((whole - self.offset) / self.scale)[..., key[2]]
-
-    def __len__(self) -> int:
-        return self.shape[0]
-
-    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
-        out = self[:, :]
-        return out if dtype is None else out.astype(dtype)
-
-
-def _is_lazy(arr3: Any) -> bool:
-    """Read a block at a time: not an in-memory array, or larger than ``LAZY_SIZE``."""
-    return not isinstance(arr3, np.ndarray) or isinstance(arr3, np.memmap) or arr3.size > LAZY_SIZE
-
-
-def _divide(arr3: Any, scale: np.ndarray) -> Any:
-    """``arr3 / scale``: computed now for small in-memory data, lazily otherwise."""
-    return _LazyRecord((arr3,), scale) if _is_lazy(arr3) else arr3 / scale
-
-
-def _concatenate(u3: Any, y3: Any) -> Any:
-    """``[u3, y3]`` along channels: now for small in-memory data, lazily otherwise."""
-    if _is_lazy(u3) or _is_lazy(y3):
-        return _LazyRecord((u3, y3))
-    return np.concatenate((u3, y3), axis=2)
 
 
 def _channel_scales(arr3: Any) -> np.ndarray:

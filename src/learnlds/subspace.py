@@ -30,6 +30,7 @@ import numpy as np
 
 from ._boundary import check_bool, check_choice, check_float, check_int
 from .errors import DataError, ParameterError
+from .records import _is_lazy
 from .statespace import (
     StateSpaceSystem,
     _channel_scales,
@@ -37,7 +38,6 @@ from .statespace import (
     _fit_predictor,
     _fit_scaled,
     _initial_states,
-    _is_lazy,
     _rescale,
     _simulate3,
     linear_bdx0,

@@ -55,7 +55,6 @@ from ._boundary import (
     check_float,
     check_int,
     check_random_state,
-    first_non_finite,
     renamed_parameters,
     resolve_burn_in,
 )
@@ -70,8 +69,15 @@ from .errors import (
     TrainingDiverged,
     UnsupportedShapeError,
 )
+from .records import (
+    STREAM_BLOCK,
+    ScaledRecord,
+    StoreWindow,
+    is_chunked_store,
+    streaming_io,
+    streaming_moments,
+)
 from .risk import lagged, loss, loss_and_grad, mimo_parts
-from .statespace import _LazyRecord
 from .systems import CanonicalSystem
 
 if TYPE_CHECKING:
@@ -1645,9 +1651,6 @@ class LeastSquaresProblem(ParamLayout):
         return float(sse), *_assemble(G, g, n, q)
 
 
-#: Samples (over all sequences) per block of the streaming solver: large enough that
-#: BLAS and the kernel call overheads vanish, small enough to stay in cache.
-STREAM_BLOCK = 8192
 #: Fewest samples of a sequence per block (when sequences are longer).
 MIN_RUN = 1024
 
@@ -1718,307 +1721,6 @@ def dense_normal_equations(
         ro = r[..., o].ravel()
         G[o], g[o] = Jo.T @ Jo, Jo.T @ ro
     return float(np.sum(r * r)), *_assemble(G, g, n, q)
-
-
-def is_chunked_store(arr: Any) -> bool:
-    """Whether ``arr`` is an on-disk array read by slicing (a ``zarr.Array``, an
-    ``h5py.Dataset``): streamed like a memory map, never converted whole.
-
-    Parameters
-    ----------
-    arr : object
-        Anything.
-
-    Returns
-    -------
-    bool
-        True for a zarr array or HDF5 dataset of numbers, or a :class:`StoreWindow`.
-
-    Examples
-    --------
-    >>> is_chunked_store(np.zeros(3))
-    False
-    """
-    if isinstance(arr, StoreWindow):
-        return True
-    root = type(arr).__module__.split(".")[0]
-    return (
-        root in ("zarr", "h5py")
-        and hasattr(arr, "shape")
-        and np.dtype(getattr(arr, "dtype", object)).kind in "fiu"
-    )
-
-
-class StoreWindow:
-    """Samples ``start:stop`` (along axis 0, time) of a zarr array or HDF5 dataset, unread.
-
-    Slicing a store reads it; a window keeps a part of a record on disk (the CLI's
-    estimation part) until a solver reads it a block at a time.
-
-    Parameters
-    ----------
-    store : zarr.Array or h5py.Dataset
-        The record, time along axis 0.
-    start, stop : int
-        The samples kept, ``0 <= start <= stop <= len``.
-
-    Attributes
-    ----------
-    shape : tuple of int
-        ``(stop - start, *store.shape[1:])``.
-    dtype : numpy.dtype
-        The store's.
-
-    Raises
-    ------
-    DataError
-        ``start:stop`` outside the record.
-
-    Examples
-    --------
-    >>> window = StoreWindow(np.arange(10.0), 2, 6)  # any sliceable array works
-    >>> window.shape, window[1:3]
-    ((4,), array([3., 4.]))
-    """
-
-    def __init__(self, store: Any, start: int, stop: int) -> None:
-        length = int(store.shape[0])
-        if not 0 <= start <= stop <= length:
-            raise DataError(f"window: {start}:{stop} is outside the record's {length} samples")
-        self.store, self.start, self.stop = store, int(start), int(stop)
-        self.shape = (self.stop - self.start, *tuple(int(s) for s in store.shape[1:]))
-        self.dtype = np.dtype(store.dtype)
-
-    def __getitem__(self, key: Any) -> np.ndarray:
-        key = key if isinstance(key, tuple) else (key,)
-        first = key[0]
-        if isinstance(first, slice):
-            lo, hi, step = first.indices(self.shape[0])
-            first = slice(self.start + lo, self.start + hi, step)
-        elif isinstance(first, int | np.integer):
-            first = self.start + (int(first) if first >= 0 else self.shape[0] + int(first))
-        else:
-            raise TypeError("StoreWindow: index time with an integer or a slice")
-        return np.asarray(self.store[(first, *key[1:])])
-
-    def __len__(self) -> int:
-        return self.shape[0]
-
-
-class _StoreView:
-    """Canonical ``(N, T, k)`` view of a chunked store laid out by the layout rule.
-
-    Slices ``[rows, times]`` (and a channel key) read only those samples from the store.
-    """
-
-    ndim = 3
-
-    def __init__(self, store: Any, seq: bool) -> None:
-        self.store, self.rank = store, len(store.shape)
-        shape = tuple(int(s) for s in store.shape)
-        if self.rank == 1:
-            self.shape = (1, shape[0], 1)
-        elif self.rank == 2:
-            self.shape = (shape[0], shape[1], 1) if seq else (1, *shape)
-        else:
-            self.shape = shape
-        self.seq, self.dtype = seq, np.dtype(store.dtype)
-        self.size = int(np.prod(self.shape))
-
-    def __getitem__(self, key: Any) -> np.ndarray:
-        key = key if isinstance(key, tuple) else (key,)
-        rows, times = (key + (slice(None), slice(None)))[:2]
-        rest = key[2:]
-        if self.rank == 3 or (self.rank == 2 and self.seq):
-            block = np.asarray(self.store[rows, times])
-            block = block[..., None] if self.rank == 2 else block
-        else:
-            block = np.asarray(self.store[times])
-            block = block[:, None] if self.rank == 1 else block
-            block = block[None] if not isinstance(rows, int | np.integer) else block
-        return block[(Ellipsis, *rest)] if rest else block
-
-    def __len__(self) -> int:
-        return self.shape[0]
-
-    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
-        out = self[:, :]
-        return out if dtype is None else out.astype(dtype)
-
-
-def _lazy(arr: Any) -> bool:
-    """Whether the solvers stream ``arr`` instead of copying it: a zarr/HDF5 array, a
-    memory map, or numbers beyond :data:`LAZY_SIZE` values."""
-    if is_chunked_store(arr):
-        return True
-    return (
-        isinstance(arr, np.ndarray)
-        and arr.dtype.kind in "fiu"
-        and (isinstance(arr, np.memmap) or arr.size > LAZY_SIZE)
-    )
-
-
-def _view3(arr: Any, seq: bool) -> Any:
-    """The canonical ``(N, T, k)`` view of an array already checked on its first samples."""
-    if is_chunked_store(arr):
-        return _StoreView(arr, seq)
-    arr = np.asarray(arr)  # a memmap stays mapped: np.asarray returns a view
-    if arr.ndim == 1:
-        return arr[None, :, None]
-    if arr.ndim == 2:
-        return arr[:, :, None] if seq else arr[None]
-    return arr
-
-
-def _check_finite_blocks(arr3: np.ndarray, name: str) -> None:
-    bad = first_non_finite(arr3, axis=1, block=STREAM_BLOCK)
-    if bad is not None:
-        raise DataError(f"{name}: contains NaN or inf values (from sample {bad[0]} on)")
-
-
-class ScaledRecord(_LazyRecord):
-    """A lazy ``(arr - offset) / scale`` view of canonical ``(N, T, k)`` data (nothing copied).
-
-    Slicing computes the slice only, so :func:`gauss_newton` fits standardised
-    data (as :class:`learnlds.estimator.LDSRegressor` does) on a memory-mapped record
-    a block at a time. Get the offsets and scales with :func:`streaming_moments`.
-
-    Parameters
-    ----------
-    data : numpy.ndarray
-        Canonical ``(N, T, k)`` data, e.g. ``streaming_io(u, y).u`` of a memmap.
-    offset, scale : array_like
-        Per channel, ``(k,)``.
-
-    Attributes
-    ----------
-    shape : tuple of int
-        ``data.shape``.
-    ndim : int
-        3.
-    dtype : numpy.dtype
-        float64.
-
-    Examples
-    --------
-    >>> rec = ScaledRecord(np.arange(6.0).reshape(1, 6, 1), [1.0], [2.0])
-    >>> rec.shape, rec[:, 2:4, 0]
-    ((1, 6, 1), array([[0.5, 1. ]]))
-    """
-
-    def __init__(self, data: np.ndarray, offset: Any, scale: Any) -> None:
-        super().__init__((data,), scale, offset)
-        self.data = data
-
-
-def streaming_moments(
-    data: np.ndarray, *, demean: bool = True, standardize: bool = True
-) -> tuple[np.ndarray, np.ndarray]:
-    """Per-channel offset and scale of canonical ``(N, T, k)`` data, a block at a time.
-
-    The statistics of the estimator's standardisation (each channel divided by its
-    largest magnitude first, so no overflow; mean; root mean square about it) in two
-    passes of :data:`STREAM_BLOCK`-sized blocks (blocks combined by Chan's update),
-    so a memory-mapped record is never read whole.
-
-    Parameters
-    ----------
-    data : numpy.ndarray
-        Canonical ``(N, T, k)`` data (a memmap view is fine).
-    demean, standardize : bool, default True
-        Remove the mean; divide by the spread (else by the largest magnitude only).
-
-    Returns
-    -------
-    offset, scale : numpy.ndarray
-        ``(k,)`` each: standardised data are ``(data - offset) / scale``.
-
-    Raises
-    ------
-    DataError
-        NaN or inf in the data.
-
-    Examples
-    --------
-    >>> off, sc = streaming_moments(np.array([1.0, 2.0, 3.0]).reshape(1, 3, 1))
-    >>> off, np.round(sc, 6)
-    (array([2.]), array([0.816497]))
-    """
-    N, T, k = data.shape
-    step = max(1, STREAM_BLOCK // max(1, N * k))
-    peak = np.zeros(k)
-    for t0 in range(0, T, step):
-        blk = np.asarray(data[:, t0 : t0 + step], dtype=np.float64)
-        if not np.isfinite(blk).all():
-            raise DataError(f"data: contains NaN or inf values (from sample {t0} on)")
-        peak = np.maximum(peak, np.abs(blk).max(axis=(0, 1)))
-    peak[peak == 0] = 1.0
-    count, mean, m2 = 0, np.zeros(k), np.zeros(k)
-    for t0 in range(0, T, step):
-        unit = np.asarray(data[:, t0 : t0 + step], dtype=np.float64).reshape(-1, k) / peak
-        nb, mb = unit.shape[0], unit.mean(axis=0)
-        delta = mb - mean
-        m2 += ((unit - mb) ** 2).sum(axis=0) + delta**2 * count * nb / (count + nb)
-        mean += delta * nb / (count + nb)
-        count += nb
-    if not demean:
-        m2, mean = m2 + count * mean**2, np.zeros(k)
-    spread = np.sqrt(m2 / count) if standardize else 1.0 / peak
-    spread = np.where(spread > 0, spread, 1.0 if standardize else spread)
-    return mean * peak, spread * peak
-
-
-def streaming_io(u: Any, y: Any, *, sequences: bool = False) -> IOArrays:
-    """:func:`learnlds._boundary.as_io` without copying large or memory-mapped arrays.
-
-    Small data go through ``as_io``. A ``numpy.memmap`` (``np.load(path,
-    mmap_mode="r")``) or an array of more than :data:`LAZY_SIZE` values is checked on
-    its first samples by ``as_io``, then for NaN/inf a block at a time, and returned
-    as a canonical view in its own dtype (the solvers convert one block at a time), so
-    a record larger than memory is never read whole.
-
-    Parameters
-    ----------
-    u, y : array_like or ScaledRecord
-        Inputs and outputs by the layout rule (time along axis 0); two
-        :class:`ScaledRecord` are taken as canonical sequences as they are.
-    sequences : bool, default False
-        Read the leading axis as the sequence index.
-
-    Returns
-    -------
-    IOArrays
-        Canonical ``(N, T, m)`` and ``(N, T, p)`` views.
-
-    Raises
-    ------
-    DataError
-        Bad data, as ``as_io`` says, or NaN/inf anywhere in a large array.
-
-    Examples
-    --------
-    >>> io = streaming_io(np.zeros(10), np.ones(10))
-    >>> io.u.shape, io.y.shape
-    ((1, 10, 1), (1, 10, 1))
-    """
-    seq = check_bool(sequences, "sequences")
-    if isinstance(u, ScaledRecord) and isinstance(y, ScaledRecord):  # canonical, checked
-        if u.shape[:2] != y.shape[:2]:
-            raise DataError(f"u and y: (N, T) differ, u has shape {u.shape} and y {y.shape}")
-        return IOArrays(u, y, True)  # type: ignore[arg-type]
-    if not (_lazy(u) and _lazy(y)):
-        return as_io(u, y, sequences=seq)
-    head = (slice(None), slice(0, 16)) if seq else (slice(0, 16),)
-    as_io(u[head], y[head], sequences=seq)  # dtype, dimensions, channels on a few samples
-    u3, y3 = _view3(u, seq), _view3(y, seq)
-    if u3.shape[:2] != y3.shape[:2]:
-        raise DataError(
-            f"u and y: lengths differ, u has shape {np.shape(u)} and y {np.shape(y)} "
-            "(time along axis 0" + (", sequences along axis 0" if seq else "") + ")"
-        )
-    _check_finite_blocks(u3, "u")
-    _check_finite_blocks(y3, "y")
-    return IOArrays(u3, y3, seq)
 
 
 def _to_model(a: np.ndarray, c3: np.ndarray, d3: np.ndarray, siso: bool) -> CanonicalSystem:

@@ -50,17 +50,17 @@ from ._boundary import (
     resolve_burn_in,
 )
 from .errors import DataError, ParameterError
+from .records import ScaledRecord, _LazyRecord
 from .risk import lagged, mimo_parts
 from .statespace import (
     StateSpaceSystem,
     _gauge_complement,
     _jacobian_blocks,
-    _LazyRecord,
     _output_sse,
     normal_equations,
 )
 from .systems import CanonicalSystem
-from .train import LeastSquaresProblem, ScaledRecord
+from .train import LeastSquaresProblem
 
 __all__ = [
     "FrequencyResponseStd",
@@ -415,7 +415,7 @@ def _problem(
 ) -> tuple[LeastSquaresProblem, int]:
     """The least-squares problem of the fit and its residual degrees of freedom.
 
-    A lazy :class:`~learnlds.train.ScaledRecord` pair (the estimator's standardised
+    A lazy :class:`~learnlds.records.ScaledRecord` pair (the estimator's standardised
     record on disk) is used as it is, streamed by the problem, never loaded whole.
     """
     if isinstance(u, ScaledRecord) and isinstance(y, ScaledRecord):
