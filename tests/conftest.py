@@ -16,6 +16,7 @@ import pytest
 from hypothesis import settings
 
 from learnlds.datasets import DAISY, find_daisy, load_daisy
+from learnlds.statespace import StateSpaceSystem
 
 # Property tests draw the same examples on every run (CI stays reproducible; a failure
 # seen once is seen again). HYPOTHESIS_PROFILE=explore draws fresh ones.
@@ -68,3 +69,22 @@ def dryer_halves() -> list[tuple[np.ndarray, np.ndarray]]:
     for sl in (slice(0, cut), slice(cut, None)):
         halves.append((u[sl] - u[sl].mean(), y[sl] - y[sl].mean()))
     return halves
+
+
+def random_system(order: int, m: int, p: int, seed: int, radius: float = 0.9) -> StateSpaceSystem:
+    """A random ``(A, B, C, D)`` with spectral radius ``radius`` (state-space tests)."""
+    rng = np.random.default_rng(seed)
+    A = rng.normal(size=(order, order))
+    A *= radius / np.max(np.abs(np.linalg.eigvals(A)))
+    return StateSpaceSystem(
+        A, rng.normal(size=(order, m)), rng.normal(size=(p, order)), rng.normal(size=(p, m))
+    )
+
+
+def loop_simulate(s: StateSpaceSystem, u: np.ndarray, x0: np.ndarray) -> np.ndarray:
+    """The explicit state loop ``y_t = C x_t + D u_t, x_{t+1} = A x_t + B u_t``."""
+    x, out = x0.copy(), []
+    for t in range(u.shape[0]):
+        out.append(s.C @ x + s.D @ u[t])
+        x = s.A @ x + s.B @ u[t]
+    return np.array(out)

@@ -6,6 +6,7 @@ import json
 
 import numpy as np
 import pytest
+from conftest import loop_simulate, random_system
 
 from learnlds.errors import DataError, ParameterError, UnsupportedShapeError
 from learnlds.records import _LazyRecord
@@ -16,23 +17,6 @@ from learnlds.statespace import (
 )
 from learnlds.subspace import fit_state_space, subspace_id
 from learnlds.systems import CanonicalSystem
-
-
-def random_system(order: int, m: int, p: int, seed: int, radius: float = 0.9):
-    rng = np.random.default_rng(seed)
-    A = rng.normal(size=(order, order))
-    A *= radius / np.max(np.abs(np.linalg.eigvals(A)))
-    return StateSpaceSystem(
-        A, rng.normal(size=(order, m)), rng.normal(size=(p, order)), rng.normal(size=(p, m))
-    )
-
-
-def loop_simulate(s: StateSpaceSystem, u: np.ndarray, x0: np.ndarray) -> np.ndarray:
-    x, out = x0.copy(), []
-    for t in range(u.shape[0]):
-        out.append(s.C @ x + s.D @ u[t])
-        x = s.A @ x + s.B @ u[t]
-    return np.array(out)
 
 
 def rel_markov_error(model, truth, k=60):

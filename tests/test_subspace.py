@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import loop_simulate, random_system
 
 from learnlds.datasets import load_daisy
 from learnlds.errors import DataError, ParameterError
@@ -24,15 +25,6 @@ from learnlds.subspace import (
 from learnlds.validate import channel_fits, holdout
 
 REPO = Path(__file__).resolve().parents[1]
-
-
-def random_system(order: int, m: int, p: int, seed: int, radius: float = 0.9):
-    rng = np.random.default_rng(seed)
-    A = rng.normal(size=(order, order))
-    A *= radius / np.max(np.abs(np.linalg.eigvals(A)))
-    return StateSpaceSystem(
-        A, rng.normal(size=(order, m)), rng.normal(size=(p, order)), rng.normal(size=(p, m))
-    )
 
 
 def rel_markov_error(model, truth, k=60):
@@ -159,14 +151,6 @@ def test_select_order_within_one_and_a_half_points_of_the_best_order(name):
     assert fits[order] >= max(fits.values()) - 1.5
 
 
-def _loop_simulate(s: StateSpaceSystem, u: np.ndarray, x0: np.ndarray) -> np.ndarray:
-    x, out = x0.copy(), []
-    for t in range(u.shape[0]):
-        out.append(s.C @ x + s.D @ u[t])
-        x = s.A @ x + s.B @ u[t]
-    return np.array(out)
-
-
 def test_holdout_score_and_jackknife_against_explicit_loops():
     """Block sums, leave-one-block-out fits and the paired SE, recomputed by hand."""
     truth = random_system(3, 2, 2, 4)
@@ -176,10 +160,10 @@ def test_holdout_score_and_jackknife_against_explicit_loops():
     model = random_system(3, 2, 2, 5, radius=0.7)
     sums = _holdout_sums(model, u, y)
     scale = np.sqrt(np.mean(y[0] ** 2, axis=0))
-    free = np.stack([_loop_simulate(model, 0 * u[0], e) / scale for e in np.eye(3)], axis=-1)
-    forced = _loop_simulate(model, u[0], np.zeros(3)) / scale
+    free = np.stack([loop_simulate(model, 0 * u[0], e) / scale for e in np.eye(3)], axis=-1)
+    forced = loop_simulate(model, u[0], np.zeros(3)) / scale
     x0 = np.linalg.lstsq(free.reshape(-1, 3), (y[0] / scale - forced).ravel(), rcond=None)[0]
-    err = y[0] - _loop_simulate(model, u[0], x0)
+    err = y[0] - loop_simulate(model, u[0], x0)
     edges = np.linspace(0, 137, 11).astype(int)
     blocks = [slice(a, b) for a, b in zip(edges[:-1], edges[1:], strict=True)]
     full, left_out = _jackknife_fits(sums)
@@ -346,7 +330,7 @@ def test_restart_fits_against_explicit_segments():
     for t0 in np.linspace(0, 140, 8).astype(int):
         us, ys = u[0, t0 : t0 + 60], y[0, t0 : t0 + 60]
         us, ys = us - us.mean(axis=0), ys - ys.mean(axis=0)
-        yhat = _loop_simulate(model, us, np.zeros(2))
+        yhat = loop_simulate(model, us, np.zeros(2))
         expected.append(
             np.mean(100 * (1 - np.linalg.norm(ys - yhat, axis=0) / np.linalg.norm(ys, axis=0)))
         )

@@ -43,7 +43,25 @@ def _block(arr3: Any, i: int, t0: int, t1: int) -> np.ndarray:
     return np.ascontiguousarray(arr3[i, t0:t1], dtype=float)
 
 
-class _LazyRecord:
+class _Record3:
+    """What canonical ``(N, T, k)`` views read by slicing share: ``len`` and ``np.asarray``
+    (which reads the whole record: for small records and tests only)."""
+
+    ndim = 3
+    shape: tuple[int, int, int]
+
+    def __getitem__(self, key: Any) -> np.ndarray:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    def __len__(self) -> int:
+        return self.shape[0]
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        out = self[:, :]
+        return out if dtype is None else out.astype(dtype)
+
+
+class _LazyRecord(_Record3):
     """A canonical ``(N, T, k)`` record computed a block at a time from others.
 
     ``(concatenate(parts, channels) - offset) / scale``: ``_LazyRecord((u3,), scale)`` is
@@ -53,7 +71,6 @@ class _LazyRecord:
     is copied. A slice ``[rows, times(, channels)]`` computes that slice only.
     """
 
-    ndim = 3
     dtype = np.dtype(np.float64)
 
     def __init__(self, parts: tuple[Any, ...], scale: Any = None, offset: Any = None) -> None:
@@ -70,13 +87,6 @@ class _LazyRecord:
         blocks = [np.asarray(a[key[:2]], dtype=np.float64) for a in self.parts]
         whole = blocks[0] if len(blocks) == 1 else np.concatenate(blocks, axis=-1)
         return ((whole - self.offset) / self.scale)[..., key[2]]
-
-    def __len__(self) -> int:
-        return self.shape[0]
-
-    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
-        out = self[:, :]
-        return out if dtype is None else out.astype(dtype)
 
 
 def _is_lazy(arr3: Any) -> bool:
@@ -181,13 +191,11 @@ class StoreWindow:
         return self.shape[0]
 
 
-class _StoreView:
+class _StoreView(_Record3):
     """Canonical ``(N, T, k)`` view of a chunked store laid out by the layout rule.
 
     Slices ``[rows, times]`` (and a channel key) read only those samples from the store.
     """
-
-    ndim = 3
 
     def __init__(self, store: Any, seq: bool) -> None:
         self.store, self.rank = store, len(store.shape)
@@ -213,13 +221,6 @@ class _StoreView:
             block = block[:, None] if self.rank == 1 else block
             block = block[None] if not isinstance(rows, int | np.integer) else block
         return block[(Ellipsis, *rest)] if rest else block
-
-    def __len__(self) -> int:
-        return self.shape[0]
-
-    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
-        out = self[:, :]
-        return out if dtype is None else out.astype(dtype)
 
 
 def _lazy(arr: Any) -> bool:
