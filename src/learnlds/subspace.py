@@ -24,7 +24,7 @@ All functions take canonical, centred ``(N, T, m)`` / ``(N, T, p)`` arrays (see
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -552,20 +552,32 @@ def _screened(
     return fits, losses, scores, holdout
 
 
-def _fit_best_args(
+class _Plan(NamedTuple):
+    """Checked ``fit_best`` arguments and what follows from them."""
+
+    starts: list[Any]
+    cands: list[tuple[int, str, str]]  # (start index, x0 treatment, criterion)
+    screen_iter: int  # iterations of every candidate before the choice
+    max_iter: int  # of the final refinement
+    holdout: float
+    tol: float  # of the final refinement
+    screen_tol: float  # of the screening fits (ranking needs no last digits)
+    refine: bool
+
+
+def _plan(
     starts: Iterable[Any],
     x0: Any,
     criterion: Any,
     budgets: tuple[Any, Any, Any, Any],
     holdout: Any,
     length: int,
-) -> tuple[list[Any], list[tuple[int, str, str]], int, int, float, float, float, bool]:
-    """Checked ``fit_best`` arguments: starts, candidates, screening and final iteration
-    budgets, hold-out, final and screening tolerances, whether to refine.
+) -> _Plan:
+    """The checked plan of a ``fit_best`` call.
 
     ``x0='auto'`` screens no estimated initial state on sequences longer than
     :data:`_X0_SCREEN_LENGTH` (it is worth ``O(1/T)`` of the loss there); screening
-    fits stop at :data:`_SCREEN_TOL` (ranking candidates needs no last digits).
+    fits stop at :data:`_SCREEN_TOL`.
     """
     max_iter, screen_iter, tol, refine = budgets
     refine = check_bool(refine, "refine")
@@ -581,8 +593,16 @@ def _fit_best_args(
     if x0 == "auto" and length > _X0_SCREEN_LENGTH:
         x0 = "zero"
     cands = _candidates(starts, x0, criterion)
-    iters = min(screen_iter, max_iter)
-    return starts, cands, iters, max_iter, holdout, tol, max(tol, _SCREEN_TOL), refine
+    return _Plan(
+        starts,
+        cands,
+        min(screen_iter, max_iter),
+        max_iter,
+        holdout,
+        tol,
+        max(tol, _SCREEN_TOL),
+        refine,
+    )
 
 
 def fit_best(
@@ -655,14 +675,24 @@ def fit_best(
     >>> bool(fit_best(u, truth.simulate(u), 2)[1]["loss"] < 1e-12)
     True
     """
-    budgets = (max_iter, screen_iter, tol, refine)
-    args = _fit_best_args(starts, x0, criterion, budgets, holdout, len(u3[0]))
-    starts, cands, iters, max_iter, holdout, tol, stol, refine = args
-    fits, losses, scores, holdout = _screened(u3, y3, order, starts, cands, iters, stol, holdout)
+    plan = _plan(starts, x0, criterion, (max_iter, screen_iter, tol, refine), holdout, len(u3[0]))
+    return _run(u3, y3, order, plan)
+
+
+def _run(
+    u3: np.ndarray, y3: np.ndarray, order: int, plan: _Plan
+) -> tuple[StateSpaceSystem, dict[str, Any]]:
+    """:func:`fit_best` once its arguments are checked: screen, choose, refine, check."""
+    cands = plan.cands
+    fits, losses, scores, holdout = _screened(
+        u3, y3, order, plan.starts, cands, plan.screen_iter, plan.screen_tol, plan.holdout
+    )
     best = int(np.argmax(scores))
     system, info = fits[best]
-    if refine and (holdout > 0 or (not info["converged"] and max_iter > info["n_iter"])):
-        refined = _refine(u3, y3, order, cands[best], max_iter, tol, fits[best], holdout > 0)
+    if plan.refine and (holdout > 0 or (not info["converged"] and plan.max_iter > info["n_iter"])):
+        refined = _refine(
+            u3, y3, order, cands[best], plan.max_iter, plan.tol, fits[best], holdout > 0
+        )
         system, info = _checked(refined, fits[best], u3, y3, holdout > 0)
     return system, _report(info, cands, best, losses, scores, holdout)
 
