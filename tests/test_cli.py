@@ -295,6 +295,7 @@ def test_fit_order_auto_and_structure(tmp_path):
     proc = _run(["fit", str(data), "--order", "auto", "--quiet"], tmp_path)
     assert proc.returncode == 0, proc.stderr
     assert "(chosen)" in proc.stderr and "state-space" in proc.stderr
+    assert "order scores (inner hold-out" in proc.stderr and " 8: " in proc.stderr
     proc = _run(["fit", str(data), "--structure", "common-denominator", "--quiet"], tmp_path)
     assert proc.returncode == 0 and "common-denominator" in proc.stderr
     assert _run(["fit", str(data), "--order", "two"], tmp_path).returncode == 2

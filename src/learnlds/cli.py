@@ -156,6 +156,9 @@ def cmd_fit(args: argparse.Namespace) -> int:
     _say(
         f"fitted {chosen}, {model.structure_} ({args.method}) in {elapsed:.3f} s: {model.system_!r}"
     )
+    if model.order_scores_:
+        scores = ", ".join(f"{k}: {v:.1f}" for k, v in model.order_scores_.items())
+        _say(f"order scores (inner hold-out fit %, estimated initial state): {scores}")
     if on_disk:
         _say("fit percentages skipped for a record on disk (they would load it whole)")
     elif frac > 0:
