@@ -257,3 +257,35 @@ def test_compare_with_estimated_initial_state_is_labelled(truth):
     assert list(est) == ["m (x0 estimated)"]
     assert est["m (x0 estimated)"][1] == pytest.approx(100.0, abs=1e-3)
     assert zero["m"][1] < 99.0
+
+
+def test_compare_and_residual_analysis_take_fitted_estimators():
+    """A fitted LDSRegressor is simulated as its predict (offsets included); an unfitted
+    one is named as such instead of failing deep inside."""
+    from learnlds import LDSRegressor
+    from learnlds.errors import ParameterError as PE
+    from learnlds.statespace import StateSpaceSystem, estimate_initial_state
+    from learnlds.validate import compare, fit_percent, residual_analysis
+
+    rng = np.random.default_rng(1)
+    truth = CanonicalSystem([-1.2, 0.5], [1.0, 0.4], 0.1)
+    u = 5.0 + rng.normal(size=800)
+    y = 20.0 + truth.simulate(u - 5.0) + 0.05 * rng.normal(size=800)
+    est = LDSRegressor(order=2).fit(u[:400], y[:400])
+    uv, yv = u[400:], y[400:]
+    res = compare({"lds": est}, uv, yv)
+    assert res["lds"][1] == pytest.approx(fit_percent(yv, est.predict(uv)), abs=1e-9)
+    assert list(compare([est], uv, yv)) == ["LDSRegressor"]
+    ss = StateSpaceSystem.from_canonical(est.system_)
+    uc, yc = uv - est.input_offset_[0], yv - est.output_offset_[0]
+    by_hand = ss.simulate(uc, x0=estimate_initial_state(ss, uc, yc)) + est.output_offset_[0]
+    est_x0 = compare({"lds": est}, uv, yv, x0="estimate")["lds (x0 estimated)"]
+    np.testing.assert_allclose(est_x0[0], by_hand, atol=1e-9)
+    assert est_x0[1] >= res["lds"][1] - 1e-9
+    direct = residual_analysis(est, uv, yv)
+    given = residual_analysis(yv - est.predict(uv), uv)
+    np.testing.assert_allclose(direct.autocorr, given.autocorr, atol=1e-12)
+    with pytest.raises(PE, match="not fitted"):
+        compare({"new": LDSRegressor()}, uv, yv)
+    with pytest.raises(PE, match="not fitted"):
+        residual_analysis(LDSRegressor(), uv, yv)

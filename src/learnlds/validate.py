@@ -202,9 +202,10 @@ def residual_analysis(
 
     Parameters
     ----------
-    model_or_residuals : system or array_like
-        A model with ``simulate`` (residual ``y - model.simulate(u)``, the output-error
-        residual from zero state) or the ``(T,)`` residuals themselves.
+    model_or_residuals : system, fitted estimator or array_like
+        A model with ``simulate`` or a fitted estimator (residual ``y - simulation``,
+        the output-error residual from zero state; an estimator's offsets applied as
+        its ``predict`` does) or the ``(T,)`` residuals themselves.
     u : array_like
         The ``(T,)`` input record.
     y : array_like, optional
@@ -236,6 +237,8 @@ def residual_analysis(
     """
     M = check_int(max_lag, "max_lag", low=1)
     check_float(confidence, "confidence", low=0.0, high=1.0, low_open=True, high_open=True)
+    if hasattr(model_or_residuals, "system_") or hasattr(model_or_residuals, "fit"):
+        model_or_residuals = _as_model(model_or_residuals, type(model_or_residuals).__name__)
     if hasattr(model_or_residuals, "simulate"):
         if y is None:
             raise DataError("y: the measured output is needed to compute the model's residuals")
@@ -288,6 +291,30 @@ def _correlation_tests(
     )
 
 
+class _FittedModel:
+    """A fitted estimator (``system_`` and offsets) seen as a system: simulating it is
+    its ``predict``: ``system_`` on the input less its offset, plus the output offset."""
+
+    def __init__(self, estimator: Any) -> None:
+        self.system = estimator.system_
+        self.input_offset = np.asarray(getattr(estimator, "input_offset_", 0.0), dtype=float)
+        self.output_offset = np.asarray(getattr(estimator, "output_offset_", 0.0), dtype=float)
+
+    def simulate(self, u3: np.ndarray, sequences: bool = True) -> np.ndarray:
+        return simulate_canonical(self.system, u3 - self.input_offset) + self.output_offset
+
+
+def _as_model(model: Any, name: str) -> Any:
+    """A system as it is; a fitted estimator through :class:`_FittedModel`; else an error."""
+    if hasattr(model, "simulate"):
+        return model
+    if hasattr(model, "system_"):
+        return _FittedModel(model)
+    if hasattr(model, "fit"):
+        raise ParameterError(f"models: {name!r} is not fitted (call its fit method first)")
+    raise ParameterError(f"models: {name!r} has no simulate method (not a system)")
+
+
 def as_named_models(models: Any) -> dict[str, Any]:
     """Normalise one model, a sequence or a mapping of models to ``{name: model}``.
 
@@ -297,7 +324,8 @@ def as_named_models(models: Any) -> dict[str, Any]:
     Parameters
     ----------
     models : system, sequence of systems or mapping
-        The models to name.
+        The models to name: systems (with ``simulate``) or fitted estimators (with
+        ``system_``; simulated as their ``predict``, offsets included).
 
     Returns
     -------
@@ -307,7 +335,7 @@ def as_named_models(models: Any) -> dict[str, Any]:
     Raises
     ------
     ParameterError
-        No model, or an entry without ``simulate``.
+        No model, an unfitted estimator, or an entry that is not a system.
 
     Examples
     --------
@@ -325,15 +353,13 @@ def as_named_models(models: Any) -> dict[str, Any]:
         )
         out = {}
         for i, m in enumerate(seq):
-            base = getattr(m, "method", "") or type(m).__name__
+            fitted = hasattr(m, "system_") and not hasattr(m, "simulate")
+            base = type(m).__name__ if fitted else getattr(m, "method", "") or type(m).__name__
             name = base if base not in out else f"{base} {i + 1}"
             out[name] = m
     if not out:
         raise ParameterError("models: no model given")
-    for name, m in out.items():
-        if not hasattr(m, "simulate"):
-            raise ParameterError(f"models: {name!r} has no simulate method")
-    return out
+    return {name: _as_model(m, name) for name, m in out.items()}
 
 
 def compare(
@@ -383,11 +409,14 @@ def compare(
 
 def _simulate_from_estimated_state(model: Any, io: IOArrays) -> np.ndarray:
     """``(1, T, p)`` simulation from the least-squares initial state of this record."""
+    u, y, offset = io.u[0], io.y[0], 0.0
+    if isinstance(model, _FittedModel):  # the estimator's system acts on offset-free data
+        u, y, offset = u - model.input_offset, y - model.output_offset, model.output_offset
+        model = model.system
     ss = model if isinstance(model, StateSpaceSystem) else StateSpaceSystem.from_canonical(model)
-    u, y = io.u[0], io.y[0]
     state = estimate_initial_state(ss, u, y)
     yhat = ss.simulate(u if ss.n_inputs > 1 else u[:, 0], x0=state)
-    return np.asarray(yhat, dtype=float).reshape(1, io.length, -1)
+    return np.asarray(yhat, dtype=float).reshape(1, io.length, -1) + offset
 
 
 # --------------------------------------------------------------------------- the protocol
