@@ -170,6 +170,7 @@ def test_explicit_sequences_flag_for_tall_batches():
         ({"max_iter": 2.5}, "max_iter: must be an integer"),
         ({"demean": "no"}, "demean: must be True or False"),
         ({"order": True}, "order: must be an integer"),
+        ({"order": "best"}, "order: must be a positive integer or 'auto', got 'best'"),
         ({"lr": 0.0}, "lr: must be >"),
         ({"steps": 0}, "steps: must be >= 1"),
         ({"batch_size": 0}, "batch_size"),

@@ -338,6 +338,8 @@ class LDSRegressor(RegressorMixin, BaseEstimator):
         ``None`` orders mean ``order='auto'`` (chosen from the data).
         """
         auto = isinstance(self.order, str) and self.order == "auto"
+        if isinstance(self.order, str) and not auto:
+            raise ParameterError(f"order: must be a positive integer or 'auto', got {self.order!r}")
         order = None if auto else check_int(self.order, "order", low=1)
         fit_order = order
         overparam = check_int(self.overparam, "overparam", low=1, allow_none=True)
