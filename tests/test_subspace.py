@@ -139,12 +139,12 @@ def _validation_fits(u: np.ndarray, y: np.ndarray, orders: range) -> dict[int, f
     }
 
 
-@pytest.mark.parametrize("name", ["ballbeam", "glassfurnace"])
+@pytest.mark.parametrize("name", ["ballbeam", "cstr"])
 def test_select_order_within_one_and_a_half_points_of_the_best_order(name):
-    """Issue 10's target on two plants where the zero-state inner score chose order 1 or 3
-    (15 and 5 points short): its transient at the cut hid what higher orders add."""
+    """Issue 10's target on ballbeam, where the zero-state inner score chose order 1
+    (15 points short: its transient at the cut hid what higher orders add), and cstr."""
     raw = np.loadtxt(daisy_file(name))
-    u, y = (raw[:, 0], raw[:, 1]) if name == "ballbeam" else (raw[:, 1:4], raw[:, 4:10])
+    u, y = (raw[:, 0], raw[:, 1]) if name == "ballbeam" else (raw[:, 1], raw[:, 2:4])
     order, scores = select_order(*_estimation_half(u, y))
     fits = _validation_fits(u, y, range(1, 9))
     assert set(scores) == set(fits)
@@ -152,7 +152,8 @@ def test_select_order_within_one_and_a_half_points_of_the_best_order(name):
 
 
 def test_holdout_score_and_jackknife_against_explicit_loops():
-    """Block sums, leave-one-block-out fits and the paired SE, recomputed by hand."""
+    """Block sums (initial state and an offset per output fitted by least squares),
+    leave-one-block-out fits and the paired SE, recomputed by hand."""
     truth = random_system(3, 2, 2, 4)
     rng = np.random.default_rng(0)
     u = rng.normal(size=(1, 137, 2))
@@ -161,9 +162,11 @@ def test_holdout_score_and_jackknife_against_explicit_loops():
     sums = _holdout_sums(model, u, y)
     scale = np.sqrt(np.mean(y[0] ** 2, axis=0))
     free = np.stack([loop_simulate(model, 0 * u[0], e) / scale for e in np.eye(3)], axis=-1)
+    offsets = np.stack([np.tile(e, (137, 1)) for e in np.eye(2)], axis=-1)  # one per output
+    X = np.concatenate((free, offsets), axis=-1).reshape(-1, 5)
     forced = loop_simulate(model, u[0], np.zeros(3)) / scale
-    x0 = np.linalg.lstsq(free.reshape(-1, 3), (y[0] / scale - forced).ravel(), rcond=None)[0]
-    err = y[0] - loop_simulate(model, u[0], x0)
+    coef = np.linalg.lstsq(X, (y[0] / scale - forced).ravel(), rcond=None)[0]
+    err = y[0] - loop_simulate(model, u[0], coef[:3]) - coef[3:] * scale  # state and offsets
     edges = np.linspace(0, 137, 11).astype(int)
     blocks = [slice(a, b) for a, b in zip(edges[:-1], edges[1:], strict=True)]
     full, left_out = _jackknife_fits(sums)

@@ -158,7 +158,7 @@ def cmd_fit(args: argparse.Namespace) -> int:
     )
     if model.order_scores_:
         scores = ", ".join(f"{k}: {v:.1f}" for k, v in model.order_scores_.items())
-        _say(f"order scores (inner hold-out fit %, estimated initial state): {scores}")
+        _say(f"order scores (inner hold-out fit %, initial state and offsets fitted): {scores}")
     if on_disk:
         _say("fit percentages skipped for a record on disk (they would load it whole)")
     elif frac > 0:

@@ -158,8 +158,8 @@ class LDSRegressor(RegressorMixin, BaseEstimator):
     order : int or 'auto', default 3
         State dimension of the returned model (for the canonical form: the degree of
         the common denominator). ``'auto'`` chooses it in 1..8 on an inner hold-out
-        of the state-space fit, each order scored from the hold-out's least-squares
-        initial state, the smallest order within one standard error of the best
+        of the state-space fit, each order scored with the hold-out's initial state
+        and output offsets fitted, the smallest order within one standard error of the best
         (:func:`learnlds.subspace.select_order`); stores ``order_`` and
         ``order_scores_``.
     structure : {'auto', 'state-space', 'common-denominator'}, default 'auto'
@@ -253,8 +253,8 @@ class LDSRegressor(RegressorMixin, BaseEstimator):
     order_ : int
         The order used (chosen when ``order='auto'``).
     order_scores_ : dict or None
-        Inner hold-out fit percent per candidate order, simulated from the hold-out's
-        estimated initial state (``order='auto'`` only).
+        Inner hold-out fit percent per candidate order, with the hold-out's initial
+        state and output offsets fitted (``order='auto'`` only).
     start_info_ : dict
         State-space fits only: the chosen start, initial-state treatment and how
         they were chosen (``'holdout'`` or ``'loss'``).

@@ -14,7 +14,7 @@
   screened on the first part of the data, ranked by their simulation fit on the rest,
   the winner refined on all data.
 * :func:`select_order`: order chosen on the same inner hold-out that ranks the starts,
-  each order scored from its least-squares initial state, by the one-standard-error
+  each order scored with the hold-out's initial state and offsets fitted, by the one-SE
   rule.
 
 All functions take canonical, centred ``(N, T, m)`` / ``(N, T, p)`` arrays (see
@@ -37,7 +37,6 @@ from .statespace import (
     _check_canonical,
     _fit_predictor,
     _fit_scaled,
-    _initial_states,
     _rescale,
     _simulate3,
     linear_bdx0,
@@ -787,13 +786,31 @@ def _refine(
     return system, more
 
 
-def _holdout_sums(system: StateSpaceSystem, uv: np.ndarray, yv: np.ndarray) -> np.ndarray | None:
-    """Squared error and squared output ``(2, blocks, p)`` of the hold-out, block by block.
+def _nuisance_free_error(system: StateSpaceSystem, uv: np.ndarray, yv: np.ndarray) -> np.ndarray:
+    """``yv`` less the model's response to ``uv`` from each sequence's least-squares initial
+    state, and less a least-squares constant per output and sequence.
 
-    The model starts from the least-squares initial state of the hold-out (outputs
-    weighted by their spread): the state at the cut is unknown, and from zero its
-    transient dominates a short hold-out whatever the model's dynamics. ``None`` when
-    the simulation is not finite or an output is constant there.
+    Both are nuisances of a short centred hold-out: the state at the cut is unknown,
+    and the segment's own means are a noisy operating point (an order with one more
+    slow pole would otherwise score by imitating the offset).
+    """
+    N, T, p = yv.shape
+    n = system.order
+    basis = _simulate3(system, np.zeros((n, T, uv.shape[2])), np.eye(n))  # free responses
+    X = np.concatenate(
+        (basis.reshape(n, T * p).T, np.tile(np.eye(p), (T, 1))), axis=1
+    )  # (T p, n + p): initial state, then one constant per output
+    forced = yv - _simulate3(system, uv, np.zeros((N, n)))
+    R = forced.reshape(N, T * p).T
+    coef = np.linalg.lstsq(X, R, rcond=None)[0]
+    return (R - X @ coef).T.reshape(N, T, p)
+
+
+def _holdout_sums(system: StateSpaceSystem, uv: np.ndarray, yv: np.ndarray) -> np.ndarray | None:
+    """Squared error and squared output ``(2, blocks, p)`` of the hold-out, block by block,
+    outputs weighted by their spread, the initial state and offsets fitted
+    (:func:`_nuisance_free_error`). ``None`` when the simulation is not finite or an
+    output is constant there.
     """
     scale = np.sqrt(np.mean(yv**2, axis=(0, 1)))
     if np.any(scale == 0):
@@ -801,7 +818,7 @@ def _holdout_sums(system: StateSpaceSystem, uv: np.ndarray, yv: np.ndarray) -> n
     unit = _rescale(system, np.ones(system.n_inputs), scale)
     try:
         with np.errstate(all="ignore"):
-            err = yv / scale - _simulate3(unit, uv, _initial_states(unit, uv, yv / scale))
+            err = _nuisance_free_error(unit, uv, yv / scale)
     except (np.linalg.LinAlgError, ValueError):
         return None
     if not np.all(np.isfinite(err)):
@@ -860,8 +877,8 @@ def select_order(
 
     Per order, :func:`fit_best` (this ``holdout``, not refined) picks its candidate on
     the last ``holdout`` of each sequence; the order's score is that candidate's fit
-    percent there (averaged over outputs) simulated from the hold-out's least-squares
-    initial state (from zero, the unknown state at the cut dominates a short hold-out).
+    percent there (output average), the segment's initial state and output offsets
+    fitted by least squares (its nuisances: :func:`_nuisance_free_error`).
     The smallest order within ``max(tolerance, n_se * SE)`` of the best wins, ``SE``
     being the jackknife standard error (10 contiguous blocks) of the score difference.
     Orders that cannot be fitted or scored score ``-inf``.
@@ -887,7 +904,7 @@ def select_order(
     best_order : int
         The chosen order.
     scores : dict
-        Inner hold-out fit percent (estimated initial state) per candidate order.
+        Inner hold-out fit percent (initial state and offsets fitted) per order.
 
     Raises
     ------
