@@ -167,6 +167,7 @@ def test_holdout_score_and_jackknife_against_explicit_loops():
     forced = loop_simulate(model, u[0], np.zeros(3)) / scale
     coef = np.linalg.lstsq(X, (y[0] / scale - forced).ravel(), rcond=None)[0]
     err = y[0] - loop_simulate(model, u[0], coef[:3]) - coef[3:] * scale  # state and offsets
+    assert _holdout_sums(model, u[:, :2], y[:, :2]) is None  # 4 rows, 5 fitted values
     edges = np.linspace(0, 137, 11).astype(int)
     blocks = [slice(a, b) for a, b in zip(edges[:-1], edges[1:], strict=True)]
     full, left_out = _jackknife_fits(sums)

@@ -809,8 +809,10 @@ def _nuisance_free_error(system: StateSpaceSystem, uv: np.ndarray, yv: np.ndarra
 def _holdout_sums(system: StateSpaceSystem, uv: np.ndarray, yv: np.ndarray) -> np.ndarray | None:
     """Squared error and squared output ``(2, blocks, p)`` of the hold-out, block by block,
     outputs weighted by their spread, the initial state and offsets fitted
-    (:func:`_nuisance_free_error`). ``None`` when the simulation is not finite or an
-    output is constant there.
+    (:func:`_nuisance_free_error`). ``None`` when the simulation is not finite, an output
+    is constant there or the hold-out has no more rows than fitted values. (Charging
+    the fitted values' degrees of freedom, ``rows / (rows - fitted)``, was measured and
+    not kept: it flipped ballbeam to order 1, 15 points short, within one SE.)
     """
     scale = np.sqrt(np.mean(yv**2, axis=(0, 1)))
     if np.any(scale == 0):
@@ -821,9 +823,9 @@ def _holdout_sums(system: StateSpaceSystem, uv: np.ndarray, yv: np.ndarray) -> n
             err = _nuisance_free_error(unit, uv, yv / scale)
     except (np.linalg.LinAlgError, ValueError):
         return None
-    if not np.all(np.isfinite(err)):
+    N, T, p = yv.shape
+    if N * T * p <= N * (system.order + p) or not np.all(np.isfinite(err)):
         return None
-    T = uv.shape[1]
     edges = np.linspace(0, T, max(1, min(_ORDER_BLOCKS, T // 10)) + 1).astype(int)[:-1]
     per_time = np.stack((np.sum(err**2, axis=0), np.sum((yv / scale) ** 2, axis=0)))
     return np.add.reduceat(per_time, edges, axis=1)
