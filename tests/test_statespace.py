@@ -258,3 +258,12 @@ def test_lazy_records_refuse_non_finite_values():
     y3[0, 40, 0] = np.nan
     with pytest.raises(DataError, match="finite"):
         _check_canonical(_LazyRecord((u3,), np.ones(1)), _LazyRecord((y3,), np.ones(1)), 1)
+
+
+def test_default_feedthrough_is_zero_for_any_shape():
+    """``D`` defaults to 0: the zero matrix of a MIMO system (it used to raise); a
+    nonzero scalar stays SISO-only, named."""
+    s = StateSpaceSystem(np.eye(2) * 0.5, np.ones((2, 3)), np.ones((4, 2)))
+    assert s.D.shape == (4, 3) and not np.any(s.D)
+    with pytest.raises(DataError, match=r"D: must have shape \(4, 3\)"):
+        StateSpaceSystem(np.eye(2) * 0.5, np.ones((2, 3)), np.ones((4, 2)), 1.0)

@@ -73,7 +73,8 @@ class StateSpaceSystem:
     C : array_like
         ``(p, order)`` output matrix (a 1-D array for one output).
     D : array_like, default 0
-        ``(p, m)`` feedthrough (a scalar for SISO).
+        ``(p, m)`` feedthrough (a scalar for SISO; ``0`` is the zero matrix of any shape,
+        as in python-control).
     dt : float, optional
         Sampling time, kept as metadata.
 
@@ -113,8 +114,8 @@ class StateSpaceSystem:
             raise DataError(f"C: must have {n} columns (the order of A), got shape {C.shape}")
         p, m = C.shape[0], B.shape[1]
         D = as_float_array(D, "D")
-        if D.size == 1 and D.ndim < 2:
-            D = np.full((p, m), float(D.ravel()[0])) if p * m == 1 else D
+        if D.size == 1 and D.ndim < 2 and (p * m == 1 or float(D.ravel()[0]) == 0.0):
+            D = np.full((p, m), float(D.ravel()[0]))  # a SISO scalar, or 0 for any shape
         D = _matrix(D, "D", (p, m))
         self.A, self.B, self.C, self.D = (np.ascontiguousarray(M) for M in (A, B, C, D))
         self.dt = None if dt is None else check_float(dt, "dt", low=0.0, low_open=True)
