@@ -198,3 +198,25 @@ def test_from_control_refuses_what_it_cannot_take(control):
         CanonicalSystem.from_control(
             control.ss(np.diag([0.5, 0.5]), [[1.0], [1.0]], [[1.0, 0.0]], [[0.0]], 1.0)
         )
+
+
+@pytest.mark.parametrize("dt", [0.25, None])
+def test_state_space_system_exports_like_the_model(control, dt):
+    """The README's exports hold for the MIMO default model (a StateSpaceSystem) too."""
+    from learnlds.statespace import StateSpaceSystem
+
+    rng = np.random.default_rng(3)
+    A = np.diag([0.9, -0.4, 0.6])
+    model = StateSpaceSystem(A, rng.normal(size=(3, 2)), rng.normal(size=(4, 3)), dt=dt)
+    u = inputs(150, 2)
+    lti = model.to_dlti()
+    assert lti.dt == (True if dt is None else dt)
+    np.testing.assert_allclose(signal.dlsim(lti, u)[1], model.simulate(u), atol=1e-12)
+    ctl = model.to_control()
+    assert (ctl.noutputs, ctl.ninputs, ctl.dt) == (4, 2, True if dt is None else dt)
+    out = control.forced_response(ctl, U=u.T).outputs
+    np.testing.assert_allclose(out.T, model.simulate(u), atol=1e-12)
+    resp = np.moveaxis(ctl(np.exp(1j * W)), -1, 0)
+    np.testing.assert_allclose(resp, model.frequency_response(W), rtol=1e-10)
+    with pytest.raises(DataError, match="empty"):
+        model.simulate(np.zeros((0, 2)))

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from scipy import signal
 from scipy.linalg.blas import dsyrk
 
 from ._boundary import (
@@ -37,7 +38,7 @@ from ._files import atomic_write_text
 from ._ss_kernels import ss_jacobian_chunk, ss_simulate
 from .errors import DataError, ParameterError, UnsupportedShapeError
 from .records import _block, _concatenate, _divide, _is_lazy
-from .systems import CanonicalSystem
+from .systems import CanonicalSystem, _import_control
 
 FORMAT_NAME = "learnlds.StateSpaceSystem"
 FORMAT_VERSION = 1
@@ -145,6 +146,8 @@ class StateSpaceSystem:
     def _inputs(self, u: Any) -> tuple[np.ndarray, bool, bool]:
         """Canonical ``(N, T, m)`` inputs, plus (was one record, squeeze the output)."""
         m = self.n_inputs
+        if np.size(u) == 0:
+            raise DataError("u: the input sequence is empty")
         if self.is_siso and np.ndim(u) in (1, 2):
             arr = as_float_array(u, "u", ndim=(1, 2))
             if arr.ndim == 2 and arr.shape[1] == 1:  # (T, 1): one record, as CanonicalSystem
@@ -305,6 +308,52 @@ class StateSpaceSystem:
         return self.spectral_radius() < 1.0
 
     # ------------------------------------------------------------------ conversion
+    def to_dlti(self) -> signal.dlti:
+        """The system as a ``scipy.signal`` discrete-time state-space model.
+
+        The sample time is ``dt``, or ``True`` (scipy's "discrete, unspecified", which
+        simulates and evaluates frequencies as ``dt = 1``) when unknown.
+
+        Returns
+        -------
+        scipy.signal.dlti
+            A ``StateSpaceDiscrete`` with these ``A, B, C, D``.
+
+        Examples
+        --------
+        >>> from scipy import signal
+        >>> sys_ = StateSpaceSystem([[0.5]], [[1.0, 0.0]], [[1.0], [2.0]], dt=0.1)
+        >>> _, y, _ = signal.dlsim(sys_.to_dlti(), [[1.0, 0.0], [0.0, 0.0], [0.0, 0.0]])
+        >>> y[:, 1], sys_.to_dlti().dt
+        (array([0., 2., 1.]), 0.1)
+        """
+        return signal.dlti(self.A, self.B, self.C, self.D, dt=True if self.dt is None else self.dt)
+
+    def to_control(self) -> Any:
+        """The system as a python-control discrete-time ``StateSpace`` (optional extra).
+
+        The sample time is ``dt``, or ``True`` (python-control's "discrete,
+        unspecified") when unknown.
+
+        Returns
+        -------
+        control.StateSpace
+            The model, for python-control's analysis and design tools.
+
+        Raises
+        ------
+        ImportError
+            python-control is not installed (``pip install "learnlds[control]"``).
+
+        Examples
+        --------
+        >>> ctl = StateSpaceSystem([[0.5]], [[1.0, 0.0]], [[1.0]]).to_control()  # doctest: +SKIP
+        >>> ctl.ninputs, ctl.noutputs, ctl.dt  # doctest: +SKIP
+        (2, 1, True)
+        """
+        control = _import_control()
+        return control.ss(self.A, self.B, self.C, self.D, True if self.dt is None else self.dt)
+
     def with_dt(self, dt: float | None) -> StateSpaceSystem:
         """A copy with the sample time ``dt`` replaced (``None``: unknown).
 
