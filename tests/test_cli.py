@@ -158,6 +158,28 @@ def test_predict_stdout_carries_data_only(tmp_path):
     assert "fit against measured output" in proc.stderr
 
 
+def test_predict_multi_input_model_never_broadcasts_one_column(tmp_path):
+    """A 2-input model on a file of its two inputs uses both (the default column rule
+    had read the second as an output and broadcast the first over both inputs); a
+    mismatched choice of columns is an error naming them."""
+    from learnlds.statespace import StateSpaceSystem
+
+    model = StateSpaceSystem([[0.6, 0.1], [0.0, 0.3]], [[1.0, 0.0], [0.5, 2.0]], np.eye(2))
+    path = tmp_path / "m.json"
+    model.save(path, input_offset=[1.0, -1.0], output_offset=[0.5, 0.0])
+    u = np.random.default_rng(0).normal(size=(50, 2))
+    data = tmp_path / "u.csv"
+    np.savetxt(data, u, delimiter=",", header="a,b", comments="")
+    proc = _run(["predict", str(path), str(data)], tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    expected = model.simulate(u - [1.0, -1.0]) + [0.5, 0.0]
+    np.testing.assert_allclose(np.loadtxt(proc.stdout.splitlines()), expected, atol=1e-8)
+    proc = _run(
+        ["predict", str(path), str(data), "--input-col", "a", "--output-col", "b"], tmp_path
+    )
+    assert proc.returncode == 2 and "1 input column(s) (a) but the model takes 2" in proc.stderr
+
+
 @pytest.mark.parametrize(
     "args,match",
     [

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from ._files import atomic_open, check_output_path
-from .errors import LearnLDSError, ParameterError
+from .errors import DataError, LearnLDSError, ParameterError
 
 __all__ = ["build_parser", "main"]
 
@@ -266,7 +266,18 @@ def cmd_predict(args: argparse.Namespace) -> int:
     system = load(args.model)
     meta = read_metadata(args.model)
     data = _load(args.data, args.input_col, args.output_col)
-    u = data.u1 if system.is_siso else data.u
+    u, measured = (data.u1 if system.is_siso else data.u), True
+    columns = data.n_inputs + data.n_outputs
+    if data.n_inputs != system.n_inputs and args.input_col is None and args.output_col is None:
+        if columns == system.n_inputs:  # a file of the model's inputs only
+            u, measured = np.column_stack((data.u, data.y)), False
+            u = u[:, 0] if system.is_siso else u
+            _say(f"{Path(args.data).name}: all {columns} columns are the model's inputs")
+    if np.shape(u)[-1:] != (system.n_inputs,) and not system.is_siso:
+        raise DataError(  # numpy would broadcast one column over several inputs
+            f"{args.data}: {data.n_inputs} input column(s) ({', '.join(data.input_names)}) "
+            f"but the model takes {system.n_inputs}; choose them with --input-col"
+        )
     u_off = _offset(meta, "input_offset", system.n_inputs, args.model)
     y_off = _offset(meta, "output_offset", system.n_outputs, args.model)
     yhat = system.simulate(u - (u_off[0] if system.is_siso else u_off))
@@ -279,7 +290,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
         np.savetxt(buf, np.atleast_2d(yhat).T if yhat.ndim == 1 else yhat, fmt="%.10g")
         sys.stdout.write(buf.getvalue())
         sys.stdout.flush()
-    if data.n_outputs == system.n_outputs:
+    if measured and data.n_outputs == system.n_outputs:
         y = data.y1 if system.n_outputs == 1 else data.y
         _say(f"fit against measured output: {fit_percent(y, yhat):.2f} %")
     return 0
