@@ -263,6 +263,7 @@ def test_compare_and_residual_analysis_take_fitted_estimators():
     """A fitted LDSRegressor is simulated as its predict (offsets included); an unfitted
     one is named as such instead of failing deep inside."""
     from learnlds import LDSRegressor
+    from learnlds.errors import DataError
     from learnlds.errors import ParameterError as PE
     from learnlds.statespace import StateSpaceSystem, estimate_initial_state
     from learnlds.validate import compare, fit_percent, residual_analysis
@@ -285,6 +286,10 @@ def test_compare_and_residual_analysis_take_fitted_estimators():
     direct = residual_analysis(est, uv, yv)
     given = residual_analysis(yv - est.predict(uv), uv)
     np.testing.assert_allclose(direct.autocorr, given.autocorr, atol=1e-12)
+    two = LDSRegressor(order=1).fit(rng.normal(size=(300, 2)), rng.normal(size=300))
+    for x0 in ("zero", "estimate"):
+        with pytest.raises(DataError, match="1 input channel"):
+            compare({"two inputs": two}, uv, yv, x0=x0)  # never broadcast over 2 inputs
     with pytest.raises(PE, match="not fitted"):
         compare({"new": LDSRegressor()}, uv, yv)
     with pytest.raises(PE, match="not fitted"):

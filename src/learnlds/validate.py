@@ -301,6 +301,9 @@ class _FittedModel:
         self.output_offset = np.asarray(getattr(estimator, "output_offset_", 0.0), dtype=float)
 
     def simulate(self, u3: np.ndarray, sequences: bool = True) -> np.ndarray:
+        m = self.system.n_inputs
+        if u3.shape[2] != m:  # numpy would broadcast one input column over several
+            raise DataError(f"u: has {u3.shape[2]} input channel(s) but the model takes {m}")
         return simulate_canonical(self.system, u3 - self.input_offset) + self.output_offset
 
 
@@ -411,6 +414,7 @@ def _simulate_from_estimated_state(model: Any, io: IOArrays) -> np.ndarray:
     """``(1, T, p)`` simulation from the least-squares initial state of this record."""
     u, y, offset = io.u[0], io.y[0], 0.0
     if isinstance(model, _FittedModel):  # the estimator's system acts on offset-free data
+        model.simulate(io.u[:, :1])  # the input count checked before any broadcasting
         u, y, offset = u - model.input_offset, y - model.output_offset, model.output_offset
         model = model.system
     ss = model if isinstance(model, StateSpaceSystem) else StateSpaceSystem.from_canonical(model)
