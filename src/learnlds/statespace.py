@@ -350,6 +350,8 @@ class StateSpaceSystem:
         >>> ctl = StateSpaceSystem([[0.5]], [[1.0, 0.0]], [[1.0]]).to_control()  # doctest: +SKIP
         >>> ctl.ninputs, ctl.noutputs, ctl.dt  # doctest: +SKIP
         (2, 1, True)
+        >>> StateSpaceSystem([[0.5]], [[1.0, 0.0]], [[1.0]]).n_inputs
+        2
         """
         control = _import_control()
         return control.ss(self.A, self.B, self.C, self.D, True if self.dt is None else self.dt)
