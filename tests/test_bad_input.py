@@ -39,6 +39,13 @@ def _garbage(tmp_path, name):
 CASES = [
     ("NaN in u", lambda: LDSRegressor().fit(np.r_[U[:-1], np.nan], Y), DataError, "NaN"),
     ("inf in y", lambda: LDSRegressor().fit(U, np.r_[Y[:-1], np.inf]), DataError, "inf"),
+    ("complex u", lambda: LDSRegressor().fit(U + 1j, Y), DataError, r"^u: complex values"),
+    (
+        "text in y",
+        lambda: LDSRegressor().fit(U, np.array(["a"] * len(Y))),
+        DataError,
+        "^y: must be numeric",
+    ),
     ("y missing", lambda: LDSRegressor().fit(U, None), DataError, "y"),
     ("lengths differ", lambda: LDSRegressor().fit(U, Y[:-1]), DataError, "lengths differ"),
     (

@@ -138,16 +138,24 @@ def _sk_array(value: Any, name: str) -> Any:
     """
     if value is None:
         return None
-    return check_array(
-        value,
-        accept_sparse=False,
-        dtype=np.float64,
-        ensure_2d=False,
-        allow_nd=True,
-        ensure_all_finite=False,
-        ensure_min_samples=1,
-        input_name=name,
-    )
+    try:
+        return check_array(
+            value,
+            accept_sparse=False,
+            dtype=np.float64,
+            ensure_2d=False,
+            allow_nd=True,
+            ensure_all_finite=False,
+            ensure_min_samples=1,
+            input_name=name,
+        )
+    except ValueError as exc:  # name the problem without printing the whole array
+        text = str(exc)
+        if "Complex data not supported" in text:
+            raise DataError(f"{name}: complex values (Complex data not supported)") from None
+        if "could not convert" in text or "argument must be" in text:
+            raise DataError(f"{name}: must be numeric ({text.splitlines()[0]})") from None
+        raise
 
 
 class LDSRegressor(RegressorMixin, BaseEstimator):
