@@ -267,3 +267,27 @@ def test_default_feedthrough_is_zero_for_any_shape():
     assert s.D.shape == (4, 3) and not np.any(s.D)
     with pytest.raises(DataError, match=r"D: must have shape \(4, 3\)"):
         StateSpaceSystem(np.eye(2) * 0.5, np.ones((2, 3)), np.ones((4, 2)), 1.0)
+
+
+def test_with_input_delay_is_a_shift_of_each_input():
+    """Against the explicit loop on inputs shifted by hand, and G(z) diag(z^-d) in frequency."""
+    from learnlds.statespace import input_delays, with_input_delay
+
+    core = random_system(3, 3, 2, 6, radius=0.8)
+    delays = [0, 2, 5]
+    delayed = with_input_delay(core, delays)
+    assert delayed.order == 3 + 7 and with_input_delay(core, 0) is core
+    u = np.random.default_rng(2).normal(size=(60, 3))
+    shifted = np.zeros_like(u)
+    for j, d in enumerate(delays):
+        shifted[d:, j] = u[: len(u) - d, j]
+    np.testing.assert_allclose(
+        delayed.simulate(u), loop_simulate(core, shifted, np.zeros(3)), atol=1e-12
+    )
+    w = np.linspace(0.1, 3.0, 7)
+    expected = core.frequency_response(w) * np.exp(-1j * np.outer(w, delays))[:, None, :]
+    np.testing.assert_allclose(delayed.frequency_response(w), expected, atol=1e-10)
+    np.testing.assert_array_equal(input_delays(4, 2), [4, 4])
+    for bad in (-1, [1, 2], 1.5):
+        with pytest.raises(ParameterError, match="input_delay"):
+            input_delays(bad, 3)

@@ -46,6 +46,8 @@ FORMAT_VERSION = 1
 __all__ = [
     "StateSpaceSystem",
     "estimate_initial_state",
+    "input_delays",
+    "with_input_delay",
 ]
 
 _JAC_ELEMENTS = 1 << 17  # Jacobian entries per chunk (1 MiB): few Python steps, cache-sized
@@ -520,6 +522,95 @@ class StateSpaceSystem:
 
 
 # --------------------------------------------------------------------------- internals
+def input_delays(delay: Any, n_inputs: int) -> np.ndarray:
+    """Checked per-input delays: one int ``>= 0`` for all inputs, or one per input.
+
+    Parameters
+    ----------
+    delay : int or sequence of int
+        Samples of dead time.
+    n_inputs : int
+        Inputs of the model.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(n_inputs,)`` ints.
+
+    Raises
+    ------
+    ParameterError
+        A negative or non-integer delay, or a sequence of the wrong length.
+
+    Examples
+    --------
+    >>> input_delays(2, 3)
+    array([2, 2, 2])
+    """
+    values = np.atleast_1d(np.asarray(delay, dtype=object))
+    if values.ndim != 1 or values.size not in (1, n_inputs):
+        raise ParameterError(
+            f"input_delay: give one delay or one per input ({n_inputs}), got {delay!r}"
+        )
+    ints = [check_int(v, "input_delay", low=0) for v in values]
+    return np.array(ints * n_inputs if len(ints) == 1 else ints, dtype=int)
+
+
+def with_input_delay(system: StateSpaceSystem, delay: Any) -> StateSpaceSystem:
+    """The system with ``delay[j]`` samples of dead time on input ``j``, as extra states.
+
+    ``y = G(z) diag(z^-d_j) u``: input ``j`` enters a chain of ``d_j`` unit delays whose
+    last state drives ``G``'s column ``j`` (its ``B`` and ``D`` columns), so the result
+    is an ordinary ``(A, B, C, D)`` of order ``order + sum(d)`` that simulates, exports
+    and saves like any other (MATLAB's ``InputDelay`` folded into the states).
+
+    Parameters
+    ----------
+    system : StateSpaceSystem
+        The delay-free model.
+    delay : int or sequence of int
+        Samples of delay, one for all inputs or one per input.
+
+    Returns
+    -------
+    StateSpaceSystem
+        The delayed model (the same object when every delay is 0).
+
+    Raises
+    ------
+    ParameterError
+        Bad delays (see :func:`input_delays`).
+
+    Examples
+    --------
+    >>> s = with_input_delay(StateSpaceSystem([[0.5]], [1.0], [1.0], 2.0), 2)
+    >>> s.order, s.simulate(np.r_[1.0, np.zeros(4)])
+    (3, array([0. , 0. , 2. , 1. , 0.5]))
+    """
+    if not isinstance(system, StateSpaceSystem):
+        raise ParameterError(f"system: must be a StateSpaceSystem, got {type(system).__name__}")
+    d = input_delays(delay, system.n_inputs)
+    if not d.any():
+        return system
+    n, m, p, total = system.order, system.n_inputs, system.n_outputs, int(d.sum())
+    A = np.zeros((n + total, n + total))
+    B = np.zeros((n + total, m))
+    C = np.zeros((p, n + total))
+    D = np.zeros((p, m))
+    A[:n, :n], C[:, :n] = system.A, system.C
+    start = n
+    for j in range(m):
+        if d[j] == 0:
+            B[:n, j], D[:, j] = system.B[:, j], system.D[:, j]
+            continue
+        chain = np.arange(start, start + d[j])
+        B[chain[0], j] = 1.0  # u_j enters the chain
+        A[chain[1:], chain[:-1]] = 1.0  # and moves one state per sample
+        A[:n, chain[-1]], C[:, chain[-1]] = system.B[:, j], system.D[:, j]  # out after d_j
+        start += d[j]
+    return StateSpaceSystem(A, B, C, D, dt=system.dt)
+
+
 def _simulate3(system: StateSpaceSystem, u3: np.ndarray, x0s: np.ndarray) -> np.ndarray:
     """Outputs ``(N, T, p)`` for canonical inputs and per-sequence initial states."""
     N, T, _ = u3.shape
