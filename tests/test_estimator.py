@@ -12,7 +12,7 @@ from sklearn.model_selection import GridSearchCV, KFold
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from learnlds import LDSRegressor
-from learnlds.errors import DataError, ParameterError
+from learnlds.errors import DataError, ParameterError, UnsupportedShapeError
 from learnlds.region import PacmanRegion
 from learnlds.systems import CanonicalSystem
 
@@ -319,3 +319,47 @@ def test_memory_mapped_record_streams_and_equals_the_in_memory_fit(tmp_path):
     # fixed-size screening of at most 20,000 samples
     assert peak < 0.5 * (u.nbytes + y.nbytes)
     assert est.covariance_ is not None
+
+
+def test_input_delay_recovers_a_delayed_plant_and_carries_the_delay_as_states(tmp_path):
+    """Known dead time per input: the order-n model is fitted on the delayed inputs and
+    system_ (order n + sum(d)) reproduces the delayed plant; SISO stays canonical."""
+    from learnlds.statespace import StateSpaceSystem, with_input_delay
+
+    rng = np.random.default_rng(4)
+    core = StateSpaceSystem(
+        [[0.7, 0.2, 0.0], [0.0, 0.5, 0.1], [0.0, 0.0, -0.3]],
+        rng.normal(size=(3, 2)),
+        rng.normal(size=(2, 3)),
+        np.zeros((2, 2)),
+    )
+    truth = with_input_delay(core, [1, 3])
+    u = rng.normal(size=(3000, 2))
+    # demean=False: the samples before the record are zeros, as the plant's (exact test)
+    est = LDSRegressor(order=3, input_delay=[1, 3], demean=False).fit(u, truth.simulate(u))
+    assert est.order_ == 3 and est.system_.order == 7 and est.covariance_ is None
+    err = np.linalg.norm(est.system_.markov(40) - truth.markov(40)) / np.linalg.norm(
+        truth.markov(40)
+    )
+    assert err < 1e-6
+    siso = CanonicalSystem([-0.6, 0.2], [1.0, 0.5], 0.3)
+    delayed = with_input_delay(StateSpaceSystem.from_canonical(siso), 2)
+    v = rng.normal(size=2000)
+    fit = LDSRegressor(order=2, input_delay=2, demean=False).fit(v, delayed.simulate(v))
+    assert isinstance(fit.system_, CanonicalSystem) and fit.system_.order == 4
+    np.testing.assert_allclose(fit.predict(v), delayed.simulate(v), atol=1e-6)
+    with pytest.raises(UnsupportedShapeError, match="input_delay"):
+        fit.predict_std(v)
+    for bad, error in (
+        (-1, ParameterError),
+        ([1, 2, 3], ParameterError),
+        (5000, DataError),
+    ):
+        with pytest.raises(error, match="input_delay"):
+            LDSRegressor(order=2, input_delay=bad).fit(v, v)
+    with pytest.raises(ParameterError, match="structure='state-space'"):
+        LDSRegressor(order=2, input_delay=1, structure="common-denominator").fit(u, u)
+    np.save(tmp_path / "v.npy", v)
+    mapped = np.load(tmp_path / "v.npy", mmap_mode="r")
+    with pytest.raises(ParameterError, match="streamed from disk"):
+        LDSRegressor(order=2, input_delay=1).fit(mapped, mapped)

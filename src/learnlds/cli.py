@@ -254,6 +254,7 @@ def _estimator(args: argparse.Namespace) -> Any:
         checkpoint_every=args.checkpoint_every,
         resume=args.resume,
         force=args.force,
+        input_delay=args.input_delay,
     )
 
 
@@ -409,6 +410,12 @@ def _order(text: str) -> int | str:
     return _int_at_least(1)(text)
 
 
+def _delays(text: str) -> int | list[int]:
+    """``--input-delay``: one delay, or comma-separated delays (one per input)."""
+    values = [_int_at_least(0)(part.strip()) for part in text.split(",")]
+    return values[0] if len(values) == 1 else values
+
+
 def _fraction(text: str) -> float:
     try:
         value = float(text)
@@ -477,6 +484,12 @@ def _add_fit(sub: Any) -> None:
         help="model class: general state space, or the paper's canonical form",
     )
     _data_options(p)
+    p.add_argument(
+        "--input-delay",
+        type=_delays,
+        default=0,
+        help="known dead time in samples: one for all inputs, or comma-separated per input",
+    )
     p.add_argument("--method", choices=("gn", "psgd"), default="gn", help="solver")
     p.add_argument("--overparam", type=_int_at_least(2), help="learn at this order, then reduce")
     p.add_argument(

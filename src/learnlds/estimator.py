@@ -39,7 +39,7 @@ from .errors import (
 )
 from .records import ScaledRecord, _lazy, streaming_io, streaming_moments
 from .reduce import reduce
-from .statespace import StateSpaceSystem
+from .statespace import StateSpaceSystem, input_delays, with_input_delay
 from .subspace import _START_SAMPLES, fit_best, fit_state_space, select_order
 from .systems import CanonicalSystem
 from .train import (
@@ -231,6 +231,12 @@ class LDSRegressor(RegressorMixin, BaseEstimator):
         Continue from ``checkpoint``; the result equals an uninterrupted run.
     force : bool, default False
         Run even when the solver estimates the fit would take hours.
+    input_delay : int or sequence of int, default 0
+        Known dead time in samples, one for all inputs or one per input (MATLAB's
+        ``InputDelay``). The model of order ``order`` is fitted on the delayed
+        inputs and ``system_`` carries the delays as extra states
+        (:func:`learnlds.statespace.with_input_delay`), so it predicts, exports and
+        saves as is; ``covariance_`` is then not computed. Not for records on disk.
 
     Attributes
     ----------
@@ -259,7 +265,8 @@ class LDSRegressor(RegressorMixin, BaseEstimator):
     structure_ : {'state-space', 'common-denominator'}
         The model class used.
     order_ : int
-        The order used (chosen when ``order='auto'``).
+        The order used (chosen when ``order='auto'``); ``system_`` has
+        ``sum(input_delay)`` more states when ``input_delay`` is set.
     order_scores_ : dict or None
         Inner hold-out fit percent per candidate order, with the hold-out's initial
         state and output offsets fitted (``order='auto'`` only).
@@ -316,6 +323,7 @@ class LDSRegressor(RegressorMixin, BaseEstimator):
         checkpoint_every: int | None = None,
         resume: bool = False,
         force: bool = False,
+        input_delay: Any = 0,
     ) -> None:
         self.order = order
         self.structure = structure
@@ -338,6 +346,7 @@ class LDSRegressor(RegressorMixin, BaseEstimator):
         self.checkpoint_every = checkpoint_every
         self.resume = resume
         self.force = force
+        self.input_delay = input_delay
 
     # ------------------------------------------------------------------ parameters
     def _validate_params(self) -> tuple[int | None, int | None]:
@@ -470,8 +479,13 @@ class LDSRegressor(RegressorMixin, BaseEstimator):
         else:
             io = as_io(_sk_array(u, "u"), _sk_array(y, "y"), sequences=sequences, min_length=2)
             uc, yc = self._normalise(io)
+        uc = self._delayed(uc, io)
         burn = resolve_burn_in(self.burn_in, io.length)
         self.structure_ = self._resolve_structure()
+        if self._delays.any() and self.structure_ != "state-space" and not io.is_siso:
+            raise ParameterError(
+                "input_delay: with several inputs or outputs it needs structure='state-space'"
+            )
         if order is None:
             order = fit_order = self._select_order(uc, yc, io, burn)
         else:
@@ -482,7 +496,35 @@ class LDSRegressor(RegressorMixin, BaseEstimator):
         self._store(result, order, io, dt)
         self._check_result()
         self._uncertainty(result, uc, yc, burn)
+        if self._delays.any():  # the model on the user's inputs: delays as states
+            self.system_full_ = self._with_delays(self.system_full_)
+            self.system_ = self._with_delays(self.system_)
+            self.covariance_ = self.parameter_names_ = self.noise_variance_ = None
         return self
+
+    def _delayed(self, uc: Any, io: IOArrays) -> Any:
+        """Check ``input_delay``; the standardised inputs delayed by it (zeros first)."""
+        self._delays = input_delays(self.input_delay, io.n_inputs)
+        if not self._delays.any():
+            return uc
+        if not isinstance(uc, np.ndarray):
+            raise ParameterError("input_delay: not supported for records streamed from disk")
+        if self._delays.max() >= io.length:
+            raise DataError(
+                f"input_delay: {self._delays.max()} samples is not shorter than the record "
+                f"({io.length})"
+            )
+        out = np.zeros_like(uc)  # the delayed input is at its mean before the record
+        for j, d in enumerate(self._delays):
+            out[:, d:, j] = uc[:, : uc.shape[1] - d, j]
+        return out
+
+    def _with_delays(self, system: Any) -> Any:
+        """``system`` with ``input_delay`` folded into its states (same class for SISO)."""
+        if isinstance(system, StateSpaceSystem):
+            return with_input_delay(system, self._delays)
+        delayed = with_input_delay(StateSpaceSystem.from_canonical(system), self._delays)
+        return delayed.to_canonical().with_dt(system.dt)
 
     def _solve(
         self, uc: np.ndarray, yc: np.ndarray, order: int, fit_order: int, burn: int
@@ -805,7 +847,8 @@ class LDSRegressor(RegressorMixin, BaseEstimator):
         check_is_fitted(self, "system_")
         if self.covariance_ is None:
             raise UnsupportedShapeError(
-                "covariance_: available after a Gauss-Newton fit (method='gn') without overparam"
+                "covariance_: available after a Gauss-Newton fit (method='gn') without "
+                "overparam or input_delay"
             )
         return self.covariance_
 
