@@ -187,3 +187,36 @@ def test_segments_side_by_side():
     assert [ax.get_title() for ax in fig.axes] == ["domain", "region"]
     with pytest.raises(ParameterError, match="profiles"):
         plots.segments({})
+
+
+def test_bode_step_impulse_draw_every_channel_pair_of_a_mimo_model():
+    """One curve per (output, input), equal to the model's own responses; bands too.
+    (They used to fail inside matplotlib: 'x and y can be no greater than 2D'.)"""
+    from learnlds import LDSRegressor
+    from learnlds.statespace import StateSpaceSystem
+
+    model = StateSpaceSystem(
+        [[0.5, 0.1], [0.0, -0.3]], [[1.0, 0.0], [0.5, 2.0]], np.eye(2)[:, ::-1]
+    )
+    steps = plots.step_plot({"m": model}, length=12)
+    lines = [ln for ln in steps.axes[0].lines if ln.get_label().startswith("m:")]
+    assert [ln.get_label() for ln in lines] == [
+        "m: u1\u2192y1",
+        "m: u2\u2192y1",
+        "m: u1\u2192y2",
+        "m: u2\u2192y2",
+    ]
+    u = np.zeros((12, 2))
+    u[:, 1] = 1.0  # input 2 alone
+    np.testing.assert_allclose(lines[3].get_ydata(), model.simulate(u)[:, 1])
+    impulse = plots.impulse_plot({"m": model}, length=12)
+    np.testing.assert_allclose(impulse.axes[0].lines[1].get_ydata(), model.markov(12)[:, 0, 1])
+    w = np.array([0.1, 1.0, 2.0])
+    bode = plots.bode_plot({"m": model}, w=w)
+    gain = 20 * np.log10(np.abs(model.frequency_response(w)[:, 1, 0]))
+    np.testing.assert_allclose(bode.axes[0].lines[2].get_ydata(), gain)
+    rng = np.random.default_rng(0)
+    U = rng.normal(size=(400, 2))
+    est = LDSRegressor(order=2).fit(U, model.simulate(U) + 0.05 * rng.normal(size=(400, 2)))
+    banded = plots.bode_plot({"est": est.system_}, w=w, covariance={"est": est.covariance_})
+    assert len(banded.axes[0].collections) == 4

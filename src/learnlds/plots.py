@@ -653,7 +653,8 @@ def compare_plot(
     Parameters
     ----------
     models : model, sequence of models or mapping name -> model
-        Anything with ``simulate``.
+        Anything with ``simulate``; with several inputs or outputs one curve per
+        (output, input) pair, each input stepped alone.
     u, y : array_like
         Input and measured output of one record.
     ax : matplotlib.axes.Axes, optional
@@ -708,7 +709,8 @@ def bode_plot(
     Parameters
     ----------
     models : model, sequence of models or mapping name -> model
-        Anything with ``frequency_response``.
+        Anything with ``frequency_response``; a model with several inputs or outputs
+        gets one curve per (output, input) pair, labelled ``name: uj→yi``.
     dt : float, optional
         Sampling time: the axis is then in rad/s (``w / dt``, up to the Nyquist
         frequency ``pi / dt``), else in rad/sample up to pi. Default: the first
@@ -720,8 +722,8 @@ def bode_plot(
     fig : matplotlib.figure.Figure, optional
         Figure to draw on (two axes are added); a new one by default.
     covariance : array_like or mapping name -> array_like, optional
-        Parameter covariance of a (SISO canonical-form) model, e.g. an estimator's
-        ``covariance_``: its +-2 sigma band (delta method) is shaded around the curve.
+        Parameter covariance of a model, e.g. an estimator's ``covariance_``: its
+        +-2 sigma band (delta method) is shaded around each curve.
 
     Returns
     -------
@@ -752,15 +754,16 @@ def bode_plot(
     fig, (ax_m, ax_p) = _two_axes(fig, (7.0, 5.5), sharex=True)
     freq = w if dt is None else w / dt
     for name, m in named.items():
-        g = np.asarray(m.frequency_response(w))
-        mag = np.maximum(np.abs(g), 1e-300)
-        phase = np.unwrap(np.angle(g))
-        (line,) = ax_m.semilogx(freq, 20 * np.log10(mag), label=name)
-        ax_p.semilogx(freq, np.degrees(phase), label=name)
-        if name in bands:
-            _shade_band(
-                ax_m, ax_p, freq, mag, phase, frequency_response_std(m, bands[name], w), line
-            )
+        response = np.asarray(m.frequency_response(w))
+        std = frequency_response_std(m, bands[name], w) if name in bands else None
+        for label, at in _channel_pairs(name, response):  # one curve per (output, input)
+            mag = np.maximum(np.abs(response[at]), 1e-300)
+            phase = np.unwrap(np.angle(response[at]))
+            (line,) = ax_m.semilogx(freq, 20 * np.log10(mag), label=label)
+            ax_p.semilogx(freq, np.degrees(phase), label=label)
+            if std is not None:
+                pair = _Band(std.magnitude[at], std.phase[at])
+                _shade_band(ax_m, ax_p, freq, mag, phase, pair, line)
     ax_m.set_ylabel("magnitude [dB]")
     ax_p.set_ylabel("phase [deg]")
     ax_p.set_xlabel("frequency [rad/s]" if dt is not None else "frequency [rad/sample]")
@@ -783,6 +786,24 @@ def _bands(covariance: Any, named: dict[str, Any]) -> dict[str, np.ndarray]:
     if len(named) != 1:
         raise ParameterError("covariance: with several models pass a mapping name -> matrix")
     return {next(iter(named)): covariance}
+
+
+def _channel_pairs(name: str, resp: np.ndarray) -> list[tuple[str, tuple[Any, ...]]]:
+    """Labels and indices of each ``(output, input)`` curve of a ``(L, p, m)`` response
+    (one curve, labelled ``name``, for a SISO ``(L,)`` one)."""
+    if resp.ndim == 1:
+        return [(name, (Ellipsis,))]
+    p, m = resp.shape[1:]
+    return [
+        (f"{name}: u{j + 1}\u2192y{i + 1}", (slice(None), i, j)) for i in range(p) for j in range(m)
+    ]
+
+
+class _Band:
+    """The magnitude and phase standard errors of one curve."""
+
+    def __init__(self, magnitude: np.ndarray, phase: np.ndarray) -> None:
+        self.magnitude, self.phase = magnitude, phase
 
 
 def _shade_band(ax_m, ax_p, freq, mag, phase, std, line) -> None:
@@ -808,6 +829,17 @@ def _shade_band(ax_m, ax_p, freq, mag, phase, std, line) -> None:
     )
 
 
+def _response(model: Any, kind: str, length: int) -> np.ndarray:
+    """Step (each input alone, from zero state) or impulse response: ``(L,)`` SISO,
+    ``(L, p, m)`` otherwise."""
+    if kind == "impulse":
+        return np.asarray(model.markov(length))
+    if getattr(model, "is_siso", True):
+        return np.asarray(model.simulate(np.ones(length)))
+    steps = np.repeat(np.eye(model.n_inputs)[:, None, :], length, axis=1)  # (m, L, m)
+    return np.moveaxis(np.asarray(model.simulate(steps)), 0, -1)  # (L, p, m)
+
+
 def _response_plot(models: Any, kind: str, length: Any, ax: Axes | None, dt: Any) -> Figure:
     from .validate import as_named_models
 
@@ -817,8 +849,9 @@ def _response_plot(models: Any, kind: str, length: Any, ax: Axes | None, dt: Any
     fig, ax = _axes(ax)
     t, xlabel = _time_axis(length, dt)
     for name, m in named.items():
-        resp = m.simulate(np.ones(length)) if kind == "step" else m.markov(length)
-        ax.step(t, np.asarray(resp, dtype=float), where="post", label=name)
+        resp = np.asarray(_response(m, kind, length), dtype=float)
+        for label, at in _channel_pairs(name, resp):  # one curve per (output, input)
+            ax.step(t, resp[at], where="post", label=label)
     ax.axhline(0.0, color="0.6", lw=0.5)
     ax.set_xlabel(xlabel)
     ax.set_ylabel(f"{kind} response")
@@ -868,7 +901,8 @@ def impulse_plot(
     Parameters
     ----------
     models : model, sequence of models or mapping name -> model
-        Anything with ``markov``.
+        Anything with ``markov``; with several inputs or outputs one curve per
+        (output, input) pair.
     length : int, default 100
         Number of samples drawn (the keyword ``n`` is a deprecated alias).
     ax : matplotlib.axes.Axes, optional
