@@ -220,3 +220,22 @@ def test_bode_step_impulse_draw_every_channel_pair_of_a_mimo_model():
     est = LDSRegressor(order=2).fit(U, model.simulate(U) + 0.05 * rng.normal(size=(400, 2)))
     banded = plots.bode_plot({"est": est.system_}, w=w, covariance={"est": est.covariance_})
     assert len(banded.axes[0].collections) == 4
+
+
+def test_compare_plot_gives_each_output_its_panel_and_fit():
+    """MIMO records used to fail inside matplotlib (shapes (2,) and (T, 2))."""
+    from learnlds import LDSRegressor
+    from learnlds.validate import fit_percent
+
+    rng = np.random.default_rng(1)
+    U = rng.normal(size=(300, 2))
+    Y = np.c_[np.convolve(U[:, 0], [0, 1, 0.5])[:300], np.convolve(U[:, 1], [0, 0.3])[:300]]
+    Y = Y + 0.05 * rng.normal(size=Y.shape)
+    est = LDSRegressor(order=2).fit(U, Y)
+    fig = plots.compare_plot({"lds": est}, U, Y, dt=0.5)
+    assert len(fig.axes) == 2 and fig.axes[-1].get_xlabel() == "time [s]"
+    second = [t.get_text() for t in fig.axes[1].get_legend().get_texts()]
+    assert second[0] == "measured y2"
+    assert second[1] == f"lds y2: fit {fit_percent(Y[:, 1], est.predict(U)[:, 1]):.1f} %"
+    shared = plots.compare_plot({"lds": est}, U, Y, ax=Figure().add_subplot())
+    assert len(shared.axes) == 1 and len(shared.axes[0].lines) == 4

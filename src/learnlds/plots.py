@@ -653,10 +653,10 @@ def compare_plot(
     Parameters
     ----------
     models : model, sequence of models or mapping name -> model
-        Anything with ``simulate``; with several inputs or outputs one curve per
-        (output, input) pair, each input stepped alone.
+        Anything with ``simulate``, or fitted estimators.
     u, y : array_like
-        Input and measured output of one record.
+        Input and measured output of one record; with several outputs each gets its
+        own panel (stacked; all on ``ax`` when given) with its own fit percent.
     ax : matplotlib.axes.Axes, optional
         Axes to draw on; a new figure by default.
     dt : float, optional
@@ -678,20 +678,31 @@ def compare_plot(
     >>> fig.axes[0].get_legend().get_texts()[1].get_text()
     'truth: fit 100.0 %'
     """
-    from .validate import compare
+    from .validate import compare, fit_percent
 
     dt = _check_dt(dt)
     results = compare(models, u, y)
     ya = np.asarray(y, dtype=float)
-    fig, ax = _axes(ax, figsize=(8.0, 4.0))
-    t, xlabel = _time_axis(ya.shape[-1], dt)
-    ax.plot(t, ya, color="0.2", lw=1.2, label="measured")
-    for name, (yhat, fit) in results.items():
-        ax.plot(t, yhat, lw=1.0, label=f"{name}: fit {fit:.1f} %")
-    ax.set_xlabel(xlabel)
-    ax.set_ylabel("output")
-    ax.set_title(title or "Simulated vs measured output", fontsize="medium")
-    ax.legend(fontsize="small", loc="best")
+    outputs = ya.reshape(len(ya), -1)
+    p = outputs.shape[1]
+    if ax is None and p > 1:  # one panel per output
+        fig = _new_figure((8.0, 2.6 * p))
+        axes = list(fig.subplots(p, 1, sharex=True))
+    else:
+        fig, ax = _axes(ax, figsize=(8.0, 4.0))
+        axes = [ax] * p
+    t, xlabel = _time_axis(len(ya), dt)
+    for i, a in enumerate(axes):
+        tag = f" y{i + 1}" if p > 1 else ""
+        a.plot(t, outputs[:, i], color="0.2", lw=1.2, label="measured" + tag)
+        for name, (yhat, fit) in results.items():
+            yi = np.asarray(yhat).reshape(len(ya), -1)[:, i]
+            fit_i = fit if p == 1 else fit_percent(outputs[:, i], yi)
+            a.plot(t, yi, lw=1.0, label=f"{name}{tag}: fit {fit_i:.1f} %")
+        a.set_ylabel("output" + tag)
+        a.legend(fontsize="small", loc="best")
+    axes[-1].set_xlabel(xlabel)
+    axes[0].set_title(title or "Simulated vs measured output", fontsize="medium")
     return fig
 
 
@@ -869,7 +880,8 @@ def step_plot(
     Parameters
     ----------
     models : model, sequence of models or mapping name -> model
-        Anything with ``simulate``.
+        Anything with ``simulate``; with several inputs or outputs one curve per
+        (output, input) pair, each input stepped alone.
     length : int, default 100
         Number of samples drawn (the keyword ``n`` is a deprecated alias).
     ax : matplotlib.axes.Axes, optional
