@@ -336,3 +336,25 @@ def test_fit_a_record_on_disk(tmp_path):
     assert "on disk" in proc.stderr
     model = load(tmp_path / "model.json")
     assert abs(model.a[0] + 0.5) < 0.01 and model.dt == 0.1
+
+
+def test_simulate_a_saved_mimo_model(tmp_path):
+    """A saved state-space model with two inputs simulates from generated or file inputs
+    (it crashed: StateSpaceSystem.simulate takes no noise_std)."""
+    from learnlds.statespace import StateSpaceSystem
+
+    model = StateSpaceSystem([[0.6, 0.1], [0.0, 0.3]], [[1.0, 0.0], [0.5, 2.0]], np.eye(2))
+    path = tmp_path / "m.json"
+    model.save(path)
+    proc = _run(["simulate", "--model", str(path), "--length", "30", "--out", "s.csv"], tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert "for 30 samples" in proc.stderr
+    table = np.loadtxt(tmp_path / "s.csv", delimiter=",", skiprows=1)
+    assert table.shape == (30, 4)
+    np.testing.assert_allclose(table[:, 2:], model.simulate(table[:, :2]), atol=1e-8)
+    args = ["simulate", "--model", str(path), "--input-file", "s.csv", "--input-col", "u1,u2"]
+    proc = _run([*args, "--noise", "0.5", "--out", "n.csv"], tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    noisy = np.loadtxt(tmp_path / "n.csv", delimiter=",", skiprows=1)
+    np.testing.assert_allclose(noisy[:, :2], table[:, :2], atol=1e-8)
+    assert 0.2 < np.std(noisy[:, 2:] - table[:, 2:]) < 1.0

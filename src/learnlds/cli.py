@@ -117,17 +117,23 @@ def cmd_simulate(args: argparse.Namespace) -> int:
             f"the system is unstable (spectral radius {system.spectral_radius():.3g}): its "
             "output grows without bound; pass --allow-unstable to simulate it anyway"
         )
+    m = system.n_inputs
     if args.input_file:
-        u = _load(args.input_file, args.input_col, None).u1
+        u = _model_inputs(system, args.input_file, args.input_col, None)[0]
     elif args.input == "prbs":
-        u = prbs(args.length, random_state=rng)
+        u = np.column_stack([prbs(args.length, random_state=rng) for _ in range(m)])
     else:
-        u = rng.normal(size=args.length)
-    y = system.simulate(u, noise_std=args.noise, random_state=rng)
+        u = rng.normal(size=(args.length, m))
+    u = u[:, 0] if system.is_siso and u.ndim == 2 else u
+    if isinstance(system, CanonicalSystem):
+        y = system.simulate(u, noise_std=args.noise, random_state=rng)
+    else:  # a state-space model: its noise-free output plus white noise
+        y = system.simulate(u)
+        y = y + args.noise * rng.normal(size=y.shape)
     _write_series(out, {"u": u, "y": y})
     if save is not None:
         system.save(save)
-    _say(f"simulated {system!r} for {u.size} samples -> {out}")
+    _say(f"simulated {system!r} for {len(u)} samples -> {out}")
     return 0
 
 
@@ -258,6 +264,30 @@ def _estimator(args: argparse.Namespace) -> Any:
     )
 
 
+def _model_inputs(
+    system: Any, path: str, input_col: str | None, output_col: str | None
+) -> tuple[np.ndarray, Any, bool]:
+    """A saved model's inputs from a data file: ``(u, data, measured)``.
+
+    The chosen input columns, or, with no column options, every column when the file
+    holds exactly the model's inputs (``measured`` is then False: no output column).
+    A column count that differs from the model's is an error, never a broadcast.
+    """
+    data = _load(path, input_col, output_col)
+    u, measured = data.u, True
+    columns = data.n_inputs + data.n_outputs
+    if data.n_inputs != system.n_inputs and input_col is None and output_col is None:
+        if columns == system.n_inputs:  # a file of the model's inputs only
+            u, measured = np.column_stack((data.u, data.y)), False
+            _say(f"{Path(path).name}: all {columns} columns are the model's inputs")
+    if u.shape[1] != system.n_inputs:  # numpy would broadcast one column over several
+        raise DataError(
+            f"{path}: {data.n_inputs} input column(s) ({', '.join(data.input_names)}) "
+            f"but the model takes {system.n_inputs}; choose them with --input-col"
+        )
+    return (u[:, 0] if system.is_siso else u), data, measured
+
+
 def cmd_predict(args: argparse.Namespace) -> int:
     """``learnlds predict``: simulate a saved model on a data file's input."""
     from .modelfile import load, read_metadata
@@ -266,19 +296,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
     out = check_output_path(args.out, "--out") if args.out else None
     system = load(args.model)
     meta = read_metadata(args.model)
-    data = _load(args.data, args.input_col, args.output_col)
-    u, measured = (data.u1 if system.is_siso else data.u), True
-    columns = data.n_inputs + data.n_outputs
-    if data.n_inputs != system.n_inputs and args.input_col is None and args.output_col is None:
-        if columns == system.n_inputs:  # a file of the model's inputs only
-            u, measured = np.column_stack((data.u, data.y)), False
-            u = u[:, 0] if system.is_siso else u
-            _say(f"{Path(args.data).name}: all {columns} columns are the model's inputs")
-    if np.shape(u)[-1:] != (system.n_inputs,) and not system.is_siso:
-        raise DataError(  # numpy would broadcast one column over several inputs
-            f"{args.data}: {data.n_inputs} input column(s) ({', '.join(data.input_names)}) "
-            f"but the model takes {system.n_inputs}; choose them with --input-col"
-        )
+    u, data, measured = _model_inputs(system, args.data, args.input_col, args.output_col)
     u_off = _offset(meta, "input_offset", system.n_inputs, args.model)
     y_off = _offset(meta, "output_offset", system.n_outputs, args.model)
     yhat = system.simulate(u - (u_off[0] if system.is_siso else u_off))
