@@ -347,6 +347,28 @@ def test_fit_of_a_zarr_record_equals_in_memory(tmp_path, monkeypatch, mimo):
     assert on_disk.n_features_in_ == in_memory.n_features_in_
 
 
+def test_a_long_zarr_record_is_never_read_whole(tmp_path, monkeypatch):
+    """Beyond the 20,000-sample screening part no slice covers the record (the constant-
+    input check used to read it whole, twice); a constant input is still refused."""
+    from learnlds import LDSRegressor, records
+    from learnlds.errors import DataError
+
+    u = np.random.default_rng(5).normal(size=30_000)
+    _, zu, zy = _zarr_record(tmp_path, u, TRUTH.simulate(u))
+    seen = []
+    real = records._StoreView.__getitem__
+    monkeypatch.setattr(
+        records._StoreView,
+        "__getitem__",
+        lambda self, key: seen.append(real(self, key).shape[1]) or real(self, key),
+    )
+    LDSRegressor(order=3, max_iter=3).fit(zu, zy)
+    assert max(seen) <= 20_000
+    _, flat, _ = _zarr_record(tmp_path, np.full(30_000, 2.0), u, name="flat.zarr")
+    with pytest.raises(DataError, match="constant"):
+        LDSRegressor(order=1).fit(flat, zy)
+
+
 def test_store_window_reads_only_its_samples(tmp_path):
     from learnlds.errors import DataError
     from learnlds.train import StoreWindow, is_chunked_store

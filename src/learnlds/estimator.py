@@ -37,7 +37,7 @@ from .errors import (
     ParameterError,
     UnsupportedShapeError,
 )
-from .records import ScaledRecord, _lazy, streaming_io, streaming_moments
+from .records import ScaledRecord, _lazy, _streaming_stats, streaming_io, streaming_moments
 from .reduce import reduce
 from .statespace import StateSpaceSystem, input_delays, with_input_delay
 from .subspace import _START_SAMPLES, fit_best, fit_state_space, select_order
@@ -642,25 +642,27 @@ class LDSRegressor(RegressorMixin, BaseEstimator):
         """
         u_off, u_scale, uc = _moments(io.u, self.demean, self.standardize)
         y_off, y_scale, yc = _moments(io.y, self.demean, self.standardize)
-        self._keep_moments(io, (u_off, u_scale), (y_off, y_scale))
+        constant = np.ptp(io.u, axis=(0, 1)) == 0
+        self._keep_moments((u_off, u_scale), (y_off, y_scale), constant)
         return uc, yc
 
     def _normalise_lazily(self, io: IOArrays) -> tuple[ScaledRecord, ScaledRecord]:
         """:meth:`_normalise` for a record left on disk: two block passes, no copy."""
-        opts = {"demean": self.demean, "standardize": self.standardize}
-        u_moments = streaming_moments(io.u, **opts)
-        y_moments = streaming_moments(io.y, **opts)
-        self._keep_moments(io, u_moments, y_moments)
+        opts = (self.demean, self.standardize)
+        *u_moments, constant = _streaming_stats(io.u, *opts)  # one pass finds both
+        y_moments = streaming_moments(io.y, demean=opts[0], standardize=opts[1])
+        self._keep_moments(tuple(u_moments), y_moments, constant)
         return ScaledRecord(io.u, *u_moments), ScaledRecord(io.y, *y_moments)
 
     def _keep_moments(
-        self, io: IOArrays, u_moments: tuple[Any, Any], y_moments: tuple[Any, Any]
+        self, u_moments: tuple[Any, Any], y_moments: tuple[Any, Any], constant: np.ndarray
     ) -> None:
-        """Check and store ``(offset, scale)`` of inputs and outputs (either path)."""
+        """Check and store ``(offset, scale)`` of inputs and outputs (either path);
+        ``constant`` marks input channels without excitation."""
         for name, (offset, scale) in (("u", u_moments), ("y", y_moments)):
             if not (np.all(np.isfinite(offset)) and np.all(np.isfinite(scale))):
                 raise DataError(f"{name}: values are beyond what float64 can represent")
-        if np.any(np.ptp(io.u, axis=(0, 1)) == 0):
+        if np.any(constant):
             raise DataError("u: an input channel is constant, it does not excite the system")
         self.input_offset_, self.input_scale_ = u_moments
         self.output_offset_, self.output_scale_ = y_moments

@@ -321,14 +321,24 @@ def streaming_moments(
     >>> off, np.round(sc, 6)
     (array([2.]), array([0.816497]))
     """
+    return _streaming_stats(data, demean, standardize)[:2]
+
+
+def _streaming_stats(
+    data: Any, demean: bool, standardize: bool
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`streaming_moments` plus which channels are constant (``(k,)`` bools), found
+    in the same first pass (the estimator refuses a constant input without a third)."""
     N, T, k = data.shape
     step = max(1, STREAM_BLOCK // max(1, N * k))
-    peak = np.zeros(k)
+    peak, low, high = np.zeros(k), np.full(k, np.inf), np.full(k, -np.inf)
     for t0 in range(0, T, step):
         blk = np.asarray(data[:, t0 : t0 + step], dtype=np.float64)
         if not np.isfinite(blk).all():
             raise DataError(f"data: contains NaN or inf values (from sample {t0} on)")
         peak = np.maximum(peak, np.abs(blk).max(axis=(0, 1)))
+        low, high = np.minimum(low, blk.min(axis=(0, 1))), np.maximum(high, blk.max(axis=(0, 1)))
+    constant = low == high
     peak[peak == 0] = 1.0
     count, mean, m2 = 0, np.zeros(k), np.zeros(k)
     for t0 in range(0, T, step):
@@ -342,7 +352,7 @@ def streaming_moments(
         m2, mean = m2 + count * mean**2, np.zeros(k)
     spread = np.sqrt(m2 / count) if standardize else 1.0 / peak
     spread = np.where(spread > 0, spread, 1.0 if standardize else spread)
-    return mean * peak, spread * peak
+    return mean * peak, spread * peak, constant
 
 
 def streaming_io(u: Any, y: Any, *, sequences: bool = False) -> IOArrays:
