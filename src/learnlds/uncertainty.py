@@ -183,7 +183,26 @@ def _layout_of(system: CanonicalSystem, covariance: Any) -> tuple[np.ndarray, bo
 
 # --------------------------------------------------------------------------- covariance
 @dataclass(frozen=True)
-class ParameterCovariance:
+class _Covariance:
+    """What both covariance results hold: the matrix, the noise behind it, the model's
+    layout, and the standard errors it gives."""
+
+    covariance: np.ndarray
+    noise_variance: np.ndarray
+    dof: int
+    rank: int
+    order: int
+    n_inputs: int
+    n_outputs: int
+
+    @property
+    def standard_errors(self) -> np.ndarray:
+        """Square roots of the diagonal."""
+        return np.sqrt(np.clip(np.diag(self.covariance), 0.0, None))
+
+
+@dataclass(frozen=True)
+class ParameterCovariance(_Covariance):
     """Covariance of a fitted model's parameters and what it was computed from.
 
     Parameters
@@ -215,24 +234,12 @@ class ParameterCovariance:
     array([0.2, 0.1, 0. ])
     """
 
-    covariance: np.ndarray
-    noise_variance: np.ndarray
-    dof: int
-    rank: int
-    order: int
-    n_inputs: int
-    n_outputs: int
     learn_d: bool
 
     @property
     def names(self) -> tuple[str, ...]:
         """Parameter names in covariance order (``a_1..a_n, c_1..c_n, d`` for SISO)."""
         return parameter_names(self.order, self.n_inputs, self.n_outputs, learn_d=self.learn_d)
-
-    @property
-    def standard_errors(self) -> np.ndarray:
-        """Standard errors of the parameters (square roots of the diagonal)."""
-        return np.sqrt(np.clip(np.diag(self.covariance), 0.0, None))
 
     def to_units(self, input_scale: Any, output_scale: Any) -> ParameterCovariance:
         """The same covariance for the model in the user's units (see :func:`scale_covariance`).
@@ -694,7 +701,7 @@ def output_std(
 
 # --------------------------------------------------------------------------- state space
 @dataclass(frozen=True)
-class StateSpaceCovariance:
+class StateSpaceCovariance(_Covariance):
     """Covariance of a state-space model's entries ``vec(A), vec(B), vec(C), vec(D)``.
 
     A state-space model is defined up to a change of state basis, so ``J^T J`` is
@@ -731,25 +738,12 @@ class StateSpaceCovariance:
     (('A[0,0]', 'B[0,0]', 'C[0,0]', 'D[0,0]'), array([0.2, 0.1, 0. , 0. ]))
     """
 
-    covariance: np.ndarray
-    noise_variance: np.ndarray
-    dof: int
-    rank: int
-    order: int
-    n_inputs: int
-    n_outputs: int
-
     @property
     def names(self) -> tuple[str, ...]:
         """Entry names in covariance order."""
         n, m, p = self.order, self.n_inputs, self.n_outputs
         blocks = (("A", n, n), ("B", n, m), ("C", p, n), ("D", p, m))
         return tuple(f"{b}[{i},{j}]" for b, r, c in blocks for i in range(r) for j in range(c))
-
-    @property
-    def standard_errors(self) -> np.ndarray:
-        """Square roots of the diagonal."""
-        return np.sqrt(np.clip(np.diag(self.covariance), 0.0, None))
 
     def to_units(self, input_scale: Any, output_scale: Any) -> StateSpaceCovariance:
         """The covariance for the model in the user's units.
