@@ -164,12 +164,17 @@ def process_client():
     cluster.close()
 
 
+def _saved(path, save, N, T, seed, chunk):
+    """Sequences written to ``path`` by a ``distributed.save_*`` function; returned too."""
+    x, y = _data(N=N, T=T, seed=seed)
+    save(path, x, y, chunk=chunk)
+    return x, y
+
+
 def _stack(tmp_path, N=16, T=400, seed=6, chunk=4):
     from learnlds.distributed import save_npy_stack
 
-    x, y = _data(N=N, T=T, seed=seed)
-    save_npy_stack(tmp_path / "stack", x, y, chunk=chunk)
-    return x, y
+    return _saved(tmp_path / "stack", save_npy_stack, N, T, seed, chunk)
 
 
 def test_npy_stack_graph_reads_from_disk_not_from_the_client(tmp_path):
@@ -290,9 +295,7 @@ def _zarr_store(tmp_path, N=16, T=400, seed=6, chunk=4):
     pytest.importorskip("zarr")
     from learnlds.distributed import save_zarr_sequences
 
-    x, y = _data(N=N, T=T, seed=seed)
-    save_zarr_sequences(tmp_path / "seq.zarr", x, y, chunk=chunk)
-    return x, y
+    return _saved(tmp_path / "seq.zarr", save_zarr_sequences, N, T, seed, chunk)
 
 
 def test_zarr_sequences_are_read_by_the_tasks_and_fit_like_in_memory(tmp_path):
