@@ -522,6 +522,13 @@ class StateSpaceSystem:
 
 
 # --------------------------------------------------------------------------- internals
+def _check_state_space(system: Any) -> StateSpaceSystem:
+    """``system`` if it is a :class:`StateSpaceSystem`, else a ParameterError naming it."""
+    if not isinstance(system, StateSpaceSystem):
+        raise ParameterError(f"system: must be a StateSpaceSystem, got {type(system).__name__}")
+    return system
+
+
 def input_delays(delay: Any, n_inputs: int) -> np.ndarray:
     """Checked per-input delays: one int ``>= 0`` for all inputs, or one per input.
 
@@ -587,8 +594,7 @@ def with_input_delay(system: StateSpaceSystem, delay: Any) -> StateSpaceSystem:
     >>> s.order, s.simulate(np.r_[1.0, np.zeros(4)])
     (3, array([0. , 0. , 2. , 1. , 0.5]))
     """
-    if not isinstance(system, StateSpaceSystem):
-        raise ParameterError(f"system: must be a StateSpaceSystem, got {type(system).__name__}")
+    system = _check_state_space(system)
     d = input_delays(delay, system.n_inputs)
     if not d.any():
         return system
@@ -1148,8 +1154,7 @@ def estimate_initial_state(
     >>> np.round(estimate_initial_state(s, np.zeros(20), y), 6)
     array([3.])
     """
-    if not isinstance(system, StateSpaceSystem):
-        raise ParameterError(f"system: must be a StateSpaceSystem, got {type(system).__name__}")
+    system = _check_state_space(system)
     io = as_io(u, y, sequences=sequences, n_inputs=system.n_inputs, n_outputs=system.n_outputs)
     x0s = _initial_states(system, io.u, io.y)
     return x0s if io.sequences else x0s[0]

@@ -54,6 +54,7 @@ from .records import ScaledRecord, _LazyRecord
 from .risk import lagged, mimo_parts
 from .statespace import (
     StateSpaceSystem,
+    _check_state_space,
     _gauge_complement,
     _jacobian_blocks,
     _output_sse,
@@ -836,12 +837,6 @@ def state_space_covariance(
     if x0 is not None:
         x0 = np.broadcast_to(as_float_array(x0, "x0", ndim=(1, 2)), (N, n)).copy()
     return _state_space_covariance3(system, io.u, io.y, x0)
-
-
-def _check_state_space(system: Any) -> StateSpaceSystem:
-    if not isinstance(system, StateSpaceSystem):
-        raise ParameterError(f"system: must be a StateSpaceSystem, got {type(system).__name__}")
-    return system
 
 
 def _state_space_covariance3(
