@@ -300,10 +300,15 @@ class _FittedModel:
         self.input_offset = np.asarray(getattr(estimator, "input_offset_", 0.0), dtype=float)
         self.output_offset = np.asarray(getattr(estimator, "output_offset_", 0.0), dtype=float)
 
-    def simulate(self, u3: np.ndarray, sequences: bool = True) -> np.ndarray:
+    def check_inputs(self, u3: np.ndarray) -> None:
+        """Refuse data whose input count is not the model's (numpy would broadcast one
+        input column over several when the offsets are subtracted)."""
         m = self.system.n_inputs
-        if u3.shape[2] != m:  # numpy would broadcast one input column over several
+        if u3.shape[2] != m:
             raise DataError(f"u: has {u3.shape[2]} input channel(s) but the model takes {m}")
+
+    def simulate(self, u3: np.ndarray, sequences: bool = True) -> np.ndarray:
+        self.check_inputs(u3)
         return simulate_canonical(self.system, u3 - self.input_offset) + self.output_offset
 
 
@@ -414,7 +419,7 @@ def _simulate_from_estimated_state(model: Any, io: IOArrays) -> np.ndarray:
     """``(1, T, p)`` simulation from the least-squares initial state of this record."""
     u, y, offset = io.u[0], io.y[0], 0.0
     if isinstance(model, _FittedModel):  # the estimator's system acts on offset-free data
-        model.simulate(io.u[:, :1])  # the input count checked before any broadcasting
+        model.check_inputs(io.u)
         u, y, offset = u - model.input_offset, y - model.output_offset, model.output_offset
         model = model.system
     ss = model if isinstance(model, StateSpaceSystem) else StateSpaceSystem.from_canonical(model)
