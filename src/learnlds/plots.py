@@ -773,8 +773,9 @@ def bode_plot(
             (line,) = ax_m.semilogx(freq, 20 * np.log10(mag), label=label)
             ax_p.semilogx(freq, np.degrees(phase), label=label)
             if std is not None:
-                pair = _Band(std.magnitude[at], std.phase[at])
-                _shade_band(ax_m, ax_p, freq, mag, phase, pair, line)
+                _shade_band(
+                    ax_m, ax_p, freq, (mag, phase), (std.magnitude[at], std.phase[at]), line
+                )
     ax_m.set_ylabel("magnitude [dB]")
     ax_p.set_ylabel("phase [deg]")
     ax_p.set_xlabel("frequency [rad/s]" if dt is not None else "frequency [rad/sample]")
@@ -810,21 +811,16 @@ def _channel_pairs(name: str, resp: np.ndarray) -> list[tuple[str, tuple[Any, ..
     ]
 
 
-class _Band:
-    """The magnitude and phase standard errors of one curve."""
-
-    def __init__(self, magnitude: np.ndarray, phase: np.ndarray) -> None:
-        self.magnitude, self.phase = magnitude, phase
-
-
-def _shade_band(ax_m, ax_p, freq, mag, phase, std, line) -> None:
-    """+-2 sigma around magnitude (dB) and phase (deg), in the curve's colour."""
+def _shade_band(ax_m, ax_p, freq, curve, std, line) -> None:
+    """+-2 sigma around magnitude (dB) and phase (deg), in the curve's colour;
+    ``curve`` and ``std`` are ``(magnitude, phase)`` pairs."""
+    (mag, phase), (mag_std, phase_std) = curve, std
     colour = line.get_color()
-    lo = np.maximum(mag - 2 * std.magnitude, mag * 1e-3)
+    lo = np.maximum(mag - 2 * mag_std, mag * 1e-3)
     ax_m.fill_between(
         freq,
         20 * np.log10(lo),
-        20 * np.log10(mag + 2 * std.magnitude),
+        20 * np.log10(mag + 2 * mag_std),
         color=colour,
         alpha=0.2,
         lw=0,
@@ -832,8 +828,8 @@ def _shade_band(ax_m, ax_p, freq, mag, phase, std, line) -> None:
     )
     ax_p.fill_between(
         freq,
-        np.degrees(phase - 2 * std.phase),
-        np.degrees(phase + 2 * std.phase),
+        np.degrees(phase - 2 * phase_std),
+        np.degrees(phase + 2 * phase_std),
         color=colour,
         alpha=0.2,
         lw=0,
