@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import numpy as np
 import pytest
-from conftest import loop_simulate, random_system
+from conftest import daisy_path, loop_simulate, random_system
 
 from learnlds.datasets import load_daisy
 from learnlds.errors import DataError, ParameterError
@@ -24,18 +21,9 @@ from learnlds.subspace import (
 )
 from learnlds.validate import channel_fits, holdout
 
-REPO = Path(__file__).resolve().parents[1]
-
 
 def rel_markov_error(model, truth, k=60):
     return np.linalg.norm(model.markov(k) - truth.markov(k)) / np.linalg.norm(truth.markov(k))
-
-
-def daisy_file(name: str) -> Path:
-    for folder in (os.environ.get("LEARNLDS_DATA"), REPO.parent / "shared" / "data" / "daisy"):
-        if folder and (Path(folder) / f"{name}.dat").is_file():
-            return Path(folder) / f"{name}.dat"
-    pytest.skip(f"{name}.dat not available: set LEARNLDS_DATA")
 
 
 def daisy_record(name: str) -> tuple[np.ndarray, np.ndarray]:
@@ -143,7 +131,7 @@ def _validation_fits(u: np.ndarray, y: np.ndarray, orders: range) -> dict[int, f
 def test_select_order_within_one_and_a_half_points_of_the_best_order(name):
     """Issue 10's target on ballbeam, where the zero-state inner score chose order 1
     (15 points short: its transient at the cut hid what higher orders add), and cstr."""
-    raw = np.loadtxt(daisy_file(name))
+    raw = np.loadtxt(daisy_path(name))
     u, y = (raw[:, 0], raw[:, 1]) if name == "ballbeam" else (raw[:, 1], raw[:, 2:4])
     order, scores = select_order(*_estimation_half(u, y))
     fits = _validation_fits(u, y, range(1, 9))
@@ -345,7 +333,7 @@ def test_fit_best_rejects_a_refinement_that_fails_restarts_on_flutter():
     """Flutter at order 4: refined on the whole estimation half, the model rang at
     |z| = 0.996 and validated at -64 %; restarted inside the estimation data it already
     lost ~66 points to the screened winner, so that winner is kept."""
-    raw = np.loadtxt(daisy_file("flutter"))
+    raw = np.loadtxt(daisy_path("flutter"))
     u, y = raw[:, 0], raw[:, 1]
     model, info = fit_best(*_estimation_half(u, y), 4)
     assert info["refined"] is False and "rejected" in info["stop_reason"]
