@@ -140,8 +140,9 @@ def test_select_order_within_one_and_a_half_points_of_the_best_order(name):
 
 
 def test_holdout_score_and_jackknife_against_explicit_loops():
-    """Block sums (initial state and an offset per output fitted by least squares),
-    leave-one-block-out fits and the paired SE, recomputed by hand."""
+    """Block sums (initial state and an offset per output fitted by least squares, the
+    squared error charged rows / (rows - fitted)), leave-one-block-out fits and the
+    paired SE, recomputed by hand."""
     truth = random_system(3, 2, 2, 4)
     rng = np.random.default_rng(0)
     u = rng.normal(size=(1, 137, 2))
@@ -160,10 +161,11 @@ def test_holdout_score_and_jackknife_against_explicit_loops():
     blocks = [slice(a, b) for a, b in zip(edges[:-1], edges[1:], strict=True)]
     full, left_out = _jackknife_fits(sums)
 
+    charge = np.sqrt(137 * 2 / (137 * 2 - 5))  # 5 fitted values: 3 states, 2 offsets
+
     def fit(keep):
-        return np.mean(
-            100 * (1 - np.linalg.norm(err[keep], axis=0) / np.linalg.norm(y[0][keep], axis=0))
-        )
+        ratio = np.linalg.norm(err[keep], axis=0) / np.linalg.norm(y[0][keep], axis=0)
+        return np.mean(100 * (1 - charge * ratio))
 
     assert full == pytest.approx(fit(np.ones(137, bool)), abs=1e-9)
     for b, blk in enumerate(blocks):
@@ -202,6 +204,22 @@ def test_select_order_rule():
     greedy, scores = select_order(u, y, orders=[1, 2, 3, 4], tolerance=0.0, n_se=0.0)
     assert greedy == max(scores, key=scores.get)
     assert select_order(u, y, orders=[1, 2, 3, 4], n_se=1e6)[0] == 1
+
+
+@pytest.mark.parametrize("seed", [5, 7])
+def test_select_order_on_a_short_record_charges_the_fitted_initial_state(seed):
+    """100 samples of a noisy order-2 plant: a 30-sample hold-out with the initial state
+    fitted favours long states unless the fitted values are charged (both chose 4)."""
+    from learnlds import CanonicalSystem
+
+    rng = np.random.default_rng(seed)
+    r, th = rng.uniform(0.5, 0.95), rng.uniform(0.2, 2.5)
+    truth = CanonicalSystem([-2 * r * np.cos(th), r * r], rng.normal(size=2), d=rng.normal())
+    u = rng.normal(size=100)
+    y = truth.simulate(u)
+    y = y + 0.3 * y.std() * rng.normal(size=100)
+    u3, y3 = (a.reshape(1, -1, 1) - a.mean() for a in (u, y))
+    assert select_order(u3, y3)[0] <= 3
 
 
 def test_fit_best_holdout_beats_lowest_loss_on_ballbeam():
