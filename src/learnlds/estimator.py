@@ -165,9 +165,8 @@ class LDSRegressor(RegressorMixin, BaseEstimator):
     ----------
     order : int or 'auto', default 3
         State dimension of the returned model (for the canonical form: the degree of
-        the common denominator). ``'auto'`` chooses it in 1..8 on an inner hold-out
-        of the state-space fit, each order scored with the hold-out's initial state
-        and output offsets fitted, the smallest order within one standard error of the best
+        the common denominator). ``'auto'`` chooses it in 1..8 (fewer when the data
+        support fewer) by ``order_selection``
         (:func:`learnlds.subspace.select_order`); stores ``order_`` and
         ``order_scores_``.
     structure : {'auto', 'state-space', 'common-denominator'}, default 'auto'
@@ -237,6 +236,11 @@ class LDSRegressor(RegressorMixin, BaseEstimator):
         inputs and ``system_`` carries the delays as extra states
         (:func:`learnlds.statespace.with_input_delay`), so it predicts, exports and
         saves as is; ``covariance_`` is then not computed. Not for records on disk.
+    order_selection : {'bic', 'holdout'}, default 'bic'
+        How ``order='auto'`` compares orders: ``'bic'``, the Bayesian information
+        criterion of each order's state-space fit on all the (screening) data;
+        ``'holdout'``, the fit on the inner hold-out with its initial state and
+        offsets fitted, the smallest order within one standard error of the best.
 
     Attributes
     ----------
@@ -268,8 +272,9 @@ class LDSRegressor(RegressorMixin, BaseEstimator):
         The order used (chosen when ``order='auto'``); ``system_`` has
         ``sum(input_delay)`` more states when ``input_delay`` is set.
     order_scores_ : dict or None
-        Inner hold-out fit percent per candidate order, with the hold-out's initial
-        state and output offsets fitted (``order='auto'`` only).
+        Per candidate order (``order='auto'`` only): the information criterion
+        (``order_selection='bic'``, lower is better) or the inner hold-out fit percent
+        with the hold-out's initial state and output offsets fitted (``'holdout'``).
     start_info_ : dict
         State-space fits only: the chosen start, initial-state treatment and how
         they were chosen (``'holdout'`` or ``'loss'``).
@@ -324,6 +329,7 @@ class LDSRegressor(RegressorMixin, BaseEstimator):
         resume: bool = False,
         force: bool = False,
         input_delay: Any = 0,
+        order_selection: str = "bic",
     ) -> None:
         self.order = order
         self.structure = structure
@@ -347,6 +353,7 @@ class LDSRegressor(RegressorMixin, BaseEstimator):
         self.resume = resume
         self.force = force
         self.input_delay = input_delay
+        self.order_selection = order_selection
 
     # ------------------------------------------------------------------ parameters
     def _validate_params(self) -> tuple[int | None, int | None]:
@@ -370,6 +377,7 @@ class LDSRegressor(RegressorMixin, BaseEstimator):
                 )
             fit_order = overparam
         check_choice(self.method, "method", ("gn", "psgd"))
+        check_choice(self.order_selection, "order_selection", ("bic", "holdout"))
         if self.burn_in is not None:
             check_int(self.burn_in, "burn_in", low=0)
         check_int(self.steps, "steps", low=1)
@@ -588,13 +596,15 @@ class LDSRegressor(RegressorMixin, BaseEstimator):
         return _result(model, info)
 
     def _select_order(self, uc: np.ndarray, yc: np.ndarray, io: IOArrays, burn: int) -> int:
-        """``order='auto'``: the inner hold-out choice among the orders the data support."""
+        """``order='auto'``: ``select_order`` among the orders the data support."""
         us, ys = _screening_part(uc, yc)
         top = 1
         for k in range(1, _AUTO_MAX_ORDER + 1):
             if _n_params(k, io.n_inputs, io.n_outputs, self.structure_) * 3 < us.size:
                 top = k
-        best, scores = select_order(us, ys, range(1, top + 1), max_iter=self.max_iter)
+        best, scores = select_order(
+            us, ys, range(1, top + 1), method=self.order_selection, max_iter=self.max_iter
+        )
         self.order_scores_ = dict(scores)
         return int(best)
 

@@ -13,9 +13,9 @@
 * :func:`fit_best`: candidates (starts x initial-state treatments [x fit criteria])
   screened on the first part of the data, ranked by their simulation fit on the rest,
   the winner refined on all data.
-* :func:`select_order`: order chosen on the same inner hold-out that ranks the starts,
-  each order scored with the hold-out's initial state and offsets fitted, by the one-SE
-  rule.
+* :func:`select_order`: the order minimising the Bayesian information criterion of
+  the fit on all data (default), or chosen on the inner hold-out that ranks the starts
+  (each order scored with the hold-out's initial state and offsets fitted, one-SE rule).
 
 All functions take canonical, centred ``(N, T, m)`` / ``(N, T, p)`` arrays (see
 :mod:`learnlds._boundary`); the estimator validates user data before calling them.
@@ -62,6 +62,7 @@ _SCREEN_TOL = 1e-4  # relative loss decrease that ends a screening fit
 _ORDER_BLOCKS = 10  # contiguous blocks of the inner hold-out for select_order's jackknife
 _RESTARTS = 8  # zero-state restarts on which fit_best checks a refinement
 _RESTART_DROP = 0.5  # fit points a refinement may lose there before it counts as worse
+_BIC_FLOOR = 1e-10  # added to the normalised residual covariance (a fit of 99.999 %)
 
 
 def default_horizon(order: int, length: int, n_sequences: int, channels: int) -> int:
@@ -870,26 +871,69 @@ def _order_fits(
     return out
 
 
+def _bic(system: StateSpaceSystem, info: dict[str, Any], u3: np.ndarray, y3: np.ndarray) -> float:
+    """Bayesian information criterion of a fit on ``u3, y3`` (lower is better).
+
+    ``rows * log det(S) + d * log(rows)``: ``S`` the covariance of the simulation error
+    (from the fitted initial states), outputs divided by their RMS (units do not matter);
+    ``d = n (m + p) + m p`` identifiable parameters plus ``n`` per fitted initial state.
+    ``inf`` when the simulation is not finite.
+    """
+    N, T, p = y3.shape
+    n = system.order
+    x0 = info.get("x0")
+    fitted = info.get("x0_mode", "zero") != "zero" and np.shape(x0) == (N, n)
+    x0s = np.asarray(x0, dtype=float) if fitted else np.zeros((N, n))
+    with np.errstate(all="ignore"):
+        err = (y3 - _simulate3(system, u3, x0s)).reshape(N * T, p)
+    if not np.all(np.isfinite(err)):
+        return np.inf
+    scale = np.sqrt(np.mean(y3.reshape(N * T, p) ** 2, axis=0))
+    err = err / np.where(scale > 0, scale, 1.0)
+    cov = err.T @ err / (N * T) + _BIC_FLOOR * np.eye(p)
+    d = n * (system.n_inputs + p) + system.n_inputs * p + (N * n if fitted else 0)
+    return float(N * T * np.linalg.slogdet(cov)[1] + d * np.log(N * T))
+
+
+def _order_bics(
+    u3: np.ndarray, y3: np.ndarray, orders: list[int], fit_options: dict
+) -> dict[int, float]:
+    """Per order: the information criterion of :func:`fit_best` on all data (``inf``: failed)."""
+    out: dict[int, float] = {}
+    for k in orders:
+        try:
+            system, info = fit_best(u3, y3, k, **fit_options)
+        except (DataError, ParameterError):
+            out[k] = np.inf
+            continue
+        out[k] = _bic(system, info, u3, y3)
+    return out
+
+
 def select_order(
     u3: np.ndarray,
     y3: np.ndarray,
     orders: Iterable[int] = range(1, 9),
     *,
+    method: str = "bic",
     holdout: float = 0.3,
     tolerance: float = 0.5,
     n_se: float = 1.0,
     **fit_options: Any,
 ) -> tuple[int, dict[int, float]]:
-    """Choose the model order by the inner hold-out of :func:`fit_best` (one-SE rule).
+    """Choose the model order: information criterion of the full fit, or inner hold-out.
 
-    Per order, :func:`fit_best` (this ``holdout``, not refined) picks its candidate on
-    the last ``holdout`` of each sequence; the order's score is that candidate's fit
+    ``method='bic'`` (default; the hold-out is short, see ``docs/benchmarks.md``): each
+    order is fitted by :func:`fit_best` on all the data; the lowest Bayesian information
+    criterion of that fit's simulation error wins (:func:`_bic`).
+
+    ``method='holdout'``: per order, :func:`fit_best` (not refined) picks its candidate
+    on the last ``holdout`` of each sequence; the order's score is that candidate's fit
     percent there (output average), the segment's initial state and output offsets
-    fitted by least squares (its nuisances: :func:`_nuisance_free_error`), the squared
-    error charged for those fitted values (:func:`_holdout_sums`). The smallest order
-    within ``max(tolerance, n_se * SE)`` of the best wins, ``SE`` being the jackknife
-    standard error (10 contiguous blocks) of the score difference.
-    Orders that cannot be fitted or scored score ``-inf``.
+    fitted by least squares (:func:`_nuisance_free_error`), the squared error charged
+    for those fitted values (:func:`_holdout_sums`). The smallest order within
+    ``max(tolerance, n_se * SE)`` of the best wins, ``SE`` being the jackknife standard
+    error (10 contiguous blocks) of the score difference.
 
     Parameters
     ----------
@@ -897,13 +941,15 @@ def select_order(
         Canonical centred ``(N, T, m)`` inputs and ``(N, T, p)`` outputs.
     orders : iterable of int
         Candidate orders.
+    method : {'bic', 'holdout'}
+        How orders are compared (above).
     holdout : float
-        Fraction of each sequence kept for scoring, in ``(0, 1)``.
+        Fraction of each sequence ranking starts (``'holdout'``: and orders), ``(0, 1)``.
     tolerance : float
-        Fit points a smaller order may always lose to the best and still win.
+        ``'holdout'``: fit points a smaller order may always lose to the best and win.
     n_se : float
-        Standard errors of the score difference a smaller order may lose (1: the
-        one-standard-error rule; 0 with ``tolerance=0``: the best score).
+        ``'holdout'``: standard errors of the score difference a smaller order may lose
+        (1: the one-standard-error rule; 0 with ``tolerance=0``: the best score).
     **fit_options
         Passed to :func:`fit_best` (``starts``, ``x0``, ``max_iter``, ``tol``, ...).
 
@@ -912,14 +958,15 @@ def select_order(
     best_order : int
         The chosen order.
     scores : dict
-        Inner hold-out fit percent (initial state and offsets fitted) per order.
+        Per order: the information criterion (``'bic'``, lower is better, ``inf``:
+        not fitted) or the inner hold-out fit percent (``'holdout'``, ``-inf``).
 
     Raises
     ------
     ParameterError
-        No candidate orders, or bad ``holdout``/``tolerance``/``n_se``.
+        No candidate orders, or a bad ``method``/``holdout``/``tolerance``/``n_se``.
     DataError
-        No order could be fitted.
+        No order could be fitted (and scored).
 
     Examples
     --------
@@ -927,15 +974,42 @@ def select_order(
     >>> rng = np.random.default_rng(0)
     >>> u = rng.normal(size=(1, 1000, 1))
     >>> y = truth.simulate(u) + 0.05 * rng.normal(size=(1, 1000, 1))
-    >>> select_order(u, y, orders=[1, 2, 3])[0]
-    2
+    >>> select_order(u, y, orders=[1, 2, 3])[0], select_order(u, y, [1, 2, 3], method="holdout")[0]
+    (2, 2)
     """
+    method = check_choice(method, "method", ("bic", "holdout"))
     holdout = check_float(holdout, "holdout", low=0.0, high=1.0, low_open=True, high_open=True)
     tolerance = check_float(tolerance, "tolerance", low=0.0)
     n_se = check_float(n_se, "n_se", low=0.0)
     orders = sorted({check_int(k, "orders", low=1) for k in orders})
     if not orders:
         raise ParameterError("orders: give at least one candidate order")
+    if method == "bic":
+        return _bic_choice(u3, y3, orders, {**fit_options, "holdout": holdout})
+    return _holdout_choice(u3, y3, orders, holdout, (tolerance, n_se), fit_options)
+
+
+def _bic_choice(
+    u3: np.ndarray, y3: np.ndarray, orders: list[int], fit_options: dict
+) -> tuple[int, dict[int, float]]:
+    """``select_order(method='bic')`` once its arguments are checked."""
+    bics = _order_bics(u3, y3, orders, fit_options)
+    best = min(orders, key=lambda k: bics[k])
+    if not np.isfinite(bics[best]):
+        raise DataError(f"orders: none of {orders} could be fitted to these data")
+    return best, bics
+
+
+def _holdout_choice(
+    u3: np.ndarray,
+    y3: np.ndarray,
+    orders: list[int],
+    holdout: float,
+    slack: tuple[float, float],
+    fit_options: dict,
+) -> tuple[int, dict[int, float]]:
+    """``select_order(method='holdout')`` once its arguments are checked."""
+    tolerance, n_se = slack
     options = {**fit_options, "holdout": holdout, "refine": False}
     fits = _order_fits(u3, y3, orders, holdout, options)
     scores = {k: -np.inf if f is None else f[0] for k, f in fits.items()}
@@ -947,7 +1021,7 @@ def select_order(
         )
 
     def within(k: int) -> bool:
-        slack = max(tolerance, n_se * _paired_se(fits[k][1], fits[top][1]))
-        return scores[k] >= scores[top] - slack
+        gap = max(tolerance, n_se * _paired_se(fits[k][1], fits[top][1]))
+        return scores[k] >= scores[top] - gap
 
     return min(k for k in orders if fits[k] is not None and within(k)), scores
