@@ -317,7 +317,11 @@ def test_fit_order_auto_and_structure(tmp_path):
     proc = _run(["fit", str(data), "--order", "auto", "--quiet"], tmp_path)
     assert proc.returncode == 0, proc.stderr
     assert "(chosen)" in proc.stderr and "state-space" in proc.stderr
-    assert "order scores (inner hold-out" in proc.stderr and " 8: " in proc.stderr
+    assert "order scores (information criterion" in proc.stderr and " 8: " in proc.stderr
+    proc = _run(
+        ["fit", str(data), "--order", "auto", "--order-selection", "holdout", "--quiet"], tmp_path
+    )
+    assert proc.returncode == 0 and "order scores (inner hold-out" in proc.stderr
     proc = _run(["fit", str(data), "--structure", "common-denominator", "--quiet"], tmp_path)
     assert proc.returncode == 0 and "common-denominator" in proc.stderr
     assert _run(["fit", str(data), "--order", "two"], tmp_path).returncode == 2
@@ -358,3 +362,71 @@ def test_simulate_a_saved_mimo_model(tmp_path):
     noisy = np.loadtxt(tmp_path / "n.csv", delimiter=",", skiprows=1)
     np.testing.assert_allclose(noisy[:, :2], table[:, :2], atol=1e-8)
     assert 0.2 < np.std(noisy[:, 2:] - table[:, 2:]) < 1.0
+
+
+def _mimo_file(tmp_path, length=300):
+    """A 2-input 2-output record (columns a, b -> p, q) around an operating point."""
+    from conftest import random_system
+
+    truth = random_system(2, 2, 2, seed=3, radius=0.8)
+    rng = np.random.default_rng(0)
+    u = rng.normal(size=(length, 2))
+    y = truth.simulate(u) + 0.1 * rng.normal(size=(length, 2))
+    path = tmp_path / "d.csv"
+    table = np.column_stack([u + [1.0, -2.0], y + [5.0, 0.0]])
+    np.savetxt(path, table, delimiter=",", header="a,b,p,q", comments="")
+    return path, truth
+
+
+def test_report_of_a_mimo_model_end_to_end(tmp_path, capsys):
+    """`fit` on a multi-column file, then `report`: the page of write_model_report with the
+    protocol's fit per output and the saved operating point."""
+    import re
+
+    from learnlds.modelfile import load as load_model
+    from learnlds.validate import holdout
+
+    data, _ = _mimo_file(tmp_path)
+    cols = ["--input-col", "a,b", "--output-col", "p,q"]
+    model = tmp_path / "m.json"
+    assert main(["fit", str(data), *cols, "--order", "2", "--quiet", "--out", str(model)]) == 0
+    doc = json.loads(model.read_text())
+    assert doc["metadata"]["input_offset"] != [1.0, -2.0]  # the estimation means
+    doc["metadata"]["input_offset"] = [1.0, -2.0]  # the saved operating point is shown
+    model.write_text(json.dumps(doc))
+    out = tmp_path / "rep"
+    assert main(["report", str(model), str(data), *cols, "--out", str(out)]) == 0
+    printed = capsys.readouterr().err
+    assert "validation fit per output: p " in printed and "report written to" in printed
+    text = (out / "index.html").read_text(encoding="utf-8")
+    assert "Bode diagrams" in text and "Fit per output" in text and "Pac-Man" not in text
+    table = np.loadtxt(data, delimiter=",", skiprows=1)
+    res = holdout(load_model(model), table[:, :2], table[:, 2:])
+    fits = re.findall(r"<tr><td>([pq])</td><td>([-\d.]+) %</td><td>([-\d.]+) %</td></tr>", text)
+    assert [f[0] for f in fits] == ["p", "q"]
+    for k, (_, est, val) in enumerate(fits):
+        assert float(est) == pytest.approx(res.estimation_fits[k], abs=0.006)
+        assert float(val) == pytest.approx(res.validation_fits[k], abs=0.006)
+    assert "<th>input offsets</th><td>1, -2</td>" in text
+    assert (out / "figures" / "4-bode-y2.svg").is_file()
+
+
+def test_report_refuses_columns_that_do_not_match_the_model(tmp_path, capsys):
+    """A 2x2 model on the default (one input, one output) columns, and a SISO model on
+    two inputs and two outputs: one clear line, exit 2, no report."""
+    from learnlds.statespace import StateSpaceSystem
+
+    data, truth = _mimo_file(tmp_path, length=60)
+    mimo, siso = tmp_path / "mimo.json", tmp_path / "siso.json"
+    truth.save(mimo)
+    StateSpaceSystem([[0.5]], [[1.0]], [[1.0]]).save(siso)
+    proc = _run(["report", str(mimo), str(data), "--out", "rep"], tmp_path)
+    assert proc.returncode == 2, proc.stderr
+    line = proc.stderr.strip().splitlines()[-1]
+    assert line.startswith("learnlds: error: ") and "Traceback" not in proc.stderr
+    assert "1 input column(s) (a) and 1 output column(s) (b), but the model" in line
+    assert "takes 2 input(s) and gives 2 output(s)" in line and "--input-col" in line
+    cols = ["--input-col", "a,b", "--output-col", "p,q"]
+    assert main(["report", str(siso), str(data), *cols, "--out", str(tmp_path / "rep")]) == 2
+    assert "2 input column(s) (a, b)" in capsys.readouterr().err
+    assert not (tmp_path / "rep").exists()

@@ -164,7 +164,12 @@ def cmd_fit(args: argparse.Namespace) -> int:
     )
     if model.order_scores_:
         scores = ", ".join(f"{k}: {v:.1f}" for k, v in model.order_scores_.items())
-        _say(f"order scores (inner hold-out fit %, initial state and offsets fitted): {scores}")
+        what = (
+            "information criterion, lower is better"
+            if args.order_selection == "bic"
+            else "inner hold-out fit %, initial state and offsets fitted"
+        )
+        _say(f"order scores ({what}): {scores}")
     if on_disk:
         _say("fit percentages skipped for a record on disk (they would load it whole)")
     elif frac > 0:
@@ -261,6 +266,7 @@ def _estimator(args: argparse.Namespace) -> Any:
         resume=args.resume,
         force=args.force,
         input_delay=args.input_delay,
+        order_selection=args.order_selection,
     )
 
 
@@ -335,29 +341,43 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    """``learnlds report``: the HTML report of a saved SISO model on a data file."""
-    from .errors import UnsupportedShapeError
+    """``learnlds report``: the HTML report of a saved model on a data file.
+
+    A SISO model on one input and one output gets the post's report
+    (:func:`learnlds.report.write_report`); any other model gets the report of
+    :func:`learnlds.report.write_model_report` (one figure per output, fits per output).
+    """
     from .modelfile import load, read_metadata
-    from .report import Scaling, write_report
+    from .report import Scaling, write_model_report, write_report
     from .statespace import StateSpaceSystem
     from .validate import holdout
 
     if not Path(args.out).is_dir():
         check_output_path(args.out, "--out")  # the folder that will hold it must exist
+    if args.validation_fraction == 0:
+        raise ParameterError("--validation-fraction: the report needs a validation part, got 0")
     system = load(args.model)
-    if isinstance(system, StateSpaceSystem) and system.is_siso:
-        system = system.to_canonical()  # the report draws the canonical form
-    if not system.is_siso:
-        raise UnsupportedShapeError(
-            f"{args.model}: the report draws single-input single-output models"
-        )
     meta = read_metadata(args.model)
     data = _load(args.data, args.input_col, args.output_col, args.dt)
-    if not data.is_siso:
-        raise UnsupportedShapeError(
-            f"{args.data}: pick one input and one output (--input-col, --output-col)"
+    _check_report_columns(system, data, args)
+    cut = len(data) - int(round(args.validation_fraction * len(data)))  # as fit cuts
+    split = cut / len(data)
+    title = f"learnlds report: {Path(args.model).name} on {Path(args.data).name}"
+    notes = [f"Model {args.model} on data {args.data}."]
+    if not system.is_siso:
+        page = write_model_report(
+            args.out,
+            data=data,
+            model=system,
+            split=split,
+            input_offset=_saved_offset(meta, "input_offset", system.n_inputs, args.model),
+            output_offset=_saved_offset(meta, "output_offset", system.n_outputs, args.model),
+            title=title,
+            notes=notes,
         )
-    split = 1.0 - args.validation_fraction
+        return _reported(holdout(system, data.u, data.y, split=split), page, data.output_names)
+    if isinstance(system, StateSpaceSystem):
+        system = system.to_canonical()  # the post's report draws the canonical form
     res = holdout(system, data.u1, data.y1, split=split)
     u_off = (
         _offset(meta, "input_offset", 1, args.model)[0]
@@ -375,10 +395,36 @@ def cmd_report(args: argparse.Namespace) -> int:
         model=system,
         scaling=Scaling(float(u_off), 1.0, float(y_off), 1.0),
         split=split,
-        title=f"learnlds report: {Path(args.model).name} on {Path(args.data).name}",
-        notes=[f"Model {args.model} on data {args.data}."],
+        title=title,
+        notes=notes,
     )
+    return _reported(res, page)
+
+
+def _check_report_columns(system: Any, data: Any, args: argparse.Namespace) -> None:
+    """The data's chosen columns must be the model's inputs and outputs, one for one."""
+    if (data.n_inputs, data.n_outputs) == (system.n_inputs, system.n_outputs):
+        return
+    raise DataError(
+        f"{args.data}: {data.n_inputs} input column(s) ({', '.join(data.input_names)}) and "
+        f"{data.n_outputs} output column(s) ({', '.join(data.output_names)}), but the model "
+        f"{args.model} takes {system.n_inputs} input(s) and gives {system.n_outputs} "
+        "output(s); choose them with --input-col and --output-col (names or 0-based "
+        "indices, comma separated)"
+    )
+
+
+def _saved_offset(meta: dict[str, Any], key: str, count: int, path: str) -> np.ndarray | None:
+    """A saved offset, or ``None`` (the report then uses the estimation part's means)."""
+    return _offset(meta, key, count, path) if key in meta else None
+
+
+def _reported(res: Any, page: Path, names: Sequence[str] = ()) -> int:
+    """Say the protocol's fits (averaged over outputs, then per output) and the page."""
     _say(f"estimation fit {res.estimation_fit:.2f} %, validation fit {res.validation_fit:.2f} %")
+    if len(names) > 1:
+        fits = ", ".join(f"{n} {v:.2f} %" for n, v in zip(names, res.validation_fits, strict=True))
+        _say(f"validation fit per output: {fits}")
     _say(f"report written to {page}")
     return 0
 
@@ -494,6 +540,12 @@ def _add_fit(sub: Any) -> None:
     p.add_argument("data", help="data file")
     p.add_argument(
         "--order", type=_order, default=3, help="model order (state dimension), or 'auto'"
+    )
+    p.add_argument(
+        "--order-selection",
+        choices=("bic", "holdout"),
+        default="bic",
+        help="how --order auto compares orders: information criterion or inner hold-out",
     )
     p.add_argument(
         "--structure",

@@ -168,7 +168,9 @@ def io_data(data: Any, ax: Axes | None = None, *, max_samples: int | None = None
     Parameters
     ----------
     data : learnlds.datasets.IOData
-        A single-input single-output record.
+        A record. Single-input single-output: one panel, as in the post. Several
+        channels: one panel per channel (inputs green, held between samples; outputs
+        red), stacked on a shared time axis, or all on ``ax`` when given.
     ax : matplotlib.axes.Axes, optional
         Axes to draw on; a new figure by default.
     max_samples : int, optional
@@ -181,14 +183,18 @@ def io_data(data: Any, ax: Axes | None = None, *, max_samples: int | None = None
 
     Examples
     --------
-    >>> from learnlds.datasets import synthetic_dryer
+    >>> from learnlds.datasets import IOData, synthetic_dryer
     >>> fig = io_data(synthetic_dryer(100), max_samples=50)
     >>> len(fig.axes[0].lines[0].get_xdata())
     50
+    >>> len(io_data(IOData.from_arrays(np.ones((20, 2)), np.ones((20, 3)))).axes)
+    5
     """
     count = check_int(max_samples, "max_samples", low=1, allow_none=True)
-    fig, ax = _axes(ax, figsize=(8.0, 3.6))
     T = len(data) if count is None else min(count, len(data))
+    if not data.is_siso:
+        return _channel_panels(data, T, ax)
+    fig, ax = _axes(ax, figsize=(8.0, 3.6))
     t = data.time[:T]
     ax.plot(
         t,
@@ -213,6 +219,33 @@ def io_data(data: Any, ax: Axes | None = None, *, max_samples: int | None = None
         loc="lower center", bbox_to_anchor=(0.5, 1.08), ncol=2, fontsize="small", frameon=False
     )
     ax.grid(alpha=0.3)
+    return fig
+
+
+def _channel_panels(data: Any, T: int, ax: Axes | None) -> Figure:
+    """A record with several channels: one panel per input, then one per output."""
+    m, p = data.n_inputs, data.n_outputs
+    if ax is None:
+        height = 1.5 if m + p <= 6 else 1.15  # per panel
+        fig = _new_figure((8.0, 0.8 + height * (m + p)), layout="constrained")
+        axes = list(fig.subplots(m + p, 1, sharex=True, squeeze=False)[:, 0])
+    else:
+        fig, axes = ax.figure, [ax] * (m + p)
+    t = data.time[:T]
+    for j in range(m):
+        label = _label(data.input_names[j : j + 1], data.input_units[j : j + 1], "input")
+        axes[j].plot(
+            t, data.u[:T, j], color=_INPUT_COLOUR, lw=0.9, drawstyle="steps-post", label=label
+        )
+    for i in range(p):
+        label = _label(data.output_names[i : i + 1], data.output_units[i : i + 1], "output")
+        axes[m + i].plot(t, data.y[:T, i], color=_OUTPUT_COLOUR, lw=1.2, label=label)
+    for a in dict.fromkeys(axes):  # each panel once
+        a.legend(loc="upper right", fontsize="small")
+        a.grid(alpha=0.3)
+    axes[-1].set_xlabel(f"time [{data.time_unit}]" if data.dt is not None else "sample")
+    kind = "synthetic" if data.synthetic else "measured"
+    axes[0].set_title(f"{data.name}: {kind} inputs (green) and outputs (red)", fontsize="medium")
     return fig
 
 
