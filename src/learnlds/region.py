@@ -257,7 +257,8 @@ class PacmanRegion:
         f1 = -p * P[1].imag + r * P[1].real
         f2 = -(p * P[2].real + r * P[2].imag)
         lo, hi = t["half"]
-        tq = np.clip(-f1 / np.where(f2 > 0, f2, np.inf), lo, hi)
+        with np.errstate(over="ignore"):  # a tiny curvature: the vertex is far out, clipped
+            tq = np.clip(-f1 / np.where(f2 > 0, f2, np.inf), lo, hi)
         quad = np.minimum(
             np.minimum(f1 * lo + 0.5 * f2 * lo**2, f1 * hi + 0.5 * f2 * hi**2),
             f1 * tq + 0.5 * f2 * tq**2,
