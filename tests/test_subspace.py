@@ -160,27 +160,38 @@ def test_select_order_within_one_and_a_half_points_of_the_best_order(name, metho
 
 
 def test_bic_against_an_explicit_computation():
-    """``rows log det(S) + d log(rows)`` from a loop simulation from the fitted initial
-    states, outputs divided by their RMS, ``d = n (m + p) + m p + N n``."""
+    """``rows log det(S) + d log(rows)`` from a loop simulation from each sequence's
+    least-squares initial state, outputs divided by their RMS, ``d = n (m + p) + m p + N n``."""
     truth = random_system(3, 2, 2, 8)
     rng = np.random.default_rng(1)
     u = rng.normal(size=(2, 150, 2))
-    y = truth.simulate(u) + 0.2 * rng.normal(size=(2, 150, 2))
+    y = truth.simulate(u, x0=rng.normal(size=3)) + 0.2 * rng.normal(size=(2, 150, 2))
     model = random_system(3, 2, 2, 9, radius=0.8)
-    x0s = rng.normal(size=(2, 3))
-    err = np.concatenate([y[i] - loop_simulate(model, u[i], x0s[i]) for i in range(2)])
-    err = err / np.sqrt(np.mean(y.reshape(-1, 2) ** 2, axis=0))
+    errs = []
+    for i in range(2):
+        free = np.stack([loop_simulate(model, 0 * u[i], e).ravel() for e in np.eye(3)], axis=1)
+        forced = y[i] - loop_simulate(model, u[i], np.zeros(3))
+        x0 = np.linalg.lstsq(free, forced.ravel(), rcond=None)[0]
+        errs.append(y[i] - loop_simulate(model, u[i], x0))
+    err = np.concatenate(errs) / np.sqrt(np.mean(y.reshape(-1, 2) ** 2, axis=0))
     logdet = np.log(np.linalg.det(err.T @ err / 300 + 1e-10 * np.eye(2)))
-    d_free = 3 * (2 + 2) + 2 * 2
-    fitted = _bic(model, {"x0_mode": "estimate", "x0": x0s}, u, y)
-    assert fitted == pytest.approx(300 * logdet + (d_free + 6) * np.log(300), rel=1e-10)
-    err0 = np.concatenate([y[i] - loop_simulate(model, u[i], np.zeros(3)) for i in range(2)])
-    err0 = err0 / np.sqrt(np.mean(y.reshape(-1, 2) ** 2, axis=0))
-    logdet0 = np.log(np.linalg.det(err0.T @ err0 / 300 + 1e-10 * np.eye(2)))
-    zero = _bic(model, {"x0_mode": "zero", "x0": x0s}, u, y)  # initial states not fitted
-    assert zero == pytest.approx(300 * logdet0 + d_free * np.log(300), rel=1e-10)
+    d = 3 * (2 + 2) + 2 * 2 + 2 * 3
+    assert _bic(model, u, y) == pytest.approx(300 * logdet + d * np.log(300), rel=1e-8)
     blown = StateSpaceSystem(np.array([[1.5]]), [[1.0, 0.0]], [[1.0], [1.0]])
-    assert _bic(blown, {}, np.full((1, 3000, 2), 1.0), y[:1].repeat(20, axis=1)) == np.inf
+    assert _bic(blown, np.full((1, 3000, 2), 1.0), y[:1].repeat(20, axis=1)) == np.inf
+
+
+def test_bic_counts_initial_states_for_every_order():
+    """Four sequences of an order-2 plant: the order-2 fit that estimated its initial
+    states is not charged for them alone (an order-3 fit from zero state won then)."""
+    from learnlds import CanonicalSystem
+
+    truth = CanonicalSystem([-0.6, 0.2], [1.0, -0.5], d=0.3)
+    rng = np.random.default_rng(0)
+    u = rng.normal(size=(4, 300))
+    y = np.stack([truth.simulate(x) for x in u]) + 0.05 * rng.normal(size=(4, 300))
+    best, bics = select_order((u - u.mean())[..., None], (y - y.mean())[..., None])
+    assert best == 2 and min(bics, key=bics.get) == 2
 
 
 def test_holdout_score_and_jackknife_against_explicit_loops():

@@ -37,6 +37,7 @@ from .statespace import (
     _check_canonical,
     _fit_predictor,
     _fit_scaled,
+    _initial_states,
     _rescale,
     _simulate3,
     linear_bdx0,
@@ -871,27 +872,31 @@ def _order_fits(
     return out
 
 
-def _bic(system: StateSpaceSystem, info: dict[str, Any], u3: np.ndarray, y3: np.ndarray) -> float:
-    """Bayesian information criterion of a fit on ``u3, y3`` (lower is better).
+def _bic(system: StateSpaceSystem, u3: np.ndarray, y3: np.ndarray) -> float:
+    """Bayesian information criterion of ``system`` on ``u3, y3`` (lower is better).
 
     ``rows * log det(S) + d * log(rows)``: ``S`` the covariance of the simulation error
-    (from the fitted initial states), outputs divided by their RMS (units do not matter);
-    ``d = n (m + p) + m p`` identifiable parameters plus ``n`` per fitted initial state.
-    ``inf`` when the simulation is not finite.
+    from each sequence's least-squares initial state, outputs divided by their RMS
+    (units do not matter); ``d = n (m + p) + m p`` identifiable parameters plus ``n``
+    per sequence. Every order gets its initial states the same way, whichever
+    treatment :func:`fit_best` chose for it (charging only the fits that estimated
+    them made an order-2 plant choose order 3). ``inf`` when the simulation is not
+    finite.
     """
     N, T, p = y3.shape
     n = system.order
-    x0 = info.get("x0")
-    fitted = info.get("x0_mode", "zero") != "zero" and np.shape(x0) == (N, n)
-    x0s = np.asarray(x0, dtype=float) if fitted else np.zeros((N, n))
     with np.errstate(all="ignore"):
+        try:
+            x0s = _initial_states(system, u3, y3)
+        except (np.linalg.LinAlgError, ValueError):
+            return np.inf
         err = (y3 - _simulate3(system, u3, x0s)).reshape(N * T, p)
     if not np.all(np.isfinite(err)):
         return np.inf
     scale = np.sqrt(np.mean(y3.reshape(N * T, p) ** 2, axis=0))
     err = err / np.where(scale > 0, scale, 1.0)
     cov = err.T @ err / (N * T) + _BIC_FLOOR * np.eye(p)
-    d = n * (system.n_inputs + p) + system.n_inputs * p + (N * n if fitted else 0)
+    d = n * (system.n_inputs + p) + system.n_inputs * p + N * n
     return float(N * T * np.linalg.slogdet(cov)[1] + d * np.log(N * T))
 
 
@@ -902,11 +907,11 @@ def _order_bics(
     out: dict[int, float] = {}
     for k in orders:
         try:
-            system, info = fit_best(u3, y3, k, **fit_options)
+            system, _ = fit_best(u3, y3, k, **fit_options)
         except (DataError, ParameterError):
             out[k] = np.inf
             continue
-        out[k] = _bic(system, info, u3, y3)
+        out[k] = _bic(system, u3, y3)
     return out
 
 
