@@ -877,11 +877,12 @@ def _bic(system: StateSpaceSystem, u3: np.ndarray, y3: np.ndarray) -> float:
 
     ``rows * log det(S) + d * log(rows)``: ``S`` the covariance of the simulation error
     from each sequence's least-squares initial state, outputs divided by their RMS
-    (units do not matter); ``d = n (m + p) + m p`` identifiable parameters plus ``n``
-    per sequence. Every order gets its initial states the same way, whichever
-    treatment :func:`fit_best` chose for it (charging only the fits that estimated
-    them made an order-2 plant choose order 3). ``inf`` when the simulation is not
-    finite.
+    (units do not matter), unbiased (times ``rows p / (rows p - d)``: without it 30
+    samples of order-2 plants chose order 4); ``d = n (m + p) + m p`` identifiable
+    parameters plus ``n`` per sequence. Every order gets its initial states the same
+    way, whichever treatment :func:`fit_best` chose for it (charging only the fits that
+    estimated them made an order-2 plant choose order 3). ``inf`` when the simulation
+    is not finite or ``d >= rows p``.
     """
     N, T, p = y3.shape
     n = system.order
@@ -895,8 +896,10 @@ def _bic(system: StateSpaceSystem, u3: np.ndarray, y3: np.ndarray) -> float:
         return np.inf
     scale = np.sqrt(np.mean(y3.reshape(N * T, p) ** 2, axis=0))
     err = err / np.where(scale > 0, scale, 1.0)
-    cov = err.T @ err / (N * T) + _BIC_FLOOR * np.eye(p)
     d = n * (system.n_inputs + p) + system.n_inputs * p + N * n
+    if d >= N * T * p:
+        return np.inf
+    cov = err.T @ err / (N * T - d / p) + _BIC_FLOOR * np.eye(p)
     return float(N * T * np.linalg.slogdet(cov)[1] + d * np.log(N * T))
 
 
