@@ -7,6 +7,7 @@ import time
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import random_system
 from sklearn.base import clone
 from sklearn.model_selection import GridSearchCV, KFold
 from sklearn.utils.estimator_checks import parametrize_with_checks
@@ -294,6 +295,22 @@ def test_structure_follows_the_settings():
         LDSRegressor(order=3, structure="state-space", method="psgd").fit(u, y)
     auto = LDSRegressor(order="auto").fit(u, y)
     assert auto.order_ in auto.order_scores_ and 1 <= auto.order_ <= 8
+
+
+@pytest.mark.parametrize("shape", [(1, 1), (2, 2)])
+def test_order_auto_returns_the_fixed_order_fit_of_its_choice(shape):
+    """``order='auto'`` keeps the chosen order's fit from the selection instead of fitting
+    it again: the model equals ``LDSRegressor(order=order_)``'s."""
+    m, p = shape
+    truth = random_system(3, m, p, 21)
+    rng = np.random.default_rng(5)
+    u = rng.normal(size=(400, m))
+    y = truth.simulate(u) + 0.1 * rng.normal(size=(400, p))
+    u, y = (u[:, 0], y[:, 0]) if shape == (1, 1) else (u, y)
+    auto = LDSRegressor(order="auto").fit(u, y)
+    fixed = LDSRegressor(order=auto.order_).fit(u, y)
+    assert min(auto.order_scores_, key=auto.order_scores_.get) == auto.order_
+    np.testing.assert_allclose(auto.predict(u), fixed.predict(u), rtol=1e-10, atol=1e-12)
 
 
 def test_memory_mapped_record_streams_and_equals_the_in_memory_fit(tmp_path):

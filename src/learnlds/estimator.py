@@ -40,7 +40,7 @@ from .errors import (
 from .records import ScaledRecord, _lazy, _streaming_stats, streaming_io, streaming_moments
 from .reduce import reduce
 from .statespace import StateSpaceSystem, input_delays, with_input_delay
-from .subspace import _START_SAMPLES, fit_best, fit_state_space, select_order
+from .subspace import _START_SAMPLES, _bic_choice, fit_best, fit_state_space, select_order
 from .systems import CanonicalSystem
 from .train import (
     TrainResult,
@@ -494,6 +494,7 @@ class LDSRegressor(RegressorMixin, BaseEstimator):
             raise ParameterError(
                 "input_delay: with several inputs or outputs it needs structure='state-space'"
             )
+        self._order_fit = None
         if order is None:
             order = fit_order = self._select_order(uc, yc, io, burn)
         else:
@@ -581,7 +582,11 @@ class LDSRegressor(RegressorMixin, BaseEstimator):
         us, ys = _screening_part(uc, yc)
         whole = us.shape[:2] == uc.shape[:2]
         siso = us.shape[2] == ys.shape[2] == 1  # its long-record solver starts coarse anyway
-        model, info = fit_best(us, ys, order, max_iter=self.max_iter, refine=whole or not siso)
+        refine = whole or not siso
+        if self._order_fit is not None and refine:  # order='auto' fitted it already
+            model, info = self._order_fit
+        else:
+            model, info = fit_best(us, ys, order, max_iter=self.max_iter, refine=refine)
         self.start_info_ = {k: info[k] for k in ("start", "x0_mode", "selected_by") if k in info}
         self._fit_x0 = info.get("x0") if whole and info.get("x0_mode") != "zero" else None
         if model.is_siso:
@@ -602,9 +607,11 @@ class LDSRegressor(RegressorMixin, BaseEstimator):
         for k in range(1, _AUTO_MAX_ORDER + 1):
             if _n_params(k, io.n_inputs, io.n_outputs, self.structure_) * 3 < us.size:
                 top = k
-        best, scores = select_order(
-            us, ys, range(1, top + 1), method=self.order_selection, max_iter=self.max_iter
-        )
+        orders = list(range(1, top + 1))
+        if self.order_selection == "bic":  # the chosen order's fit is kept for _fit_state_space
+            best, scores, self._order_fit = _bic_choice(us, ys, orders, {"max_iter": self.max_iter})
+        else:
+            best, scores = select_order(us, ys, orders, method="holdout", max_iter=self.max_iter)
         self.order_scores_ = dict(scores)
         return int(best)
 

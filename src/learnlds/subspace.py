@@ -905,17 +905,19 @@ def _bic(system: StateSpaceSystem, u3: np.ndarray, y3: np.ndarray) -> float:
 
 def _order_bics(
     u3: np.ndarray, y3: np.ndarray, orders: list[int], fit_options: dict
-) -> dict[int, float]:
-    """Per order: the information criterion of :func:`fit_best` on all data (``inf``: failed)."""
-    out: dict[int, float] = {}
+) -> tuple[dict[int, float], dict[int, Any]]:
+    """Per order: the information criterion of :func:`fit_best` on all data (``inf``:
+    failed), and that fit (``None``: failed)."""
+    bics: dict[int, float] = {}
+    fits: dict[int, Any] = {}
     for k in orders:
         try:
-            system, _ = fit_best(u3, y3, k, **fit_options)
+            fits[k] = fit_best(u3, y3, k, **fit_options)
         except (DataError, ParameterError):
-            out[k] = np.inf
+            bics[k], fits[k] = np.inf, None
             continue
-        out[k] = _bic(system, u3, y3)
-    return out
+        bics[k] = _bic(fits[k][0], u3, y3)
+    return bics, fits
 
 
 def select_order(
@@ -993,19 +995,20 @@ def select_order(
     if not orders:
         raise ParameterError("orders: give at least one candidate order")
     if method == "bic":
-        return _bic_choice(u3, y3, orders, {**fit_options, "holdout": holdout})
+        return _bic_choice(u3, y3, orders, {**fit_options, "holdout": holdout})[:2]
     return _holdout_choice(u3, y3, orders, holdout, (tolerance, n_se), fit_options)
 
 
 def _bic_choice(
     u3: np.ndarray, y3: np.ndarray, orders: list[int], fit_options: dict
-) -> tuple[int, dict[int, float]]:
-    """``select_order(method='bic')`` once its arguments are checked."""
-    bics = _order_bics(u3, y3, orders, fit_options)
+) -> tuple[int, dict[int, float], tuple[StateSpaceSystem, dict[str, Any]]]:
+    """``select_order(method='bic')`` once its arguments are checked; also the chosen
+    order's ``fit_best`` result (the estimator keeps it instead of fitting it again)."""
+    bics, fits = _order_bics(u3, y3, orders, fit_options)
     best = min(orders, key=lambda k: bics[k])
     if not np.isfinite(bics[best]):
         raise DataError(f"orders: none of {orders} could be fitted to these data")
-    return best, bics
+    return best, bics, fits[best]
 
 
 def _holdout_choice(
