@@ -502,6 +502,7 @@ class LDSRegressor(RegressorMixin, BaseEstimator):
         self.order_ = order
         self._check_data_size(io, fit_order, burn, self.structure_)
         result = self._solve(uc, yc, order, fit_order, burn)
+        self._order_fit = None  # used by _solve; not kept (nor pickled) with the model
         self._store(result, order, io, dt)
         self._check_result()
         self._uncertainty(result, uc, yc, burn)
@@ -587,7 +588,6 @@ class LDSRegressor(RegressorMixin, BaseEstimator):
             model, info = self._order_fit
         else:
             model, info = fit_best(us, ys, order, max_iter=self.max_iter, refine=refine)
-        self._order_fit = None  # not kept (nor pickled) with the fitted estimator
         self.start_info_ = {k: info[k] for k in ("start", "x0_mode", "selected_by") if k in info}
         self._fit_x0 = info.get("x0") if whole and info.get("x0_mode") != "zero" else None
         if model.is_siso:
