@@ -855,19 +855,28 @@ def _paired_se(left_out_a: np.ndarray, left_out_b: np.ndarray) -> float:
     return float(np.sqrt((B - 1) / B * np.sum((d - d.mean()) ** 2))) if B > 1 else 0.0
 
 
-def _order_fits(
-    u3: np.ndarray, y3: np.ndarray, orders: list[int], holdout: float, fit_options: dict
-) -> dict[int, tuple[float, np.ndarray] | None]:
-    """Per order: the screened winner's hold-out fit and its leave-one-block-out fits."""
-    _, _, uv, yv = _split(u3, y3, holdout)
-    out: dict[int, tuple[float, np.ndarray] | None] = {}
+def _fits_per_order(
+    u3: np.ndarray, y3: np.ndarray, orders: list[int], fit_options: dict
+) -> dict[int, tuple[StateSpaceSystem, dict[str, Any]] | None]:
+    """:func:`fit_best` at every order (``None`` where the order cannot be fitted)."""
+    out: dict[int, tuple[StateSpaceSystem, dict[str, Any]] | None] = {}
     for k in orders:
         try:
-            system, info = fit_best(u3, y3, k, **fit_options)
+            out[k] = fit_best(u3, y3, k, **fit_options)
         except (DataError, ParameterError):
             out[k] = None
-            continue
-        sums = _holdout_sums(system, uv, yv) if info["selected_by"] == "holdout" else None
+    return out
+
+
+def _holdout_scores(
+    fits: dict[int, Any], uv: np.ndarray, yv: np.ndarray
+) -> dict[int, tuple[float, np.ndarray] | None]:
+    """Per order: the screened winner's hold-out fit and its leave-one-block-out fits
+    (``None``: not fitted, or chosen by loss because the hold-out was too short)."""
+    out: dict[int, tuple[float, np.ndarray] | None] = {}
+    for k, fit in fits.items():
+        held = fit is not None and fit[1]["selected_by"] == "holdout"
+        sums = _holdout_sums(fit[0], uv, yv) if held else None
         out[k] = None if sums is None else _jackknife_fits(sums)
     return out
 
@@ -901,23 +910,6 @@ def _bic(system: StateSpaceSystem, u3: np.ndarray, y3: np.ndarray) -> float:
         return np.inf
     cov = err.T @ err / (N * T - d / p) + _BIC_FLOOR * np.eye(p)
     return float(N * T * np.linalg.slogdet(cov)[1] + d * np.log(N * T))
-
-
-def _order_bics(
-    u3: np.ndarray, y3: np.ndarray, orders: list[int], fit_options: dict
-) -> tuple[dict[int, float], dict[int, Any]]:
-    """Per order: the information criterion of :func:`fit_best` on all data (``inf``:
-    failed), and that fit (``None``: failed)."""
-    bics: dict[int, float] = {}
-    fits: dict[int, Any] = {}
-    for k in orders:
-        try:
-            fits[k] = fit_best(u3, y3, k, **fit_options)
-        except (DataError, ParameterError):
-            bics[k], fits[k] = np.inf, None
-            continue
-        bics[k] = _bic(fits[k][0], u3, y3)
-    return bics, fits
 
 
 def select_order(
@@ -1004,7 +996,8 @@ def _bic_choice(
 ) -> tuple[int, dict[int, float], tuple[StateSpaceSystem, dict[str, Any]]]:
     """``select_order(method='bic')`` once its arguments are checked; also the chosen
     order's ``fit_best`` result (the estimator keeps it instead of fitting it again)."""
-    bics, fits = _order_bics(u3, y3, orders, fit_options)
+    fits = _fits_per_order(u3, y3, orders, fit_options)
+    bics = {k: np.inf if f is None else _bic(f[0], u3, y3) for k, f in fits.items()}
     best = min(orders, key=lambda k: bics[k])
     if not np.isfinite(bics[best]):
         raise DataError(f"orders: none of {orders} could be fitted to these data")
@@ -1022,7 +1015,8 @@ def _holdout_choice(
     """``select_order(method='holdout')`` once its arguments are checked."""
     tolerance, n_se = slack
     options = {**fit_options, "holdout": holdout, "refine": False}
-    fits = _order_fits(u3, y3, orders, holdout, options)
+    _, _, uv, yv = _split(u3, y3, holdout)
+    fits = _holdout_scores(_fits_per_order(u3, y3, orders, options), uv, yv)
     scores = {k: -np.inf if f is None else f[0] for k, f in fits.items()}
     top = max(orders, key=lambda k: scores[k])
     if not np.isfinite(scores[top]):
