@@ -311,6 +311,20 @@ def test_mimo_fit_peak_memory_independent_of_length(tmp_path, monkeypatch):
     assert peaks[400_000] < 400_000 * 4 * 8, peaks  # below one copy of the data
 
 
+def _slice_lengths(monkeypatch) -> list[int]:
+    """The time lengths of the slices read from zarr stores from now on (appended as read)."""
+    from learnlds import records
+
+    seen: list[int] = []
+    real = records._StoreView.__getitem__
+    monkeypatch.setattr(
+        records._StoreView,
+        "__getitem__",
+        lambda self, key: seen.append(real(self, key).shape[1]) or real(self, key),
+    )
+    return seen
+
+
 def _zarr_record(tmp_path, u, y, name="rec.zarr"):
     """``u``, ``y`` written as arrays of a zarr group; the group's path and arrays."""
     zarr = pytest.importorskip("zarr")
@@ -323,7 +337,7 @@ def _zarr_record(tmp_path, u, y, name="rec.zarr"):
 @pytest.mark.parametrize("mimo", [False, True])
 def test_fit_of_a_zarr_record_equals_in_memory(tmp_path, monkeypatch, mimo):
     """A zarr record is streamed (never converted whole) and gives the in-memory model."""
-    from learnlds import LDSRegressor, records
+    from learnlds import LDSRegressor
 
     if mimo:
         u, y, _, _ = _mimo_record(tmp_path, 4000)
@@ -331,13 +345,7 @@ def test_fit_of_a_zarr_record_equals_in_memory(tmp_path, monkeypatch, mimo):
         u = np.random.default_rng(2).normal(size=4000)
         y = TRUTH.simulate(u, noise_std=0.1, random_state=3)
     _, zu, zy = _zarr_record(tmp_path, u, y)
-    seen = []
-    real = records._StoreView.__getitem__
-    monkeypatch.setattr(
-        records._StoreView,
-        "__getitem__",
-        lambda self, key: seen.append(real(self, key).shape[1]) or real(self, key),
-    )
+    seen = _slice_lengths(monkeypatch)
     on_disk = LDSRegressor(order=3, max_iter=20).fit(zu, zy)
     in_memory = LDSRegressor(order=3, max_iter=20).fit(u, y)
     np.testing.assert_allclose(
@@ -350,18 +358,12 @@ def test_fit_of_a_zarr_record_equals_in_memory(tmp_path, monkeypatch, mimo):
 def test_a_long_zarr_record_is_never_read_whole(tmp_path, monkeypatch):
     """Beyond the 20,000-sample screening part no slice covers the record (the constant-
     input check used to read it whole, twice); a constant input is still refused."""
-    from learnlds import LDSRegressor, records
+    from learnlds import LDSRegressor
     from learnlds.errors import DataError
 
     u = np.random.default_rng(5).normal(size=30_000)
     _, zu, zy = _zarr_record(tmp_path, u, TRUTH.simulate(u))
-    seen = []
-    real = records._StoreView.__getitem__
-    monkeypatch.setattr(
-        records._StoreView,
-        "__getitem__",
-        lambda self, key: seen.append(real(self, key).shape[1]) or real(self, key),
-    )
+    seen = _slice_lengths(monkeypatch)
     LDSRegressor(order=3, max_iter=3).fit(zu, zy)
     assert max(seen) <= 20_000
     _, flat, _ = _zarr_record(tmp_path, np.full(30_000, 2.0), u, name="flat.zarr")

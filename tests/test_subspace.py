@@ -183,18 +183,26 @@ def test_bic_against_an_explicit_computation():
     assert _bic(blown, np.full((1, 3000, 2), 1.0), y[:1].repeat(20, axis=1)) == np.inf
 
 
-@pytest.mark.parametrize("seed", [102, 106])
-def test_bic_on_thirty_samples_uses_the_unbiased_error_covariance(seed):
-    """30 samples of a noisy order-2 plant: with the biased error covariance the
-    criterion chose order 4 (fresh-data fit 60 and 27 % against 67 and 57 % at 2)."""
-    from learnlds import CanonicalSystem, LDSRegressor
+def _noisy_order2_record(seed: int, length: int) -> tuple[np.ndarray, np.ndarray]:
+    """A random stable order-2 SISO plant (with feedthrough) driven by white noise, its
+    output noise 30 % of its spread: the short-record cases of order selection."""
+    from learnlds import CanonicalSystem
 
     rng = np.random.default_rng(seed)
     r, th = rng.uniform(0.5, 0.95), rng.uniform(0.2, 2.5)
     truth = CanonicalSystem([-2 * r * np.cos(th), r * r], rng.normal(size=2), d=rng.normal())
-    u = rng.normal(size=30)
+    u = rng.normal(size=length)
     y = truth.simulate(u)
-    y = y + 0.3 * y.std() * rng.normal(size=30)
+    return u, y + 0.3 * y.std() * rng.normal(size=length)
+
+
+@pytest.mark.parametrize("seed", [102, 106])
+def test_bic_on_thirty_samples_uses_the_unbiased_error_covariance(seed):
+    """30 samples of a noisy order-2 plant: with the biased error covariance the
+    criterion chose order 4 (fresh-data fit 60 and 27 % against 67 and 57 % at 2)."""
+    from learnlds import LDSRegressor
+
+    u, y = _noisy_order2_record(seed, 30)
     assert LDSRegressor(order="auto").fit(u, y).order_ == 2
 
 
@@ -285,14 +293,7 @@ def test_select_order_rule():
 def test_select_order_on_a_short_record_charges_the_fitted_initial_state(seed):
     """100 samples of a noisy order-2 plant: a 30-sample hold-out with the initial state
     fitted favours long states unless the fitted values are charged (both chose 4)."""
-    from learnlds import CanonicalSystem
-
-    rng = np.random.default_rng(seed)
-    r, th = rng.uniform(0.5, 0.95), rng.uniform(0.2, 2.5)
-    truth = CanonicalSystem([-2 * r * np.cos(th), r * r], rng.normal(size=2), d=rng.normal())
-    u = rng.normal(size=100)
-    y = truth.simulate(u)
-    y = y + 0.3 * y.std() * rng.normal(size=100)
+    u, y = _noisy_order2_record(seed, 100)
     u3, y3 = (a.reshape(1, -1, 1) - a.mean() for a in (u, y))
     assert select_order(u3, y3, method="holdout")[0] <= 3
     assert select_order(u3, y3)[0] == 2  # the information criterion
