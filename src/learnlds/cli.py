@@ -146,7 +146,7 @@ def cmd_fit(args: argparse.Namespace) -> int:
         check_output_path(args.checkpoint, "--checkpoint")
     u, y, dt, on_disk = _fit_data(args)
     frac = args.validation_fraction
-    cut = u.shape[0] - int(round(frac * u.shape[0]))
+    cut = _estimation_samples(u.shape[0], frac)
     model = _estimator(args)
     t0 = time.perf_counter()
     model.fit(_head(u, cut), _head(y, cut), dt=dt)
@@ -360,7 +360,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     meta = read_metadata(args.model)
     data = _load(args.data, args.input_col, args.output_col, args.dt)
     _check_report_columns(system, data, args)
-    cut = len(data) - int(round(args.validation_fraction * len(data)))  # as fit cuts
+    cut = _estimation_samples(len(data), args.validation_fraction)  # where fit cut
     split = cut / len(data)
     title = f"learnlds report: {Path(args.model).name} on {Path(args.data).name}"
     notes = [f"Model {args.model} on data {args.data}."]
@@ -427,6 +427,11 @@ def _reported(res: Any, page: Path, names: Sequence[str] = ()) -> int:
         _say(f"validation fit per output: {fits}")
     _say(f"report written to {page}")
     return 0
+
+
+def _estimation_samples(length: int, validation_fraction: float) -> int:
+    """Samples ``fit`` estimates on (the rest validates); ``report`` cuts at the same one."""
+    return length - int(round(validation_fraction * length))
 
 
 def _estimation_mean(signal: np.ndarray, split: float) -> float:
