@@ -37,7 +37,7 @@ from .errors import (
     ParameterError,
     UnsupportedShapeError,
 )
-from .records import ScaledRecord, _lazy, _streaming_stats, streaming_io, streaming_moments
+from .records import ScaledRecord, _streamed, _streaming_stats, streaming_io, streaming_moments
 from .reduce import reduce
 from .statespace import StateSpaceSystem, input_delays, with_input_delay
 from .subspace import _START_SAMPLES, _bic_choice, fit_best, fit_state_space, select_order
@@ -481,7 +481,7 @@ class LDSRegressor(RegressorMixin, BaseEstimator):
         order, fit_order = self._validate_params()
         if y is None:
             raise DataError("y: requires y to be passed, but the target y is None")
-        if _lazy(u) or _lazy(y):  # a memory-mapped, zarr or huge record: stream it
+        if _streamed(u) or _streamed(y):  # a memory-mapped, zarr or huge record: stream it
             io = streaming_io(u, y, sequences=sequences)
             uc, yc = self._normalise_lazily(io)
         else:

@@ -10,7 +10,7 @@ solvers read its views a block at a time:
 * :class:`_LazyRecord`: ``(concatenate(parts) - offset) / scale`` computed per slice;
   :class:`ScaledRecord` is the estimator's standardised record, with the statistics
   of :func:`streaming_moments`;
-* :func:`_lazy` (raw user arrays) and :func:`_is_lazy` (canonical records) say what
+* :func:`_streamed` (raw user arrays) and :func:`_blockwise` (canonical records) say what
   is streamed rather than copied (beyond :data:`learnlds._boundary.LAZY_SIZE` values,
   memory maps and stores).
 """
@@ -89,19 +89,20 @@ class _LazyRecord(_Record3):
         return ((whole - self.offset) / self.scale)[..., key[2]]
 
 
-def _is_lazy(arr3: Any) -> bool:
-    """Read a block at a time: not an in-memory array, or larger than ``LAZY_SIZE``."""
+def _blockwise(arr3: Any) -> bool:
+    """Whether a canonical record (past the front door) is read a block at a time: not
+    an in-memory array, a memory map, or larger than ``LAZY_SIZE``. See :func:`_streamed`."""
     return not isinstance(arr3, np.ndarray) or isinstance(arr3, np.memmap) or arr3.size > LAZY_SIZE
 
 
 def _divide(arr3: Any, scale: np.ndarray) -> Any:
     """``arr3 / scale``: computed now for small in-memory data, lazily otherwise."""
-    return _LazyRecord((arr3,), scale) if _is_lazy(arr3) else arr3 / scale
+    return _LazyRecord((arr3,), scale) if _blockwise(arr3) else arr3 / scale
 
 
 def _concatenate(u3: Any, y3: Any) -> Any:
     """``[u3, y3]`` along channels: now for small in-memory data, lazily otherwise."""
-    if _is_lazy(u3) or _is_lazy(y3):
+    if _blockwise(u3) or _blockwise(y3):
         return _LazyRecord((u3, y3))
     return np.concatenate((u3, y3), axis=2)
 
@@ -223,9 +224,9 @@ class _StoreView(_Record3):
         return block[(Ellipsis, *rest)] if rest else block
 
 
-def _lazy(arr: Any) -> bool:
-    """Whether the solvers stream ``arr`` instead of copying it: a zarr/HDF5 array, a
-    memory map, or numbers beyond :data:`LAZY_SIZE` values."""
+def _streamed(arr: Any) -> bool:
+    """Whether a raw user array is streamed instead of copied through ``as_io``: a
+    zarr/HDF5 array, a memory map, or numbers beyond :data:`LAZY_SIZE` values."""
     if is_chunked_store(arr):
         return True
     return (
@@ -325,16 +326,17 @@ def streaming_moments(
 
 
 def _streaming_stats(
-    data: Any, demean: bool, standardize: bool
+    data: Any, demean: bool, standardize: bool, check: bool = True
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """:func:`streaming_moments` plus which channels are constant (``(k,)`` bools), found
-    in the same first pass (the estimator refuses a constant input without a third)."""
+    in the same first pass (the estimator refuses a constant input without a third).
+    ``check=False``: no NaN/inf check (canonical data, checked at the front door)."""
     N, T, k = data.shape
     step = max(1, STREAM_BLOCK // max(1, N * k))
     peak, low, high = np.zeros(k), np.full(k, np.inf), np.full(k, -np.inf)
     for t0 in range(0, T, step):
         blk = np.asarray(data[:, t0 : t0 + step], dtype=np.float64)
-        if not np.isfinite(blk).all():
+        if check and not np.isfinite(blk).all():
             raise DataError(f"data: contains NaN or inf values (from sample {t0} on)")
         peak = np.maximum(peak, np.abs(blk).max(axis=(0, 1)))
         low, high = np.minimum(low, blk.min(axis=(0, 1))), np.maximum(high, blk.max(axis=(0, 1)))
@@ -393,7 +395,7 @@ def streaming_io(u: Any, y: Any, *, sequences: bool = False) -> IOArrays:
         if u.shape[:2] != y.shape[:2]:
             raise DataError(f"u and y: (N, T) differ, u has shape {u.shape} and y {y.shape}")
         return IOArrays(u, y, True)  # type: ignore[arg-type]
-    if not (_lazy(u) and _lazy(y)):
+    if not (_streamed(u) and _streamed(y)):
         return as_io(u, y, sequences=seq)
     head = (slice(None), slice(0, 16)) if seq else (slice(0, 16),)
     as_io(u[head], y[head], sequences=seq)  # dtype, dimensions, channels on a few samples

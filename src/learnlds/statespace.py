@@ -37,7 +37,7 @@ from ._boundary import (
 from ._files import atomic_write_text
 from ._ss_kernels import ss_jacobian_chunk, ss_simulate
 from .errors import DataError, ParameterError, UnsupportedShapeError
-from .records import _block, _concatenate, _divide, _is_lazy
+from .records import _block, _blockwise, _concatenate, _divide, _streaming_stats
 from .systems import CanonicalSystem, _import_control
 
 FORMAT_NAME = "learnlds.StateSpaceSystem"
@@ -758,16 +758,9 @@ def _blocks(arr3: Any, size: int | None = None) -> Any:
 
 
 def _channel_scales(arr3: Any) -> np.ndarray:
-    """Per-channel standard deviation (1 where constant), in two passes of blocks."""
-    k = arr3.shape[2]
-    count, total = 0, np.zeros(k)
-    for _, _, b in _blocks(arr3):
-        count, total = count + b.shape[0], total + b.sum(axis=0)
-    mean, ss = total / max(count, 1), np.zeros(k)
-    for _, _, b in _blocks(arr3):
-        ss += np.sum((b - mean) ** 2, axis=0)
-    s = np.sqrt(ss / max(count, 1))
-    return np.where(s > 0, s, 1.0)
+    """Per-channel standard deviation (1 where zero) of canonical data, a block at a time
+    (:func:`learnlds.records.streaming_moments`, unchecked: past the front door)."""
+    return _streaming_stats(arr3, True, True, check=False)[1]
 
 
 def _rescale(system: StateSpaceSystem, su: np.ndarray, sy: np.ndarray) -> StateSpaceSystem:
@@ -1093,7 +1086,7 @@ def _fit_predictor(
 def _check_canonical(u3: Any, y3: Any, order: int) -> tuple[Any, Any]:
     """Checked canonical data: small in-memory data as float arrays, long or on-disk
     records left where they are (checked for finite values a block at a time)."""
-    u3, y3 = (a if _is_lazy(a) else np.ascontiguousarray(a, dtype=float) for a in (u3, y3))
+    u3, y3 = (a if _blockwise(a) else np.ascontiguousarray(a, dtype=float) for a in (u3, y3))
     if getattr(u3, "ndim", 0) != 3 or getattr(y3, "ndim", 0) != 3 or u3.shape[:2] != y3.shape[:2]:
         raise DataError(
             f"u3, y3: must be canonical (N, T, m) and (N, T, p) arrays, got "

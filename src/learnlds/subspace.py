@@ -30,7 +30,7 @@ import numpy as np
 
 from ._boundary import check_bool, check_choice, check_float, check_int
 from .errors import DataError, ParameterError
-from .records import _is_lazy
+from .records import _blockwise
 from .statespace import (
     StateSpaceSystem,
     _channel_scales,
@@ -423,7 +423,7 @@ def _resolve_start(u3: Any, y3: Any, order: int, start: Any) -> Any:
     record (the subspace step slides windows over whole arrays in memory)."""
     if start is not None and not isinstance(start, str):
         return start
-    if _is_lazy(u3):
+    if _blockwise(u3):
         u3, y3 = u3[:, :_START_SAMPLES], y3[:, :_START_SAMPLES]
     return initial_system(u3, y3, order, kind="subspace" if start is None else start)
 
