@@ -13,7 +13,7 @@ from sklearn.model_selection import GridSearchCV, KFold
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from learnlds import LDSRegressor
-from learnlds.errors import DataError, ParameterError, UnsupportedShapeError
+from learnlds.errors import DataError, ParameterError
 from learnlds.region import PacmanRegion
 from learnlds.systems import CanonicalSystem
 
@@ -338,6 +338,33 @@ def test_memory_mapped_record_streams_and_equals_the_in_memory_fit(tmp_path):
     assert est.covariance_ is not None
 
 
+@pytest.mark.parametrize("structure", ["common-denominator", "state-space"])
+def test_input_delay_covariance_equals_that_of_the_fit_on_shifted_inputs(structure):
+    """With a known delay the uncertainty is the core fit's, carried to the delayed model:
+    its output and |G| standard errors equal those of a delay-free fit on inputs shifted
+    by hand (the same fit), and the delay's fixed entries are certain."""
+    rng = np.random.default_rng(7)
+    plant = CanonicalSystem([-0.6, 0.2], [1.0, 0.5], 0.3)
+    u = rng.normal(size=1500)
+    shifted = np.r_[np.zeros(2), u[:-2]]
+    y = plant.simulate(shifted) + 0.05 * rng.normal(size=u.size)
+    opts = dict(order=2, demean=False, structure=structure)
+    delayed = LDSRegressor(input_delay=2, **opts).fit(u, y)
+    by_hand = LDSRegressor(**opts).fit(shifted, y)
+    v = rng.normal(size=200)
+    np.testing.assert_allclose(
+        delayed.predict_std(v), by_hand.predict_std(np.r_[np.zeros(2), v[:-2]]), rtol=1e-5
+    )
+    w = np.linspace(0.01, 3.0, 7)
+    np.testing.assert_allclose(
+        delayed.frequency_response_std(w).magnitude,
+        by_hand.frequency_response_std(w).magnitude,
+        rtol=1e-5,
+    )
+    assert delayed.covariance_.shape[0] == len(delayed.parameter_names_)
+    np.testing.assert_allclose(delayed.noise_variance_, by_hand.noise_variance_)
+
+
 def test_input_delay_recovers_a_delayed_plant_and_carries_the_delay_as_states(tmp_path):
     """Known dead time per input: the order-n model is fitted on the delayed inputs and
     system_ (order n + sum(d)) reproduces the delayed plant; SISO stays canonical."""
@@ -354,7 +381,8 @@ def test_input_delay_recovers_a_delayed_plant_and_carries_the_delay_as_states(tm
     u = rng.normal(size=(3000, 2))
     # demean=False: the samples before the record are zeros, as the plant's (exact test)
     est = LDSRegressor(order=3, input_delay=[1, 3], demean=False).fit(u, truth.simulate(u))
-    assert est.order_ == 3 and est.system_.order == 7 and est.covariance_ is None
+    assert est.order_ == 3 and est.system_.order == 7
+    assert est.covariance_.shape == (81, 81) and est.parameter_names_[-1] == "D[1,1]"
     err = np.linalg.norm(est.system_.markov(40) - truth.markov(40)) / np.linalg.norm(
         truth.markov(40)
     )
@@ -365,8 +393,6 @@ def test_input_delay_recovers_a_delayed_plant_and_carries_the_delay_as_states(tm
     fit = LDSRegressor(order=2, input_delay=2, demean=False).fit(v, delayed.simulate(v))
     assert isinstance(fit.system_, CanonicalSystem) and fit.system_.order == 4
     np.testing.assert_allclose(fit.predict(v), delayed.simulate(v), atol=1e-6)
-    with pytest.raises(UnsupportedShapeError, match="input_delay"):
-        fit.predict_std(v)
     for bad, error in (
         (-1, ParameterError),
         ([1, 2, 3], ParameterError),

@@ -51,6 +51,9 @@ from .train import (
 )
 from .uncertainty import (
     FrequencyResponseStd,
+    ParameterCovariance,
+    StateSpaceCovariance,
+    _mapped_covariance,
     _state_space_covariance3,
     frequency_response_std,
     output_std,
@@ -235,7 +238,9 @@ class LDSRegressor(RegressorMixin, BaseEstimator):
         ``InputDelay``). The model of order ``order`` is fitted on the delayed
         inputs and ``system_`` carries the delays as extra states
         (:func:`learnlds.statespace.with_input_delay`), so it predicts, exports and
-        saves as is; ``covariance_`` is then not computed. Not for records on disk.
+        saves as is; ``covariance_`` is that of ``system_``'s entries, mapped from
+        the fitted parameters (the delay's fixed entries have zero variance). Not for
+        records on disk.
     order_selection : {'bic', 'holdout'}, default 'bic'
         How ``order='auto'`` compares orders: ``'bic'``, the Bayesian information
         criterion of each order's state-space fit on all the (screening) data;
@@ -505,11 +510,12 @@ class LDSRegressor(RegressorMixin, BaseEstimator):
         self._order_fit = None  # used by _solve; not kept (nor pickled) with the model
         self._store(result, order, io, dt)
         self._check_result()
-        self._uncertainty(result, uc, yc, burn)
+        cov = self._uncertainty(result, uc, yc, burn)
         if self._delays.any():  # the model on the user's inputs: delays as states
+            core, self.system_ = self.system_, self._with_delays(self.system_)
             self.system_full_ = self._with_delays(self.system_full_)
-            self.system_ = self._with_delays(self.system_)
-            self.covariance_ = self.parameter_names_ = self.noise_variance_ = None
+            cov = None if cov is None else _mapped_covariance(cov, core, self._with_delays)
+        self._store_covariance(cov)
         return self
 
     def _delayed(self, uc: Any, io: IOArrays) -> Any:
@@ -632,25 +638,28 @@ class LDSRegressor(RegressorMixin, BaseEstimator):
                 "iterations/steps (no excitation reached it); raise steps/max_iter or lr"
             )
 
-    def _uncertainty(self, result: TrainResult, uc: np.ndarray, yc: np.ndarray, burn: int) -> None:
-        """``covariance_`` and friends for a Gauss-Newton fit of the returned order."""
-        self.covariance_ = self.parameter_names_ = self.noise_variance_ = None
+    def _uncertainty(
+        self, result: TrainResult, uc: np.ndarray, yc: np.ndarray, burn: int
+    ) -> ParameterCovariance | StateSpaceCovariance | None:
+        """The parameter covariance (user units) of a Gauss-Newton fit of the returned order."""
         if self.method != "gn" or self.overparam is not None:
-            return
+            return None
         if isinstance(result.model, StateSpaceSystem):
             try:
                 sc = _state_space_covariance3(result.model, uc, yc, self._fit_x0)
             except (DataError, np.linalg.LinAlgError):  # no residual degrees of freedom
-                return
-            sc = sc.to_units(self.input_scale_, self.output_scale_)
-            self.covariance_, self.parameter_names_ = sc.covariance, sc.names
-            self.noise_variance_ = np.asarray(sc.noise_variance)
-            return
+                return None
+            return sc.to_units(self.input_scale_, self.output_scale_)
         pc = parameter_covariance(result.model, uc, yc, burn_in=burn, sequences=True)
-        pc = pc.to_units(self.input_scale_, self.output_scale_)
-        self.covariance_ = pc.covariance
-        self.parameter_names_ = tuple(pc.names)
-        self.noise_variance_ = np.asarray(pc.noise_variance)
+        return pc.to_units(self.input_scale_, self.output_scale_)
+
+    def _store_covariance(self, cov: ParameterCovariance | StateSpaceCovariance | None) -> None:
+        """``covariance_``, ``parameter_names_`` and ``noise_variance_`` (None without ``cov``)."""
+        if cov is None:
+            self.covariance_ = self.parameter_names_ = self.noise_variance_ = None
+            return
+        self.covariance_, self.parameter_names_ = cov.covariance, tuple(cov.names)
+        self.noise_variance_ = np.asarray(cov.noise_variance)
 
     def _normalise(self, io: IOArrays) -> tuple[np.ndarray, np.ndarray]:
         """Store offsets and scales; return the centred, standardised data.
@@ -867,8 +876,7 @@ class LDSRegressor(RegressorMixin, BaseEstimator):
         check_is_fitted(self, "system_")
         if self.covariance_ is None:
             raise UnsupportedShapeError(
-                "covariance_: available after a Gauss-Newton fit (method='gn') without "
-                "overparam or input_delay"
+                "covariance_: available after a Gauss-Newton fit (method='gn') without overparam"
             )
         return self.covariance_
 

@@ -912,3 +912,52 @@ def _ss_output_std(system: Any, cov: np.ndarray, u: Any, sequences: bool) -> np.
         var[i, t0 : t0 + yhat.shape[0]] = np.einsum("rk,kl,rl->r", J, cov, J).reshape(yhat.shape)
     sd = np.sqrt(np.clip(var, 0.0, None))
     return sd.reshape(np.shape(u)) if system.is_siso else io.to_user(sd)
+
+
+# --------------------------------------------------------------------------- transforms
+def _entries(system: Any, learn_d: bool) -> np.ndarray:
+    """A model's parameters in covariance order (state space: ``A, B, C, D`` row-major)."""
+    if isinstance(system, StateSpaceSystem):
+        return np.concatenate([np.ravel(x) for x in (system.A, system.B, system.C, system.D)])
+    return parameter_vector(system, learn_d=learn_d)
+
+
+def _from_entries(template: Any, theta: np.ndarray, learn_d: bool) -> Any:
+    """The model of ``template``'s class and shape with parameters ``theta``."""
+    n, m, p = template.order, template.n_inputs, template.n_outputs
+    if isinstance(template, StateSpaceSystem):
+        cuts = np.cumsum([n * n, n * m, p * n])
+        A, B, C, D = np.split(theta, cuts)
+        return StateSpaceSystem(
+            A.reshape(n, n), B.reshape(n, m), C.reshape(p, n), D.reshape(p, m), dt=template.dt
+        )
+    a, rest = theta[:n], theta[n:].reshape(p, -1)
+    c = rest[:, : n * m].reshape(p, n, m).transpose(1, 0, 2)
+    d = rest[:, n * m :] if learn_d else template.d.reshape(p, m)
+    if template.is_siso:
+        return CanonicalSystem(a, c[:, 0, 0], d.reshape(()), dt=template.dt)
+    return CanonicalSystem(a, c, d.reshape(p, m), dt=template.dt)
+
+
+def _mapped_covariance(covariance: Any, system: Any, transform: Any) -> Any:
+    """The covariance of ``transform(system)``'s parameters by the delta method.
+
+    ``J cov J^T`` with ``J`` the Jacobian of the (smooth) map between the two models'
+    parameter vectors by central differences, exact for the placements and products
+    of an input delay; the result has ``covariance``'s class, for the new model's
+    order, and keeps its noise variance, degrees of freedom and rank.
+    """
+    learn_d = bool(getattr(covariance, "learn_d", True))
+    theta = _entries(system, learn_d)
+    out = transform(system)
+    jac = np.empty((_entries(out, learn_d).size, theta.size))
+    for k in range(theta.size):
+        h = 1e-6 * max(1.0, abs(theta[k]))
+        up, down = theta.copy(), theta.copy()
+        up[k], down[k] = theta[k] + h, theta[k] - h
+        jac[:, k] = _entries(transform(_from_entries(system, up, learn_d)), learn_d)
+        jac[:, k] -= _entries(transform(_from_entries(system, down, learn_d)), learn_d)
+        jac[:, k] /= 2 * h
+    cov = jac @ covariance.covariance @ jac.T
+    fields = dict(vars(covariance), covariance=0.5 * (cov + cov.T), order=out.order)
+    return type(covariance)(**fields)
