@@ -347,8 +347,9 @@ def cmd_report(args: argparse.Namespace) -> int:
     (:func:`learnlds.report.write_report`); any other model gets the report of
     :func:`learnlds.report.write_model_report` (one figure per output, fits per output).
     """
+    from .model_report import write_model_report
     from .modelfile import load, read_metadata
-    from .report import Scaling, write_model_report, write_report
+    from .report import Scaling, write_report
     from .statespace import StateSpaceSystem
     from .validate import holdout
 
