@@ -345,7 +345,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 
     A SISO model on one input and one output gets the post's report
     (:func:`learnlds.report.write_report`); any other model gets the report of
-    :func:`learnlds.report.write_model_report` (one figure per output, fits per output).
+    :func:`learnlds.model_report.write_model_report` (one figure per output, fits per output).
     """
     from .model_report import write_model_report
     from .modelfile import load, read_metadata
