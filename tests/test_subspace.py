@@ -379,6 +379,31 @@ def test_fit_best_on_short_or_degenerate_data():
         select_order(u, y, orders=[1, 2], method="holdout")
 
 
+def _late_step_record() -> tuple[StateSpaceSystem, np.ndarray, np.ndarray]:
+    """A two-input step test: input 0 steps all along, input 1 once, at 80 % of it."""
+    truth = random_system(2, 2, 2, 5)
+    rng = np.random.default_rng(5)
+    u = np.zeros((1, 500, 2))
+    for t0 in range(0, 500, 50):
+        u[0, t0:, 0] += rng.choice([-1.0, 1.0])
+    u[0, 400:, 1] = 1.0
+    y = truth.simulate(u) + 0.01 * rng.normal(size=(1, 500, 2))
+    return truth, u - u.mean(axis=(0, 1)), y - y.mean(axis=(0, 1))
+
+
+def test_fit_best_chooses_by_loss_when_an_input_only_moves_in_the_hold_out():
+    """Step tests: candidates fitted where input 1 never moves leave its columns free (they
+    failed the hold-out by 1e15 % and the winner was one of them); the choice is then by
+    loss on all data, and the model is right on a fresh record that moves both inputs."""
+    truth, u, y = _late_step_record()
+    model, info = fit_best(u, y, 2)
+    assert info["selected_by"] == "loss"
+    fresh = np.random.default_rng(6).normal(size=(1, 400, 2))
+    assert np.mean(channel_fits(truth.simulate(fresh), model.simulate(fresh))) > 90.0
+    moving = np.roll(u, -250, axis=1)  # the late step moved to the middle: hold-out kept
+    assert fit_best(moving, truth.simulate(moving), 2)[1]["selected_by"] == "holdout"
+
+
 def test_too_short_for_the_order_is_a_data_error():
     u = np.random.default_rng(0).normal(size=(1, 30, 2))
     with pytest.raises(DataError):

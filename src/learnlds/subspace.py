@@ -63,6 +63,7 @@ _SCREEN_TOL = 1e-4  # relative loss decrease that ends a screening fit
 _ORDER_BLOCKS = 10  # contiguous blocks of the inner hold-out for select_order's jackknife
 _RESTARTS = 8  # zero-state restarts on which fit_best checks a refinement
 _RESTART_DROP = 0.5  # fit points a refinement may lose there before it counts as worse
+_MIN_EXCITATION = 0.1  # input variance the part before an inner hold-out keeps, relative
 _BIC_FLOOR = 1e-10  # added to the normalised residual covariance (a fit of 99.999 %)
 
 
@@ -471,6 +472,20 @@ def _split(
     return tuple(_centre(a) for a in (u3[:, :cut], y3[:, :cut], u3[:, cut:], y3[:, cut:]))
 
 
+def _excites_inputs(u3: np.ndarray, holdout: float) -> bool:
+    """Whether the first ``1 - holdout`` of the sequences moves every input channel.
+
+    Candidates fitted there are scored on the rest: an input that is constant there
+    (a step test whose step comes late) leaves its ``B``/``D`` columns undetermined,
+    and every candidate then fails the hold-out by orders of magnitude. Each input's
+    variance there must be at least :data:`_MIN_EXCITATION` of its whole-record one.
+    """
+    cut = int(round((1.0 - holdout) * u3.shape[1]))
+    whole = np.var(u3, axis=(0, 1))
+    part = np.var(u3[:, :cut], axis=(0, 1))
+    return bool(np.all(part >= _MIN_EXCITATION * whole))
+
+
 def _holdout_fit(system: StateSpaceSystem, uv: np.ndarray, yv: np.ndarray) -> float:
     """Zero-state simulation fit percent on held-out data, averaged over outputs."""
     yhat = _simulate3(system, uv, np.zeros((uv.shape[0], system.order)))
@@ -540,7 +555,10 @@ def _screened(
     tol: float,
     holdout: float,
 ) -> tuple[list[Any], np.ndarray, np.ndarray, float]:
-    """:func:`_screen`; by loss on all data when the hold-out is too short. Also the hold-out."""
+    """:func:`_screen`; by loss on all data when the hold-out is too short or the part
+    before it does not excite every input (:func:`_excites_inputs`). Also the hold-out."""
+    if holdout > 0 and not _excites_inputs(u3, holdout):
+        holdout = 0.0
     fits, losses, scores = _screen(u3, y3, order, starts, cands, iters, tol, holdout)
     if holdout > 0 and not np.any(np.isfinite(scores)):
         holdout = 0.0
@@ -1022,7 +1040,7 @@ def _holdout_choice(
     if not np.isfinite(scores[top]):
         raise DataError(
             f"orders: none of {orders} could be fitted and scored on a hold-out of these data "
-            "(too short, or a held-out output is constant)"
+            "(too short, a held-out output constant, or an input not moving before the hold-out)"
         )
 
     def within(k: int) -> bool:
