@@ -57,7 +57,18 @@ CASES = [
     ("order 0", lambda: LDSRegressor(order=0).fit(U, Y), ParameterError, "order"),
     ("max_iter 2.5", lambda: LDSRegressor(max_iter=2.5).fit(U, Y), ParameterError, "max_iter"),
     ("order beyond the data", lambda: LDSRegressor(order=300).fit(U, Y), DataError, "larger"),
-    ("constant input", lambda: LDSRegressor().fit(np.ones(400), Y), DataError, "constant"),
+    (
+        "constant input",
+        lambda: LDSRegressor().fit(np.ones(400), Y),
+        DataError,
+        "column 0 .*constant",
+    ),
+    (
+        "a dead input among several",
+        lambda: LDSRegressor().fit(np.c_[np.sin(np.arange(400.0)), np.ones(400)], Y),
+        DataError,
+        "column 1 \\(0-based\\) is constant",
+    ),
     (
         "solver max_iter -3",
         lambda: gauss_newton(U, Y, order=2, max_iter=-3),

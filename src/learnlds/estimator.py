@@ -690,7 +690,13 @@ class LDSRegressor(RegressorMixin, BaseEstimator):
             if not (np.all(np.isfinite(offset)) and np.all(np.isfinite(scale))):
                 raise DataError(f"{name}: values are beyond what float64 can represent")
         if np.any(constant):
-            raise DataError("u: an input channel is constant, it does not excite the system")
+            cols = np.flatnonzero(constant).tolist()
+            raise DataError(
+                f"u: input column{'s' if len(cols) > 1 else ''} {', '.join(map(str, cols))} "
+                f"(0-based) {'are' if len(cols) > 1 else 'is'} constant and do"
+                f"{'' if len(cols) > 1 else 'es'} not excite the system; drop "
+                f"{'them' if len(cols) > 1 else 'it'} from u"
+            )
         self.input_offset_, self.input_scale_ = u_moments
         self.output_offset_, self.output_scale_ = y_moments
 
