@@ -95,6 +95,7 @@ def test_fit_psgd_on_dat_file(tmp_path, capsys):
     "args,match",
     [
         (["fit", "missing.csv"], "no such data file"),
+        (["fit", "dryerr"], "nor a DaISy set (dryer, ballbeam"),
         (["fit", "{bad}", "--input-col", "nope"], "unknown input column"),
         (["fit", "{bad}", "--order", "500"], "order"),
         (["predict", "{notmodel}", "{bad}"], "not a learnlds model"),
@@ -287,6 +288,25 @@ def test_fit_says_which_columns_and_carries_dt(tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert "inputs u; outputs y" in proc.stderr and "time" in proc.stderr
     assert load(tmp_path / "model.json").dt == 0.1
+
+
+def test_a_daisy_name_stands_for_its_file(tmp_path, capsys):
+    """``learnlds fit dryer``: a shipped set by name (any case), its registry columns,
+    names and dt; the same numbers as fitting the file itself."""
+    from learnlds.datasets.daisy import DAISY, find_daisy
+
+    assert main(["fit", "Dryer", "--order", "2", "--quiet", "--out", str(tmp_path / "a.json")]) == 0
+    by_name = capsys.readouterr().err
+    assert "inputs heater voltage; outputs outlet air temperature; dt 0.08" in by_name
+    path = str(find_daisy("dryer"))
+    assert main(["fit", path, "--order", "2", "--quiet", "--out", str(tmp_path / "b.json")]) == 0
+    by_file = capsys.readouterr().err
+    fit_line = [line for line in by_name.splitlines() if line.startswith("validation fit")]
+    assert fit_line and fit_line[0] in by_file.splitlines()
+    np.testing.assert_allclose(
+        load(tmp_path / "a.json").markov(10), load(tmp_path / "b.json").markov(10)
+    )
+    assert "dryer" in DAISY
 
 
 def test_demo_learning_rate_default_is_the_demos():

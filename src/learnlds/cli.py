@@ -43,13 +43,28 @@ def _cols(spec: str | None) -> list[int | str] | None:
     return out
 
 
+def _read(path: str, input_col: str | None, output_col: str | None) -> Any:
+    """A data file, or (no such file) a DaISy set by name (``learnlds datasets``), as
+    ``IOData`` with the chosen columns."""
+    from .datasets import IOData
+    from .datasets.daisy import DAISY, load_daisy
+
+    names = {k.lower(): k for k in DAISY}
+    if not Path(path).exists() and path.lower() in names:
+        data = load_daisy(names[path.lower()])
+        if input_col is None and output_col is None:
+            return data
+        return data.select(_cols(input_col), _cols(output_col))
+    if not Path(path).exists() and not Path(path).suffix:
+        raise FileNotFoundError(f"{path}: no such file, nor a DaISy set ({', '.join(DAISY)})")
+    return IOData.from_file(path, input_cols=_cols(input_col), output_cols=_cols(output_col))
+
+
 def _load(path: str, input_col: str | None, output_col: str | None, dt: float | None = None) -> Any:
-    """Read a data file, say on stderr which columns were used, apply ``--dt``."""
+    """Read a data file or DaISy set, say on stderr which columns were used, apply ``--dt``."""
     import dataclasses
 
-    from .datasets import IOData
-
-    data = IOData.from_file(path, input_cols=_cols(input_col), output_cols=_cols(output_col))
+    data = _read(path, input_col, output_col)
     if dt is not None:
         data = dataclasses.replace(data, dt=dt)
     _say(
@@ -543,7 +558,7 @@ def _add_fit(sub: Any) -> None:
     p = sub.add_parser(
         "fit", help="learn a model from a data file (CSV, .dat, .npz)", formatter_class=_Formatter
     )
-    p.add_argument("data", help="data file")
+    p.add_argument("data", help="data file, or a DaISy set's name (see: learnlds datasets)")
     p.add_argument(
         "--order", type=_order, default=3, help="model order (state dimension), or 'auto'"
     )
@@ -614,7 +629,7 @@ def _add_predict_demo_report(sub: Any) -> None:
         "predict", help="simulate a saved model on a data file's input", formatter_class=_Formatter
     )
     p.add_argument("model", help="model JSON written by learnlds fit")
-    p.add_argument("data", help="data file")
+    p.add_argument("data", help="data file, or a DaISy set's name (see: learnlds datasets)")
     p.add_argument("--input-col", help="input column(s)")
     p.add_argument("--output-col", help="output column(s)")
     p.add_argument("--out", help="CSV/.npz to write (default: print to stdout)")
@@ -645,7 +660,7 @@ def _add_predict_demo_report(sub: Any) -> None:
         "report", help="HTML report of a saved model on a data file", formatter_class=_Formatter
     )
     p.add_argument("model", help="model JSON written by learnlds fit")
-    p.add_argument("data", help="data file")
+    p.add_argument("data", help="data file, or a DaISy set's name (see: learnlds datasets)")
     _data_options(p)
     p.add_argument("--out", default="learnlds-report", help="report folder")
     p.set_defaults(func=cmd_report)
