@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -406,3 +407,24 @@ def test_input_delay_recovers_a_delayed_plant_and_carries_the_delay_as_states(tm
     mapped = np.load(tmp_path / "v.npy", mmap_mode="r")
     with pytest.raises(ParameterError, match="streamed from disk"):
         LDSRegressor(order=2, input_delay=1).fit(mapped, mapped)
+
+
+def test_a_model_that_needs_its_initial_state_is_reported():
+    """From zero state the fit percent on the estimation data is checked: a model whose
+    simulation is worse than the data's mean there (it leaned on a large estimated
+    initial state) is reported, a sound one is not."""
+    from learnlds.errors import ConvergenceWarning
+    from learnlds.estimator import _warn_if_it_needs_its_initial_state
+    from learnlds.statespace import StateSpaceSystem
+
+    model = StateSpaceSystem([[0.9]], [[1.0]], [[1.0]])
+    u = np.random.default_rng(0).normal(size=(1, 300, 1))
+    y = model.simulate(u)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        _warn_if_it_needs_its_initial_state(model, u, y)  # fit 100 %: silent
+        _warn_if_it_needs_its_initial_state(model, u, np.zeros_like(y) + 1.0)  # constant
+    flipped = -y  # the simulation is off by twice the signal
+    expected = 100 * (1 - np.linalg.norm(2 * y) / np.linalg.norm(flipped - flipped.mean()))
+    with pytest.warns(ConvergenceWarning, match=rf"fit {expected:.1f} %.*initial state"):
+        _warn_if_it_needs_its_initial_state(model, u, flipped)

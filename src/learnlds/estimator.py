@@ -14,6 +14,7 @@ users compare.
 
 from __future__ import annotations
 
+import warnings
 from typing import Any, Literal
 
 import numpy as np
@@ -32,6 +33,7 @@ from ._boundary import (
 )
 from .errors import (
     ConvergenceError,
+    ConvergenceWarning,
     DataError,
     LearnLDSError,
     ParameterError,
@@ -159,6 +161,30 @@ def _sk_array(value: Any, name: str) -> Any:
         if "could not convert" in text or "argument must be" in text:
             raise DataError(f"{name}: must be numeric ({text.splitlines()[0]})") from None
         raise
+
+
+def _warn_if_it_needs_its_initial_state(model: Any, uc: Any, yc: Any) -> None:
+    """Warn when, from zero state, ``model`` fits its own estimation data worse than
+    their mean: it leans on the initial state it estimated (a slow mode and a large
+    initial state explaining a drift), and :meth:`LDSRegressor.predict`, which starts
+    from zero, will not do better on new data. Records on disk are not simulated again.
+    """
+    if not isinstance(uc, np.ndarray):
+        return
+    with np.errstate(all="ignore"):
+        try:
+            fit = float(np.mean(channel_fits(yc, simulate_canonical(model, uc))))
+        except DataError:  # a constant output channel: no fit percent
+            return
+    if fit < 0:
+        warnings.warn(
+            f"fit: from zero initial state the model fits its own estimation data worse "
+            f"than their mean (fit {fit:.1f} %), and predictions start from zero state: it "
+            "leans on the initial state it estimated, or the input does not explain the "
+            "output. A lower order or a longer record may do better",
+            ConvergenceWarning,
+            stacklevel=3,
+        )
 
 
 class LDSRegressor(RegressorMixin, BaseEstimator):
@@ -475,6 +501,12 @@ class LDSRegressor(RegressorMixin, BaseEstimator):
         ParameterError
             A hyper-parameter outside its allowed values.
 
+        Warns
+        -----
+        ConvergenceWarning
+            A solver stopped short, or the model simulated from zero state fits the
+            estimation data worse than their mean (it leans on its initial state).
+
         Examples
         --------
         >>> import numpy as np
@@ -510,6 +542,7 @@ class LDSRegressor(RegressorMixin, BaseEstimator):
         self._order_fit = None  # used by _solve; not kept (nor pickled) with the model
         self._store(result, order, io, dt)
         self._check_result()
+        _warn_if_it_needs_its_initial_state(result.model, uc, yc)
         cov = self._uncertainty(result, uc, yc, burn)
         if self._delays.any():  # the model on the user's inputs: delays as states
             core, self.system_ = self.system_, self._with_delays(self.system_)
