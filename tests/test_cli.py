@@ -450,3 +450,21 @@ def test_report_refuses_columns_that_do_not_match_the_model(tmp_path, capsys):
     assert main(["report", str(siso), str(data), *cols, "--out", str(tmp_path / "rep")]) == 2
     assert "2 input column(s) (a, b)" in capsys.readouterr().err
     assert not (tmp_path / "rep").exists()
+
+
+def test_warnings_are_one_line(monkeypatch, capsys):
+    """A library warning reaches the terminal as one 'learnlds: warning:' line naming its
+    type, never a source path and code line."""
+    import warnings
+
+    import learnlds.cli as cli
+    from learnlds.errors import ConvergenceWarning
+
+    def warns(args):
+        warnings.warn("fit: something to know", ConvergenceWarning, stacklevel=1)
+        return 0
+
+    monkeypatch.setattr(cli, "cmd_datasets", warns)
+    assert cli.main(["datasets"]) == 0
+    err = capsys.readouterr().err
+    assert err == "learnlds: warning: fit: something to know (ConvergenceWarning)\n"

@@ -13,6 +13,7 @@ import io
 import os
 import sys
 import time
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -700,6 +701,11 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _show_warning(message: Warning | str, category: type[Warning], *_: Any, **__: Any) -> None:
+    """A warning on one stderr line, like an error: no source path or code line."""
+    print(f"learnlds: warning: {message} ({category.__name__})", file=sys.stderr)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status.
 
@@ -722,7 +728,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        return int(args.func(args) or 0)
+        with warnings.catch_warnings():
+            warnings.showwarning = _show_warning
+            return int(args.func(args) or 0)
     except KeyboardInterrupt as exc:
         notes = "; ".join(getattr(exc, "__notes__", []))
         print("learnlds: interrupted" + (f" ({notes})" if notes else ""), file=sys.stderr)
