@@ -14,6 +14,7 @@ from learnlds.validate import (
     as_named_models,
     compare,
     fit_percent,
+    holdout,
     residual_analysis,
 )
 
@@ -294,3 +295,14 @@ def test_compare_and_residual_analysis_take_fitted_estimators():
         compare({"new": LDSRegressor()}, uv, yv)
     with pytest.raises(PE, match="not fitted"):
         residual_analysis(LDSRegressor(), uv, yv)
+
+
+def test_holdout_keeps_the_centred_validation_inputs():
+    """``u_validation`` is what ``yhat_validation`` was simulated from: the last part of
+    the inputs, centred on its own means, in the user's layout."""
+    truth = CanonicalSystem([-0.5], [1.0])
+    u = np.random.default_rng(2).normal(size=(400, 1)) + 3.0
+    res = holdout(truth, u[:, 0], truth.simulate(u[:, 0]))
+    expected = u[200:, 0] - u[200:, 0].mean()
+    np.testing.assert_allclose(res.u_validation, expected)
+    np.testing.assert_allclose(res.yhat_validation, truth.simulate(expected))

@@ -35,7 +35,6 @@ from .validate import (
     ResidualAnalysis,
     holdout,
     residual_analysis,
-    split_centred,
 )
 
 __all__ = ["write_model_report"]
@@ -138,7 +137,7 @@ def _model_context(
     if log is not None and not callable(log):
         raise ParameterError("log: must be callable or None")
     fits = holdout(model, data.u, data.y, split=split)
-    u_val = split_centred(data.u, data.y, split=split)[2].reshape(len(data) - fits.split_index, -1)
+    u_val = np.asarray(fits.u_validation).reshape(len(data) - fits.split_index, -1)
     cut = fits.split_index
     ss = model if isinstance(model, StateSpaceSystem) else StateSpaceSystem.from_canonical(model)
     return _ModelContext(

@@ -492,6 +492,9 @@ class HoldoutResult:
         Zero-state simulations of each part.
     split_index : int
         First sample of the validation part (``T`` with a separate validation record).
+    u_validation : numpy.ndarray or None
+        Inputs of the validation part, centred on their own means (what
+        ``yhat_validation`` was simulated from); ``None`` if not recorded.
 
     Examples
     --------
@@ -511,6 +514,7 @@ class HoldoutResult:
     y_validation: np.ndarray
     yhat_validation: np.ndarray
     split_index: int
+    u_validation: np.ndarray | None = None
 
     @property
     def estimation_fit(self) -> float:
@@ -627,8 +631,8 @@ def holdout(
     Returns
     -------
     HoldoutResult
-        Fits (per output and averaged), the centred measured outputs, simulations
-        and residuals of both parts, and the model that was scored.
+        Fits, the centred measured outputs, simulations and residuals of both parts,
+        the centred validation inputs, and the model that was scored.
 
     Raises
     ------
@@ -658,8 +662,7 @@ def holdout(
     else:
         io, cut = _cut(u, y, split)
         ue, ye, uv, yv = io.u[:, :cut], io.y[:, :cut], io.u[:, cut:], io.y[:, cut:]
-    ue, ye = _centred(ue, ye)
-    uv, yv = _centred(uv, yv)
+    (ue, ye), (uv, yv) = _centred(ue, ye), _centred(uv, yv)
     scored, system = _fitted_model(model, ue, ye)
     he = simulate_canonical(system, ue)
     hv = simulate_canonical(system, uv)
@@ -676,4 +679,5 @@ def holdout(
         y_validation=io.to_user(yv),
         yhat_validation=io.to_user(hv),
         split_index=cut,
+        u_validation=io.to_user(uv),
     )
