@@ -163,11 +163,15 @@ def _sk_array(value: Any, name: str) -> Any:
         raise
 
 
-def _warn_if_it_needs_its_initial_state(model: Any, uc: Any, yc: Any) -> None:
-    """Warn when, from zero state, ``model`` fits its own estimation data worse than
-    their mean: it leans on the initial state it estimated (a slow mode and a large
-    initial state explaining a drift), and :meth:`LDSRegressor.predict`, which starts
-    from zero, will not do better on new data. Records on disk are not simulated again.
+def _warn_if_poor_from_zero_state(model: Any, uc: Any, yc: Any, method: str) -> None:
+    """Warn when ``model``, simulated from zero state as :meth:`LDSRegressor.predict`
+    does, does not describe its own estimation data.
+
+    Gauss-Newton fits: a fit percent below 0 (worse than the data's mean) means the
+    model leans on the initial state it estimated (a slow mode and a large initial
+    state explaining a drift). The paper's projected SGD: below 1 % means it made
+    almost no progress (slow or lightly damped plants need far more steps). Records on
+    disk are not simulated again.
     """
     if not isinstance(uc, np.ndarray):
         return
@@ -176,15 +180,22 @@ def _warn_if_it_needs_its_initial_state(model: Any, uc: Any, yc: Any) -> None:
             fit = float(np.mean(channel_fits(yc, simulate_canonical(model, uc))))
         except DataError:  # a constant output channel: no fit percent
             return
-    if fit < 0:
-        warnings.warn(
+    if method == "psgd" and fit < 1.0:
+        message = (
+            f"fit: projected SGD made almost no progress: from zero state the model fits "
+            f"its estimation data at {fit:.1f} % (the paper's algorithm is slow on slow or "
+            "lightly damped plants); raise steps or lr, or use method='gn'"
+        )
+    elif fit < 0:
+        message = (
             f"fit: from zero initial state the model fits its own estimation data worse "
             f"than their mean (fit {fit:.1f} %), and predictions start from zero state: it "
             "leans on the initial state it estimated, or the input does not explain the "
-            "output. A lower order or a longer record may do better",
-            ConvergenceWarning,
-            stacklevel=3,
+            "output. A lower order or a longer record may do better"
         )
+    else:
+        return
+    warnings.warn(message, ConvergenceWarning, stacklevel=3)
 
 
 class LDSRegressor(RegressorMixin, BaseEstimator):
@@ -504,8 +515,9 @@ class LDSRegressor(RegressorMixin, BaseEstimator):
         Warns
         -----
         ConvergenceWarning
-            A solver stopped short, or the model simulated from zero state fits the
-            estimation data worse than their mean (it leans on its initial state).
+            A solver stopped short; the model simulated from zero state fits the
+            estimation data worse than their mean (it leans on its initial state); or
+            projected SGD made almost no progress (fit below 1 %).
 
         Examples
         --------
@@ -542,7 +554,7 @@ class LDSRegressor(RegressorMixin, BaseEstimator):
         self._order_fit = None  # used by _solve; not kept (nor pickled) with the model
         self._store(result, order, io, dt)
         self._check_result()
-        _warn_if_it_needs_its_initial_state(result.model, uc, yc)
+        _warn_if_poor_from_zero_state(result.model, uc, yc, self.method)
         cov = self._uncertainty(result, uc, yc, burn)
         if self._delays.any():  # the model on the user's inputs: delays as states
             core, self.system_ = self.system_, self._with_delays(self.system_)
