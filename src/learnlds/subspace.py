@@ -481,9 +481,9 @@ def _excites_inputs(u3: np.ndarray, holdout: float) -> bool:
     variance there must be at least :data:`_MIN_EXCITATION` of its whole-record one.
     """
     cut = int(round((1.0 - holdout) * u3.shape[1]))
-    whole = np.var(u3, axis=(0, 1))
-    part = np.var(u3[:, :cut], axis=(0, 1))
-    return bool(np.all(part >= _MIN_EXCITATION * whole))
+    part, rest = (np.asarray(a, dtype=float) for a in (u3[:, :cut], u3[:, cut:]))
+    whole = np.var(np.concatenate((part, rest), axis=1), axis=(0, 1))
+    return bool(np.all(np.var(part, axis=(0, 1)) >= _MIN_EXCITATION * whole))
 
 
 def _holdout_fit(system: StateSpaceSystem, uv: np.ndarray, yv: np.ndarray) -> float:
