@@ -638,7 +638,9 @@ class LDSRegressor(RegressorMixin, BaseEstimator):
         if self._order_fit is not None and refine:  # order='auto' fitted it already
             model, info = self._order_fit
         else:
-            model, info = fit_best(us, ys, order, max_iter=self.max_iter, refine=refine)
+            model, info = fit_best(
+                us, ys, order, max_iter=self.max_iter, refine=refine, centre=self.demean
+            )
         self.start_info_ = {k: info[k] for k in ("start", "x0_mode", "selected_by") if k in info}
         self._fit_x0 = info.get("x0") if whole and info.get("x0_mode") != "zero" else None
         if model.is_siso:
@@ -660,10 +662,11 @@ class LDSRegressor(RegressorMixin, BaseEstimator):
             if _n_params(k, io.n_inputs, io.n_outputs, self.structure_) * 3 < us.size:
                 top = k
         orders = list(range(1, top + 1))
+        options = {"max_iter": self.max_iter, "centre": self.demean}
         if self.order_selection == "bic":  # the chosen order's fit is kept for _fit_state_space
-            best, scores, self._order_fit = _bic_choice(us, ys, orders, {"max_iter": self.max_iter})
+            best, scores, self._order_fit = _bic_choice(us, ys, orders, options)
         else:
-            best, scores = select_order(us, ys, orders, method="holdout", max_iter=self.max_iter)
+            best, scores = select_order(us, ys, orders, method="holdout", **options)
         self.order_scores_ = dict(scores)
         return int(best)
 

@@ -465,11 +465,13 @@ def _centre(arr3: np.ndarray) -> np.ndarray:
 
 
 def _split(
-    u3: np.ndarray, y3: np.ndarray, holdout: float
+    u3: np.ndarray, y3: np.ndarray, holdout: float, centre: bool = True
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """First ``1 - holdout`` and last ``holdout`` of every sequence, each centred on its means."""
+    """First ``1 - holdout`` and last ``holdout`` of every sequence, each centred on its
+    means (``centre=False``: as they are, for data in deviation variables)."""
     cut = int(round((1.0 - holdout) * u3.shape[1]))
-    return tuple(_centre(a) for a in (u3[:, :cut], y3[:, :cut], u3[:, cut:], y3[:, cut:]))
+    parts = (u3[:, :cut], y3[:, :cut], u3[:, cut:], y3[:, cut:])
+    return tuple(_centre(a) if centre else np.asarray(a, dtype=float) for a in parts)
 
 
 def _excites_inputs(u3: np.ndarray, holdout: float) -> bool:
@@ -524,6 +526,7 @@ def _screen(
     iters: int,
     tol: float,
     holdout: float,
+    centre: bool = True,
 ) -> tuple[list[Any], np.ndarray, np.ndarray]:
     """Screened fits, their losses and their inner hold-out fits (``-inf`` where failed).
 
@@ -531,7 +534,7 @@ def _screen(
     and scored on the rest; with ``holdout == 0`` on all data, scored by ``-loss``
     (prediction-error candidates then only compete among themselves).
     """
-    ue, ye, uv, yv = _split(u3, y3, holdout) if holdout > 0 else (u3, y3, None, None)
+    ue, ye, uv, yv = _split(u3, y3, holdout, centre) if holdout > 0 else (u3, y3, None, None)
     built = [_built_start(ue, ye, order, start) for start in starts]  # once per start
     fits = [
         None if built[c[0]] is None else _try_fit(ue, ye, order, c, iters, tol, built[c[0]])
@@ -554,12 +557,13 @@ def _screened(
     iters: int,
     tol: float,
     holdout: float,
+    centre: bool = True,
 ) -> tuple[list[Any], np.ndarray, np.ndarray, float]:
     """:func:`_screen`; by loss on all data when the hold-out is too short or the part
     before it does not excite every input (:func:`_excites_inputs`). Also the hold-out."""
     if holdout > 0 and not _excites_inputs(u3, holdout):
         holdout = 0.0
-    fits, losses, scores = _screen(u3, y3, order, starts, cands, iters, tol, holdout)
+    fits, losses, scores = _screen(u3, y3, order, starts, cands, iters, tol, holdout, centre)
     if holdout > 0 and not np.any(np.isfinite(scores)):
         holdout = 0.0
         fits, losses, scores = _screen(u3, y3, order, starts, cands, iters, tol, holdout)
@@ -582,6 +586,7 @@ class _Plan(NamedTuple):
     tol: float  # of the final refinement
     screen_tol: float  # of the screening fits (ranking needs no last digits)
     refine: bool
+    centre: bool  # centre each part of the inner hold-out (and each restart) on its means
 
 
 def _plan(
@@ -591,6 +596,7 @@ def _plan(
     budgets: tuple[Any, Any, Any, Any],
     holdout: Any,
     length: int,
+    centre: Any = True,
 ) -> _Plan:
     """The checked plan of a ``fit_best`` call.
 
@@ -599,7 +605,7 @@ def _plan(
     fits stop at :data:`_SCREEN_TOL`.
     """
     max_iter, screen_iter, tol, refine = budgets
-    refine = check_bool(refine, "refine")
+    refine, centre = check_bool(refine, "refine"), check_bool(centre, "centre")
     screen_iter = check_int(screen_iter, "screen_iter", low=0)
     max_iter = check_int(max_iter, "max_iter", low=0)
     tol = check_float(tol, "tol", low=0.0)
@@ -621,6 +627,7 @@ def _plan(
         tol,
         max(tol, _SCREEN_TOL),
         refine,
+        centre,
     )
 
 
@@ -637,6 +644,7 @@ def fit_best(
     screen_iter: int = 15,
     holdout: float = 0.3,
     refine: bool = True,
+    centre: bool = True,
 ) -> tuple[StateSpaceSystem, dict[str, Any]]:
     """Screen starts, initial-state treatments and fit criteria; refine what validates best.
 
@@ -669,6 +677,10 @@ def fit_best(
         Fraction of each sequence scoring the candidates, ``[0, 1)``.
     refine : bool
         Refine the winner on all data (kept unless it fails :func:`_fails_restarts`).
+    centre : bool
+        Centre each part of the inner hold-out (and each restart segment) on its own
+        means, as the validation protocol does; ``False`` for data in deviation
+        variables that start at rest (the estimator's ``demean=False``).
 
     Returns
     -------
@@ -694,7 +706,8 @@ def fit_best(
     >>> bool(fit_best(u, truth.simulate(u), 2)[1]["loss"] < 1e-12)
     True
     """
-    plan = _plan(starts, x0, criterion, (max_iter, screen_iter, tol, refine), holdout, len(u3[0]))
+    budgets = (max_iter, screen_iter, tol, refine)
+    plan = _plan(starts, x0, criterion, budgets, holdout, len(u3[0]), centre)
     return _run(u3, y3, order, plan)
 
 
@@ -704,7 +717,15 @@ def _run(
     """:func:`fit_best` once its arguments are checked: screen, choose, refine, check."""
     cands = plan.cands
     fits, losses, scores, holdout = _screened(
-        u3, y3, order, plan.starts, cands, plan.screen_iter, plan.screen_tol, plan.holdout
+        u3,
+        y3,
+        order,
+        plan.starts,
+        cands,
+        plan.screen_iter,
+        plan.screen_tol,
+        plan.holdout,
+        plan.centre,
     )
     best = int(np.argmax(scores))
     system, info = fits[best]
@@ -712,7 +733,7 @@ def _run(
         refined = _refine(
             u3, y3, order, cands[best], plan.max_iter, plan.tol, fits[best], holdout > 0
         )
-        system, info = _checked(refined, fits[best], u3, y3, holdout > 0)
+        system, info = _checked(refined, fits[best], u3, y3, (holdout > 0, plan.centre))
     return system, _report(info, cands, best, losses, scores, holdout)
 
 
@@ -721,30 +742,39 @@ def _checked(
     screened: tuple[StateSpaceSystem, dict[str, Any]],
     u3: np.ndarray,
     y3: np.ndarray,
-    held: bool,
+    held_centre: tuple[bool, bool],
 ) -> tuple[StateSpaceSystem, dict[str, Any]]:
     """The refinement, unless (after a hold-out choice) it fails the restart check."""
-    if held and _fails_restarts(refined[0], screened[0], u3, y3):
+    held, centre = held_centre
+    if held and _fails_restarts(refined[0], screened[0], u3, y3, centre):
         return screened[0], dict(
             screened[1], refined=False, stop_reason="refinement rejected (restarts)"
         )
     return refined[0], dict(refined[1], refined=True)
 
 
-def _restart_fits(system: StateSpaceSystem, u3: np.ndarray, y3: np.ndarray) -> np.ndarray:
+def _restart_fits(
+    system: StateSpaceSystem, u3: np.ndarray, y3: np.ndarray, centre: bool = True
+) -> np.ndarray:
     """Zero-state fit percent on ``_RESTARTS`` evenly spaced segments of 30 % of the record
-    (each centred): the validation protocol, restarted inside the estimation data."""
+    (each centred unless ``centre=False``): the validation protocol, restarted inside the
+    estimation data."""
     T = u3.shape[1]
     length = int(0.3 * T)
     fits = []
     for t0 in np.linspace(0, T - length, _RESTARTS).astype(int):
-        u, y = (_centre(a[:, t0 : t0 + length]) for a in (u3, y3))
+        u, y = (a[:, t0 : t0 + length] for a in (u3, y3))
+        u, y = (_centre(u), _centre(y)) if centre else (u, y)
         fits.append(_holdout_fit(system, u, y))
     return np.maximum(np.array(fits), -100.0)  # a blown-up segment counts as -100 %
 
 
 def _fails_restarts(
-    refined: StateSpaceSystem, screened: StateSpaceSystem, u3: np.ndarray, y3: np.ndarray
+    refined: StateSpaceSystem,
+    screened: StateSpaceSystem,
+    u3: np.ndarray,
+    y3: np.ndarray,
+    centre: bool = True,
 ) -> bool:
     """Whether the refinement made the model materially and significantly worse when
     restarted from zero state on segments of its own estimation data.
@@ -757,7 +787,7 @@ def _fails_restarts(
     """
     if int(0.3 * u3.shape[1]) < 10 * refined.order:
         return False
-    d = _restart_fits(refined, u3, y3) - _restart_fits(screened, u3, y3)
+    d = _restart_fits(refined, u3, y3, centre) - _restart_fits(screened, u3, y3, centre)
     se = float(np.std(d, ddof=1) / np.sqrt(d.size))
     return bool(d.mean() < -_RESTART_DROP and d.mean() < -2.0 * se)
 
@@ -1033,7 +1063,7 @@ def _holdout_choice(
     """``select_order(method='holdout')`` once its arguments are checked."""
     tolerance, n_se = slack
     options = {**fit_options, "holdout": holdout, "refine": False}
-    _, _, uv, yv = _split(u3, y3, holdout)
+    _, _, uv, yv = _split(u3, y3, holdout, fit_options.get("centre", True))
     fits = _holdout_scores(_fits_per_order(u3, y3, orders, options), uv, yv)
     scores = {k: -np.inf if f is None else f[0] for k, f in fits.items()}
     top = max(orders, key=lambda k: scores[k])
