@@ -468,3 +468,21 @@ def test_warnings_are_one_line(monkeypatch, capsys):
     assert cli.main(["datasets"]) == 0
     err = capsys.readouterr().err
     assert err == "learnlds: warning: fit: something to know (ConvergenceWarning)\n"
+
+
+def test_fit_cuts_an_odd_record_where_the_protocol_does(tmp_path):
+    """``fit`` estimates on the samples :func:`learnlds.holdout` does, odd lengths
+    included (it used to give the extra sample to the validation part: glassfurnace at
+    order 7 then validated at 50.0 % in the CLI and 56.8 % in the protocol)."""
+    from learnlds import LDSRegressor, holdout
+
+    rng = np.random.default_rng(8)
+    u = rng.normal(size=301)
+    y = np.convolve(u, [0.0, 0.8, 0.3, -0.2], mode="full")[:301] + 0.05 * rng.normal(size=301)
+    path = tmp_path / "odd.csv"
+    np.savetxt(path, np.column_stack([u, y]), delimiter=",", header="u,y", comments="")
+    proc = _run(["fit", str(path), "--order", "2", "--quiet"], tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    res = holdout(LDSRegressor(order=2), u, y)
+    assert f"(first {res.split_index} samples" in proc.stderr
+    assert f"validation fit: {res.validation_fit:.2f} %" in proc.stderr

@@ -447,8 +447,11 @@ def _reported(res: Any, page: Path, names: Sequence[str] = ()) -> int:
 
 
 def _estimation_samples(length: int, validation_fraction: float) -> int:
-    """Samples ``fit`` estimates on (the rest validates); ``report`` cuts at the same one."""
-    return length - int(round(validation_fraction * length))
+    """Samples ``fit`` estimates on (the rest validates); ``report`` cuts at the same one,
+    and both where :func:`learnlds.validate.holdout` does (odd lengths used to differ)."""
+    from .validate import _split_index
+
+    return _split_index(length, 1.0 - validation_fraction)
 
 
 def _estimation_mean(signal: np.ndarray, split: float) -> float:

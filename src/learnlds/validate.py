@@ -572,11 +572,17 @@ def split_centred(
     return io.to_user(ue), io.to_user(ye), io.to_user(uv), io.to_user(yv)
 
 
+def _split_index(length: int, split: float) -> int:
+    """The protocol's first validation sample: ``round(split * length)`` (the CLI cuts
+    its records here too, so its fits and :func:`holdout` agree)."""
+    return int(round(split * length))
+
+
 def _cut(u: Any, y: Any, split: float) -> tuple[IOArrays, int]:
     """Validated record and the first validation sample for ``split``."""
     frac = check_float(split, "split", low=0.0, high=1.0, low_open=True, high_open=True)
     io = as_io(u, y)
-    cut = int(round(frac * io.length))
+    cut = _split_index(io.length, frac)
     if cut < 2 or io.length - cut < 2:
         raise DataError(
             f"u: {io.length} samples cannot be split at {frac} into two parts of at least 2 samples"
