@@ -456,7 +456,9 @@ def _estimation_samples(length: int, validation_fraction: float) -> int:
 
 def _estimation_mean(signal: np.ndarray, split: float) -> float:
     """Mean of the estimation part of ``signal`` (the offset a model without metadata gets)."""
-    return float(signal[: int(round(split * signal.size))].mean())
+    from .validate import _split_index
+
+    return float(signal[: _split_index(signal.size, split)].mean())
 
 
 def cmd_datasets(args: argparse.Namespace) -> int:
