@@ -43,7 +43,7 @@ from .statespace import (
     linear_bdx0,
     stabilize_matrix,
 )
-from .validate import channel_fits
+from .validate import _split_index, channel_fits
 
 __all__ = [
     "fit_best",
@@ -469,7 +469,7 @@ def _split(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """First ``1 - holdout`` and last ``holdout`` of every sequence, each centred on its
     means (``centre=False``: as they are, for data in deviation variables)."""
-    cut = int(round((1.0 - holdout) * u3.shape[1]))
+    cut = _split_index(u3.shape[1], 1.0 - holdout)
     parts = (u3[:, :cut], y3[:, :cut], u3[:, cut:], y3[:, cut:])
     return tuple(_centre(a) if centre else np.asarray(a, dtype=float) for a in parts)
 
@@ -482,10 +482,9 @@ def _excites_inputs(u3: np.ndarray, holdout: float) -> bool:
     and every candidate then fails the hold-out by orders of magnitude. Each input's
     variance there must be at least :data:`_MIN_EXCITATION` of its whole-record one.
     """
-    cut = int(round((1.0 - holdout) * u3.shape[1]))
-    part, rest = (np.asarray(a, dtype=float) for a in (u3[:, :cut], u3[:, cut:]))
-    whole = np.var(np.concatenate((part, rest), axis=1), axis=(0, 1))
-    return bool(np.all(np.var(part, axis=(0, 1)) >= _MIN_EXCITATION * whole))
+    u = np.asarray(u3[:, :], dtype=float)  # a lazy record is read once, as _split does
+    part = u[:, : _split_index(u.shape[1], 1.0 - holdout)]
+    return bool(np.all(np.var(part, axis=(0, 1)) >= _MIN_EXCITATION * np.var(u, axis=(0, 1))))
 
 
 def _holdout_fit(system: StateSpaceSystem, uv: np.ndarray, yv: np.ndarray) -> float:
@@ -733,7 +732,7 @@ def _run(
         refined = _refine(
             u3, y3, order, cands[best], plan.max_iter, plan.tol, fits[best], holdout > 0
         )
-        system, info = _checked(refined, fits[best], u3, y3, (holdout > 0, plan.centre))
+        system, info = _checked(refined, fits[best], u3, y3, holdout > 0, plan.centre)
     return system, _report(info, cands, best, losses, scores, holdout)
 
 
@@ -742,10 +741,10 @@ def _checked(
     screened: tuple[StateSpaceSystem, dict[str, Any]],
     u3: np.ndarray,
     y3: np.ndarray,
-    held_centre: tuple[bool, bool],
+    held: bool,
+    centre: bool,
 ) -> tuple[StateSpaceSystem, dict[str, Any]]:
     """The refinement, unless (after a hold-out choice) it fails the restart check."""
-    held, centre = held_centre
     if held and _fails_restarts(refined[0], screened[0], u3, y3, centre):
         return screened[0], dict(
             screened[1], refined=False, stop_reason="refinement rejected (restarts)"
