@@ -35,7 +35,7 @@ Examples
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -959,5 +959,4 @@ def _mapped_covariance(covariance: Any, system: Any, transform: Any) -> Any:
         jac[:, k] -= _entries(transform(_from_entries(system, down, learn_d)), learn_d)
         jac[:, k] /= 2 * h
     cov = jac @ covariance.covariance @ jac.T
-    fields = dict(vars(covariance), covariance=0.5 * (cov + cov.T), order=out.order)
-    return type(covariance)(**fields)
+    return replace(covariance, covariance=0.5 * (cov + cov.T), order=out.order)
