@@ -55,6 +55,7 @@ from .uncertainty import (
     FrequencyResponseStd,
     ParameterCovariance,
     StateSpaceCovariance,
+    _entries,
     _mapped_covariance,
     _state_space_covariance3,
     frequency_response_std,
@@ -673,11 +674,7 @@ class LDSRegressor(RegressorMixin, BaseEstimator):
     def _check_result(self) -> None:
         """Never return silently a non-finite or identically-zero model."""
         sys_ = self.system_
-        if isinstance(sys_, StateSpaceSystem):
-            params = np.concatenate([np.ravel(x) for x in (sys_.A, sys_.B, sys_.C, sys_.D)])
-        else:
-            params = np.concatenate((sys_.a.ravel(), np.ravel(sys_.c), np.ravel(sys_.d)))
-        if not np.all(np.isfinite(params)):
+        if not np.all(np.isfinite(_entries(sys_, learn_d=True))):
             raise ConvergenceError("fit: the learned model has non-finite coefficients")
         # r_0 .. r_{n+1} all zero means every Markov parameter is (Cayley-Hamilton)
         if not np.any(sys_.markov(sys_.order + 2) != 0):
@@ -738,12 +735,15 @@ class LDSRegressor(RegressorMixin, BaseEstimator):
             if not (np.all(np.isfinite(offset)) and np.all(np.isfinite(scale))):
                 raise DataError(f"{name}: values are beyond what float64 can represent")
         if np.any(constant):
-            cols = np.flatnonzero(constant).tolist()
+            cols = ", ".join(map(str, np.flatnonzero(constant)))
+            one = np.count_nonzero(constant) == 1
             raise DataError(
-                f"u: input column{'s' if len(cols) > 1 else ''} {', '.join(map(str, cols))} "
-                f"(0-based) {'are' if len(cols) > 1 else 'is'} constant and do"
-                f"{'' if len(cols) > 1 else 'es'} not excite the system; drop "
-                f"{'them' if len(cols) > 1 else 'it'} from u"
+                f"u: input column{'' if one else 's'} {cols} (0-based) "
+                + (
+                    "is constant and does not excite the system; drop it from u"
+                    if one
+                    else "are constant and do not excite the system; drop them from u"
+                )
             )
         self.input_offset_, self.input_scale_ = u_moments
         self.output_offset_, self.output_scale_ = y_moments
