@@ -50,14 +50,15 @@ def _read(path: str, input_col: str | None, output_col: str | None) -> Any:
     from .datasets import IOData
     from .datasets.daisy import DAISY, load_daisy
 
-    names = {k.lower(): k for k in DAISY}
-    if not Path(path).exists() and path.lower() in names:
-        data = load_daisy(names[path.lower()])
-        if input_col is None and output_col is None:
-            return data
-        return data.select(_cols(input_col), _cols(output_col))
-    if not Path(path).exists() and not Path(path).suffix:
-        raise FileNotFoundError(f"{path}: no such file, nor a DaISy set ({', '.join(DAISY)})")
+    if not Path(path).exists():
+        names = {k.lower(): k for k in DAISY}
+        if path.lower() in names:
+            data = load_daisy(names[path.lower()])
+            if input_col is None and output_col is None:
+                return data
+            return data.select(_cols(input_col), _cols(output_col))
+        if not Path(path).suffix:
+            raise FileNotFoundError(f"{path}: no such file, nor a DaISy set ({', '.join(DAISY)})")
     return IOData.from_file(path, input_cols=_cols(input_col), output_cols=_cols(output_col))
 
 
