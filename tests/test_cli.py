@@ -431,6 +431,28 @@ def test_report_of_a_mimo_model_end_to_end(tmp_path, capsys):
     assert (out / "figures" / "4-bode-y2.svg").is_file()
 
 
+def test_report_of_a_mimo_model_simulates_the_record_once(tmp_path, capsys, monkeypatch):
+    """The printed fits are the page's: `report` runs the protocol once (it ran twice)."""
+    import learnlds.model_report as model_report
+    import learnlds.validate as validate
+
+    data, _ = _mimo_file(tmp_path)
+    cols = ["--input-col", "a,b", "--output-col", "p,q"]
+    model = tmp_path / "m.json"
+    assert main(["fit", str(data), *cols, "--order", "2", "--quiet", "--out", str(model)]) == 0
+    calls, holdout = [], validate.holdout
+
+    def counted(*args, **kwargs):
+        calls.append(args[0])
+        return holdout(*args, **kwargs)
+
+    monkeypatch.setattr(model_report, "holdout", counted)
+    monkeypatch.setattr(validate, "holdout", counted)
+    assert main(["report", str(model), str(data), *cols, "--out", str(tmp_path / "r")]) == 0
+    assert len(calls) == 1
+    assert "validation fit per output: p " in capsys.readouterr().err
+
+
 def test_report_refuses_columns_that_do_not_match_the_model(tmp_path, capsys):
     """A 2x2 model on the default (one input, one output) columns, and a SISO model on
     two inputs and two outputs: one clear line, exit 2, no report."""

@@ -364,7 +364,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     (:func:`learnlds.report.write_report`); any other model gets the report of
     :func:`learnlds.model_report.write_model_report` (one figure per output, fits per output).
     """
-    from .model_report import write_model_report
+    from .model_report import _FIGURE_FORMATS, _write_model_report
     from .modelfile import load, read_metadata
     from .report import Scaling, write_report
     from .statespace import StateSpaceSystem
@@ -383,17 +383,14 @@ def cmd_report(args: argparse.Namespace) -> int:
     title = f"learnlds report: {Path(args.model).name} on {Path(args.data).name}"
     notes = [f"Model {args.model} on data {args.data}."]
     if not system.is_siso:
-        page = write_model_report(
-            args.out,
-            data=data,
-            model=system,
-            split=split,
-            input_offset=_saved_offset(meta, "input_offset", system.n_inputs, args.model),
-            output_offset=_saved_offset(meta, "output_offset", system.n_outputs, args.model),
-            title=title,
-            notes=notes,
+        offsets = (
+            _saved_offset(meta, "input_offset", system.n_inputs, args.model),
+            _saved_offset(meta, "output_offset", system.n_outputs, args.model),
         )
-        return _reported(holdout(system, data.u, data.y, split=split), page, data.output_names)
+        page, fits = _write_model_report(
+            args.out, data, system, split, offsets, (title, notes), (True, _FIGURE_FORMATS), None
+        )
+        return _reported(fits, page, data.output_names)
     if isinstance(system, StateSpaceSystem):
         system = system.to_canonical()  # the post's report draws the canonical form
     res = holdout(system, data.u1, data.y1, split=split)

@@ -39,6 +39,8 @@ from .validate import (
 
 __all__ = ["write_model_report"]
 
+_FIGURE_FORMATS = ("png", "svg")
+"""The formats figures are saved in by default."""
 _MAX_PANELS = 8
 """Channels drawn per figure, and per-output figures per section (the tables list all)."""
 _MAX_MATRIX = 8
@@ -485,7 +487,7 @@ def write_model_report(
     title: str | None = None,
     notes: Sequence[str] = (),
     save_figures: bool = True,
-    figure_formats: Sequence[str] = ("png", "svg"),
+    figure_formats: Sequence[str] = _FIGURE_FORMATS,
     log: Callable[[str], None] | None = None,
 ) -> Path:
     """Write ``out_dir/index.html`` for a fitted model of any shape (several inputs/outputs).
@@ -544,13 +546,32 @@ def write_model_report(
     ...     "Bode diagrams" in page.read_text(encoding="utf-8")
     True
     """
+    offsets, figures = (input_offset, output_offset), (save_figures, figure_formats)
+    return _write_model_report(out_dir, data, model, split, offsets, (title, notes), figures, log)[
+        0
+    ]
+
+
+def _write_model_report(
+    out_dir: str | Path,
+    data: IOData,
+    model: CanonicalSystem | StateSpaceSystem,
+    split: float,
+    offsets: tuple[Any, Any],
+    heading: tuple[str | None, Sequence[str]],
+    figures: tuple[bool, Sequence[str]],
+    log: Callable[[str], None] | None,
+) -> tuple[Path, HoldoutResult]:
+    """:func:`write_model_report`, also returning the protocol's result it drew (the CLI
+    prints its fits instead of simulating the record a second time)."""
     target = Path(out_dir)
-    _figure_store(target, save_figures, figure_formats)  # options checked before any work
-    ctx = _model_context(data, model, split, (input_offset, output_offset), log)
+    _figure_store(target, *figures)  # options checked before any work
+    ctx = _model_context(data, model, split, offsets, log)
+    title, notes = heading
 
     def build() -> str:  # called once the staging folder's figure store is in ctx
         drawn = "".join(section(ctx) for section in _MODEL_SECTIONS)
         body = _notes(notes) + _omitted_html(ctx.omitted) + drawn
         return _page(title or f"learnlds report: {data.name}", body, intro=_MODEL_INTRO)
 
-    return _staged(ctx, target, (save_figures, figure_formats), build)
+    return _staged(ctx, target, figures, build), ctx.fits
