@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import matplotlib
 import numpy as np
 import pytest
@@ -113,6 +115,19 @@ def test_fit_percent_errors():
         fit_percent(np.ones(3), np.zeros(3))
     with pytest.raises(ValueError, match="NaN"):
         fit_percent([1.0, np.nan], [1.0, 2.0])
+
+
+@pytest.mark.parametrize("scale", [1e-200, 1e-30, 1.0, 1e30, 1e200])
+def test_fit_percent_does_not_depend_on_the_units(scale):
+    """Squares of 1e-200 underflowed to 0 ('constant output') and of 1e200 overflowed to
+    inf (a NaN fit); the norms are now taken of values divided by the channel's peak."""
+    y = np.sin(np.arange(50.0)) + np.arange(50.0) / 25
+    yhat = y + 0.1 * np.cos(3 * np.arange(50.0))
+    expected = 100 * (1 - np.linalg.norm(y - yhat) / np.linalg.norm(y - y.mean()))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        got = fit_percent(scale * y, scale * yhat)
+    assert got == pytest.approx(expected, rel=1e-12)
 
 
 # --------------------------------------------------------------------------- residuals

@@ -108,11 +108,14 @@ def channel_fits(y3: np.ndarray, yhat3: np.ndarray) -> np.ndarray:
     >>> channel_fits(y, y)
     array([100.])
     """
-    spread = np.sqrt(np.sum((y3 - y3.mean(axis=(0, 1))) ** 2, axis=(0, 1)))
-    if np.any(spread == 0):
-        k = int(np.flatnonzero(spread == 0)[0])
+    centred = y3 - y3.mean(axis=(0, 1))
+    peak = np.max(np.abs(centred), axis=(0, 1)) if centred.size else np.zeros(y3.shape[2])
+    if np.any(peak == 0):
+        k = int(np.flatnonzero(peak == 0)[0])
         raise DataError(f"y: output channel {k} is constant, the fit percentage is undefined")
-    return 100.0 * (1.0 - np.sqrt(np.sum((y3 - yhat3) ** 2, axis=(0, 1))) / spread)
+    # both norms of values divided by the channel's peak: no overflow or underflow in squares
+    spread = np.sqrt(np.sum((centred / peak) ** 2, axis=(0, 1)))
+    return 100.0 * (1.0 - np.sqrt(np.sum(((y3 - yhat3) / peak) ** 2, axis=(0, 1))) / spread)
 
 
 @dataclass(frozen=True)
