@@ -70,6 +70,25 @@ CASES = [
         "column 1 \\(0-based\\) is constant",
     ),
     (
+        "constant output",
+        lambda: LDSRegressor().fit(U, np.zeros(400)),
+        DataError,
+        r"^y: output column 0 \(0-based\) is constant",
+    ),
+    (
+        "a flat output among several",
+        lambda: LDSRegressor().fit(U, np.c_[Y, np.full(400, 3.0)]),
+        DataError,
+        r"^y: output column 1 \(0-based\) is constant",
+    ),
+    ("empty record", lambda: LDSRegressor().fit([], []), DataError, r"^u: an empty record"),
+    (
+        "no output channels",
+        lambda: LDSRegressor().fit(U, np.zeros((400, 0))),
+        DataError,
+        r"^y: an empty record, no channels \(.*shape=\(400, 0\)",
+    ),
+    (
         "solver max_iter -3",
         lambda: gauss_newton(U, Y, order=2, max_iter=-3),
         ParameterError,

@@ -128,7 +128,7 @@ def test_overparameterisation_recovers_dryer_inside_region(dryer_halves):
     "kwargs,u,y,match",
     [
         ({"order": 0}, np.arange(50.0), np.arange(50.0), "order"),
-        ({"order": 30}, np.random.default_rng(0).normal(size=40), np.ones(40), "larger than"),
+        ({"order": 30}, np.random.default_rng(0).normal(size=40), np.arange(40.0), "larger than"),
         ({}, np.ones(100), np.arange(100.0), "constant"),
         ({}, np.array([1.0, np.nan, 3.0] * 20), np.ones(60), "NaN"),
         ({}, np.arange(50.0), np.arange(40.0), "lengths differ"),

@@ -367,8 +367,10 @@ def test_a_long_zarr_record_is_never_read_whole(tmp_path, monkeypatch):
     LDSRegressor(order=3, max_iter=3).fit(zu, zy)
     assert max(seen) <= 20_000
     _, flat, _ = _zarr_record(tmp_path, np.full(30_000, 2.0), u, name="flat.zarr")
-    with pytest.raises(DataError, match="constant"):
+    with pytest.raises(DataError, match="input column 0 .* constant"):
         LDSRegressor(order=1).fit(flat, zy)
+    with pytest.raises(DataError, match="output column 0 .* constant"):
+        LDSRegressor(order=1).fit(zu, flat)
 
 
 def test_store_window_reads_only_its_samples(tmp_path):

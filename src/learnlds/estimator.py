@@ -39,7 +39,7 @@ from .errors import (
     ParameterError,
     UnsupportedShapeError,
 )
-from .records import ScaledRecord, _streamed, _streaming_stats, streaming_io, streaming_moments
+from .records import ScaledRecord, _streamed, _streaming_stats, streaming_io
 from .reduce import reduce
 from .statespace import StateSpaceSystem, input_delays, with_input_delay
 from .subspace import _START_SAMPLES, _bic_choice, fit_best, fit_state_space, select_order
@@ -161,6 +161,10 @@ def _sk_array(value: Any, name: str) -> Any:
             raise DataError(f"{name}: complex values (Complex data not supported)") from None
         if "could not convert" in text or "argument must be" in text:
             raise DataError(f"{name}: must be numeric ({text.splitlines()[0]})") from None
+        for what in ("sample", "feature"):
+            if f"0 {what}(s)" in text:
+                empty = "no samples" if what == "sample" else "no channels"
+                raise DataError(f"{name}: an empty record, {empty} ({text})") from None
         raise
 
 
@@ -714,37 +718,41 @@ class LDSRegressor(RegressorMixin, BaseEstimator):
         """
         u_off, u_scale, uc = _moments(io.u, self.demean, self.standardize)
         y_off, y_scale, yc = _moments(io.y, self.demean, self.standardize)
-        constant = np.ptp(io.u, axis=(0, 1)) == 0
+        constant = (np.ptp(io.u, axis=(0, 1)) == 0, np.ptp(io.y, axis=(0, 1)) == 0)
         self._keep_moments((u_off, u_scale), (y_off, y_scale), constant)
         return uc, yc
 
     def _normalise_lazily(self, io: IOArrays) -> tuple[ScaledRecord, ScaledRecord]:
         """:meth:`_normalise` for a record left on disk: two block passes, no copy."""
         opts = (self.demean, self.standardize)
-        *u_moments, constant = _streaming_stats(io.u, *opts)  # one pass finds both
-        y_moments = streaming_moments(io.y, demean=opts[0], standardize=opts[1])
-        self._keep_moments(tuple(u_moments), y_moments, constant)
+        *u_moments, u_constant = _streaming_stats(io.u, *opts)  # one pass finds both
+        *y_moments, y_constant = _streaming_stats(io.y, *opts)
+        self._keep_moments(tuple(u_moments), tuple(y_moments), (u_constant, y_constant))
         return ScaledRecord(io.u, *u_moments), ScaledRecord(io.y, *y_moments)
 
     def _keep_moments(
-        self, u_moments: tuple[Any, Any], y_moments: tuple[Any, Any], constant: np.ndarray
+        self,
+        u_moments: tuple[Any, Any],
+        y_moments: tuple[Any, Any],
+        constant: tuple[np.ndarray, np.ndarray],
     ) -> None:
         """Check and store ``(offset, scale)`` of inputs and outputs (either path);
-        ``constant`` marks input channels without excitation."""
+        ``constant`` marks the input and the output channels that never change."""
         for name, (offset, scale) in (("u", u_moments), ("y", y_moments)):
             if not (np.all(np.isfinite(offset)) and np.all(np.isfinite(scale))):
                 raise DataError(f"{name}: values are beyond what float64 can represent")
-        if np.any(constant):
-            cols = ", ".join(map(str, np.flatnonzero(constant)))
-            one = np.count_nonzero(constant) == 1
-            raise DataError(
-                f"u: input column{'' if one else 's'} {cols} (0-based) "
-                + (
-                    "is constant and does not excite the system; drop it from u"
-                    if one
-                    else "are constant and do not excite the system; drop them from u"
-                )
-            )
+        why = (  # (one channel, several)
+            ("is constant and does not excite the system", "are constant and do not excite it"),
+            ("is constant: it has no dynamics to identify", "are constant: nothing to identify"),
+        )
+        for name, side, flags, reason in zip("uy", ("input", "output"), constant, why, strict=True):
+            if np.any(flags):
+                cols = ", ".join(map(str, np.flatnonzero(flags)))
+                if np.count_nonzero(flags) == 1:
+                    msg = f"{side} column {cols} (0-based) {reason[0]}; drop it"
+                else:
+                    msg = f"{side} columns {cols} (0-based) {reason[1]}; drop them"
+                raise DataError(f"{name}: {msg} from {name}")
         self.input_offset_, self.input_scale_ = u_moments
         self.output_offset_, self.output_scale_ = y_moments
 
