@@ -159,6 +159,40 @@ def test_predict_stdout_carries_data_only(tmp_path):
     assert "fit against measured output" in proc.stderr
 
 
+@pytest.mark.parametrize("header", ["u", "time,u", None])
+def test_predict_reads_a_file_of_inputs_only(tmp_path, header):
+    """A SISO model on a table with one input column and no output (a time column may
+    stand beside it): simulated, no fit printed (it used to ask for 2 columns)."""
+    from learnlds.systems import CanonicalSystem
+
+    _, model = _model_and_data(tmp_path)
+    u = np.random.default_rng(4).normal(size=40)
+    table = u[:, None] if header != "time,u" else np.column_stack([0.5 * np.arange(40), u])
+    path = tmp_path / "plan.csv"
+    np.savetxt(path, table, delimiter=",", header=header or "", comments="")
+    proc = _run(["predict", str(model), str(path)], tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    expected = CanonicalSystem([-0.5], [1.0]).simulate(u)
+    np.testing.assert_allclose(np.loadtxt(proc.stdout.splitlines()), expected, atol=1e-8)
+    assert "no output column" in proc.stderr and "fit against" not in proc.stderr
+
+
+def test_predict_on_inputs_only_needs_the_model_input_count(tmp_path):
+    from learnlds.datasets.readers import read_inputs
+    from learnlds.errors import DataError
+
+    _, model = _model_and_data(tmp_path)
+    path = tmp_path / "bad.csv"
+    path.write_text("u\n1\nnan\n3\n")
+    proc = _run(["predict", str(model), str(path)], tmp_path)
+    assert proc.returncode == 2 and "column 'u' contains NaN" in proc.stderr
+    path.write_text("a,b\n1,2\n3,4\n")
+    with pytest.raises(DataError, match=r"2 input column\(s\) \('a', 'b'\) but the model takes 3"):
+        read_inputs(path, 3)
+    u, names = read_inputs(path, 1, "b")
+    assert names == ["b"] and u.ravel().tolist() == [2.0, 4.0]
+
+
 def test_predict_multi_input_model_never_broadcasts_one_column(tmp_path):
     """A 2-input model on a file of its two inputs uses both (the default column rule
     had read the second as an output and broadcast the first over both inputs); a

@@ -419,6 +419,30 @@ def test_time_like_headers_are_skipped(tmp_path: Path, header: str) -> None:
     assert f"skipped time/index column {header!r}" in d.column_note
 
 
+@pytest.mark.parametrize(
+    "header,times,dt",
+    [
+        ("time", "0,0.1,0.2,0.3", 0.1),
+        ("t [ms]", "5,10,15,20", 5.0),
+        ("Time (s)", "1.2,1.4,1.6,1.8", 0.2),
+        ("index", "0,1,2,3", None),  # a sample index is not a sampling time
+        ("sample", "0,1,2,3", None),
+        ("time", "0,0.1,0.3,0.4", None),  # uneven
+        ("time", "0.3,0.2,0.1,0", None),  # decreasing
+    ],
+)
+def test_sampling_time_from_a_time_column(tmp_path: Path, header, times, dt) -> None:
+    p = tmp_path / "log.csv"
+    rows = "".join(f"{t},{k},{k * k}\n" for k, t in enumerate(times.split(",")))
+    p.write_text(f"{header},heater,temp\n{rows}")
+    said = "" if dt is None else f"dt {dt:g} from the time column {header!r}"
+    d = IOData.from_file(p)
+    assert d.dt == dt and d.column_note.endswith(said) and d.column_note.count("dt") == bool(dt)
+    d = IOData.from_file(p, input_cols="heater", output_cols="temp")
+    assert d.dt == dt and d.column_note == (f"{p}: {said}" if said else "")
+    assert IOData.from_file(p, dt=0.5).dt == 0.5  # the caller's dt wins
+
+
 def test_default_choice_is_reported(tmp_path: Path) -> None:
     p = tmp_path / "four.csv"
     p.write_text("a,b,c,d\n1,2,3,4\n5,6,7,9\n2,2,2,2\n")
@@ -427,7 +451,7 @@ def test_default_choice_is_reported(tmp_path: Path) -> None:
     assert d.column_note.endswith(
         "used column 'a' (column 0) as input and 'b' (column 1) as output; "
         "not used: 'c' (column 2), 'd' (column 3); choose columns with input_cols= and "
-        "output_cols="
+        "output_cols= (CLI: --input-col, --output-col)"
     )
     two = tmp_path / "two.dat"
     two.write_text("1 2\n3 4\n5 6\n")

@@ -73,8 +73,8 @@ def _load(path: str, input_col: str | None, output_col: str | None, dt: float | 
         f"{Path(path).name}: {len(data)} samples; inputs {', '.join(data.input_names)}; "
         f"outputs {', '.join(data.output_names)}" + (f"; dt {data.dt:g}" if data.dt else "")
     )
-    if data.column_note:
-        _say(f"{Path(path).name}: {data.column_note}")
+    if data.column_note:  # it names the file already
+        _say(data.column_note)
     return data
 
 
@@ -287,6 +287,15 @@ def _estimator(args: argparse.Namespace) -> Any:
     )
 
 
+def _inputs_only(path: str, input_col: str | None, n_inputs: int) -> np.ndarray:
+    """A text table that holds only inputs (``read_inputs``), said on stderr."""
+    from .datasets.readers import read_inputs
+
+    u, names = read_inputs(path, n_inputs, _cols(input_col))
+    _say(f"{Path(path).name}: {len(u)} samples of input(s) {', '.join(names)}; no output column")
+    return u
+
+
 def _model_inputs(
     system: Any, path: str, input_col: str | None, output_col: str | None
 ) -> tuple[np.ndarray, Any, bool]:
@@ -296,7 +305,13 @@ def _model_inputs(
     holds exactly the model's inputs (``measured`` is then False: no output column).
     A column count that differs from the model's is an error, never a broadcast.
     """
-    data = _load(path, input_col, output_col)
+    from .datasets.readers import NoOutputColumnError
+
+    try:
+        data = _load(path, input_col, output_col)
+    except NoOutputColumnError:  # a table of inputs only: simulate, nothing to compare
+        u = _inputs_only(path, input_col, system.n_inputs)
+        return (u[:, 0] if system.is_siso else u), None, False
     u, measured = data.u, True
     columns = data.n_inputs + data.n_outputs
     if data.n_inputs != system.n_inputs and input_col is None and output_col is None:

@@ -29,7 +29,7 @@ Examples
 >>> print(fields["column_note"][fields["column_note"].index("used"):])
 used column 'heater' (column 1) as input and 'temp' (column 2) as output; skipped
 time/index column 't' (column 0); not used: 'fan' (column 3); choose columns with
-input_cols= and output_cols=
+input_cols= and output_cols= (CLI: --input-col, --output-col); dt 1 from the time column 't'
 """
 
 from __future__ import annotations
@@ -48,7 +48,7 @@ from .._boundary import as_float_array
 from ..errors import DataError, FileFormatError
 from .columns import ColumnSpec, _check_finite, _no_overlap, _pick
 
-__all__ = ["SUPPORTED", "open_npy", "open_zarr", "read_fields", "read_table"]
+__all__ = ["SUPPORTED", "open_npy", "open_zarr", "read_fields", "read_inputs", "read_table"]
 
 SUPPORTED = (
     ".csv, .dat, .txt, .asc, .npz (text files may be gzipped: .csv.gz, .dat.gz, ...), "
@@ -64,7 +64,16 @@ _TIME_NAME = re.compile(
     r"|sample[ _-]?(index|idx|no|nr|number)|(t|time)[ _-]?(s|sec|secs|seconds|ms|min|mins"
     r"|minutes|h|hr|hours))$"
 )
+_TIME_AXIS = re.compile(
+    r"^(t|time|times|(t|time)[ _-]?(s|sec|secs|seconds|ms|min|mins|minutes|h|hr|hours))$"
+)
+"""Header names of a time axis (not a sample index): an even step there is the sampling time."""
+_CHOOSE = "choose columns with input_cols= and output_cols= (CLI: --input-col, --output-col)"
 _CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f-\x9f]")
+
+
+class NoOutputColumnError(DataError):
+    """A table with no column left for the outputs (:func:`read_inputs` reads such files)."""
 
 
 class _Table(NamedTuple):
@@ -264,6 +273,16 @@ def _time_columns(table: _Table) -> list[int]:
     return []
 
 
+def _sampling_time(table: _Table) -> tuple[float | None, str]:
+    """``(dt, note)`` from the first time-axis column with an even step, else ``(None, "")``."""
+    for i, name in enumerate(table.header or []):
+        if _TIME_AXIS.match(_bare(name)) and _evenly_increasing(table.data[:, i]):
+            col = table.data[:, i]  # the mean step, without the last digits' rounding noise
+            step = float(f"{(col[-1] - col[0]) / (len(col) - 1):.12g}")
+            return step, f"dt {step:g} from the time column {name.strip()!r}"
+    return None, ""
+
+
 def _label(i: int, names: list[str], has_header: bool) -> str:
     return f"{names[i]!r} (column {i})" if has_header else repr(names[i])
 
@@ -285,7 +304,7 @@ def _note(
         text += f"; skipped time/index column {lab(skipped)}"
     if unused:
         text += f"; not used: {lab(unused)}"
-    return text + "; choose columns with input_cols= and output_cols="
+    return text + "; " + _CHOOSE
 
 
 def _choose_columns(
@@ -303,9 +322,9 @@ def _choose_columns(
         free = [i for i in range(ncol) if i not in skipped]
         if len(free) < 2:
             extra = f" besides the time/index column {names[skipped[0]]!r}" if skipped else ""
-            raise DataError(
+            raise (NoOutputColumnError if len(free) == 1 else DataError)(
                 f"{where}: needs at least 2 columns (input, output){extra} but has {len(free)}; "
-                "choose columns with input_cols= and output_cols="
+                + _CHOOSE
             )
         ui, yi = [free[0]], [free[1]]
     elif output_cols is None:
@@ -315,7 +334,9 @@ def _choose_columns(
         yi = _pick(output_cols, names, "output", where)
         ui = [i for i in range(ncol) if i not in yi and i not in skipped]
     if not ui or not yi:
-        raise DataError(f"{where}: no column left for the {'inputs' if not ui else 'outputs'}")
+        raise (NoOutputColumnError if ui else DataError)(
+            f"{where}: no column left for the {'inputs' if not ui else 'outputs'}"
+        )
     return ui, yi, _note(ui, yi, skipped, names, table.header is not None, where)
 
 
@@ -391,9 +412,78 @@ def read_fields(
         fields["input_names"] = [names[i] for i in ui]
         fields["output_names"] = [names[i] for i in yi]
     fields["columns_used"] = ([names[i] for i in ui], [names[i] for i in yi])
+    if dt is None:
+        fields["dt"], found = _sampling_time(table)
+        note += f"{'; ' if note else f'{p}: '}{found}" if found else ""
     fields["column_note"] = note
     fields["u"], fields["y"] = table.data[:, ui], table.data[:, yi]
     return fields, None
+
+
+def read_inputs(
+    path: str | os.PathLike[str], n_inputs: int, input_cols: ColumnSpec = None
+) -> tuple[np.ndarray, list[str]]:
+    """Read a text table that holds inputs only (no measured output), to simulate a model.
+
+    Without ``input_cols``, the columns that are not a time/index column are the
+    inputs, and there must be exactly ``n_inputs`` of them (never a guess).
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        A ``.csv``, ``.dat``, ``.txt`` or ``.asc`` file, optionally gzipped.
+    n_inputs : int
+        The model's input count.
+    input_cols : int, str, sequence of them, or None
+        The input columns by header name or 0-based index.
+
+    Returns
+    -------
+    u : numpy.ndarray
+        ``(T, n_inputs)`` inputs.
+    names : list of str
+        Their column names (``col0``, ... without a header).
+
+    Raises
+    ------
+    FileNotFoundError
+        No such file.
+    FileFormatError
+        The file does not parse.
+    DataError
+        A column count other than ``n_inputs``, or NaN/inf in a chosen column.
+    ParameterError
+        An unknown or repeated column in ``input_cols``.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     path = os.path.join(folder, "plan.csv")
+    ...     with open(path, "w") as fh:
+    ...         _ = fh.write("time,heater\n0,1\n0.5,2\n1.0,0\n")
+    ...     u, names = read_inputs(path, 1)
+    >>> u.ravel(), names
+    (array([1., 2., 0.]), ['heater'])
+    """
+    p = Path(path)
+    suffix = _base_suffix(p)
+    _check_suffix(p, suffix)
+    table = _parse_table(_read_bytes(p), str(p), suffix == ".csv")
+    ncol = table.data.shape[1]
+    names = table.header if table.header is not None else [f"col{i}" for i in range(ncol)]
+    if input_cols is not None:
+        ui = _pick(input_cols, names, "input", str(p))
+    else:
+        skipped = _time_columns(table)
+        ui = [i for i in range(ncol) if i not in skipped]
+    if len(ui) != n_inputs:
+        chosen = ", ".join(repr(names[i]) for i in ui) or "none"
+        raise DataError(
+            f"{p}: {len(ui)} input column(s) ({chosen}) but the model takes {n_inputs}; " + _CHOOSE
+        )
+    _check_finite(table.data[:, ui], [names[i] for i in ui], str(p), table.lines)
+    return table.data[:, ui], [names[i] for i in ui]
 
 
 def _load_npz(p: Path) -> dict[str, np.ndarray]:
