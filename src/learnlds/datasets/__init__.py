@@ -35,7 +35,7 @@ from .daisy import (
     load_daisy,
 )
 from .iodata import ColumnSpec, IOData
-from .readers import read_fields, read_table
+from .readers import read_fields, read_inputs, read_table
 from .signals import (
     SYNTHETIC_DRYER_DT,
     SYNTHETIC_DRYER_LEVELS,
@@ -66,6 +66,7 @@ __all__ = [
     "load_daisy",
     "prbs",
     "read_fields",
+    "read_inputs",
     "read_table",
     "synthetic_dryer",
     "synthetic_dryer_system",
