@@ -618,3 +618,17 @@ def test_save_is_atomic(tmp_path, monkeypatch):
     monkeypatch.undo()
     assert load(path) == first
     assert sorted(p.name for p in tmp_path.iterdir()) == ["m.json"]
+
+
+def test_save_names_a_missing_folder_or_a_folder_target(tmp_path):
+    """Not the temporary file's OSError ('.m.json.x1y2.tmp'), and nothing left behind."""
+    from learnlds.statespace import StateSpaceSystem
+
+    for model in (CanonicalSystem([-0.5], [1.0]), StateSpaceSystem([[0.5]], [[1.0]], [[1.0]])):
+        with pytest.raises(
+            ParameterError, match=r"folder .*nodir does not exist \(for .*m\.json\)"
+        ):
+            model.save(tmp_path / "nodir" / "m.json")
+        with pytest.raises(ParameterError, match="is a folder, expected a file name"):
+            model.save(tmp_path)
+    assert list(tmp_path.iterdir()) == []

@@ -79,7 +79,8 @@ def atomic_open(path: str | os.PathLike[str], mode: str = "w", **kwargs: Any) ->
     Raises
     ------
     ParameterError
-        ``mode`` is not a write mode.
+        ``mode`` is not a write mode, or ``path`` is a folder or in a missing or
+        read-only folder (:func:`check_output_path`).
 
     Examples
     --------
@@ -92,7 +93,7 @@ def atomic_open(path: str | os.PathLike[str], mode: str = "w", **kwargs: Any) ->
     """
     if mode not in ("w", "wb"):
         raise ParameterError(f"mode: must be 'w' or 'wb', got {mode!r}")
-    target = Path(path)
+    target = check_output_path(path, "path")  # not the temporary file's OSError
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent or ".")
     try:
         if "b" not in mode:
