@@ -418,6 +418,11 @@ class StateSpaceSystem:
         pathlib.Path
             The written file; :func:`learnlds.modelfile.load` reads it back.
 
+        Raises
+        ------
+        ParameterError
+            ``path`` is a folder, or its folder is missing or read-only.
+
         Examples
         --------
         >>> import os, tempfile

@@ -1204,6 +1204,11 @@ class CanonicalSystem:
         pathlib.Path
             ``path``.
 
+        Raises
+        ------
+        ParameterError
+            ``path`` is a folder, or its folder is missing or read-only.
+
         Examples
         --------
         >>> import tempfile, os
