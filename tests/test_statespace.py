@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import warnings
 
 import numpy as np
 import pytest
@@ -291,3 +292,19 @@ def test_with_input_delay_is_a_shift_of_each_input():
     for bad in (-1, [1, 2], 1.5):
         with pytest.raises(ParameterError, match="input_delay"):
             input_delays(bad, 3)
+
+
+def test_simulating_an_unstable_state_space_model_warns_like_the_canonical_form():
+    """It returned a growing (or inf) output silently; CanonicalSystem.simulate warned."""
+    from learnlds.errors import UnstableSystemWarning
+
+    u = np.ones(40)
+    unstable = StateSpaceSystem([[1.2, 0.0], [0.0, 0.5]], [[1.0], [1.0]], [[1.0, 1.0]])
+    with pytest.warns(UnstableSystemWarning, match=r"spectral radius 1\.2 >= 1"):
+        y = unstable.simulate(u)
+    with pytest.warns(UnstableSystemWarning):
+        expected = unstable.to_canonical().simulate(u)
+    np.testing.assert_allclose(y, expected, rtol=1e-9)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        StateSpaceSystem([[0.9]], [[1.0]], [[1.0]]).simulate(u)

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import os
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -36,9 +37,9 @@ from ._boundary import (
 )
 from ._files import atomic_write_text
 from ._ss_kernels import ss_jacobian_chunk, ss_simulate
-from .errors import DataError, ParameterError, UnsupportedShapeError
+from .errors import DataError, ParameterError, UnstableSystemWarning, UnsupportedShapeError
 from .records import _block, _blockwise, _concatenate, _divide, _streaming_stats
-from .systems import CanonicalSystem, _import_control
+from .systems import CanonicalSystem, _import_control, _unstable_message
 
 FORMAT_NAME = "learnlds.StateSpaceSystem"
 FORMAT_VERSION = 1
@@ -189,12 +190,19 @@ class StateSpaceSystem:
         DataError
             ``u`` or ``x0`` of the wrong shape or not finite.
 
+        Warns
+        -----
+        UnstableSystemWarning
+            When the spectral radius is ``>= 1`` (the output grows with time).
+
         Examples
         --------
         >>> StateSpaceSystem([[0.5]], [1.0], [1.0]).simulate(np.zeros(3), x0=[2.0])
         array([2. , 1. , 0.5])
         """
         u3, record, siso = self._inputs(u)
+        if self.spectral_radius() >= 1.0:  # as CanonicalSystem.simulate
+            warnings.warn(_unstable_message(self.spectral_radius()), UnstableSystemWarning, 2)
         N, T, _ = u3.shape
         if T == 0:
             raise DataError("u: the input sequence is empty")
