@@ -462,3 +462,15 @@ def test_fit_best_rejects_a_refinement_that_fails_restarts_on_flutter():
     assert holdout(model, u, y).validation_fit > 40.0
     kept, kept_info = fit_best(*_estimation_half(u, y), 5)
     assert kept_info["refined"] is True and holdout(kept, u, y).validation_fit > 49.0
+
+
+@pytest.mark.parametrize("call", ["fit_best", "select_order"])
+def test_user_layout_arrays_get_a_named_error_from_the_canonical_functions(call):
+    """(T,) arrays: a DataError naming the canonical shape (select_order raised a
+    TypeError from deep inside)."""
+    from learnlds import subspace
+
+    u = np.random.default_rng(1).normal(size=200)
+    args = (u, u) if call == "select_order" else (u, u, 2)
+    with pytest.raises(DataError, match=r"must be canonical \(N, T, m\)"):
+        getattr(subspace, call)(*args)

@@ -705,6 +705,8 @@ def fit_best(
     >>> bool(fit_best(u, truth.simulate(u), 2)[1]["loss"] < 1e-12)
     True
     """
+    order = check_int(order, "order", low=1)
+    u3, y3 = _check_canonical(u3, y3, order)  # shapes and finiteness, once
     budgets = (max_iter, screen_iter, tol, refine)
     plan = _plan(starts, x0, criterion, budgets, holdout, len(u3[0]), centre)
     return _run(u3, y3, order, plan)
@@ -1033,6 +1035,7 @@ def select_order(
     orders = sorted({check_int(k, "orders", low=1) for k in orders})
     if not orders:
         raise ParameterError("orders: give at least one candidate order")
+    u3, y3 = _check_canonical(u3, y3, orders[0])  # shapes first, not a TypeError inside
     if method == "bic":
         return _bic_choice(u3, y3, orders, {**fit_options, "holdout": holdout})[:2]
     return _holdout_choice(u3, y3, orders, holdout, (tolerance, n_se), fit_options)
