@@ -398,7 +398,7 @@ def test_cli_fits_a_zarr_record(tmp_path, capsys):
     out = tmp_path / "model.json"
     assert cli.main(["fit", str(path), "--order", "3", "--out", str(out)]) == 0
     text = capsys.readouterr().err
-    assert "3000 samples on disk" in text and "skipped for a record on disk" in text
+    assert "3000 samples on disk" in text and "validation fit: " in text  # read blockwise
     model = load(out)
     assert np.linalg.norm(model.markov(40) - TRUTH.markov(40)) < 0.05 * np.linalg.norm(
         TRUTH.markov(40)
@@ -437,3 +437,53 @@ def test_fit_state_space_builds_its_start_of_a_mapped_record_on_the_beginning(
     start = real(u[None, :1500], y[None, :1500], 3)
     ref, _ = fit_state_space(u[None], y[None], 3, x0="zero", max_iter=30, start=start)
     np.testing.assert_allclose(mapped.markov(30), ref.markov(30), rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize("store", ["npy", "zarr"])
+def test_holdout_fits_of_a_record_on_disk_equal_the_protocol(tmp_path, monkeypatch, store):
+    """Blockwise fits (two passes per part, zero-state simulation carried across blocks)
+    are holdout()'s to 1e-9, and a zarr record is never read in one piece."""
+    from learnlds import LDSRegressor
+    from learnlds.errors import DataError, ParameterError
+    from learnlds.validate import holdout, holdout_fits
+
+    u, y, um, ym = _mimo_record(tmp_path, 40_001)  # odd: the protocol's rounding
+    model = LDSRegressor(order=3, max_iter=5).fit(u[:2000], y[:2000]).system_
+    if store == "zarr":
+        _, um, ym = _zarr_record(tmp_path, np.asarray(u), np.asarray(y) + 7.0)
+        y = np.asarray(y) + 7.0  # offsets are removed per part
+    seen = _slice_lengths(monkeypatch)
+    est, val = holdout_fits(model, um, ym, split=0.3)
+    whole = holdout(model, np.asarray(u), np.asarray(y), split=0.3)
+    np.testing.assert_allclose(est, whole.estimation_fits, rtol=1e-9)
+    np.testing.assert_allclose(val, whole.validation_fits, rtol=1e-9)
+    if store == "zarr":
+        assert seen and max(seen) < 10_000
+    with pytest.raises(
+        DataError, match="2 input\\(s\\) and 2 output\\(s\\), but the model takes 1"
+    ):
+        holdout_fits(TRUTH, um, ym)
+    with pytest.raises(ParameterError, match="split"):
+        holdout_fits(model, um, ym, split=1.0)
+    with pytest.raises(ParameterError, match="model"):
+        holdout_fits(LDSRegressor(), um, ym)
+
+
+def test_cli_fit_on_disk_without_a_validation_part_reports_the_estimation_fit(tmp_path, capsys):
+    """--validation-fraction 0 on a memory-mapped record: the fit on all of it, read a
+    block at a time, equal to the estimator's score of the same model."""
+    import re
+
+    from learnlds import cli
+    from learnlds.modelfile import load
+    from learnlds.validate import fit_percent
+
+    u = np.random.default_rng(8).normal(size=5000)
+    y = TRUTH.simulate(u) + 0.2 * np.random.default_rng(9).normal(size=5000)
+    np.save(tmp_path / "rec.npy", np.column_stack([u, y]))
+    out = tmp_path / "m.json"
+    args = ["fit", str(tmp_path / "rec.npy"), "--order", "3", "--validation-fraction", "0"]
+    assert cli.main([*args, "--out", str(out)]) == 0
+    said = float(re.search(r"estimation fit: ([-\d.]+) %", capsys.readouterr().err).group(1))
+    model = load(out)
+    assert said == pytest.approx(fit_percent(y - y.mean(), model.simulate(u - u.mean())), abs=0.006)
