@@ -106,6 +106,8 @@ def test_bad_input():
         as_sequence_chunks(np.zeros((4, 10)), np.zeros((4, 10)), chunk=0)
     with pytest.raises(DataError, match="NaN"):
         as_sequence_chunks(np.full((4, 10), np.nan), np.zeros((4, 10)))
+    with pytest.raises(DataError, match="^y: required"):  # was a TypeError from inside
+        as_sequence_chunks(np.zeros((4, 10)), None)
 
 
 def test_nan_inside_dask_data_is_reported_as_data_error():

@@ -158,6 +158,8 @@ def as_sequence_chunks(u: Any, y: Any, chunk: int | None = None) -> tuple[da.Arr
     ((4, 4, 2), (10, 50))
     """
     chunk = check_int(chunk, "chunk", low=1, allow_none=True)
+    if u is None or y is None:
+        raise DataError(f"{'u' if u is None else 'y'}: required (inputs and outputs to fit)")
     if isinstance(u, da.Array) or isinstance(y, da.Array):
         ud, yd = _check_dask_pair(da.asarray(u), da.asarray(y))
         return _chunked(ud, yd, chunk)
