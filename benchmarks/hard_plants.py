@@ -13,7 +13,8 @@ tests often are not. Each case here is one such record, built from a known plant
 
 Per case, under :func:`learnlds.validate.holdout` (first half estimates, second half
 validates, each centred, zero-state simulation): the default ``LDSRegressor(order=k)``
-at its best k in 1..8 (1..3 for the long record), ``order='auto'``, ``subspace_id``
+at its best k in 1..8 (1..3 for the long record), ``order='auto'``, the default with
+``input_delay='auto'`` at its best k (and the delay it kept), ``subspace_id``
 and nfoursid (the ``[bench]`` extra; not on the long record, where it runs out of
 memory) at their best k. A fit below -100 % is printed as
 is: the point is to see blow-ups, not to hide them. BLAS is pinned to one thread.
@@ -166,6 +167,15 @@ def run_case(u: np.ndarray, y: np.ndarray) -> dict[str, tuple[int, float] | str]
             ),
             orders,
         )
+    found = {}
+
+    def delayed(k: int) -> float:
+        res = holdout(LDSRegressor(order=k, input_delay="auto"), u, y)
+        found[k] = ",".join(map(str, res.model.input_delay_))
+        return res.validation_fit
+
+    k, fit = _best_of(delayed, orders)
+    out["delay auto"] = f"{fit:.1f} ({k}; delay {found.get(k, '-')})"
     try:
         res = holdout(LDSRegressor(order="auto"), u, y)
         out["auto"] = (res.model.order_, res.validation_fit)
@@ -183,7 +193,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cases", nargs="*", help="names to run (default: all)")
     args = parser.parse_args()
-    cols = ["default", "auto", "subspace_id"]
+    cols = ["default", "auto", "delay auto", "subspace_id"]
     cols += ["nfoursid"] if random_plants.NFourSID is not None else []
     print("| case | " + " | ".join(cols) + " | seconds |")
     print("|---" * (len(cols) + 2) + "|")

@@ -180,6 +180,9 @@ def cmd_fit(args: argparse.Namespace) -> int:
     _say(
         f"fitted {chosen}, {model.structure_} ({args.method}) in {elapsed:.3f} s: {model.system_!r}"
     )
+    if args.input_delay == "auto":
+        delays = ", ".join(map(str, model.input_delay_))
+        _say(f"input delay (estimated, in samples): {delays}; system_ carries it as states")
     if model.order_scores_:
         scores = ", ".join(f"{k}: {v:.1f}" for k, v in model.order_scores_.items())
         what = (
@@ -514,8 +517,10 @@ def _order(text: str) -> int | str:
     return _int_at_least(1)(text)
 
 
-def _delays(text: str) -> int | list[int]:
-    """``--input-delay``: one delay, or comma-separated delays (one per input)."""
+def _delays(text: str) -> int | list[int] | str:
+    """``--input-delay``: one delay, comma-separated delays (one per input), or 'auto'."""
+    if text.strip() == "auto":
+        return "auto"
     values = [_int_at_least(0)(part.strip()) for part in text.split(",")]
     return values[0] if len(values) == 1 else values
 
@@ -598,7 +603,8 @@ def _add_fit(sub: Any) -> None:
         "--input-delay",
         type=_delays,
         default=0,
-        help="known dead time in samples: one for all inputs, or comma-separated per input",
+        help="dead time in samples: one for all inputs, comma-separated per input, or "
+        "'auto' (estimated per input from the data)",
     )
     p.add_argument("--method", choices=("gn", "psgd"), default="gn", help="solver")
     p.add_argument("--overparam", type=_int_at_least(2), help="learn at this order, then reduce")

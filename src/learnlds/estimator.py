@@ -18,7 +18,7 @@ import warnings
 from typing import Any, Literal
 
 import numpy as np
-from sklearn.base import BaseEstimator, RegressorMixin
+from sklearn.base import BaseEstimator, RegressorMixin, clone
 from sklearn.utils.validation import check_array, check_is_fitted
 
 from ._boundary import (
@@ -31,6 +31,7 @@ from ._boundary import (
     check_int,
     resolve_burn_in,
 )
+from .delay import estimate_delay
 from .errors import (
     ConvergenceError,
     ConvergenceWarning,
@@ -275,9 +276,11 @@ class LDSRegressor(RegressorMixin, BaseEstimator):
         Continue from ``checkpoint``; the result equals an uninterrupted run.
     force : bool, default False
         Run even when the solver estimates the fit would take hours.
-    input_delay : int or sequence of int, default 0
+    input_delay : int, sequence of int or 'auto', default 0
         Known dead time in samples, one for all inputs or one per input (MATLAB's
-        ``InputDelay``). The model of order ``order`` is fitted on the delayed
+        ``InputDelay``); ``'auto'``: estimated per input from the data
+        (:func:`learnlds.delay.estimate_delay`, the largest delay they are consistent
+        with). The model of order ``order`` is fitted on the delayed
         inputs and ``system_`` carries the delays as extra states
         (:func:`learnlds.statespace.with_input_delay`), so it predicts, exports and
         saves as is; ``covariance_`` is that of ``system_``'s entries, mapped from
@@ -318,6 +321,8 @@ class LDSRegressor(RegressorMixin, BaseEstimator):
     order_ : int
         The order used (chosen when ``order='auto'``); ``system_`` has
         ``sum(input_delay)`` more states when ``input_delay`` is set.
+    input_delay_ : numpy.ndarray
+        The delay used per input (``input_delay`` checked, or estimated by ``'auto'``).
     order_scores_ : dict or None
         Per candidate order (``order='auto'`` only): the information criterion
         (``order_selection='bic'``, lower is better) or the inner hold-out fit percent
@@ -535,6 +540,8 @@ class LDSRegressor(RegressorMixin, BaseEstimator):
         order, fit_order = self._validate_params()
         if y is None:
             raise DataError("y: requires y to be passed, but the target y is None")
+        if isinstance(self.input_delay, str) and self.input_delay == "auto":
+            return self._fit_estimated_delay(u, y, sequences, dt)
         if _streamed(u) or _streamed(y):  # a memory-mapped, zarr or huge record: stream it
             io = streaming_io(u, y, sequences=sequences)
             uc, yc = self._normalise_lazily(io)
@@ -568,9 +575,32 @@ class LDSRegressor(RegressorMixin, BaseEstimator):
         self._store_covariance(cov)
         return self
 
+    def _fit_estimated_delay(self, u: Any, y: Any, sequences: bool, dt: Any) -> LDSRegressor:
+        """``input_delay='auto'``: :func:`learnlds.delay.estimate_delay`, then the fit
+        without a delay and the fit with the estimated one at the same order; the delay
+        is kept if its model's zero-state fit on the data is higher (with ``order='auto'``
+        the order is then chosen again, with the delay). A plant that rises slowly has an
+        apparent dead time longer than its real one: the fit without it wins there."""
+        if _streamed(u) or _streamed(y):
+            raise ParameterError("input_delay: not supported for records streamed from disk")
+        found = estimate_delay(_sk_array(u, "u"), _sk_array(y, "y"), sequences=sequences)
+
+        def fitted(**params: Any) -> LDSRegressor:
+            return clone(self).set_params(**params).fit(u, y, sequences=sequences, dt=dt)
+
+        best = fitted(input_delay=0)
+        if found.any():
+            trial = fitted(input_delay=list(found), order=best.order_)
+            if trial.score(u, y, sequences=sequences) > best.score(u, y, sequences=sequences):
+                best = trial if self.order != "auto" else fitted(input_delay=list(found))
+        self.__dict__.update({k: v for k, v in best.__dict__.items() if k.endswith("_")})
+        self._delays = best._delays
+        return self
+
     def _delayed(self, uc: Any, io: IOArrays) -> Any:
         """Check ``input_delay``; the standardised inputs delayed by it (zeros first)."""
         self._delays = input_delays(self.input_delay, io.n_inputs)
+        self.input_delay_ = self._delays.copy()
         if not self._delays.any():
             return uc
         if not isinstance(uc, np.ndarray):
