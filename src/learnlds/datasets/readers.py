@@ -461,7 +461,7 @@ def read_inputs(
     >>> with tempfile.TemporaryDirectory() as folder:
     ...     path = os.path.join(folder, "plan.csv")
     ...     with open(path, "w") as fh:
-    ...         _ = fh.write("time,heater\n0,1\n0.5,2\n1.0,0\n")
+    ...         _ = fh.write("time,heater\\n0,1\\n0.5,2\\n1.0,0\\n")
     ...     u, names = read_inputs(path, 1)
     >>> u.ravel(), names
     (array([1., 2., 0.]), ['heater'])
