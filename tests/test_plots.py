@@ -70,6 +70,13 @@ def test_pacman_from_region_engineer_is_reused():
     fig = plots.pacman(np.array([0.2, -0.1, 0.05, 0.02]), PacmanRegion())
     assert isinstance(fig, Figure)
     assert "inside" in fig.axes[0].get_title()
+    from learnlds import CanonicalSystem
+
+    system = CanonicalSystem([0.2, -0.1, 0.05, 0.02], [1.0, 0.0, 0.0, 0.0])
+    same = plots.pacman(system)  # a system stands for its denominator
+    np.testing.assert_allclose(
+        same.axes[0].lines[0].get_xydata(), fig.axes[0].lines[0].get_xydata()
+    )
 
 
 def test_transfer_functions_two_panels(truth):
@@ -93,6 +100,9 @@ def test_quasiconvex_surface_is_3d_and_clipped():
     assert len(ax.collections) == 2  # v > 0 in colour, v < 0 in grey
     assert ax.get_zlim()[1] == pytest.approx(3.0)
     assert ax.azim == pytest.approx(10.0)
+    flat = plots.segment(np.linspace(0, 1, 5), np.arange(5.0)).axes[0]
+    with pytest.raises(ParameterError, match="ax: expected 3-D matplotlib axes"):
+        plots.quasiconvex_surface(flat)  # it raised an AttributeError from inside
 
 
 def test_save_figure_png_and_svg(tmp_path, truth):

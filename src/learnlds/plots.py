@@ -31,6 +31,7 @@ from matplotlib.patches import Polygon, Rectangle
 
 from ._boundary import as_float_array, check_float, check_int, renamed_parameters
 from .errors import DataError, ParameterError
+from .systems import CanonicalSystem
 from .uncertainty import frequency_response_std
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
@@ -587,6 +588,8 @@ def quasiconvex_surface(
     if ax is None:
         fig = _new_figure((6.4, 5.2))
         ax = fig.add_subplot(projection="3d")
+    elif getattr(ax, "name", None) != "3d":
+        raise ParameterError(f"ax: expected 3-D matplotlib axes, got {type(ax).__name__}")
     else:
         fig = ax.figure
     s = _surface_halves(ax, lim, clip, num)
@@ -628,8 +631,8 @@ def pacman(a: Any, region: Any = None, ax: Axes | None = None, num: int = 512) -
 
     Parameters
     ----------
-    a : array_like
-        Denominator coefficients ``(a_1, ..., a_n)``.
+    a : array_like or CanonicalSystem
+        Denominator coefficients ``(a_1, ..., a_n)``, or a system (its ``a``).
     region : PacmanRegion, optional
         The region; the post's ``PacmanRegion()`` by default.
     ax : matplotlib.axes.Axes, optional
@@ -650,6 +653,7 @@ def pacman(a: Any, region: Any = None, ax: Axes | None = None, num: int = 512) -
     """
     from .region import PacmanRegion
 
+    a = a.a if isinstance(a, CanonicalSystem) else a
     region = PacmanRegion() if region is None else region
     q = region.curve(a, num=check_int(num, "num", low=2))
     marg = region.margin(a)
