@@ -89,6 +89,12 @@ CASES = [
         r"^y: an empty record, no channels \(.*shape=\(400, 0\)",
     ),
     (
+        "overparam on MIMO data (refused before the fit)",
+        lambda: LDSRegressor(order=2, overparam=4).fit(np.c_[U, U[::-1]], np.c_[Y, Y[::-1]]),
+        UnsupportedShapeError,
+        r"^overparam: .* single-input single-output; these data have 2 input",
+    ),
+    (
         "solver max_iter -3",
         lambda: gauss_newton(U, Y, order=2, max_iter=-3),
         ParameterError,

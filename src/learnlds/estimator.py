@@ -232,6 +232,7 @@ class LDSRegressor(RegressorMixin, BaseEstimator):
     overparam : int or None, default None
         Learn at order ``overparam`` (> ``order``) inside the region, then reduce to
         ``order`` by balanced truncation; both models are kept (``system_full_``).
+        Single-input single-output data only.
     region : 'auto', 'pacman', PacmanRegion or None, default 'auto'
         Where ``a`` is kept: the post's Pac-Man region, another region, or ``None``
         (gn: stability only; psgd: plain SGD). ``'auto'`` is the Pac-Man region for
@@ -554,6 +555,12 @@ class LDSRegressor(RegressorMixin, BaseEstimator):
         if self._delays.any() and self.structure_ != "state-space" and not io.is_siso:
             raise ParameterError(
                 "input_delay: with several inputs or outputs it needs structure='state-space'"
+            )
+        if self.overparam is not None and not io.is_siso:  # before the fit, not after it
+            raise UnsupportedShapeError(
+                f"overparam: the reduction (balanced truncation to the canonical form) is "
+                f"single-input single-output; these data have {io.n_inputs} input(s) and "
+                f"{io.n_outputs} output(s)"
             )
         self._order_fit = None
         if order is None:
