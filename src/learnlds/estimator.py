@@ -762,8 +762,9 @@ class LDSRegressor(RegressorMixin, BaseEstimator):
     def _normalise_lazily(self, io: IOArrays) -> tuple[ScaledRecord, ScaledRecord]:
         """:meth:`_normalise` for a record left on disk: two block passes, no copy."""
         opts = (self.demean, self.standardize)
-        *u_moments, u_constant = _streaming_stats(io.u, *opts)  # one pass finds both
-        *y_moments, y_constant = _streaming_stats(io.y, *opts)
+        # one pass finds both; streaming_io has checked the values are finite
+        *u_moments, u_constant = _streaming_stats(io.u, *opts, check=False)
+        *y_moments, y_constant = _streaming_stats(io.y, *opts, check=False)
         self._keep_moments(tuple(u_moments), tuple(y_moments), (u_constant, y_constant))
         return ScaledRecord(io.u, *u_moments), ScaledRecord(io.y, *y_moments)
 
