@@ -221,3 +221,18 @@ def test_still_importable_from_report():
 
     assert report.write_model_report is write_model_report
     assert "write_model_report" in report.__all__
+
+
+def test_a_new_report_folder_is_readable_by_others(tmp_path):
+    """The staging folder came from mkdtemp (0700) and was renamed into place as is."""
+    import os
+    import stat
+
+    data, model = _mimo_data(120)
+    mask = os.umask(0o022)
+    try:
+        page = write_model_report(tmp_path / "rep", data=data, model=model, save_figures=False)
+    finally:
+        os.umask(mask)
+    assert stat.S_IMODE(page.parent.stat().st_mode) == 0o755
+    assert stat.S_IMODE(page.stat().st_mode) == 0o644

@@ -632,3 +632,21 @@ def test_save_names_a_missing_folder_or_a_folder_target(tmp_path):
         with pytest.raises(ParameterError, match="is a folder, expected a file name"):
             model.save(tmp_path)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_saved_files_get_the_umask_permissions_and_keep_their_own(tmp_path):
+    """Atomic writes went through mkstemp's 0600: a model (or prediction, checkpoint,
+    figure) was unreadable by anyone else. New files now follow the umask; a replaced
+    file keeps its mode."""
+    import os
+    import stat
+
+    mask = os.umask(0o022)
+    try:
+        path = CanonicalSystem([-0.5], [1.0]).save(tmp_path / "m.json")
+        assert stat.S_IMODE(path.stat().st_mode) == 0o644
+        path.chmod(0o640)
+        CanonicalSystem([-0.3], [1.0]).save(path)
+        assert stat.S_IMODE(path.stat().st_mode) == 0o640
+    finally:
+        os.umask(mask)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import stat
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,7 +18,13 @@ from typing import IO, Any
 
 from .errors import FileFormatError, ParameterError
 
-__all__ = ["atomic_open", "atomic_write_text", "check_output_path", "read_json_object"]
+__all__ = [
+    "atomic_open",
+    "atomic_write_text",
+    "check_output_path",
+    "folder_mode",
+    "read_json_object",
+]
 
 
 def check_output_path(path: str | os.PathLike[str], what: str = "output") -> Path:
@@ -56,6 +63,37 @@ def check_output_path(path: str | os.PathLike[str], what: str = "output") -> Pat
     if not os.access(parent, os.W_OK):
         raise ParameterError(f"{what}: folder {parent} is not writable (for {p})")
     return p
+
+
+def _umask() -> int:
+    """The process's file-creation mask (read by setting it and putting it back)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def _file_mode(target: Path) -> int:
+    """The permissions a replaced file keeps, or a new one gets from the umask (not 0600)."""
+    try:
+        return stat.S_IMODE(target.stat().st_mode)
+    except OSError:
+        return 0o666 & ~_umask()
+
+
+def folder_mode() -> int:
+    """Permissions of a new folder under the umask (``mkdtemp`` makes them 0700).
+
+    Returns
+    -------
+    int
+        ``0o777`` less the umask's bits.
+
+    Examples
+    --------
+    >>> folder_mode() & 0o700
+    448
+    """
+    return 0o777 & ~_umask()
 
 
 @contextlib.contextmanager
@@ -102,6 +140,7 @@ def atomic_open(path: str | os.PathLike[str], mode: str = "w", **kwargs: Any) ->
             yield fh
             fh.flush()
             os.fsync(fh.fileno())
+        os.chmod(tmp, _file_mode(target))  # mkstemp's 0600 would hide the file from others
         os.replace(tmp, target)
     except BaseException:
         with contextlib.suppress(OSError):

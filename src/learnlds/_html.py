@@ -30,6 +30,7 @@ from typing import Any, Protocol
 
 from . import plots
 from ._boundary import check_bool
+from ._files import folder_mode
 from .errors import ParameterError
 
 __all__: list[str] = []
@@ -233,6 +234,7 @@ def _staged(
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
     try:
+        staging.chmod(folder_mode())  # a new report folder is readable like any other
         ctx.figs = _figure_store(staging, *figure_options)
         (staging / "index.html").write_text(build(), encoding="utf-8")
         _move_into_place(staging, target)
