@@ -542,3 +542,44 @@ def test_fit_cuts_an_odd_record_where_the_protocol_does(tmp_path):
     res = holdout(LDSRegressor(order=2), u, y)
     assert f"(first {res.split_index} samples" in proc.stderr
     assert f"validation fit: {res.validation_fit:.2f} %" in proc.stderr
+
+
+def test_compare_scores_saved_models_like_the_fit_protocol(tmp_path, capsys):
+    """`compare` prints one row per model: the fit `fit` reported on its validation part
+    (the same cut, centred), per output; --x0 estimate labels its rows; --plot draws."""
+    from learnlds.modelfile import load
+    from learnlds.validate import holdout
+
+    data, _ = _mimo_file(tmp_path)
+    cols = ["--input-col", "a,b", "--output-col", "p,q"]
+    paths = []
+    for k in (1, 2):
+        paths.append(str(tmp_path / f"order{k}.json"))
+        assert (
+            main(["fit", str(data), *cols, "--order", str(k), "--quiet", "--out", paths[-1]]) == 0
+        )
+    capsys.readouterr()
+    plot = tmp_path / "cmp.png"
+    assert main(["compare", *paths, str(data), *cols, "--plot", str(plot)]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].split("\t") == ["model", "fit %", "fit % p", "fit % q"]
+    table = np.loadtxt(data, delimiter=",", skiprows=1)
+    for row, path in zip(out[1:], paths, strict=True):
+        name, *fits = row.split("\t")
+        res = holdout(load(path), table[:, :2], table[:, 2:])
+        assert name == path.rsplit("/", 1)[-1].removesuffix(".json")
+        np.testing.assert_allclose([float(f) for f in fits[1:]], res.validation_fits, atol=0.006)
+    assert plot.stat().st_size > 1000
+    assert main(["compare", paths[1], str(data), *cols, "--x0", "estimate"]) == 0
+    assert capsys.readouterr().out.splitlines()[1].startswith("order2 (x0 estimated)\t")
+
+
+def test_compare_refuses_a_model_of_another_shape(tmp_path, capsys):
+    _, model = _model_and_data(tmp_path)
+    (tmp_path / "x").mkdir()
+    mimo, _ = _mimo_file(tmp_path / "x")
+    assert (
+        main(["compare", str(model), str(mimo), "--input-col", "a,b", "--output-col", "p,q"]) == 2
+    )
+    err = capsys.readouterr().err
+    assert "m: the model takes 1 input(s) and gives 1 output(s); the data have 2 and 2" in err

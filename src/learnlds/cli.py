@@ -356,6 +356,62 @@ def cmd_predict(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_compare(args: argparse.Namespace) -> int:
+    """``learnlds compare``: saved models side by side on one data file (MATLAB's ``compare``).
+
+    Scores the part ``fit`` validates on (the last ``--validation-fraction``; 0: the whole
+    record), centred on its own means, each model simulated from zero state (or from the
+    initial state that best explains the part, ``--x0 estimate``). A table on stdout.
+    """
+    from .modelfile import load
+    from .validate import compare, fit_percent
+
+    plot = check_output_path(args.plot, "--plot") if args.plot else None
+    models = _named_models(args.models, load)
+    data = _load(args.data, args.input_col, args.output_col, args.dt)
+    for name, model in models.items():
+        if (model.n_inputs, model.n_outputs) != (data.n_inputs, data.n_outputs):
+            raise DataError(
+                f"{name}: the model takes {model.n_inputs} input(s) and gives "
+                f"{model.n_outputs} output(s); the data have {data.n_inputs} and "
+                f"{data.n_outputs} (choose columns with --input-col, --output-col)"
+            )
+    frac = args.validation_fraction
+    start = _estimation_samples(len(data), frac) if frac > 0 else 0
+    u, y = (
+        data.u[start:] - data.u[start:].mean(axis=0),
+        data.y[start:] - data.y[start:].mean(axis=0),
+    )
+    if data.n_inputs == data.n_outputs == 1:
+        u, y = u[:, 0], y[:, 0]
+    results = compare(models, u, y, x0=args.x0)
+    where = f"samples {start} to {len(data) - 1}" if start else "the whole record"
+    _say(f"{Path(args.data).name}: {where}, centred; x0 {args.x0}")
+    names = ", ".join(data.output_names)
+    rows = ["model\tfit %\t" + "\t".join(f"fit % {n}" for n in data.output_names)]
+    for name, (yhat, fit) in results.items():
+        per = np.atleast_1d(fit_percent(y, yhat, multioutput="raw_values"))
+        rows.append(f"{name}\t{fit:.2f}\t" + "\t".join(f"{v:.2f}" for v in per))
+    sys.stdout.write("\n".join(rows) + "\n")
+    sys.stdout.flush()
+    if plot is not None:
+        from . import plots
+
+        fig = plots.compare_plot(models, u, y, dt=data.dt, title=f"{data.name}: {names}")
+        with atomic_open(plot, "wb") as fh:
+            fig.savefig(fh, format=plot.suffix.lstrip(".") or "png", dpi=120)
+        _say(f"figure written to {plot}")
+    return 0
+
+
+def _named_models(paths: Sequence[str], load: Any) -> dict[str, Any]:
+    """``{file stem: model}``; the whole path where two stems are the same."""
+    stems = [Path(p).stem for p in paths]
+    return {
+        (st if stems.count(st) == 1 else p): load(p) for st, p in zip(stems, paths, strict=True)
+    }
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     """``learnlds demo``: the post's hair-dryer demo with its HTML report."""
     from .demo import run_demo
@@ -689,6 +745,23 @@ def _add_predict_demo_report(sub: Any) -> None:
     _data_options(p)
     p.add_argument("--out", default="learnlds-report", help="report folder")
     p.set_defaults(func=cmd_report)
+
+    p = sub.add_parser(
+        "compare",
+        help="saved models side by side on one data file: fit per output",
+        formatter_class=_Formatter,
+    )
+    p.add_argument("models", nargs="+", help="model JSON files written by learnlds fit")
+    p.add_argument("data", help="data file, or a DaISy set's name (see: learnlds datasets)")
+    _data_options(p)
+    p.add_argument(
+        "--x0",
+        choices=("zero", "estimate"),
+        default="zero",
+        help="initial state: zero (the protocol) or estimated from the scored part",
+    )
+    p.add_argument("--plot", help="also draw the simulations into this image file (.png, .svg)")
+    p.set_defaults(func=cmd_compare)
 
     p = sub.add_parser(
         "datasets",
