@@ -552,16 +552,7 @@ class LDSRegressor(RegressorMixin, BaseEstimator):
         uc = self._delayed(uc, io)
         burn = resolve_burn_in(self.burn_in, io.length)
         self.structure_ = self._resolve_structure()
-        if self._delays.any() and self.structure_ != "state-space" and not io.is_siso:
-            raise ParameterError(
-                "input_delay: with several inputs or outputs it needs structure='state-space'"
-            )
-        if self.overparam is not None and not io.is_siso:  # before the fit, not after it
-            raise UnsupportedShapeError(
-                f"overparam: the reduction (balanced truncation to the canonical form) is "
-                f"single-input single-output; these data have {io.n_inputs} input(s) and "
-                f"{io.n_outputs} output(s)"
-            )
+        self._check_shape_options(io)
         self._order_fit = None
         if order is None:
             order = fit_order = self._select_order(uc, yc, io, burn)
@@ -581,6 +572,19 @@ class LDSRegressor(RegressorMixin, BaseEstimator):
             cov = None if cov is None else _mapped_covariance(cov, core, self._with_delays)
         self._store_covariance(cov)
         return self
+
+    def _check_shape_options(self, io: IOArrays) -> None:
+        """Options that several inputs or outputs rule out, refused before any fitting."""
+        if self._delays.any() and self.structure_ != "state-space" and not io.is_siso:
+            raise ParameterError(
+                "input_delay: with several inputs or outputs it needs structure='state-space'"
+            )
+        if self.overparam is not None and not io.is_siso:
+            raise UnsupportedShapeError(
+                f"overparam: the reduction (balanced truncation to the canonical form) is "
+                f"single-input single-output; these data have {io.n_inputs} input(s) and "
+                f"{io.n_outputs} output(s)"
+            )
 
     def _fit_estimated_delay(self, u: Any, y: Any, sequences: bool, dt: Any) -> LDSRegressor:
         """``input_delay='auto'``: :func:`learnlds.delay.estimate_delay`, then the fit

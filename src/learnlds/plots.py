@@ -574,6 +574,11 @@ def quasiconvex_surface(
     matplotlib.figure.Figure
         The figure drawn on.
 
+    Raises
+    ------
+    ParameterError
+        ``ax`` is not a 3-D axes, or a bad ``lim``, ``clip``, ``num`` or angle.
+
     Examples
     --------
     >>> fig = quasiconvex_surface(num=10, azim=10.0)
