@@ -583,3 +583,7 @@ def test_compare_refuses_a_model_of_another_shape(tmp_path, capsys):
     )
     err = capsys.readouterr().err
     assert "m: the model takes 1 input(s) and gives 1 output(s); the data have 2 and 2" in err
+    data, _ = _model_and_data(tmp_path)
+    assert main(["compare", str(model), str(data), "--plot", str(tmp_path / "c.xyz")]) == 2
+    captured = capsys.readouterr()
+    assert "--plot: cannot draw into a .xyz file" in captured.err and captured.out == ""

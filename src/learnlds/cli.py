@@ -366,7 +366,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     from .modelfile import load
     from .validate import compare, fit_percent
 
-    plot = check_output_path(args.plot, "--plot") if args.plot else None
+    plot = _plot_path(args.plot) if args.plot else None
     models = _named_models(args.models, load)
     data = _load(args.data, args.input_col, args.output_col, args.dt)
     for name, model in models.items():
@@ -399,9 +399,23 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
         fig = plots.compare_plot(models, u, y, dt=data.dt, title=f"{data.name}: {names}")
         with atomic_open(plot, "wb") as fh:
-            fig.savefig(fh, format=plot.suffix.lstrip(".") or "png", dpi=120)
+            fig.savefig(fh, format=plot.suffix.lstrip(".").lower() or "png", dpi=120)
         _say(f"figure written to {plot}")
     return 0
+
+
+def _plot_path(text: str) -> Path:
+    """``--plot``: a writable path whose suffix matplotlib can write (none: PNG)."""
+    from matplotlib.backend_bases import FigureCanvasBase
+
+    path = check_output_path(text, "--plot")
+    kinds = FigureCanvasBase.get_supported_filetypes()
+    if path.suffix and path.suffix.lstrip(".").lower() not in kinds:
+        raise ParameterError(
+            f"--plot: cannot draw into a {path.suffix} file; use one of "
+            + ", ".join(sorted(f".{k}" for k in kinds))
+        )
+    return path
 
 
 def _named_models(paths: Sequence[str], load: Any) -> dict[str, Any]:
