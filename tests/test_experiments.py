@@ -85,9 +85,12 @@ def test_identify_a_plant_workflow(tmp_path):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # rank of J^T J at high orders
         fl = identify.flutter(log=lines.append)
+        dr = identify.dryer_dead_time(log=lines.append)
         st = identify.step_test(tmp_path, log=lines.append)
     assert 1 <= fl["order"] <= 8 and fl["validation"] > 45
     assert fl["x0"] >= fl["zero"] - 1e-9
+    assert dr["delay"] >= 2 and dr["order 2, delay auto"] > dr["order 2"] + 2
+    assert dr["order 2, delay auto"] > dr["order 3"] - 0.5
     assert abs(st["validation"] - st["truth"]) < 2 and st["step_error"] < 0.05
     assert (tmp_path / "step-test-report" / "index.html").exists()
     assert any("compare:" in line for line in lines)
