@@ -459,3 +459,32 @@ def test_demean_false_keeps_the_inner_hold_out_uncentred(seed):
     u = np.random.default_rng(seed).normal(size=40)
     y = plant.simulate(u)
     assert LDSRegressor(order=2, demean=False).fit(u, y).score(u, y) > 99.9
+
+
+def test_order_auto_warns_when_the_chosen_order_spends_over_a_quarter_of_the_data(monkeypatch):
+    """150 output values: an order-8 2x2 model spends 44 on parameters and initial
+    states (29 %) and is flagged; order 3 (19 of 150) is not. The choice itself is
+    forced here, so the test does not hang on what the criterion picks."""
+    import learnlds.estimator as estimator_module
+    from learnlds.errors import OrderSelectionWarning
+
+    rng = np.random.default_rng(0)
+    u = rng.normal(size=(75, 2))
+    y = u @ rng.normal(size=(2, 2)) + 0.1 * rng.normal(size=(75, 2))
+    real = estimator_module._bic_choice
+    for forced, flagged in ((8, True), (3, False)):
+
+        def choice(us, ys, orders, options, forced=forced):
+            best, scores, _ = real(us, ys, [forced], options)
+            return best, scores, None
+
+        monkeypatch.setattr(estimator_module, "_bic_choice", choice)
+        with warnings.catch_warnings(record=True) as seen:
+            warnings.simplefilter("always")
+            est = LDSRegressor(order="auto").fit(u, y)
+        hits = [w for w in seen if issubclass(w.category, OrderSelectionWarning)]
+        assert est.order_ == forced and bool(hits) == flagged
+        if flagged:
+            assert "44 parameters and initial-state values for 150 output values" in str(
+                hits[0].message
+            )

@@ -21,6 +21,7 @@ __all__ = [
     "DivergenceWarning",
     "FileFormatError",
     "LearnLDSError",
+    "OrderSelectionWarning",
     "ParameterError",
     "ProjectionError",
     "TooExpensiveError",
@@ -137,6 +138,16 @@ class ConvergenceWarning(UserWarning):
     Examples
     --------
     >>> issubclass(ConvergenceWarning, UserWarning)
+    True
+    """
+
+
+class OrderSelectionWarning(UserWarning):
+    """``order='auto'`` chose an order the data barely support: the choice is unreliable.
+
+    Examples
+    --------
+    >>> issubclass(OrderSelectionWarning, UserWarning)
     True
     """
 
