@@ -132,3 +132,22 @@ def test_cli_fit_estimates_the_delay_and_saves_it_in_the_model(tmp_path, capsys)
     assert cli.main(args) == 0
     assert "input delay (estimated, in samples): 4" in capsys.readouterr().err
     assert load(out).order == 2 + 4
+
+
+def test_a_one_sample_delay_costs_no_second_fit(monkeypatch):
+    """A strictly proper plant shows a delay of one sample (its D is zero); the fit
+    without a delay covers it, so input_delay='auto' fits once and keeps none."""
+    calls = []
+    real = LDSRegressor._fit_state_space
+
+    def counted(self, *args, **kwargs):
+        calls.append(self.input_delay)
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(LDSRegressor, "_fit_state_space", counted)
+    proper = StateSpaceSystem([[0.8, 0.2], [0.0, 0.5]], [[1.0], [0.5]], [[1.0, -1.0]])
+    u = np.random.default_rng(3).normal(size=2000)
+    y = proper.simulate(u) + 0.05 * np.random.default_rng(4).normal(size=2000)
+    assert estimate_delay(u, y).tolist() == [1]
+    est = LDSRegressor(order=2, input_delay="auto").fit(u, y)
+    assert est.input_delay_.tolist() == [0] and calls == [0] and est.system_.order == 2

@@ -304,7 +304,8 @@ class LDSRegressor(RegressorMixin, BaseEstimator):
         Known dead time in samples, one for all inputs or one per input (MATLAB's
         ``InputDelay``); ``'auto'``: estimated per input from the data
         (:func:`learnlds.delay.estimate_delay`, the largest delay they are consistent
-        with). The model of order ``order`` is fitted on the delayed
+        with; kept where it fits better at the same order; one sample counts as none).
+        The model of order ``order`` is fitted on the delayed
         inputs and ``system_`` carries the delays as extra states
         (:func:`learnlds.statespace.with_input_delay`), so it predicts, exports and
         saves as is; ``covariance_`` is that of ``system_``'s entries, mapped from
@@ -614,10 +615,13 @@ class LDSRegressor(RegressorMixin, BaseEstimator):
         without a delay and the fit with the estimated one at the same order; the delay
         is kept if its model's zero-state fit on the data is higher (with ``order='auto'``
         the order is then chosen again, with the delay). A plant that rises slowly has an
-        apparent dead time longer than its real one: the fit without it wins there."""
+        apparent dead time longer than its real one: the fit without it wins there.
+        Delays of one sample count as none (the free ``D`` of the fit without covers a
+        strictly proper plant), so a plant without dead time costs one fit."""
         if _streamed(u) or _streamed(y):
             raise ParameterError("input_delay: not supported for records streamed from disk")
         found = estimate_delay(_sk_array(u, "u"), _sk_array(y, "y"), sequences=sequences)
+        found[found < 2] = 0  # one sample is any strictly proper plant's: no second fit for it
 
         def fitted(**params: Any) -> LDSRegressor:
             return clone(self).set_params(**params).fit(u, y, sequences=sequences, dt=dt)
