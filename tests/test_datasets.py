@@ -684,3 +684,23 @@ def test_synthetic_dryer_rng_is_a_deprecated_alias() -> None:
         warnings.simplefilter("error")  # the new name does not warn
         new = synthetic_dryer(200, random_state=4)
     np.testing.assert_array_equal(old.y, new.y)
+
+
+def test_spreadsheet_exports_trailing_delimiters_and_decimal_commas(tmp_path: Path) -> None:
+    """A delimiter at the end of every line (an empty last column) is dropped; a decimal
+    comma is named as such, with the number written the way the reader wants it."""
+    p = tmp_path / "export.csv"
+    p.write_text("u;y;\n1.5;2.0;\n2.5;3.0;\n3.5;5.0;\n")
+    d = IOData.from_file(p)
+    assert d.columns_used == (("u",), ("y",)) and d.y1.tolist() == [2.0, 3.0, 5.0]
+    q = tmp_path / "comma.csv"
+    q.write_text("u;y\n1,5;2\n2,5;3\n")
+    with pytest.raises(
+        FileFormatError,
+        match=r"'1,5', which is not a number \(decimal commas are not read; write 1.5\)",
+    ):
+        IOData.from_file(q)
+    r = tmp_path / "ragged.csv"  # only some lines end with a delimiter: still an error
+    r.write_text("u,y\n1,2,\n3,4\n5,6\n")
+    with pytest.raises(FileFormatError, match="line 2: 3 fields where the header has 2"):
+        IOData.from_file(r)

@@ -69,6 +69,7 @@ _TIME_AXIS = re.compile(
 )
 """Header names of a time axis (not a sample index): an even step there is the sampling time."""
 _CHOOSE = "choose columns with input_cols= and output_cols= (CLI: --input-col, --output-col)"
+_DECIMAL_COMMA = re.compile(r"^[+-]?\d+,\d+([eE][+-]?\d+)?$")
 _CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f-\x9f]")
 
 
@@ -174,6 +175,8 @@ def _numbers(
             for j, tok in enumerate(r):
                 if not _is_number(tok):
                     what = "an empty field" if tok == "" else f"{tok!r}, which is not a number"
+                    if _DECIMAL_COMMA.match(tok):
+                        what += f" (decimal commas are not read; write {tok.replace(',', '.')})"
                     raise FileFormatError(
                         f"{where}, line {lineno}, column {names[j]!r}: {what}"
                     ) from None
@@ -191,6 +194,8 @@ def _parse_table(raw: bytes, where: str, delimited: bool) -> _Table:
     if not lines:
         raise FileFormatError(f"{where}: the file holds no data rows")
     rows = _split_rows(lines, delimited)
+    while len(rows[0]) > 1 and all(len(r) == len(rows[0]) and r[-1] == "" for r in rows):
+        rows = [r[:-1] for r in rows]  # a trailing delimiter on every line (spreadsheet export)
     header: list[str] | None = None
     if not all(_is_number(t) for t in rows[0]):
         header = [t.strip().strip('"').strip("'") for t in rows[0]]
