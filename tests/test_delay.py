@@ -151,3 +151,12 @@ def test_a_one_sample_delay_costs_no_second_fit(monkeypatch):
     assert estimate_delay(u, y).tolist() == [1]
     est = LDSRegressor(order=2, input_delay="auto").fit(u, y)
     assert est.input_delay_.tolist() == [0] and calls == [0] and est.system_.order == 2
+
+
+@pytest.mark.parametrize("scale", [1e-200, 1e200])
+def test_units_do_not_matter(scale):
+    """The estimator's normalisation (peak first) is used: 1e200 data overflowed before."""
+    u, y = _record(3, T=1500, noise=0.1, seed=2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert estimate_delay(scale * u, scale * y).tolist() == estimate_delay(u, y).tolist() == [3]

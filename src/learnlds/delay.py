@@ -29,13 +29,14 @@ array([4])
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 from scipy import linalg, stats
 
 from ._boundary import as_io, check_float, check_int
 from .errors import DataError
+from .records import _moments
 
 __all__ = ["estimate_delay"]
 
@@ -123,13 +124,13 @@ def estimate_delay(
 
 
 def _standardised(arr3: np.ndarray, name: str) -> np.ndarray:
-    """Centred and divided by its spread per channel; a constant channel is an error."""
-    centred = arr3 - arr3.mean(axis=(0, 1))
-    spread = np.sqrt(np.mean(centred**2, axis=(0, 1)))
-    if np.any(spread == 0):
-        k = int(np.flatnonzero(spread == 0)[0])
+    """Centred and divided by its spread per channel (the estimator's normalisation,
+    safe in any units); a constant channel is an error."""
+    constant = np.ptp(arr3, axis=(0, 1)) == 0
+    if np.any(constant):
+        k = int(np.flatnonzero(constant)[0])
         raise DataError(f"{name}: channel {k} is constant; it carries no timing to estimate")
-    return centred / spread
+    return _moments(arr3, True, True)[2]
 
 
 def _estimate_delays(u3: np.ndarray, y3: np.ndarray, max_delay: Any, alpha: Any) -> np.ndarray:
@@ -144,19 +145,17 @@ def _estimate_delays(u3: np.ndarray, y3: np.ndarray, max_delay: Any, alpha: Any)
     if max_delay == 0:
         return np.zeros(m, dtype=int)
     phi, target = _arx_regression(u3, y3, max_delay + _TAIL_LAGS)
-    gram, cross = phi.T @ phi, phi.T @ target
-    ridge = 1e-10 * np.trace(gram) / gram.shape[0]  # held PRBS inputs: collinear lags
-    full = _residual_sums(gram, cross, target, np.arange(gram.shape[0]), ridge)
-    dof = target.shape[0] - gram.shape[0]
+    normal = _Normal(phi.T @ phi, phi.T @ target, np.sum(target**2, axis=0))
+    full = normal.dropping(np.arange(0))[0]
+    dof = target.shape[0] - normal.gram.shape[0]
     lags = max_delay + _TAIL_LAGS + 1
     delays = np.zeros(m, dtype=int)
     for i in range(m):
         for d in range(1, max_delay + 1):
-            dropped = i * lags + np.arange(d)  # input i's lags 0..d-1 (its columns come first)
-            kept = np.setdiff1d(np.arange(gram.shape[0]), dropped)
-            if not _testable(gram, dropped, kept, ridge):
+            # input i's lags 0..d-1 (its columns come first)
+            restricted, testable = normal.dropping(i * lags + np.arange(d))
+            if not testable:
                 break  # the input is not rich enough to tell these lags from the others
-            restricted = _residual_sums(gram, cross, target, kept, ridge)
             f = ((restricted - full) / d) / (full / dof)
             if np.any(stats.f.sf(f, d, dof) < alpha):
                 break
@@ -164,17 +163,6 @@ def _estimate_delays(u3: np.ndarray, y3: np.ndarray, max_delay: Any, alpha: Any)
         else:  # no response at all within max_delay: nothing to time, act at once
             delays[i] = 0
     return delays
-
-
-def _testable(gram: np.ndarray, dropped: np.ndarray, kept: np.ndarray, ridge: float) -> bool:
-    """Whether the newest dropped lag is not (nearly) a combination of the kept columns:
-    otherwise dropping it cannot change the fit and the test says nothing (a sum of a few
-    sinusoids, an input held constant for long stretches)."""
-    last = dropped[-1:]
-    g_kk = gram[np.ix_(kept, kept)] + ridge * np.eye(kept.size)
-    g_kl = gram[np.ix_(kept, last)]
-    schur = gram[last, last] - g_kl[:, 0] @ linalg.solve(g_kk, g_kl[:, 0], assume_a="pos")
-    return bool(schur > _UNTESTABLE * gram[last, last])
 
 
 def _arx_regression(u3: np.ndarray, y3: np.ndarray, top_lag: int) -> tuple[np.ndarray, np.ndarray]:
@@ -204,11 +192,31 @@ def _enough_rows(N: int, T: int, m: int, p: int, top_lag: int) -> bool:
     return rows > 2 * (m * (top_lag + 1) + p * _PAST_OUTPUTS)
 
 
-def _residual_sums(
-    gram: np.ndarray, cross: np.ndarray, target: np.ndarray, kept: np.ndarray, ridge: float
-) -> np.ndarray:
-    """Per-output residual sum of squares of least squares on the columns ``kept``."""
-    g = gram[np.ix_(kept, kept)] + ridge * np.eye(kept.size)
-    c = cross[kept]
-    coef = linalg.solve(g, c, assume_a="pos")
-    return np.maximum(np.sum(target**2, axis=0) - np.sum(c * coef, axis=0), 1e-300)
+class _Normal(NamedTuple):
+    """Normal equations of the ARX least squares: ``Phi^T Phi``, ``Phi^T Y`` and the
+    outputs' sums of squares, shared by every restricted fit of the scan."""
+
+    gram: np.ndarray
+    cross: np.ndarray
+    total: np.ndarray
+
+    def dropping(self, dropped: np.ndarray) -> tuple[np.ndarray, bool]:
+        """Per-output residual sums of squares without the columns ``dropped``, and
+        whether the newest of them is testable: not (nearly) a combination of the kept
+        columns, else dropping it cannot change the fit and the test says nothing (a
+        sum of a few sinusoids, an input held constant for long stretches). One
+        factorisation serves both."""
+        gram = self.gram
+        ridge = 1e-10 * np.trace(gram) / gram.shape[0]  # held PRBS inputs: collinear lags
+        kept = np.setdiff1d(np.arange(gram.shape[0]), dropped)
+        last = dropped[-1:]
+        rhs = np.column_stack([self.cross[kept], gram[np.ix_(kept, last)]])
+        sol = linalg.solve(
+            gram[np.ix_(kept, kept)] + ridge * np.eye(kept.size), rhs, assume_a="pos"
+        )
+        p = self.cross.shape[1]
+        rss = np.maximum(self.total - np.sum(self.cross[kept] * sol[:, :p], axis=0), 1e-300)
+        if last.size == 0:
+            return rss, True
+        schur = gram[last[0], last[0]] - rhs[:, p] @ sol[:, p]
+        return rss, bool(schur > _UNTESTABLE * gram[last[0], last[0]])

@@ -41,7 +41,7 @@ from .errors import (
     ParameterError,
     UnsupportedShapeError,
 )
-from .records import ScaledRecord, _streamed, _streaming_stats, streaming_io
+from .records import ScaledRecord, _moments, _streamed, _streaming_stats, streaming_io
 from .reduce import reduce
 from .statespace import StateSpaceSystem, input_delays, with_input_delay
 from .subspace import _START_SAMPLES, _bic_choice, fit_best, fit_state_space, select_order
@@ -120,24 +120,6 @@ def _result(model: Any, info: dict[str, Any]) -> TrainResult:
         converged=bool(info.get("converged", True)),
         n_steps=int(info.get("n_iter", 0)),
     )
-
-
-def _moments(
-    arr: np.ndarray, demean: bool, standardize: bool
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per-channel offset and scale of ``(N, T, k)`` data and the normalised data.
-
-    Computed on the data divided by each channel's largest magnitude, so values
-    anywhere in float64's range give the same normalised data without overflow.
-    """
-    peak = np.max(np.abs(arr), axis=(0, 1))
-    peak[peak == 0] = 1.0
-    unit = arr / peak
-    mean = unit.mean(axis=(0, 1)) if demean else np.zeros(arr.shape[2])
-    centred = unit - mean
-    spread = np.sqrt(np.mean(centred**2, axis=(0, 1))) if standardize else 1.0 / peak
-    spread = np.where(spread > 0, spread, 1.0 if standardize else spread)
-    return mean * peak, spread * peak, centred / spread
 
 
 def _sk_array(value: Any, name: str) -> Any:

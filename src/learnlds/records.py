@@ -325,6 +325,25 @@ def streaming_moments(
     return _streaming_stats(data, demean, standardize)[:2]
 
 
+def _moments(
+    arr: np.ndarray, demean: bool, standardize: bool
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per-channel offset and scale of in-memory ``(N, T, k)`` data and the normalised data
+    (:func:`streaming_moments` is the same for records read a block at a time).
+
+    Computed on the data divided by each channel's largest magnitude, so values
+    anywhere in float64's range give the same normalised data without overflow.
+    """
+    peak = np.max(np.abs(arr), axis=(0, 1))
+    peak[peak == 0] = 1.0
+    unit = arr / peak
+    mean = unit.mean(axis=(0, 1)) if demean else np.zeros(arr.shape[2])
+    centred = unit - mean
+    spread = np.sqrt(np.mean(centred**2, axis=(0, 1))) if standardize else 1.0 / peak
+    spread = np.where(spread > 0, spread, 1.0 if standardize else spread)
+    return mean * peak, spread * peak, centred / spread
+
+
 def _streaming_stats(
     data: Any, demean: bool, standardize: bool, check: bool = True
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
