@@ -26,6 +26,12 @@ from ._ss_kernels import ss_simulate
 from .errors import DataError, ParameterError, UnsupportedShapeError
 from .records import STREAM_BLOCK, _block, streaming_io
 from .statespace import StateSpaceSystem, estimate_initial_state
+from .systems import CanonicalSystem
+
+_NOT_FINITE = (
+    "model: its simulation is not finite on this record (the model is unstable); "
+    "no fit can be reported"
+)
 
 __all__ = [
     "HoldoutResult",
@@ -113,12 +119,19 @@ def channel_fits(y3: np.ndarray, yhat3: np.ndarray) -> np.ndarray:
     """
     centred = y3 - y3.mean(axis=(0, 1))
     peak = np.max(np.abs(centred), axis=(0, 1)) if centred.size else np.zeros(y3.shape[2])
-    if np.any(peak == 0):
-        k = int(np.flatnonzero(peak == 0)[0])
+    peak[peak == 0] = 1.0  # a constant channel: its spread is 0, refused by _percent
+    # both sums of values divided by the channel's peak: no overflow or underflow in squares
+    spread = np.sum((centred / peak) ** 2, axis=(0, 1))
+    return _percent(np.sum(((y3 - yhat3) / peak) ** 2, axis=(0, 1)), spread)
+
+
+def _percent(error: np.ndarray, spread: np.ndarray) -> np.ndarray:
+    """Fit percent per channel from the sums of squares of the error and of the centred
+    output (both in the same units); a channel with no spread has no fit percent."""
+    if np.any(spread == 0):
+        k = int(np.flatnonzero(spread == 0)[0])
         raise DataError(f"y: output channel {k} is constant, the fit percentage is undefined")
-    # both norms of values divided by the channel's peak: no overflow or underflow in squares
-    spread = np.sqrt(np.sum((centred / peak) ** 2, axis=(0, 1)))
-    return 100.0 * (1.0 - np.sqrt(np.sum(((y3 - yhat3) / peak) ** 2, axis=(0, 1))) / spread)
+    return 100.0 * (1.0 - np.sqrt(error / spread))
 
 
 @dataclass(frozen=True)
@@ -472,10 +485,7 @@ def simulate_canonical(model: Any, u3: np.ndarray) -> np.ndarray:
     if yhat.ndim == 2:
         yhat = yhat[..., None]
     if not np.all(np.isfinite(yhat)):
-        raise DataError(
-            "model: its simulation is not finite on this record (the model is unstable); "
-            "no fit can be reported"
-        )
+        raise DataError(_NOT_FINITE)
     return yhat
 
 
@@ -588,12 +598,17 @@ def _cut(u: Any, y: Any, split: float) -> tuple[IOArrays, int]:
     """Validated record and the first validation sample for ``split``."""
     frac = check_float(split, "split", low=0.0, high=1.0, low_open=True, high_open=True)
     io = as_io(u, y)
-    cut = _split_index(io.length, frac)
-    if cut < 2 or io.length - cut < 2:
+    return io, _checked_cut(io.length, frac)
+
+
+def _checked_cut(length: int, frac: float) -> int:
+    """:func:`_split_index`, refused unless both parts have at least 2 samples."""
+    cut = _split_index(length, frac)
+    if cut < 2 or length - cut < 2:
         raise DataError(
-            f"u: {io.length} samples cannot be split at {frac} into two parts of at least 2 samples"
+            f"u: {length} samples cannot be split at {frac} into two parts of at least 2 samples"
         )
-    return io, cut
+    return cut
 
 
 def _fitted_model(model: Any, ue: np.ndarray, ye: np.ndarray) -> tuple[Any, Any]:
@@ -739,8 +754,6 @@ def holdout_fits(
     >>> bool(np.allclose(est, whole.estimation_fits) and np.allclose(val, whole.validation_fits))
     True
     """
-    from .systems import CanonicalSystem
-
     if not isinstance(model, CanonicalSystem | StateSpaceSystem):
         raise ParameterError(
             f"model: expected a CanonicalSystem or StateSpaceSystem, got {type(model).__name__}"
@@ -754,11 +767,8 @@ def holdout_fits(
             f"u, y: {io.n_inputs} input(s) and {io.n_outputs} output(s), but the model takes "
             f"{system.n_inputs} input(s) and gives {system.n_outputs} output(s)"
         )
-    cut = _split_index(
-        io.length, check_float(split, "split", low=0.0, high=1.0, low_open=True, high_open=True)
-    )
-    if min(cut, io.length - cut) < 2:
-        raise DataError(f"split: parts of {cut} and {io.length - cut} samples; each needs 2")
+    frac = check_float(split, "split", low=0.0, high=1.0, low_open=True, high_open=True)
+    cut = _checked_cut(io.length, frac)
     return _streamed_fits(system, io, 0, cut), _streamed_fits(system, io, cut, io.length)
 
 
@@ -787,10 +797,5 @@ def _streamed_fits(system: StateSpaceSystem, io: IOArrays, start: int, stop: int
         spread += np.sum(((yb - y_mean) / peak) ** 2, axis=0)
         error += np.sum(((yb - y_mean - yhat) / peak) ** 2, axis=0)
     if not np.all(np.isfinite(error)):
-        raise DataError(
-            "model: its simulation is not finite on this record (the model is unstable)"
-        )
-    if np.any(spread == 0):
-        k = int(np.flatnonzero(spread == 0)[0])
-        raise DataError(f"y: output channel {k} is constant, the fit percentage is undefined")
-    return 100.0 * (1.0 - np.sqrt(error / spread))
+        raise DataError(_NOT_FINITE)
+    return _percent(error, spread)
