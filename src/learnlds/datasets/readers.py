@@ -248,11 +248,17 @@ def read_table(path: str | os.PathLike[str]) -> tuple[list[str] | None, np.ndarr
     >>> header, data.shape
     (None, (1000, 2))
     """
-    p = Path(path)
+    table, _ = _text_table(Path(path))
+    return table.header, table.data
+
+
+def _text_table(p: Path) -> tuple[_Table, list[str]]:
+    """A text file's parsed table and its column names (``col0``, ... without a header)."""
     suffix = _base_suffix(p)
     _check_suffix(p, suffix)
     table = _parse_table(_read_bytes(p), str(p), suffix == ".csv")
-    return table.header, table.data
+    ncol = table.data.shape[1]
+    return table, table.header if table.header is not None else [f"col{i}" for i in range(ncol)]
 
 
 # --------------------------------------------------------------------------- column choice
@@ -407,10 +413,7 @@ def read_fields(
         fields["u"], fields["y"], fields["columns_used"] = _open_npy(p, input_cols, output_cols)
         fields["column_note"] = ""
         return fields, None
-    _check_suffix(p, suffix)
-    table = _parse_table(_read_bytes(p), str(p), suffix == ".csv")
-    ncol = table.data.shape[1]
-    names = table.header if table.header is not None else [f"col{i}" for i in range(ncol)]
+    table, names = _text_table(p)
     ui, yi, note = _choose_columns(table, names, input_cols, output_cols, str(p))
     _check_finite(table.data[:, ui + yi], [names[i] for i in ui + yi], str(p), table.lines)
     if table.header is not None:
@@ -472,16 +475,12 @@ def read_inputs(
     (array([1., 2., 0.]), ['heater'])
     """
     p = Path(path)
-    suffix = _base_suffix(p)
-    _check_suffix(p, suffix)
-    table = _parse_table(_read_bytes(p), str(p), suffix == ".csv")
-    ncol = table.data.shape[1]
-    names = table.header if table.header is not None else [f"col{i}" for i in range(ncol)]
+    table, names = _text_table(p)
     if input_cols is not None:
         ui = _pick(input_cols, names, "input", str(p))
     else:
         skipped = _time_columns(table)
-        ui = [i for i in range(ncol) if i not in skipped]
+        ui = [i for i in range(len(names)) if i not in skipped]
     if len(ui) != n_inputs:
         chosen = ", ".join(repr(names[i]) for i in ui) or "none"
         raise DataError(
