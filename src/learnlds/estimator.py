@@ -44,7 +44,14 @@ from .errors import (
 from .records import ScaledRecord, _moments, _streamed, _streaming_stats, streaming_io
 from .reduce import reduce
 from .statespace import StateSpaceSystem, input_delays, with_input_delay
-from .subspace import _START_SAMPLES, _bic_choice, fit_best, fit_state_space, select_order
+from .subspace import (
+    _START_SAMPLES,
+    _bic_choice,
+    _fitted_values,
+    fit_best,
+    fit_state_space,
+    select_order,
+)
 from .systems import CanonicalSystem
 from .train import (
     TrainResult,
@@ -162,7 +169,7 @@ def _warn_if_barely_supported(order: int, m: int, p: int, sequences: int, values
     choice was far off (a 150-sample 2x2 and a 200-sample 5x3 record, 43 and 121 fit
     points below their best order) spent 29 %; every other choice at most 20 %.
     """
-    spent = order * (m + p) + m * p + sequences * order
+    spent = _fitted_values(order, m, p, sequences)
     if spent > _AUTO_PARAM_SHARE * values:
         warnings.warn(
             f"order='auto' chose order {order}: {spent} parameters and initial-state values "

@@ -930,6 +930,12 @@ def _holdout_scores(
     return out
 
 
+def _fitted_values(order: int, m: int, p: int, sequences: int) -> int:
+    """Values a state-space fit takes from the data: the identifiable parameters
+    ``n (m + p) + m p`` and an initial state per sequence (the ``d`` of :func:`_bic`)."""
+    return order * (m + p) + m * p + sequences * order
+
+
 def _bic(system: StateSpaceSystem, u3: np.ndarray, y3: np.ndarray) -> float:
     """Bayesian information criterion of ``system`` on ``u3, y3`` (lower is better).
 
@@ -954,7 +960,7 @@ def _bic(system: StateSpaceSystem, u3: np.ndarray, y3: np.ndarray) -> float:
         return np.inf
     scale = np.sqrt(np.mean(y3.reshape(N * T, p) ** 2, axis=0))
     err = err / np.where(scale > 0, scale, 1.0)
-    d = n * (system.n_inputs + p) + system.n_inputs * p + N * n
+    d = _fitted_values(n, system.n_inputs, p, N)
     if d >= N * T * p:
         return np.inf
     cov = err.T @ err / (N * T - d / p) + _BIC_FLOOR * np.eye(p)
