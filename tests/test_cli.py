@@ -582,7 +582,10 @@ def test_compare_refuses_a_model_of_another_shape(tmp_path, capsys):
         main(["compare", str(model), str(mimo), "--input-col", "a,b", "--output-col", "p,q"]) == 2
     )
     err = capsys.readouterr().err
-    assert "m: the model takes 1 input(s) and gives 1 output(s); the data have 2 and 2" in err
+    assert (
+        f"{mimo}: 2 input column(s) (a, b) and 2 output column(s) (p, q), but the model "
+        f"{model} takes 1 input(s) and gives 1 output(s)" in err
+    )  # the message of learnlds report
     data, _ = _model_and_data(tmp_path)
     assert main(["compare", str(model), str(data), "--plot", str(tmp_path / "c.xyz")]) == 2
     captured = capsys.readouterr()

@@ -367,15 +367,11 @@ def cmd_compare(args: argparse.Namespace) -> int:
     from .validate import compare, fit_percent
 
     plot = _plot_path(args.plot) if args.plot else None
-    models = _named_models(args.models, load)
+    loaded = {path: load(path) for path in args.models}
     data = _load(args.data, args.input_col, args.output_col, args.dt)
-    for name, model in models.items():
-        if (model.n_inputs, model.n_outputs) != (data.n_inputs, data.n_outputs):
-            raise DataError(
-                f"{name}: the model takes {model.n_inputs} input(s) and gives "
-                f"{model.n_outputs} output(s); the data have {data.n_inputs} and "
-                f"{data.n_outputs} (choose columns with --input-col, --output-col)"
-            )
+    for path, model in loaded.items():
+        _check_columns(model, data, args.data, path)
+    models = _named_models(loaded)
     frac = args.validation_fraction
     start = _estimation_samples(len(data), frac) if frac > 0 else 0
     u, y = (
@@ -418,12 +414,11 @@ def _plot_path(text: str) -> Path:
     return path
 
 
-def _named_models(paths: Sequence[str], load: Any) -> dict[str, Any]:
-    """``{file stem: model}``; the whole path where two stems are the same."""
-    stems = [Path(p).stem for p in paths]
-    return {
-        (st if stems.count(st) == 1 else p): load(p) for st, p in zip(stems, paths, strict=True)
-    }
+def _named_models(loaded: dict[str, Any]) -> dict[str, Any]:
+    """``{file stem: model}`` from ``{path: model}``; the whole path where two stems are
+    the same."""
+    stems = [Path(p).stem for p in loaded]
+    return {(Path(p).stem if stems.count(Path(p).stem) == 1 else p): m for p, m in loaded.items()}
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -465,7 +460,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     system = load(args.model)
     meta = read_metadata(args.model)
     data = _load(args.data, args.input_col, args.output_col, args.dt)
-    _check_report_columns(system, data, args)
+    _check_columns(system, data, args.data, args.model)
     cut = _estimation_samples(len(data), args.validation_fraction)  # where fit cut
     split = cut / len(data)
     title = f"learnlds report: {Path(args.model).name} on {Path(args.data).name}"
@@ -504,14 +499,14 @@ def cmd_report(args: argparse.Namespace) -> int:
     return _reported(res, page)
 
 
-def _check_report_columns(system: Any, data: Any, args: argparse.Namespace) -> None:
+def _check_columns(system: Any, data: Any, data_path: str, model_path: str) -> None:
     """The data's chosen columns must be the model's inputs and outputs, one for one."""
     if (data.n_inputs, data.n_outputs) == (system.n_inputs, system.n_outputs):
         return
     raise DataError(
-        f"{args.data}: {data.n_inputs} input column(s) ({', '.join(data.input_names)}) and "
+        f"{data_path}: {data.n_inputs} input column(s) ({', '.join(data.input_names)}) and "
         f"{data.n_outputs} output column(s) ({', '.join(data.output_names)}), but the model "
-        f"{args.model} takes {system.n_inputs} input(s) and gives {system.n_outputs} "
+        f"{model_path} takes {system.n_inputs} input(s) and gives {system.n_outputs} "
         "output(s); choose them with --input-col and --output-col (names or 0-based "
         "indices, comma separated)"
     )
