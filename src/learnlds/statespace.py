@@ -1107,11 +1107,17 @@ def _check_canonical(u3: Any, y3: Any, order: int) -> tuple[Any, Any]:
         )
     if first_non_finite(u3, axis=1) is not None or first_non_finite(y3, axis=1) is not None:
         raise DataError("u3, y3: must be finite")
+    _check_size(u3, y3, order)
+    return u3, y3
+
+
+def _check_size(u3: Any, y3: Any, order: int) -> None:
+    """Refuse an ``order`` with at least as many parameters as output samples (parts of
+    data already checked by :func:`_check_canonical` need only this)."""
     n_par = order * order + order * (u3.shape[2] + y3.shape[2]) + u3.shape[2] * y3.shape[2]
     size = y3.shape[0] * y3.shape[1] * y3.shape[2]
     if size <= n_par:
         raise DataError(f"order: {order} needs more than {n_par} output samples, got {size}")
-    return u3, y3
 
 
 def _initial_states(system: StateSpaceSystem, u3: np.ndarray, y3: np.ndarray) -> np.ndarray:

@@ -35,6 +35,7 @@ from .statespace import (
     StateSpaceSystem,
     _channel_scales,
     _check_canonical,
+    _check_size,
     _fit_predictor,
     _fit_scaled,
     _initial_states,
@@ -441,7 +442,7 @@ def _try_fit(
 ) -> tuple[StateSpaceSystem, dict[str, Any]] | None:
     """One candidate's fit (``(start index, x0, criterion)``), or None when it cannot be built."""
     try:
-        _check_canonical(u3, y3, order)
+        _check_size(u3, y3, order)  # a part of data fit_best checked whole
         if cand[2] == "prediction":
             return _fit_predictor(u3, y3, order, cand[1], max_iter, tol, start, gain)
         return _fit_scaled(u3, y3, order, cand[1], max_iter, tol, start)
@@ -454,7 +455,7 @@ def _built_start(u3: np.ndarray, y3: np.ndarray, order: int, start: Any) -> Any:
     if not isinstance(start, str):
         return start
     try:
-        _check_canonical(u3, y3, order)
+        _check_size(u3, y3, order)  # a part of data fit_best checked whole
         return initial_system(u3, y3, order, kind=start)
     except (DataError, np.linalg.LinAlgError):
         return None
