@@ -376,6 +376,9 @@ def test_fit_order_auto_and_structure(tmp_path):
         ["fit", str(data), "--order", "auto", "--order-selection", "holdout", "--quiet"], tmp_path
     )
     assert proc.returncode == 0 and "order scores (inner hold-out" in proc.stderr
+    proc = _run(["fit", str(data), "--criterion", "prediction", "--quiet"], tmp_path)
+    assert proc.returncode == 0 and "(gn, prediction error)" in proc.stderr
+    assert _run(["fit", str(data), "--criterion", "ml"], tmp_path).returncode == 2
     proc = _run(["fit", str(data), "--structure", "common-denominator", "--quiet"], tmp_path)
     assert proc.returncode == 0 and "common-denominator" in proc.stderr
     assert _run(["fit", str(data), "--order", "two"], tmp_path).returncode == 2

@@ -177,9 +177,8 @@ def cmd_fit(args: argparse.Namespace) -> int:
         source=str(args.data),
     )
     chosen = f"order {model.order_}" + (" (chosen)" if args.order == "auto" else "")
-    _say(
-        f"fitted {chosen}, {model.structure_} ({args.method}) in {elapsed:.3f} s: {model.system_!r}"
-    )
+    how = args.method if args.criterion == "simulation" else f"{args.method}, prediction error"
+    _say(f"fitted {chosen}, {model.structure_} ({how}) in {elapsed:.3f} s: {model.system_!r}")
     if args.input_delay == "auto":
         delays = ", ".join(map(str, model.input_delay_))
         _say(f"input delay (estimated, in samples): {delays}; system_ carries it as states")
@@ -287,6 +286,7 @@ def _estimator(args: argparse.Namespace) -> Any:
         force=args.force,
         input_delay=args.input_delay,
         order_selection=args.order_selection,
+        criterion=args.criterion,
     )
 
 
@@ -656,6 +656,13 @@ def _add_fit(sub: Any) -> None:
         choices=("bic", "holdout"),
         default="bic",
         help="how --order auto compares orders: information criterion or inner hold-out",
+    )
+    p.add_argument(
+        "--criterion",
+        choices=("simulation", "prediction"),
+        default="simulation",
+        help="what the state-space fit minimises: simulation (output) error, or one-step "
+        "prediction error with a noise model (ARMAX-like)",
     )
     p.add_argument(
         "--structure",

@@ -305,6 +305,17 @@ class LDSRegressor(RegressorMixin, BaseEstimator):
         criterion of each order's state-space fit on all the (screening) data;
         ``'holdout'``, the fit on the inner hold-out with its initial state and
         offsets fitted, the smallest order within one standard error of the best.
+    criterion : {'simulation', 'prediction'}, default 'simulation'
+        What the state-space fit minimises. ``'simulation'``: the output error of the
+        model driven by the inputs alone, as ``predict`` uses it (consistent whatever
+        the disturbance). ``'prediction'``: the one-step prediction error of the
+        innovations form ``x+ = A x + B u + K e`` (a noise model sharing the plant's
+        poles, as ARMAX and MATLAB's ``ssest``); ``system_`` is its ``(A, B, C, D)``,
+        ``K`` is dropped. It has lower variance when disturbances are large and
+        coloured, and is biased when their dynamics differ from the plant's
+        (``benchmarks/results/unseen_plants.md``: better on some real plants, worse on
+        others). ``order='auto'`` still compares orders by the simulation error;
+        ``covariance_`` is ``None`` (the output-error information does not apply).
 
     Attributes
     ----------
@@ -396,6 +407,7 @@ class LDSRegressor(RegressorMixin, BaseEstimator):
         force: bool = False,
         input_delay: Any = 0,
         order_selection: str = "bic",
+        criterion: str = "simulation",
     ) -> None:
         self.order = order
         self.structure = structure
@@ -420,6 +432,7 @@ class LDSRegressor(RegressorMixin, BaseEstimator):
         self.force = force
         self.input_delay = input_delay
         self.order_selection = order_selection
+        self.criterion = criterion
 
     # ------------------------------------------------------------------ parameters
     def _validate_params(self) -> tuple[int | None, int | None]:
@@ -444,6 +457,7 @@ class LDSRegressor(RegressorMixin, BaseEstimator):
             fit_order = overparam
         check_choice(self.method, "method", ("gn", "psgd"))
         check_choice(self.order_selection, "order_selection", ("bic", "holdout"))
+        check_choice(self.criterion, "criterion", ("simulation", "prediction"))
         if self.burn_in is not None:
             check_int(self.burn_in, "burn_in", low=0)
         check_int(self.steps, "steps", low=1)
@@ -497,6 +511,12 @@ class LDSRegressor(RegressorMixin, BaseEstimator):
             raise ParameterError(
                 f"structure: 'state-space' cannot be combined with {', '.join(reasons)} "
                 "(those belong to the paper's common-denominator form)"
+            )
+        if self.criterion == "prediction" and (self.structure == "common-denominator" or reasons):
+            why = ", ".join(reasons) if reasons else "structure='common-denominator'"
+            raise ParameterError(
+                f"criterion: 'prediction' (a noise model) is a state-space fit; it cannot be "
+                f"combined with {why} (the paper's form is fitted on the simulation error)"
             )
         if self.structure == "auto":
             return "common-denominator" if reasons else "state-space"
@@ -658,8 +678,8 @@ class LDSRegressor(RegressorMixin, BaseEstimator):
             try:
                 return self._fit_state_space(uc, yc, order)
             except DataError:
-                if self.structure != "auto":
-                    raise
+                if self.structure != "auto" or self.criterion != "simulation":
+                    raise  # the canonical form would be a different fit from the one asked
                 self.structure_ = "common-denominator"
         if self.method == "psgd":
             return self._fit_psgd(uc, yc, fit_order, burn, self._standard_init())
@@ -700,21 +720,30 @@ class LDSRegressor(RegressorMixin, BaseEstimator):
         if self._order_fit is not None and refine:  # order='auto' fitted it already
             model, info = self._order_fit
         else:
-            model, info = fit_best(
-                us, ys, order, max_iter=self.max_iter, refine=refine, centre=self.demean
-            )
+            model, info = fit_best(us, ys, order, refine=refine, **self._state_space_options())
         self.start_info_ = {k: info[k] for k in ("start", "x0_mode", "selected_by") if k in info}
         self._fit_x0 = info.get("x0") if whole and info.get("x0_mode") != "zero" else None
-        if model.is_siso:
+        if model.is_siso and self.criterion == "simulation":
             canonical = _to_canonical(model)
             if canonical is not None and whole:
                 return _result(canonical, info)
             return self._fit_gn(uc, yc, order, 0, canonical if canonical is not None else "zero")
         if not whole:
             model, info = fit_state_space(
-                uc, yc, order, x0="zero", start=model, max_iter=self.max_iter
+                uc,
+                yc,
+                order,
+                x0="zero",
+                start=model,
+                max_iter=self.max_iter,
+                criterion=self.criterion,
             )
-        return _result(model, info)
+        canonical = _to_canonical(model) if model.is_siso else None
+        return _result(model if canonical is None else canonical, info)
+
+    def _state_space_options(self) -> dict[str, Any]:
+        """``fit_best`` options that follow from the hyper-parameters."""
+        return {"max_iter": self.max_iter, "centre": self.demean, "criterion": self.criterion}
 
     def _select_order(self, uc: np.ndarray, yc: np.ndarray, io: IOArrays, burn: int) -> int:
         """``order='auto'``: ``select_order`` among the orders the data support."""
@@ -724,7 +753,7 @@ class LDSRegressor(RegressorMixin, BaseEstimator):
             if _n_params(k, io.n_inputs, io.n_outputs, self.structure_) * 3 < us.size:
                 top = k
         orders = list(range(1, top + 1))
-        options = {"max_iter": self.max_iter, "centre": self.demean}
+        options = self._state_space_options()
         if self.order_selection == "bic":  # the chosen order's fit is kept for _fit_state_space
             best, scores, self._order_fit = _bic_choice(us, ys, orders, options)
         else:
@@ -749,8 +778,8 @@ class LDSRegressor(RegressorMixin, BaseEstimator):
         self, result: TrainResult, uc: np.ndarray, yc: np.ndarray, burn: int
     ) -> ParameterCovariance | StateSpaceCovariance | None:
         """The parameter covariance (user units) of a Gauss-Newton fit of the returned order."""
-        if self.method != "gn" or self.overparam is not None:
-            return None
+        if self.method != "gn" or self.overparam is not None or self.criterion != "simulation":
+            return None  # prediction-error fits: the output-error information does not apply
         if isinstance(result.model, StateSpaceSystem):
             try:
                 sc = _state_space_covariance3(result.model, uc, yc, self._fit_x0)
