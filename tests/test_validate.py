@@ -8,8 +8,8 @@ import matplotlib
 import numpy as np
 import pytest
 
+from learnlds import LDSRegressor, plots
 from learnlds import baselines as bl
-from learnlds import plots
 from learnlds.systems import CanonicalSystem
 from learnlds.validate import (
     ResidualAnalysis,
@@ -111,10 +111,28 @@ def test_holdout_errors(truth):
 def test_fit_percent_errors():
     with pytest.raises(ValueError, match="shapes differ"):
         fit_percent(np.ones(3), np.ones(4))
+    with pytest.raises(ValueError, match="shapes differ"):
+        fit_percent(np.ones((3, 2)), np.ones(3))  # two channels are not one
+    with pytest.raises(ValueError, match="shapes differ"):
+        fit_percent(np.ones((1, 3)), np.ones(3))
     with pytest.raises(ValueError, match="constant"):
         fit_percent(np.ones(3), np.zeros(3))
     with pytest.raises(ValueError, match="NaN"):
         fit_percent([1.0, np.nan], [1.0, 2.0])
+
+
+def test_fit_percent_of_a_one_column_output_and_its_prediction():
+    """``predict`` drops a single output's axis, so a model fitted on ``(T, 1)`` outputs
+    is scored against them as they are (it was refused: shapes differ)."""
+    rng = np.random.default_rng(4)
+    u = rng.normal(size=300)
+    y = CanonicalSystem([-0.5], [1.0]).simulate(u)[:, None] + 0.1 * rng.normal(size=(300, 1))
+    yhat = LDSRegressor(order=1).fit(u, y).predict(u)
+    assert yhat.shape == (300,)
+    want = fit_percent(y[:, 0], yhat)
+    assert fit_percent(y, yhat) == want
+    assert fit_percent(yhat[:, None], y[:, 0]) == fit_percent(yhat, y[:, 0])
+    assert fit_percent(y[None], yhat[None], sequences=True) == want
 
 
 @pytest.mark.parametrize("scale", [1e-200, 1e-30, 1.0, 1e30, 1e200])

@@ -61,7 +61,9 @@ def fit_percent(y: Any, yhat: Any, *, sequences: bool = False, multioutput: str 
     y : array_like
         Measured outputs.
     yhat : array_like
-        Predicted outputs, same shape as ``y``.
+        Predicted outputs, same shape as ``y`` (a single channel may have its axis
+        dropped in one of them, as ``LDSRegressor.predict`` does: ``(T,)`` with
+        ``(T, 1)``).
     sequences : bool, default False
         Read the leading axis as the sequence index.
     multioutput : {'average', 'raw_values'}, default 'average'
@@ -84,13 +86,22 @@ def fit_percent(y: Any, yhat: Any, *, sequences: bool = False, multioutput: str 
     55.279
     """
     check_choice(multioutput, "multioutput", ("average", "raw_values"))
-    ya = as_float_array(y, "y")
-    yh = as_float_array(yhat, "yhat")
+    ya, yh = _one_channel_alike(as_float_array(y, "y"), as_float_array(yhat, "yhat"))
     if ya.shape != yh.shape:
         raise DataError(f"y and yhat: shapes differ, y {ya.shape} vs yhat {yh.shape}")
     io = as_io(ya, yh, sequences=sequences)
     fits = channel_fits(io.u, io.y)
     return fits if multioutput == "raw_values" else float(np.mean(fits))
+
+
+def _one_channel_alike(ya: np.ndarray, yh: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """A one-channel ``(..., 1)`` array and its squeezed ``(...)`` twin (``predict``
+    drops a single channel's axis) laid out alike; other pairs unchanged."""
+    if ya.ndim == yh.ndim + 1 and ya.shape == yh.shape + (1,):
+        return ya, yh[..., None]
+    if yh.ndim == ya.ndim + 1 and yh.shape == ya.shape + (1,):
+        return ya[..., None], yh
+    return ya, yh
 
 
 def channel_fits(y3: np.ndarray, yhat3: np.ndarray) -> np.ndarray:
