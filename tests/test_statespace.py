@@ -289,7 +289,8 @@ def test_with_input_delay_is_a_shift_of_each_input():
     expected = core.frequency_response(w) * np.exp(-1j * np.outer(w, delays))[:, None, :]
     np.testing.assert_allclose(delayed.frequency_response(w), expected, atol=1e-10)
     np.testing.assert_array_equal(input_delays(4, 2), [4, 4])
-    for bad in (-1, [1, 2], 1.5):
+    np.testing.assert_array_equal(input_delays([4], 1), [4])
+    for bad in (-1, [1, 2], 1.5, [2]):  # [2] for 3 inputs: a forgotten entry, not "all"
         with pytest.raises(ParameterError, match="input_delay"):
             input_delays(bad, 3)
 

@@ -548,7 +548,8 @@ def input_delays(delay: Any, n_inputs: int) -> np.ndarray:
     Parameters
     ----------
     delay : int or sequence of int
-        Samples of dead time.
+        Samples of dead time: an int for every input, or a sequence of exactly
+        ``n_inputs`` (a one-element list for two inputs is refused, not broadcast).
     n_inputs : int
         Inputs of the model.
 
@@ -568,12 +569,14 @@ def input_delays(delay: Any, n_inputs: int) -> np.ndarray:
     array([2, 2, 2])
     """
     values = np.atleast_1d(np.asarray(delay, dtype=object))
-    if values.ndim != 1 or values.size not in (1, n_inputs):
+    scalar = np.ndim(np.asarray(delay, dtype=object)) == 0
+    if values.ndim != 1 or not (scalar or values.size == n_inputs):
         raise ParameterError(
-            f"input_delay: give one delay or one per input ({n_inputs}), got {delay!r}"
+            f"input_delay: give one int for all inputs or a sequence with one per input "
+            f"({n_inputs}), got {delay!r}"
         )
     ints = [check_int(v, "input_delay", low=0) for v in values]
-    return np.array(ints * n_inputs if len(ints) == 1 else ints, dtype=int)
+    return np.array(ints * n_inputs if scalar else ints, dtype=int)
 
 
 def with_input_delay(system: StateSpaceSystem, delay: Any) -> StateSpaceSystem:
