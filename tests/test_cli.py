@@ -593,3 +593,31 @@ def test_compare_refuses_a_model_of_another_shape(tmp_path, capsys):
     assert main(["compare", str(model), str(data), "--plot", str(tmp_path / "c.xyz")]) == 2
     captured = capsys.readouterr()
     assert "--plot: cannot draw into a .xyz file" in captured.err and captured.out == ""
+
+
+def test_fit_and_report_say_when_the_validation_is_an_extrapolation(tmp_path, capsys):
+    """flutter's halves excite different bands: fit and report say so (the SISO page
+    among its notes), the dryer's do not; a MIMO page carries it under its fits."""
+    model = tmp_path / "fl.json"
+    assert main(["fit", "flutter", "--order", "2", "--quiet", "--out", str(model)]) == 0
+    said = capsys.readouterr().err
+    assert "note: validation input u has 99 % of its power" in said
+    assert main(["report", str(model), "flutter", "--out", str(tmp_path / "r")]) == 0
+    assert "measures extrapolation" in capsys.readouterr().err
+    page = (tmp_path / "r" / "index.html").read_text(encoding="utf-8")
+    assert "Note: validation input u has 99 % of its power" in page
+    assert main(["fit", "dryer", "--order", "2", "--quiet", "--out", str(model)]) == 0
+    assert "extrapolation" not in capsys.readouterr().err
+    rng = np.random.default_rng(2)
+    slow = np.cumsum(rng.normal(size=(600, 2)), axis=0) * 0.01
+    u = np.vstack([slow[:300], rng.normal(size=(300, 2))])  # white only after the cut
+    y = np.column_stack([u[:, 0] + 0.5 * u[:, 1], u[:, 1]]) + 0.01 * rng.normal(size=(600, 2))
+    data = tmp_path / "d.csv"
+    np.savetxt(data, np.column_stack([u, y]), delimiter=",", header="a,b,p,q", comments="")
+    cols = ["--input-col", "a,b", "--output-col", "p,q"]
+    mimo = tmp_path / "m.json"
+    assert main(["fit", str(data), *cols, "--order", "1", "--quiet", "--out", str(mimo)]) == 0
+    assert "validation input a has" in capsys.readouterr().err
+    assert main(["report", str(mimo), str(data), *cols, "--out", str(tmp_path / "rm")]) == 0
+    page = (tmp_path / "rm" / "index.html").read_text(encoding="utf-8")
+    assert 'id="extrapolation"' in page and "b has" in page

@@ -7,9 +7,12 @@ import warnings
 import matplotlib
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from learnlds import LDSRegressor, plots
 from learnlds import baselines as bl
+from learnlds.errors import DataError, ParameterError
 from learnlds.systems import CanonicalSystem
 from learnlds.validate import (
     ResidualAnalysis,
@@ -339,3 +342,69 @@ def test_holdout_keeps_the_centred_validation_inputs():
     expected = u[200:, 0] - u[200:, 0].mean()
     np.testing.assert_allclose(res.u_validation, expected)
     np.testing.assert_allclose(res.yhat_validation, truth.simulate(expected))
+
+
+def _tone(freq: float, amplitude: float, T: int, phase: float = 0.0) -> np.ndarray:
+    return amplitude * np.sin(2 * np.pi * freq * np.arange(T) + phase)
+
+
+def test_input_coverage_is_the_validation_power_share_in_the_estimation_band():
+    """Two tones far apart: the share of the validation power in the estimation tone
+    is ``a^2 / (a^2 + b^2)``, computed without spectra."""
+    from learnlds.validate import input_coverage
+
+    rng = np.random.default_rng(3)
+    T = 4096
+    ue = _tone(0.05, 1.0, T) + 1e-4 * rng.normal(size=T)
+    for a, b in [(1.0, 0.0), (1.0, 1.0), (0.5, 2.0), (0.0, 1.0)]:
+        uv = _tone(0.05, a, T, 0.3) + _tone(0.3, b, T, 1.1)
+        want = a**2 / (a**2 + b**2)
+        assert input_coverage(ue, uv)[0] == pytest.approx(want, abs=0.01)
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    scale_e=st.floats(1e-6, 1e6),
+    scale_v=st.floats(1e-6, 1e6),
+    seed=st.integers(0, 1000),
+)
+def test_input_coverage_ignores_units_and_white_parts_cover_each_other(scale_e, scale_v, seed):
+    from learnlds.validate import input_coverage
+
+    rng = np.random.default_rng(seed)
+    ue, uv = rng.normal(size=(800, 2)), rng.normal(size=(600, 2))
+    base = input_coverage(ue, uv)
+    assert np.all(base > 0.97)
+    np.testing.assert_allclose(input_coverage(scale_e * ue, scale_v * uv), base, rtol=1e-9)
+
+
+def test_input_coverage_edges_and_errors():
+    from learnlds.validate import extrapolation_note, input_coverage
+
+    rng = np.random.default_rng(5)
+    u = rng.normal(size=500)
+    assert np.isnan(input_coverage(u[:20], u[20:])[0])  # too short for a spectrum
+    assert input_coverage(u, np.ones(300))[0] == 1.0  # a constant validation input
+    assert input_coverage(np.ones(300), u)[0] == 0.0  # nothing excited before
+    seq = input_coverage(rng.normal(size=(3, 200)), rng.normal(size=(2, 300)), sequences=True)
+    assert seq.shape == (1,) and seq[0] > 0.9
+    with pytest.raises(DataError, match="input channel"):
+        input_coverage(rng.normal(size=(300, 2)), rng.normal(size=300))
+    with pytest.raises(ParameterError, match="level"):
+        input_coverage(u, u, level=1.5)
+    note = extrapolation_note([0.9, 0.2], ["flow", "heat"])
+    assert "heat has 80 %" in note and "flow" not in note
+    assert extrapolation_note([np.nan], ["u"]) is None
+
+
+def test_holdout_reports_that_flutter_validates_an_extrapolation():
+    """DaISy's flutter halves excite different bands (estimation input 98 % of its power
+    below 0.075 cycles per sample, validation 82 % between 0.075 and 0.11); the dryer's
+    PRBS halves excite the same one."""
+    from learnlds.datasets import load_daisy
+
+    flutter, dryer = load_daisy("flutter"), load_daisy("dryer")
+    truth = CanonicalSystem([-0.5], [1.0])
+    low = holdout(truth, flutter.u1, flutter.y1).input_coverage
+    high = holdout(truth, dryer.u1, dryer.y1).input_coverage
+    assert low.shape == (1,) and low[0] < 0.05 and high[0] > 0.9

@@ -157,12 +157,12 @@ def cmd_simulate(args: argparse.Namespace) -> int:
 def cmd_fit(args: argparse.Namespace) -> int:
     """``learnlds fit``: learn a model, report estimation/validation fits, write the JSON."""
     from .records import streaming_io
-    from .validate import _streamed_fits, holdout_fits
+    from .validate import _streamed_fits, extrapolation_note, holdout_fits, input_coverage
 
     out = check_output_path(args.out, "--out")
     if args.checkpoint:
         check_output_path(args.checkpoint, "--checkpoint")
-    u, y, dt, on_disk = _fit_data(args)
+    u, y, dt, input_names = _fit_data(args)
     frac = args.validation_fraction
     cut = _estimation_samples(u.shape[0], frac)
     model = _estimator(args)
@@ -194,6 +194,10 @@ def cmd_fit(args: argparse.Namespace) -> int:
         est, val = holdout_fits(model.system_, u, y, split=cut / u.shape[0])
         _say(f"estimation fit: {np.mean(est):.2f} % (first {cut} samples, means removed)")
         _say(f"validation fit: {np.mean(val):.2f} % (last {frac:.0%}, means removed)")
+        if input_names is not None:  # in memory: is the validation an extrapolation?
+            note = extrapolation_note(input_coverage(u[:cut], u[cut:]), input_names)
+            if note:
+                _say(f"note: {note}")
     else:
         whole = _streamed_fits(model.system_, streaming_io(u, y), 0, u.shape[0])
         _say(f"estimation fit: {np.mean(whole):.2f} % (means removed)")
@@ -221,8 +225,9 @@ def _data_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--dt", type=_positive, help="sample time (default: from the file, if any)")
 
 
-def _fit_data(args: argparse.Namespace) -> tuple[Any, Any, float | None, bool]:
-    """``(u, y, dt, on disk)``: a data file read whole, or an ``.npy`` record memory-mapped.
+def _fit_data(args: argparse.Namespace) -> tuple[Any, Any, float | None, list[str] | None]:
+    """``(u, y, dt, input names)``: a data file read whole, or an ``.npy`` record
+    memory-mapped (names ``None``: on disk).
 
     ``.npy`` records (or a folder of ``u.npy``/``y.npy``) are fitted where they lie
     and streamed by the solvers, never loaded whole.
@@ -241,15 +246,15 @@ def _fit_data(args: argparse.Namespace) -> tuple[Any, Any, float | None, bool]:
             (u[:, 0] if u.shape[1] == 1 else u),
             (y[:, 0] if y.shape[1] == 1 else y),
             args.dt,
-            True,
+            None,
         )
     data = _load(args.data, args.input_col, args.output_col, args.dt)
     u = data.u1 if data.n_inputs == 1 else data.u
     y = data.y1 if data.n_outputs == 1 else data.y
-    return u, y, data.dt, False
+    return u, y, data.dt, list(data.input_names)
 
 
-def _zarr_data(args: argparse.Namespace) -> tuple[Any, Any, float | None, bool]:
+def _zarr_data(args: argparse.Namespace) -> tuple[Any, Any, float | None, None]:
     """A zarr group with arrays ``u`` and ``y``: streamed by the solvers, never loaded."""
     from .datasets.readers import open_zarr
 
@@ -261,7 +266,7 @@ def _zarr_data(args: argparse.Namespace) -> tuple[Any, Any, float | None, bool]:
     u, y = open_zarr(args.data)
     m, p = (u.shape[1] if len(u.shape) == 2 else 1), (y.shape[1] if len(y.shape) == 2 else 1)
     _say(f"{args.data}: {u.shape[0]} samples on disk; {m} input(s), {p} output(s)")
-    return u, y, args.dt, True
+    return u, y, args.dt, None
 
 
 def _estimator(args: argparse.Namespace) -> Any:
@@ -451,7 +456,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     from .modelfile import load, read_metadata
     from .report import Scaling, write_report
     from .statespace import StateSpaceSystem
-    from .validate import holdout
+    from .validate import extrapolation_note, holdout
 
     if not Path(args.out).is_dir():
         check_output_path(args.out, "--out")  # the folder that will hold it must exist
@@ -473,10 +478,12 @@ def cmd_report(args: argparse.Namespace) -> int:
         page, fits = _write_model_report(
             args.out, data, system, split, offsets, (title, notes), (True, _FIGURE_FORMATS), None
         )
-        return _reported(fits, page, data.output_names)
+        return _reported(fits, page, data)
     if isinstance(system, StateSpaceSystem):
         system = system.to_canonical()  # the post's report draws the canonical form
     res = holdout(system, data.u1, data.y1, split=split)
+    note = extrapolation_note(res.input_coverage, data.input_names)
+    notes += [f"Note: {note}."] if note else []
     u_off = (
         _offset(meta, "input_offset", 1, args.model)[0]
         if meta
@@ -496,7 +503,7 @@ def cmd_report(args: argparse.Namespace) -> int:
         title=title,
         notes=notes,
     )
-    return _reported(res, page)
+    return _reported(res, page, data)
 
 
 def _check_columns(system: Any, data: Any, data_path: str, model_path: str) -> None:
@@ -517,12 +524,19 @@ def _saved_offset(meta: dict[str, Any], key: str, count: int, path: str) -> np.n
     return _offset(meta, key, count, path) if key in meta else None
 
 
-def _reported(res: Any, page: Path, names: Sequence[str] = ()) -> int:
-    """Say the protocol's fits (averaged over outputs, then per output) and the page."""
+def _reported(res: Any, page: Path, data: Any) -> int:
+    """Say the protocol's fits (averaged over outputs, then per output), whether the
+    validation inputs lie outside the estimation band, and the page."""
+    from .validate import extrapolation_note
+
     _say(f"estimation fit {res.estimation_fit:.2f} %, validation fit {res.validation_fit:.2f} %")
+    names = data.output_names
     if len(names) > 1:
         fits = ", ".join(f"{n} {v:.2f} %" for n, v in zip(names, res.validation_fits, strict=True))
         _say(f"validation fit per output: {fits}")
+    note = extrapolation_note(res.input_coverage, data.input_names)
+    if note:
+        _say(f"note: {note}")
     _say(f"report written to {page}")
     return 0
 

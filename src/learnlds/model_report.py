@@ -33,6 +33,7 @@ from .systems import CanonicalSystem
 from .validate import (
     HoldoutResult,
     ResidualAnalysis,
+    extrapolation_note,
     holdout,
     residual_analysis,
 )
@@ -288,8 +289,16 @@ def _state_space_section(ctx: _ModelContext) -> str:
         + _matrices(ctx.ss)
         + "<h3>Fit per output</h3><p>100 (1 - ||y - &#375;|| / ||y - mean y||) of a "
         "simulation from zero state, each part (estimation, validation) centred on its own "
-        "means (<code>learnlds.validate.holdout</code>).</p>" + _fits_table(rows, first="output")
+        "means (<code>learnlds.validate.holdout</code>).</p>"
+        + _fits_table(rows, first="output")
+        + _extrapolation_html(ctx)
     )
+
+
+def _extrapolation_html(ctx: _ModelContext) -> str:
+    """A warning paragraph when the validation inputs lie outside the estimation band."""
+    note = extrapolation_note(ctx.fits.input_coverage, ctx.data.input_names)
+    return "" if note is None else f'<p class="note" id="extrapolation">Note: {_esc(note)}.</p>'
 
 
 def _operating_section(ctx: _ModelContext) -> str:

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from scipy import linalg, stats
+from scipy import linalg, signal, stats
 
 from ._boundary import IOArrays, as_float_array, as_io, check_choice, check_float, check_int
 from ._ss_kernels import ss_simulate
@@ -41,7 +41,9 @@ __all__ = [
     "compare",
     "fit_percent",
     "holdout",
+    "extrapolation_note",
     "holdout_fits",
+    "input_coverage",
     "residual_analysis",
     "simulate_canonical",
     "split_centred",
@@ -500,6 +502,124 @@ def simulate_canonical(model: Any, u3: np.ndarray) -> np.ndarray:
     return yhat
 
 
+_COVERAGE_LEVEL = 0.01  # estimation input density, relative to its peak, that counts as excited
+_COVERAGE_MIN_LENGTH = 32  # shorter parts give no spectrum worth comparing
+
+
+def input_coverage(
+    u_estimation: Any,
+    u_validation: Any,
+    *,
+    sequences: bool = False,
+    level: float = _COVERAGE_LEVEL,
+) -> np.ndarray:
+    """Share of each validation input's power at frequencies the estimation input excites.
+
+    A model is only determined where its estimation data have input power; a
+    validation input whose power lies elsewhere makes the validation fit a test of
+    extrapolation. Per input channel: Welch spectra of both (centred) parts with one
+    segment length; the frequencies where the estimation density is at least ``level``
+    times its peak count as excited; the result is the validation power there over
+    all validation power (1: nothing to extrapolate). DaISy's flutter record, split
+    in halves, scores 0.007: its estimation half has 98 % of its input power below
+    0.075 cycles per sample, its validation half 82 % between 0.075 and 0.11.
+
+    Parameters
+    ----------
+    u_estimation, u_validation : array_like
+        Inputs of the two parts: ``(T,)`` or ``(T, m)`` records (with
+        ``sequences=True``: ``(N, T)`` or ``(N, T, m)``, spectra averaged over them).
+    sequences : bool, default False
+        Read the leading axis as the sequence index.
+    level : float, default 0.01
+        Estimation input density, relative to its peak, that counts as excitation.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(m,)`` shares in ``[0, 1]``; NaN where a part is shorter than 32 samples (too
+        short for a spectrum); 1 for a constant validation input.
+
+    Raises
+    ------
+    DataError
+        Bad data, or the two parts have different numbers of inputs.
+    ParameterError
+        ``level`` outside ``(0, 1)``.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> white = rng.normal(size=4000)
+    >>> slow = signal.lfilter([0.05], [1.0, -0.95], rng.normal(size=4000))
+    >>> float(input_coverage(white[:2000], white[2000:])[0])
+    1.0
+    >>> bool(input_coverage(slow, white)[0] < 0.5)
+    True
+    """
+    level = check_float(level, "level", low=0.0, high=1.0, low_open=True, high_open=True)
+    ue = as_io(u_estimation, sequences=sequences).u
+    uv = as_io(u_validation, sequences=sequences).u
+    if ue.shape[2] != uv.shape[2]:
+        raise DataError(
+            f"u_validation: has {uv.shape[2]} input channel(s), u_estimation {ue.shape[2]}"
+        )
+    return _coverage(ue, uv, level)
+
+
+def extrapolation_note(coverage: Any, input_names: Sequence[str]) -> str | None:
+    """A sentence for reports when a validation input lies mostly outside the estimation
+    input's band (:func:`input_coverage` below one half), else ``None``.
+
+    Parameters
+    ----------
+    coverage : array_like
+        Per-input coverage from :func:`input_coverage` (NaN: unknown, never noted).
+    input_names : sequence of str
+        The inputs' names, in order.
+
+    Returns
+    -------
+    str or None
+        The note, naming the inputs and their coverage.
+
+    Examples
+    --------
+    >>> extrapolation_note([0.007], ["u"])[:46]
+    'validation input u has 99 % of its power where'
+    >>> extrapolation_note([0.9], ["u"]) is None
+    True
+    """
+    cov = np.atleast_1d(np.asarray(coverage, dtype=float))
+    low = [(n, c) for n, c in zip(input_names, cov, strict=True) if c < 0.5]
+    if not low:
+        return None
+    which = ", ".join(f"{n} has {100 * (1 - c):.0f} %" for n, c in low)
+    return (
+        f"validation input {which} of its power where the estimation input has under "
+        f"{100 * _COVERAGE_LEVEL:g} % of its peak spectral density: the validation fit measures "
+        "extrapolation to frequencies the model was not fitted on (input_coverage)"
+    )
+
+
+def _coverage(ue: np.ndarray, uv: np.ndarray, level: float) -> np.ndarray:
+    """:func:`input_coverage` of canonical ``(N, T, m)`` parts (checked)."""
+    m = ue.shape[2]
+    nperseg = min(256, ue.shape[1], uv.shape[1])
+    if nperseg < _COVERAGE_MIN_LENGTH:
+        return np.full(m, np.nan)
+
+    def density(u3: np.ndarray) -> np.ndarray:  # (freqs, m), averaged over sequences
+        centred = u3 - u3.mean(axis=(0, 1))
+        return signal.welch(centred, nperseg=nperseg, axis=1)[1].mean(axis=0)
+
+    pe, pv = density(ue), density(uv)
+    excited = pe >= level * pe.max(axis=0)
+    total = pv.sum(axis=0)
+    covered = np.sum(np.where(excited & (pe.max(axis=0) > 0), pv, 0.0), axis=0)
+    return np.where(total > 0, covered / np.where(total > 0, total, 1.0), 1.0)
+
+
 @dataclass(frozen=True)
 class HoldoutResult:
     """The outcome of :func:`holdout`: fits per output and averaged, simulations, residuals.
@@ -522,6 +642,10 @@ class HoldoutResult:
     u_validation : numpy.ndarray or None
         Inputs of the validation part, centred on their own means (what
         ``yhat_validation`` was simulated from); ``None`` if not recorded.
+    input_coverage : numpy.ndarray or None
+        Per input, the share of the validation input's power at frequencies the
+        estimation input excites (:func:`input_coverage`; low: the validation fit
+        measures extrapolation); ``None`` if not computed.
 
     Examples
     --------
@@ -542,6 +666,7 @@ class HoldoutResult:
     yhat_validation: np.ndarray
     split_index: int
     u_validation: np.ndarray | None = None
+    input_coverage: np.ndarray | None = None
 
     @property
     def estimation_fit(self) -> float:
@@ -669,8 +794,8 @@ def holdout(
     Returns
     -------
     HoldoutResult
-        Fits, the centred measured outputs, simulations and residuals of both parts,
-        the centred validation inputs, and the model that was scored.
+        Fits, centred outputs, simulations and residuals of both parts, the centred
+        validation inputs and their ``input_coverage``, and the model that was scored.
 
     Raises
     ------
@@ -702,8 +827,7 @@ def holdout(
         ue, ye, uv, yv = io.u[:, :cut], io.y[:, :cut], io.u[:, cut:], io.y[:, cut:]
     (ue, ye), (uv, yv) = _centred(ue, ye), _centred(uv, yv)
     scored, system = _fitted_model(model, ue, ye)
-    he = simulate_canonical(system, ue)
-    hv = simulate_canonical(system, uv)
+    he, hv = simulate_canonical(system, ue), simulate_canonical(system, uv)
     if he.shape != ye.shape:
         raise DataError(
             f"model: it has {he.shape[2]} outputs but y has {ye.shape[2]} (time along axis 0)"
@@ -718,6 +842,7 @@ def holdout(
         yhat_validation=io.to_user(hv),
         split_index=cut,
         u_validation=io.to_user(uv),
+        input_coverage=_coverage(ue, uv, _COVERAGE_LEVEL),
     )
 
 
