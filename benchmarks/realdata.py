@@ -15,6 +15,10 @@ simulation, fit percent averaged over outputs) scores
 (d) ``LDSRegressor(order="auto")``: the order chosen on the estimation half alone,
 (e) ``LDSRegressor(order=k, input_delay="auto")`` at its best k, with the delay kept.
 
+and gives each input's :func:`learnlds.validate.input_coverage` (the share of the
+validation half's input power where the estimation half excites: low means the
+validation fit measures extrapolation).
+
 A method that fails is reported with its error (type and message), not as nan.
 
 Also times the default fit on a 10,000-sample 4-input 4-output record at order 8.
@@ -42,7 +46,7 @@ sys.path.insert(0, str(ROOT / "src"))
 from learnlds import LDSRegressor  # noqa: E402
 from learnlds.statespace import StateSpaceSystem  # noqa: E402
 from learnlds.subspace import fit_best, select_order, subspace_id  # noqa: E402
-from learnlds.validate import holdout  # noqa: E402
+from learnlds.validate import holdout, input_coverage  # noqa: E402
 
 warnings.filterwarnings("ignore")
 
@@ -140,7 +144,15 @@ def run_dataset(name: str, quick: bool) -> dict[str, object]:
         auto = f"{type(exc).__name__}: {exc}"
     k = max(delayed, key=lambda j: delayed[j][0])
     delay = f"{delayed[k][0]:.1f} ({k}; delay {delayed[k][1]})"
-    return {"fits": fits, "auto": auto, "delay": delay, "seconds": time.perf_counter() - t0}
+    h = len(u) // 2
+    coverage = ", ".join(f"{c:.2f}" for c in input_coverage(u[:h], u[h:]))
+    return {
+        "fits": fits,
+        "auto": auto,
+        "delay": delay,
+        "coverage": coverage,
+        "seconds": time.perf_counter() - t0,
+    }
 
 
 def _best(per_order: dict[int, float | str]) -> str:
@@ -180,9 +192,10 @@ def main() -> None:
         print(
             "| data | LDSRegressor default (order) | common-denominator (order) "
             "| subspace_id (order) | order='auto': order, fit "
-            "| input_delay='auto' (order; delay) | target | seconds |"
+            "| input_delay='auto' (order; delay) | target | validation input coverage "
+            "| seconds |"
         )
-        print("|---|---|---|---|---|---|---|---|")
+        print("|---|---|---|---|---|---|---|---|---|")
         for name in args.datasets:
             res = run_dataset(name, args.quick)
             fits = res["fits"]
@@ -190,7 +203,7 @@ def main() -> None:
             target = TARGETS.get(name, float("nan"))
             print(
                 f"| {name} | {' | '.join(cells)} | {res['auto']} | {res['delay']} | {target:.1f} "
-                f"| {res['seconds']:.0f} |"
+                f"| {res['coverage']} | {res['seconds']:.0f} |"
             )
             per = ", ".join(f"{k}: {_cell(v)}" for k, v in fits["lds"].items())
             print(f"<!-- {name} default per order: {per} -->", flush=True)
