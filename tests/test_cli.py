@@ -606,6 +606,8 @@ def test_fit_and_report_say_when_the_validation_is_an_extrapolation(tmp_path, ca
     assert "measures extrapolation" in capsys.readouterr().err
     page = (tmp_path / "r" / "index.html").read_text(encoding="utf-8")
     assert "Note: validation input u has 99 % of its power" in page
+    assert main(["compare", str(model), "flutter"]) == 0
+    assert "note: validation input u has 99 %" in capsys.readouterr().err
     assert main(["fit", "dryer", "--order", "2", "--quiet", "--out", str(model)]) == 0
     assert "extrapolation" not in capsys.readouterr().err
     rng = np.random.default_rng(2)

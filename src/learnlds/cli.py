@@ -369,7 +369,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     initial state that best explains the part, ``--x0 estimate``). A table on stdout.
     """
     from .modelfile import load
-    from .validate import compare, fit_percent
+    from .validate import compare, extrapolation_note, fit_percent, input_coverage
 
     plot = _plot_path(args.plot) if args.plot else None
     loaded = {path: load(path) for path in args.models}
@@ -388,6 +388,10 @@ def cmd_compare(args: argparse.Namespace) -> int:
     results = compare(models, u, y, x0=args.x0)
     where = f"samples {start} to {len(data) - 1}" if start else "the whole record"
     _say(f"{Path(args.data).name}: {where}, centred; x0 {args.x0}")
+    if start:  # as fit and report: is the part scored an extrapolation from the fitted one?
+        note = extrapolation_note(input_coverage(data.u[:start], data.u[start:]), data.input_names)
+        if note:
+            _say(f"note: {note}")
     names = ", ".join(data.output_names)
     rows = ["model\tfit %\t" + "\t".join(f"fit % {n}" for n in data.output_names)]
     for name, (yhat, fit) in results.items():
