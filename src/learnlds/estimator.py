@@ -308,14 +308,15 @@ class LDSRegressor(RegressorMixin, BaseEstimator):
     criterion : {'simulation', 'prediction'}, default 'simulation'
         What the state-space fit minimises. ``'simulation'``: the output error of the
         model driven by the inputs alone, as ``predict`` uses it (consistent whatever
-        the disturbance). ``'prediction'``: the one-step prediction error of the
-        innovations form ``x+ = A x + B u + K e`` (a noise model sharing the plant's
-        poles, as ARMAX and MATLAB's ``ssest``); ``system_`` is its ``(A, B, C, D)``,
-        ``K`` is dropped. It has lower variance when disturbances are large and
-        coloured, and is biased when their dynamics differ from the plant's
+        the disturbance). ``'prediction'``: that fit refined on the one-step prediction
+        error of the innovations form ``x+ = A x + B u + K e`` (a noise model sharing
+        the plant's poles, as ARMAX and MATLAB's ``ssest``); ``system_`` is its
+        ``(A, B, C, D)``, ``K`` is dropped. It has lower variance when disturbances are
+        large and coloured, and is biased when their dynamics differ from the plant's
         (``benchmarks/results/unseen_plants.md``: better on some real plants, worse on
-        others). ``order='auto'`` still compares orders by the simulation error;
-        ``covariance_`` is ``None`` (the output-error information does not apply).
+        others, and more sensitive to the order). ``order='auto'`` still compares
+        orders by the simulation error; ``covariance_`` is ``None`` (the output-error
+        information does not apply).
 
     Attributes
     ----------
