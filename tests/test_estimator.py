@@ -532,3 +532,20 @@ def test_order_auto_warns_when_the_chosen_order_spends_over_a_quarter_of_the_dat
             assert "44 parameters and initial-state values for 150 output values" in str(
                 hits[0].message
             )
+
+
+def test_an_order_the_data_do_not_determine_is_said_in_the_fits_words():
+    """An order-1 plant fitted at order 3 has two cancelling pole-zero pairs: the fit says
+    so (it printed parameter_covariance's J^T J rank message, a function never called)."""
+    u = np.random.default_rng(0).normal(size=2000)
+    y = CanonicalSystem([-0.5], [1.0]).simulate(u)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        est = LDSRegressor(order=3).fit(u, y)
+    said = [str(w.message) for w in caught]
+    assert any("fit: 2 parameter combination(s) of the order-3 model" in m for m in said)
+    assert not any("J^T J" in m for m in said)
+    assert est.covariance_.shape == (7, 7)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        LDSRegressor(order=1).fit(u, y + 0.01 * np.random.default_rng(1).normal(size=2000))

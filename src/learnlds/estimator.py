@@ -803,7 +803,19 @@ class LDSRegressor(RegressorMixin, BaseEstimator):
             except (DataError, np.linalg.LinAlgError):  # no residual degrees of freedom
                 return None
             return sc.to_units(self.input_scale_, self.output_scale_)
-        pc = parameter_covariance(result.model, uc, yc, burn_in=burn, sequences=True)
+        with warnings.catch_warnings():  # said below in the fit's own words
+            warnings.filterwarnings("ignore", "parameter_covariance: J\\^T J has rank")
+            pc = parameter_covariance(result.model, uc, yc, burn_in=burn, sequences=True)
+        lost = len(pc.names) - pc.rank
+        if lost > 0:
+            warnings.warn(
+                f"fit: {lost} parameter combination(s) of the order-{result.model.order} model "
+                "are not determined by these data (a near pole-zero cancellation, or an "
+                "input that does not excite it) and get no variance in covariance_; a lower "
+                "order may describe the data as well",
+                RuntimeWarning,
+                stacklevel=4,
+            )
         return pc.to_units(self.input_scale_, self.output_scale_)
 
     def _store_covariance(self, cov: ParameterCovariance | StateSpaceCovariance | None) -> None:
