@@ -549,3 +549,14 @@ def test_an_order_the_data_do_not_determine_is_said_in_the_fits_words():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         LDSRegressor(order=1).fit(u, y + 0.01 * np.random.default_rng(1).normal(size=2000))
+
+
+def test_hold_out_order_selection_that_cannot_score_points_to_the_criterion():
+    """A step on the second input after the inner hold-out starts: no order can be
+    scored there; the error says why and which rule scores all the data."""
+    rng = np.random.default_rng(3)
+    u = np.column_stack([rng.normal(size=300), np.r_[np.zeros(260), np.ones(40)]])
+    y = u @ np.array([1.0, 2.0]) + 0.05 * rng.normal(size=300)
+    with pytest.raises(DataError, match=r"an input not moving before the hold-out.*'bic'"):
+        LDSRegressor(order="auto", order_selection="holdout").fit(u, y)
+    assert LDSRegressor(order="auto").fit(u, y).order_ >= 1

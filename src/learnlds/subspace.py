@@ -1079,7 +1079,9 @@ def _holdout_choice(
     if not np.isfinite(scores[top]):
         raise DataError(
             f"orders: none of {orders} could be fitted and scored on a hold-out of these data "
-            "(too short, a held-out output constant, or an input not moving before the hold-out)"
+            "(too short, a held-out output constant, or an input not moving before the "
+            "hold-out); the information criterion (method='bic', the estimator's "
+            "order_selection='bic') scores all the data instead"
         )
 
     def within(k: int) -> bool:
