@@ -61,15 +61,16 @@ from .train import (
     window_batches,
 )
 from .uncertainty import (
+    _RCOND,
     FrequencyResponseStd,
     ParameterCovariance,
     StateSpaceCovariance,
     _entries,
     _mapped_covariance,
+    _parameter_covariance,
     _state_space_covariance3,
     frequency_response_std,
     output_std,
-    parameter_covariance,
 )
 from .validate import channel_fits, simulate_canonical
 
@@ -803,10 +804,8 @@ class LDSRegressor(RegressorMixin, BaseEstimator):
             except (DataError, np.linalg.LinAlgError):  # no residual degrees of freedom
                 return None
             return sc.to_units(self.input_scale_, self.output_scale_)
-        with warnings.catch_warnings():  # said below in the fit's own words
-            warnings.filterwarnings("ignore", "parameter_covariance: J\\^T J has rank")
-            pc = parameter_covariance(result.model, uc, yc, burn_in=burn, sequences=True)
-        lost = len(pc.names) - pc.rank
+        pc = _parameter_covariance(result.model, uc, yc, burn, True, True, _RCOND)
+        lost = len(pc.covariance) - pc.rank
         if lost > 0:
             warnings.warn(
                 f"fit: {lost} parameter combination(s) of the order-{result.model.order} model "
@@ -814,7 +813,7 @@ class LDSRegressor(RegressorMixin, BaseEstimator):
                 "input that does not excite it) and get no variance in covariance_; a lower "
                 "order may describe the data as well",
                 RuntimeWarning,
-                stacklevel=4,
+                stacklevel=3,
             )
         return pc.to_units(self.input_scale_, self.output_scale_)
 

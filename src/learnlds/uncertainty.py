@@ -76,6 +76,8 @@ __all__ = [
     "state_space_covariance",
 ]
 
+_RCOND = 1e-10  # relative eigenvalue cut of the scaled J^T J: parameter_covariance's rank test
+
 
 # --------------------------------------------------------------------------- layout
 def _as3(system: CanonicalSystem) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -400,14 +402,6 @@ def _least_squares_covariance(
     """``(cov, noise variance per output, rank)`` at ``system`` for the problem's data."""
     sse, JtJ, _ = prob.normal_equations(*_as3(system))
     inv, rank = _generalised_inverse(JtJ, rcond)
-    if rank < prob.n_params:
-        warnings.warn(
-            f"parameter_covariance: J^T J has rank {rank} < {prob.n_params} parameters; some "
-            "parameter combinations are not identifiable from these data (a cancelling "
-            "pole-zero pair or an input that does not excite the system) and get no variance",
-            RuntimeWarning,
-            stacklevel=3,
-        )
     if prob.n_outputs == 1:
         noise = np.array([sse / dof])
         cov = noise[0] * inv
@@ -459,7 +453,7 @@ def parameter_covariance(
     burn_in: int | None = None,
     learn_d: bool = True,
     sequences: bool = False,
-    rcond: float = 1e-10,
+    rcond: float = _RCOND,
 ) -> ParameterCovariance:
     """Covariance of the least-squares parameters of ``system`` fitted to ``(u, y)``.
 
@@ -514,6 +508,30 @@ def parameter_covariance(
     system = _check_system(system)
     learn_d = check_bool(learn_d, "learn_d")
     rcond = check_float(rcond, "rcond", low=0.0, high=1.0)
+    pc = _parameter_covariance(system, u, y, burn_in, learn_d, sequences, rcond)
+    if pc.rank < len(pc.covariance):
+        warnings.warn(
+            f"parameter_covariance: J^T J has rank {pc.rank} < {len(pc.covariance)} "
+            "parameters; some parameter combinations are not identifiable from these data "
+            "(a cancelling pole-zero pair or an input that does not excite the system) and "
+            "get no variance",
+            RuntimeWarning,
+            stacklevel=2,
+        )
+    return pc
+
+
+def _parameter_covariance(
+    system: CanonicalSystem,
+    u: Any,
+    y: Any,
+    burn_in: Any,
+    learn_d: bool,
+    sequences: bool,
+    rcond: float,
+) -> ParameterCovariance:
+    """:func:`parameter_covariance` of checked arguments, without its rank warning (the
+    estimator says that in its own words)."""
     prob, dof = _problem(system, u, y, burn_in, learn_d, sequences)
     cov, noise, rank = _least_squares_covariance(system, prob, dof, rcond)
     return ParameterCovariance(
