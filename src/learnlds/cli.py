@@ -157,7 +157,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
 def cmd_fit(args: argparse.Namespace) -> int:
     """``learnlds fit``: learn a model, report estimation/validation fits, write the JSON."""
     from .records import streaming_io
-    from .validate import _streamed_fits, extrapolation_note, holdout_fits, input_coverage
+    from .validate import _streamed_fits, holdout_fits, input_coverage
 
     out = check_output_path(args.out, "--out")
     if args.checkpoint:
@@ -195,9 +195,7 @@ def cmd_fit(args: argparse.Namespace) -> int:
         _say(f"estimation fit: {np.mean(est):.2f} % (first {cut} samples, means removed)")
         _say(f"validation fit: {np.mean(val):.2f} % (last {frac:.0%}, means removed)")
         if input_names is not None:  # in memory: is the validation an extrapolation?
-            note = extrapolation_note(input_coverage(u[:cut], u[cut:]), input_names)
-            if note:
-                _say(f"note: {note}")
+            _say_extrapolation(input_coverage(u[:cut], u[cut:]), input_names)
     else:
         whole = _streamed_fits(model.system_, streaming_io(u, y), 0, u.shape[0])
         _say(f"estimation fit: {np.mean(whole):.2f} % (means removed)")
@@ -369,7 +367,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     initial state that best explains the part, ``--x0 estimate``). A table on stdout.
     """
     from .modelfile import load
-    from .validate import compare, extrapolation_note, fit_percent, input_coverage
+    from .validate import compare, fit_percent, input_coverage
 
     plot = _plot_path(args.plot) if args.plot else None
     loaded = {path: load(path) for path in args.models}
@@ -389,9 +387,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     where = f"samples {start} to {len(data) - 1}" if start else "the whole record"
     _say(f"{Path(args.data).name}: {where}, centred; x0 {args.x0}")
     if start:  # as fit and report: is the part scored an extrapolation from the fitted one?
-        note = extrapolation_note(input_coverage(data.u[:start], data.u[start:]), data.input_names)
-        if note:
-            _say(f"note: {note}")
+        _say_extrapolation(input_coverage(data.u[:start], data.u[start:]), data.input_names)
     names = ", ".join(data.output_names)
     rows = ["model\tfit %\t" + "\t".join(f"fit % {n}" for n in data.output_names)]
     for name, (yhat, fit) in results.items():
@@ -531,18 +527,24 @@ def _saved_offset(meta: dict[str, Any], key: str, count: int, path: str) -> np.n
 def _reported(res: Any, page: Path, data: Any) -> int:
     """Say the protocol's fits (averaged over outputs, then per output), whether the
     validation inputs lie outside the estimation band, and the page."""
-    from .validate import extrapolation_note
-
     _say(f"estimation fit {res.estimation_fit:.2f} %, validation fit {res.validation_fit:.2f} %")
     names = data.output_names
     if len(names) > 1:
         fits = ", ".join(f"{n} {v:.2f} %" for n, v in zip(names, res.validation_fits, strict=True))
         _say(f"validation fit per output: {fits}")
-    note = extrapolation_note(res.input_coverage, data.input_names)
-    if note:
-        _say(f"note: {note}")
+    _say_extrapolation(res.input_coverage, data.input_names)
     _say(f"report written to {page}")
     return 0
+
+
+def _say_extrapolation(coverage: Any, input_names: Sequence[str]) -> None:
+    """``note: ...`` on stderr when the validation inputs lie outside the estimation band
+    (:func:`learnlds.validate.extrapolation_note`); nothing otherwise."""
+    from .validate import extrapolation_note
+
+    note = extrapolation_note(coverage, input_names)
+    if note:
+        _say(f"note: {note}")
 
 
 def _estimation_samples(length: int, validation_fraction: float) -> int:
