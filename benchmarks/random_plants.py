@@ -34,7 +34,7 @@ sys.path.insert(0, str(ROOT / "src"))
 from learnlds import LDSRegressor  # noqa: E402
 from learnlds.statespace import StateSpaceSystem  # noqa: E402
 from learnlds.subspace import subspace_id  # noqa: E402
-from learnlds.validate import channel_fits, holdout  # noqa: E402
+from learnlds.validate import fit_percent, holdout  # noqa: E402
 
 warnings.filterwarnings("ignore")
 ORDERS = range(1, 9)
@@ -118,7 +118,7 @@ def _simulated_fit(system: StateSpaceSystem, uv: np.ndarray, yv: np.ndarray) -> 
     if not np.all(np.isfinite(yhat)):
         return -np.inf
     with np.errstate(all="ignore"):
-        return float(np.mean(channel_fits(yv, yhat)))
+        return float(fit_percent(yv, yhat, sequences=True))
 
 
 def _nfoursid(ue: np.ndarray, ye: np.ndarray, n: int) -> StateSpaceSystem:

@@ -271,7 +271,7 @@ def test_select_order_scores_from_the_holdouts_initial_state():
     model = fit_best(u, y, 2, refine=False)[0]  # the model select_order scores
     assert np.allclose(np.abs(model.poles()), r, atol=2e-3)
     uv, yv = u[:, 420:] - u[:, 420:].mean(), y[:, 420:] - y[:, 420:].mean()
-    from_zero = np.mean(channel_fits(yv, model.simulate(uv)))
+    from_zero = np.mean(channel_fits(yv, model.simulate(uv), sequences=True))
     assert scores[2] > 95 and from_zero < 60
 
 
@@ -399,7 +399,9 @@ def test_fit_best_chooses_by_loss_when_an_input_only_moves_in_the_hold_out():
     model, info = fit_best(u, y, 2)
     assert info["selected_by"] == "loss"
     fresh = np.random.default_rng(6).normal(size=(1, 400, 2))
-    assert np.mean(channel_fits(truth.simulate(fresh), model.simulate(fresh))) > 90.0
+    assert (
+        np.mean(channel_fits(truth.simulate(fresh), model.simulate(fresh), sequences=True)) > 90.0
+    )
     moving = np.roll(u, -250, axis=1)  # the late step moved to the middle: hold-out kept
     assert fit_best(moving, truth.simulate(moving), 2)[1]["selected_by"] == "holdout"
 

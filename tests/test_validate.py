@@ -17,6 +17,7 @@ from learnlds.systems import CanonicalSystem
 from learnlds.validate import (
     ResidualAnalysis,
     as_named_models,
+    channel_fits,
     compare,
     fit_percent,
     holdout,
@@ -136,6 +137,24 @@ def test_fit_percent_of_a_one_column_output_and_its_prediction():
     assert fit_percent(y, yhat) == want
     assert fit_percent(yhat[:, None], y[:, 0]) == fit_percent(yhat, y[:, 0])
     assert fit_percent(y[None], yhat[None], sequences=True) == want
+
+
+def test_channel_fits_follows_the_layout_rule():
+    """The public per-channel fit reads records and batches as ``fit_percent`` does (it
+    took canonical ``(N, T, p)`` arrays unchecked: a ``(T, p)`` record raised TypeError)."""
+    rng = np.random.default_rng(5)
+    y = rng.normal(size=(200, 2))
+    yhat = y + 0.1 * rng.normal(size=y.shape)
+    fits = channel_fits(y, yhat)
+    assert fits.shape == (2,)
+    for k in range(2):
+        assert fits[k] == pytest.approx(fit_percent(y[:, k], yhat[:, k]))
+    assert np.allclose(channel_fits(y[None], yhat[None], sequences=True), fits)
+    assert channel_fits(y[:, :1], yhat[:, 0]).shape == (1,)
+    with pytest.raises(DataError, match="shapes differ"):
+        channel_fits(y, yhat[:, 0])
+    with pytest.raises(DataError, match="NaN"):
+        channel_fits(np.where(y > 2.5, np.nan, y), yhat)
 
 
 @pytest.mark.parametrize("scale", [1e-200, 1e-30, 1.0, 1e30, 1e200])

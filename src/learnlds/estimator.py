@@ -72,7 +72,7 @@ from .uncertainty import (
     frequency_response_std,
     output_std,
 )
-from .validate import channel_fits, simulate_canonical
+from .validate import _channel_fits, simulate_canonical
 
 __all__ = ["LDSRegressor"]
 
@@ -196,7 +196,7 @@ def _warn_if_poor_from_zero_state(model: Any, uc: Any, yc: Any, method: str) -> 
         return
     with np.errstate(all="ignore"):
         try:
-            fit = float(np.mean(channel_fits(yc, simulate_canonical(model, uc))))
+            fit = float(np.mean(_channel_fits(yc, simulate_canonical(model, uc))))
         except DataError:  # a constant output channel: no fit percent
             return
     if method == "psgd" and fit < 1.0:
@@ -1048,7 +1048,7 @@ class LDSRegressor(RegressorMixin, BaseEstimator):
         if sample_weight is not None:
             raise ParameterError("sample_weight: not supported for dynamical data")
         io = self._io(u, y, sequences)
-        return float(np.mean(channel_fits(io.y, self._simulate(io))))
+        return float(np.mean(_channel_fits(io.y, self._simulate(io))))
 
     def _require_covariance(self) -> np.ndarray:
         check_is_fitted(self, "system_")

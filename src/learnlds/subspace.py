@@ -44,7 +44,7 @@ from .statespace import (
     linear_bdx0,
     stabilize_matrix,
 )
-from .validate import _split_index, channel_fits
+from .validate import _channel_fits, _split_index
 
 __all__ = [
     "fit_best",
@@ -495,7 +495,7 @@ def _holdout_fit(system: StateSpaceSystem, uv: np.ndarray, yv: np.ndarray) -> fl
         return -np.inf
     try:
         with np.errstate(all="ignore"):
-            return float(np.mean(channel_fits(yv, yhat)))
+            return float(np.mean(_channel_fits(yv, yhat)))
     except DataError:  # a constant held-out channel: no fit percent
         return -np.inf
 

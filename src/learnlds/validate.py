@@ -92,7 +92,7 @@ def fit_percent(y: Any, yhat: Any, *, sequences: bool = False, multioutput: str 
     if ya.shape != yh.shape:
         raise DataError(f"y and yhat: shapes differ, y {ya.shape} vs yhat {yh.shape}")
     io = as_io(ya, yh, sequences=sequences)
-    fits = channel_fits(io.u, io.y)
+    fits = _channel_fits(io.u, io.y)
     return fits if multioutput == "raw_values" else float(np.mean(fits))
 
 
@@ -106,13 +106,27 @@ def _one_channel_alike(ya: np.ndarray, yh: np.ndarray) -> tuple[np.ndarray, np.n
     return ya, yh
 
 
-def channel_fits(y3: np.ndarray, yhat3: np.ndarray) -> np.ndarray:
-    """Fit percent of each channel of canonical ``(N, T, p)`` arrays (internal, no checks).
+def _channel_fits(y3: np.ndarray, yhat3: np.ndarray) -> np.ndarray:
+    """Fit percent of each channel of canonical ``(N, T, p)`` arrays, unchecked (the
+    library's own scoring; users call :func:`channel_fits` or :func:`fit_percent`)."""
+    centred = y3 - y3.mean(axis=(0, 1))
+    peak = np.max(np.abs(centred), axis=(0, 1)) if centred.size else np.zeros(y3.shape[2])
+    peak[peak == 0] = 1.0  # a constant channel: its spread is 0, refused by _percent
+    # both sums of values divided by the channel's peak: no overflow or underflow in squares
+    spread = np.sum((centred / peak) ** 2, axis=(0, 1))
+    return _percent(np.sum(((y3 - yhat3) / peak) ** 2, axis=(0, 1)), spread)
+
+
+def channel_fits(y: Any, yhat: Any, *, sequences: bool = False) -> np.ndarray:
+    """Fit percent of each output channel (:func:`fit_percent` with ``'raw_values'``).
 
     Parameters
     ----------
-    y3, yhat3 : numpy.ndarray
-        Measured and predicted outputs, ``(N, T, p)``.
+    y, yhat : array_like
+        Measured and predicted outputs in the library's layout (``(T,)``, ``(T, p)``;
+        with ``sequences=True`` ``(N, T)``, ``(N, T, p)``).
+    sequences : bool, default False
+        Read the leading axis as the sequence index.
 
     Returns
     -------
@@ -122,20 +136,15 @@ def channel_fits(y3: np.ndarray, yhat3: np.ndarray) -> np.ndarray:
     Raises
     ------
     DataError
-        A channel of ``y3`` is constant (its fit is undefined).
+        Shapes differ, no samples, NaN/inf, or an output channel is constant.
 
     Examples
     --------
-    >>> y = np.arange(4.0).reshape(1, 4, 1)
+    >>> y = np.array([[0.0, 1.0], [1.0, 0.0], [2.0, 2.0]])
     >>> channel_fits(y, y)
-    array([100.])
+    array([100., 100.])
     """
-    centred = y3 - y3.mean(axis=(0, 1))
-    peak = np.max(np.abs(centred), axis=(0, 1)) if centred.size else np.zeros(y3.shape[2])
-    peak[peak == 0] = 1.0  # a constant channel: its spread is 0, refused by _percent
-    # both sums of values divided by the channel's peak: no overflow or underflow in squares
-    spread = np.sum((centred / peak) ** 2, axis=(0, 1))
-    return _percent(np.sum(((y3 - yhat3) / peak) ** 2, axis=(0, 1)), spread)
+    return fit_percent(y, yhat, sequences=sequences, multioutput="raw_values")
 
 
 def _percent(error: np.ndarray, spread: np.ndarray) -> np.ndarray:
@@ -443,7 +452,7 @@ def compare(
             name = f"{name} (x0 estimated)"
         else:
             yhat = simulate_canonical(m, io.u)
-        out[name] = (io.to_user(yhat), float(np.mean(channel_fits(io.y, yhat))))
+        out[name] = (io.to_user(yhat), float(np.mean(_channel_fits(io.y, yhat))))
     return out
 
 
@@ -834,8 +843,8 @@ def holdout(
         )
     return HoldoutResult(
         model=scored,
-        estimation_fits=channel_fits(ye, he),
-        validation_fits=channel_fits(yv, hv),
+        estimation_fits=_channel_fits(ye, he),
+        validation_fits=_channel_fits(yv, hv),
         y_estimation=io.to_user(ye),
         yhat_estimation=io.to_user(he),
         y_validation=io.to_user(yv),
