@@ -11,9 +11,11 @@ from learnlds.errors import DataError, ParameterError
 from learnlds.statespace import StateSpaceSystem
 from learnlds.subspace import (
     _bic,
+    _geometric_sums,
     _holdout_sums,
     _jackknife_fits,
     _paired_se,
+    _startup_covariance,
     fit_best,
     initial_system,
     select_order,
@@ -160,27 +162,67 @@ def test_select_order_within_one_and_a_half_points_of_the_best_order(name, metho
 
 
 def test_bic_against_an_explicit_computation():
-    """``rows log det(S) + d log(rows)`` from a loop simulation from each sequence's
-    least-squares initial state, outputs divided by their RMS, ``S`` unbiased for the
-    ``d = n (m + p) + m p + N n`` fitted values."""
+    """``rows log det(S) + d log(rows)`` from loops: ``S`` the covariance of the simulation
+    error from each sequence's least-squares initial state (outputs divided by their
+    RMS), unbiased for the ``d = n (m + p) + m p + N n`` fitted values, plus the centred
+    start-up error covariance ``(sum_t G_t P G_t' - (sum_t G_t) P (sum_t G_t)' / T) / T``
+    of a zero-state start from a state of covariance ``P`` (``G_t = C A^t``)."""
     truth = random_system(3, 2, 2, 8)
     rng = np.random.default_rng(1)
     u = rng.normal(size=(2, 150, 2))
     y = truth.simulate(u, x0=rng.normal(size=3)) + 0.2 * rng.normal(size=(2, 150, 2))
     model = random_system(3, 2, 2, 9, radius=0.8)
-    errs = []
+    scale = np.sqrt(np.mean(y.reshape(-1, 2) ** 2, axis=0))
+    errs, states = [], []
     for i in range(2):
-        free = np.stack([loop_simulate(model, 0 * u[i], e).ravel() for e in np.eye(3)], axis=1)
-        forced = y[i] - loop_simulate(model, u[i], np.zeros(3))
-        x0 = np.linalg.lstsq(free, forced.ravel(), rcond=None)[0]
-        errs.append(y[i] - loop_simulate(model, u[i], x0))
-    err = np.concatenate(errs) / np.sqrt(np.mean(y.reshape(-1, 2) ** 2, axis=0))
+        free = np.stack([loop_simulate(model, 0 * u[i], e) / scale for e in np.eye(3)], axis=2)
+        forced = y[i] / scale - loop_simulate(model, u[i], np.zeros(3)) / scale
+        x0 = np.linalg.lstsq(free.reshape(300, 3), forced.ravel(), rcond=None)[0]
+        errs.append(y[i] / scale - loop_simulate(model, u[i], x0) / scale)
+        x, xs = x0.copy(), []
+        for t in range(150):
+            xs.append(x)
+            x = model.A @ x + model.B @ u[i, t]
+        states.append(np.array(xs))
+    err, X = np.concatenate(errs), np.concatenate(states)
+    P = X.T @ X / 300
+    G = [np.diag(1 / scale) @ model.C @ np.linalg.matrix_power(model.A, t) for t in range(150)]
+    total = sum(g @ P @ g.T for g in G)
+    startup = (total - sum(G) @ P @ sum(G).T / 150) / 150
     d = 3 * (2 + 2) + 2 * 2 + 2 * 3
     unbiased = err.T @ err / 300 * (600 / (600 - d))  # 600 values, d fitted
-    logdet = np.log(np.linalg.det(unbiased + 1e-10 * np.eye(2)))
+    logdet = np.log(np.linalg.det(unbiased + startup + 1e-10 * np.eye(2)))
     assert _bic(model, u, y) == pytest.approx(300 * logdet + d * np.log(300), rel=1e-8)
     blown = StateSpaceSystem(np.array([[1.5]]), [[1.0, 0.0]], [[1.0], [1.0]])
     assert _bic(blown, np.full((1, 3000, 2), 1.0), y[:1].repeat(20, axis=1)) == np.inf
+
+
+@pytest.mark.parametrize("radius", [0.5, 0.95, 1.0])
+def test_startup_covariance_by_monte_carlo(radius):
+    """The start-up term is the mean centred squared free response ``C A^t x0`` over
+    ``T`` samples, ``x0`` drawn with covariance ``P``: Monte Carlo over 4000 draws
+    (also with a unit pole, where the doubling sums have no closed form)."""
+    model = random_system(3, 1, 2, 4, radius=radius)
+    rng = np.random.default_rng(2)
+    X = rng.normal(size=(1, 500, 3)) @ np.diag([1.0, 0.5, 2.0])
+    P = X[0].T @ X[0] / 500
+    T = 80
+    x0 = rng.multivariate_normal(np.zeros(3), P, size=4000)
+    free = np.stack([model.C @ np.linalg.matrix_power(model.A, t) @ x0.T for t in range(T)])
+    free = free - free.mean(axis=0)  # (T, p, draws), each draw centred over time
+    monte_carlo = np.einsum("tpk,tqk->pq", free, free) / (T * 4000)
+    exact = _startup_covariance(model, X, T)
+    assert np.allclose(exact, monte_carlo, rtol=0.1, atol=0.02 * np.trace(exact))
+
+
+def test_geometric_sums_match_the_loop():
+    A = random_system(4, 1, 1, 3, radius=1.02).A  # also when A is not stable
+    P = np.diag([1.0, 2.0, 0.5, 3.0])
+    for T in (1, 2, 7, 64, 100):
+        quad, lin = _geometric_sums(A, P, T)
+        powers = [np.linalg.matrix_power(A, t) for t in range(T)]
+        assert np.allclose(quad, sum(Ak @ P @ Ak.T for Ak in powers), rtol=1e-10)
+        assert np.allclose(lin, sum(powers), rtol=1e-10)
 
 
 def _noisy_order2_record(seed: int, length: int) -> tuple[np.ndarray, np.ndarray]:
