@@ -14,8 +14,9 @@
   screened on the first part of the data, ranked by their simulation fit on the rest,
   the winner refined on all data.
 * :func:`select_order`: the order minimising the Bayesian information criterion of
-  the fit on all data (default), or chosen on the inner hold-out that ranks the starts
-  (each order scored with the hold-out's initial state and offsets fitted, one-SE rule).
+  the fit on all data, start-up error of a simulation from rest included (default),
+  or chosen on the inner hold-out that ranks the starts (each order scored with the
+  hold-out's initial state and offsets fitted, one-SE rule).
 
 All functions take canonical, centred ``(N, T, m)`` / ``(N, T, p)`` arrays (see
 :mod:`learnlds._boundary`); the estimator validates user data before calling them.
@@ -1030,7 +1031,8 @@ def select_order(
 
     ``method='bic'`` (default; the hold-out is short, see ``docs/benchmarks.md``): each
     order is fitted by :func:`fit_best` on all the data; the lowest Bayesian information
-    criterion of that fit's simulation error wins (:func:`_bic`).
+    criterion of that fit's simulation error wins (:func:`_bic`; the error includes the
+    expected start-up error of a simulation from rest).
 
     ``method='holdout'``: per order, :func:`fit_best` (not refined) picks its candidate
     on the last ``holdout`` of each sequence; the order's score is that candidate's fit
