@@ -19,12 +19,57 @@ from typing import IO, Any
 from .errors import FileFormatError, ParameterError
 
 __all__ = [
+    "as_path",
     "atomic_open",
     "atomic_write_text",
     "check_output_path",
     "folder_mode",
     "read_json_object",
 ]
+
+
+def as_path(path: Any, what: str = "path") -> Path:
+    """A file or folder argument as a ``Path``, refusing what is not a path.
+
+    ``None``, a number or bytes would otherwise fail inside ``pathlib`` with a
+    ``TypeError`` that does not say which argument was wrong.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        What the user passed.
+    what : str, default 'path'
+        The argument's name, for the message.
+
+    Returns
+    -------
+    pathlib.Path
+        ``path`` as a ``Path``.
+
+    Raises
+    ------
+    ParameterError
+        ``path`` is not a string or an ``os.PathLike``, or is empty.
+
+    Examples
+    --------
+    >>> as_path("model.json").name
+    'model.json'
+    >>> as_path(None, "out")
+    Traceback (most recent call last):
+    ...
+    learnlds.errors.ParameterError: out: expected a file path (str or os.PathLike), got NoneType
+    """
+    if not isinstance(path, (str, os.PathLike)):
+        raise ParameterError(
+            f"{what}: expected a file path (str or os.PathLike), got {type(path).__name__}"
+        )
+    fspath = os.fspath(path)
+    if not isinstance(fspath, str):
+        raise ParameterError(f"{what}: expected a text path, got {type(fspath).__name__}")
+    if not fspath:
+        raise ParameterError(f"{what}: the path is empty")
+    return Path(fspath)
 
 
 def check_output_path(path: str | os.PathLike[str], what: str = "output") -> Path:
@@ -54,7 +99,7 @@ def check_output_path(path: str | os.PathLike[str], what: str = "output") -> Pat
     >>> check_output_path(folder + "/model.json").name
     'model.json'
     """
-    p = Path(path)
+    p = as_path(path, what)
     parent = p.parent if str(p.parent) else Path(".")
     if p.is_dir():
         raise ParameterError(f"{what}: {p} is a folder, expected a file name")
@@ -204,7 +249,7 @@ def read_json_object(path: str | os.PathLike[str], what: str = "model file") -> 
     >>> read_json_object(p)
     {'a': 1}
     """
-    p = Path(path)
+    p = as_path(path, "path")
     try:
         text = p.read_text()
     except FileNotFoundError:

@@ -60,6 +60,7 @@ from ._boundary import (
     renamed_parameters,
     resolve_burn_in,
 )
+from ._files import as_path
 from .errors import DataError, ParameterError
 from .region import PacmanRegion
 from .risk import Gradient, loss_and_grad
@@ -243,7 +244,7 @@ def save_npy_stack(
     ((6, 20), (4, 2), 120.0)
     """
     ud, yd = as_sequence_chunks(u, y, chunk)
-    root = Path(folder)
+    root = as_path(folder, "folder")
     for name, arr in (("u", ud), ("y", yd)):
         (root / name).mkdir(parents=True, exist_ok=True)
         da.to_npy_stack(str(root / name), arr, axis=0)
@@ -285,7 +286,7 @@ def open_npy_stack(folder: str | os.PathLike[str]) -> tuple[da.Array, da.Array]:
     >>> ud.shape, yd.shape
     ((3, 10, 2), (3, 10, 1))
     """
-    root = Path(folder)
+    root = as_path(folder, "folder")
     for name in ("u", "y"):
         if not (root / name / "info").is_file():
             raise FileNotFoundError(f"{root / name}: no .npy stack here (see save_npy_stack)")
@@ -348,7 +349,7 @@ def save_zarr_sequences(
     """
     _zarr()
     ud, yd = as_sequence_chunks(u, y, chunk)
-    root = Path(path)
+    root = as_path(path)
     for name, arr in (("u", ud), ("y", yd)):
         da.to_zarr(arr, str(root), component=name, overwrite=True)
     return root
@@ -391,7 +392,7 @@ def open_zarr_sequences(path: str | os.PathLike[str]) -> tuple[da.Array, da.Arra
     ((3, 10, 2), (3, 10, 1))
     """
     zarr = _zarr()
-    root = Path(path)
+    root = as_path(path)
     try:
         group = zarr.open_group(str(root), mode="r")
         missing = [k for k in ("u", "y") if k not in group]

@@ -42,6 +42,7 @@ import numpy as np
 
 from . import plots
 from ._boundary import check_float, check_int
+from ._files import as_path
 from ._html import (
     _esc,
     _figure_store,
@@ -381,7 +382,7 @@ def _context(
         scaling = Scaling(float(est.u1.mean()), 1.0, float(est.y1.mean()), 1.0)
     elif not isinstance(scaling, Scaling):
         raise ParameterError(f"scaling: expected a Scaling, got {type(scaling).__name__}")
-    out = Path(out_dir)
+    out = as_path(out_dir, "out_dir")
     return _Context(
         out=out,
         data=data,
@@ -802,7 +803,7 @@ def write_report(
     ...     "Pac-Man" in page.read_text(encoding="utf-8")
     True
     """
-    views, target = check_int(surface_views, "surface_views", low=1), Path(out_dir)
+    views, target = check_int(surface_views, "surface_views", low=1), as_path(out_dir, "out_dir")
     _figure_store(target, save_figures, figure_formats)  # options checked before any work
     ctx = _context(out_dir, data, model, scaling, split, region, _Figures(None), log)
 

@@ -35,6 +35,7 @@ from types import MappingProxyType
 from typing import Any
 
 from .._boundary import check_bool, check_float
+from .._files import as_path
 from ..errors import DataError, FileFormatError, ParameterError
 from .iodata import IOData
 from .readers import _gunzip, _parse_table, _read_bytes
@@ -335,7 +336,7 @@ def _shipped(entry: DaisySet) -> Traversable | None:
 
 
 def _explicit(entry: DaisySet, path: str | os.PathLike[str]) -> Path:
-    p = Path(path).expanduser()
+    p = as_path(path).expanduser()
     if p.is_dir():
         found = _in_folder(p, entry)
         if found is None:

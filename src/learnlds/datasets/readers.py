@@ -45,6 +45,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from .._boundary import as_float_array
+from .._files import as_path
 from ..errors import DataError, FileFormatError
 from .columns import ColumnSpec, _check_finite, _no_overlap, _pick
 
@@ -248,7 +249,7 @@ def read_table(path: str | os.PathLike[str]) -> tuple[list[str] | None, np.ndarr
     >>> header, data.shape
     (None, (1000, 2))
     """
-    table, _ = _text_table(Path(path))
+    table, _ = _text_table(as_path(path))
     return table.header, table.data
 
 
@@ -404,7 +405,7 @@ def read_fields(
     >>> fields["u"].shape, fields["columns_used"], fields["column_note"]
     ((1000, 1), (['col0'], ['col1']), '')
     """
-    p = Path(path)
+    p = as_path(path)
     fields: dict[str, Any] = {"name": _stem(p), "source": str(p), "dt": dt}
     suffix = _base_suffix(p)
     if suffix == ".npz":
@@ -474,7 +475,7 @@ def read_inputs(
     >>> u.ravel(), names
     (array([1., 2., 0.]), ['heater'])
     """
-    p = Path(path)
+    p = as_path(path)
     table, names = _text_table(p)
     if input_cols is not None:
         ui = _pick(input_cols, names, "input", str(p))
@@ -667,7 +668,7 @@ def open_npy(
     >>> shapes, shared
     (((4, 2), (4, 1)), True)
     """
-    return _open_npy(Path(path), input_cols, output_cols)[:2]
+    return _open_npy(as_path(path), input_cols, output_cols)[:2]
 
 
 def open_zarr(path: str | os.PathLike[str]) -> tuple[Any, Any]:
@@ -707,6 +708,7 @@ def open_zarr(path: str | os.PathLike[str]) -> tuple[Any, Any]:
     >>> shapes
     [(8,), (8, 2)]
     """
+    path = as_path(path)
     try:
         import zarr
     except ImportError as exc:

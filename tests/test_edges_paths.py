@@ -1,0 +1,47 @@
+"""Path arguments: anything but a string or an os.PathLike is refused by name, before
+``pathlib`` raises a TypeError that does not say which argument was wrong."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from learnlds.datasets import IOData, read_fields, read_inputs, read_table
+from learnlds.datasets.readers import open_npy, open_zarr
+from learnlds.distributed import open_npy_stack, open_zarr_sequences, save_npy_stack
+from learnlds.errors import ParameterError
+from learnlds.modelfile import load, read_metadata
+
+READERS = {
+    "read_table": read_table,
+    "read_fields": read_fields,
+    "read_inputs": lambda p: read_inputs(p, 1),
+    "open_npy": open_npy,
+    "open_zarr": open_zarr,
+    "IOData.from_file": IOData.from_file,
+    "open_npy_stack": open_npy_stack,
+    "open_zarr_sequences": open_zarr_sequences,
+    "load": load,
+    "read_metadata": read_metadata,
+}
+
+
+@pytest.mark.parametrize("name", sorted(READERS))
+@pytest.mark.parametrize("bad", [None, 3, 2.5, b"model.json", ""])
+def test_readers_refuse_what_is_not_a_path(name, bad):
+    with pytest.raises(ParameterError, match="path|folder"):
+        READERS[name](bad)
+
+
+def test_writers_refuse_what_is_not_a_path():
+    u = np.zeros((2, 5))
+    with pytest.raises(ParameterError, match="folder: expected a file path"):
+        save_npy_stack(None, u, u)
+
+
+def test_a_pathlike_still_reads(tmp_path):
+    path = tmp_path / "r.csv"
+    path.write_text("u,y\n1,2\n3,4\n5,7\n")
+    header, data = read_table(path)
+    assert header == ["u", "y"] and data.shape == (3, 2)
+    assert read_table(str(path))[1].shape == (3, 2)
