@@ -14,13 +14,17 @@ True
 
 from __future__ import annotations
 
+from sklearn.exceptions import NotFittedError as _SklearnNotFittedError
+
 __all__ = [
     "ConvergenceError",
     "ConvergenceWarning",
     "DataError",
+    "DataTypeError",
     "DivergenceWarning",
     "FileFormatError",
     "LearnLDSError",
+    "NotFittedError",
     "OrderSelectionWarning",
     "ParameterError",
     "ProjectionError",
@@ -50,6 +54,31 @@ class DataError(LearnLDSError, ValueError):
     Examples
     --------
     >>> isinstance(DataError("u: contains NaN values"), ValueError)
+    True
+    """
+
+
+class DataTypeError(DataError, TypeError):
+    """Data holding things that are not numbers (a dict, an object), as the builtin
+    conversion reports them: also a ``TypeError``, which scikit-learn's checks expect.
+
+    Examples
+    --------
+    >>> issubclass(DataTypeError, DataError) and issubclass(DataTypeError, TypeError)
+    True
+    """
+
+
+class NotFittedError(LearnLDSError, _SklearnNotFittedError):
+    """An estimator method that needs a fitted model was called before ``fit``.
+
+    Also scikit-learn's ``NotFittedError`` (so a ``ValueError`` and an
+    ``AttributeError``), which scikit-learn's checks and callers catch.
+
+    Examples
+    --------
+    >>> from sklearn.exceptions import NotFittedError as SklearnNotFittedError
+    >>> issubclass(NotFittedError, SklearnNotFittedError)
     True
     """
 

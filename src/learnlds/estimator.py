@@ -18,7 +18,9 @@ import warnings
 from typing import Any, Literal
 
 import numpy as np
+from scipy.sparse import issparse
 from sklearn.base import BaseEstimator, RegressorMixin, clone
+from sklearn.exceptions import NotFittedError as _SklearnNotFittedError
 from sklearn.utils.validation import check_array, check_is_fitted
 
 from ._boundary import (
@@ -36,7 +38,9 @@ from .errors import (
     ConvergenceError,
     ConvergenceWarning,
     DataError,
+    DataTypeError,
     LearnLDSError,
+    NotFittedError,
     OrderSelectionWarning,
     ParameterError,
     UnsupportedShapeError,
@@ -131,12 +135,31 @@ def _result(model: Any, info: dict[str, Any]) -> TrainResult:
 
 
 def _sk_array(value: Any, name: str) -> Any:
-    """scikit-learn's own messages for what it rejects (sparse, complex, objects, empty).
+    """``value`` read as a float array the way scikit-learn reads it (pandas frames,
+    object arrays of numbers), or a :class:`DataError` naming ``name``.
 
+    Strings are refused, numeric or not, as everywhere in learnlds (scikit-learn would
+    convert ``'0.12'``); sparse, complex, scalar and empty data get a clear message.
     Shape and finiteness rules stay with :func:`learnlds._boundary.as_io`.
     """
     if value is None:
         return None
+    if issparse(value):
+        raise DataError(f"{name}: sparse input is not supported; pass a dense array")
+    try:
+        kind = np.asarray(value)
+    except Exception as exc:  # ragged lists and other unreadable objects
+        raise DataError(f"{name}: cannot be read as an array ({exc})") from None
+    if kind.dtype.kind in "SUV" or (kind.dtype == object and _holds_text(kind)):
+        held = " holding text" if kind.dtype == object else ""
+        raise DataError(f"{name}: must be numeric, got dtype {kind.dtype}{held}")
+    if kind.ndim == 0 and kind.dtype == object:
+        raise DataTypeError(f"{name}: must be an array of numbers, got {type(value).__name__}")
+    if kind.ndim == 0:
+        raise DataError(
+            f"{name}: a record is (T,) or (T, channels) with time along axis 0, got the "
+            f"scalar {value!r}"
+        )
     try:
         return check_array(
             value,
@@ -148,17 +171,31 @@ def _sk_array(value: Any, name: str) -> Any:
             ensure_min_samples=1,
             input_name=name,
         )
+    except TypeError as exc:  # objects that are not numbers (a TypeError, as sklearn's)
+        raise DataTypeError(f"{name}: must be numeric ({str(exc).splitlines()[0]})") from None
     except ValueError as exc:  # name the problem without printing the whole array
-        text = str(exc)
-        if "Complex data not supported" in text:
-            raise DataError(f"{name}: complex values (Complex data not supported)") from None
-        if "could not convert" in text or "argument must be" in text:
-            raise DataError(f"{name}: must be numeric ({text.splitlines()[0]})") from None
-        for what in ("sample", "feature"):
-            if f"0 {what}(s)" in text:
-                empty = "no samples" if what == "sample" else "no channels"
-                raise DataError(f"{name}: an empty record, {empty} ({text})") from None
-        raise
+        raise DataError(_sk_message(str(exc), name)) from None
+
+
+def _holds_text(arr: np.ndarray) -> bool:
+    """Whether an object array holds a string (scikit-learn would parse ``'0.12'``)."""
+    return any(isinstance(v, str | bytes) for v in arr.flat)
+
+
+def _sk_message(text: str, name: str) -> str:
+    """A :class:`DataError` message for what ``check_array`` refused with ``text``."""
+    if "Complex data not supported" in text:
+        return f"{name}: complex values (Complex data not supported)"
+    for what in ("sample", "feature"):
+        if f"0 {what}(s)" in text:
+            empty = "no samples" if what == "sample" else "no channels"
+            return f"{name}: an empty record, {empty} ({text})"
+    return f"{name}: must be numeric ({text.splitlines()[0]})"
+
+
+def _is_name(value: Any, *names: str) -> bool:
+    """Whether ``value`` is one of the string options ``names`` (arrays never are)."""
+    return isinstance(value, str) and value in names
 
 
 def _warn_if_barely_supported(order: int, m: int, p: int, sequences: int, values: int) -> None:
@@ -237,7 +274,8 @@ class LDSRegressor(RegressorMixin, BaseEstimator):
         by the canonical-form Gauss-Newton solver). SISO models are returned in
         canonical form. ``'common-denominator'``: the paper's controllable canonical
         form (MIMO over one denominator), needed by ``method='psgd'``, ``overparam``,
-        a Pac-Man ``region``, an ``init`` model or a non-zero ``burn_in``.
+        a Pac-Man ``region``, an ``init`` model, a non-zero ``burn_in`` or a
+        ``checkpoint`` (only its solvers save and resume their state).
         ``'auto'`` is ``'state-space'`` unless one of those asks for the paper's form.
     method : {'gn', 'psgd'}, default 'gn'
         ``'gn'``: the fast full-data projected Gauss-Newton/Levenberg-Marquardt solver;
@@ -283,7 +321,9 @@ class LDSRegressor(RegressorMixin, BaseEstimator):
         iteration/step group on stderr (``'lines'``).
     checkpoint : str, os.PathLike or None, default None
         Save the complete training state there every ``checkpoint_every`` steps
-        (psgd) or iterations (gn) and on Ctrl-C.
+        (psgd) or iterations (gn) and on Ctrl-C. Only the common-denominator solvers
+        save their state: with ``structure='auto'`` a checkpoint selects that form,
+        with ``'state-space'`` it is an error.
     checkpoint_every : int or None, default None
         Steps/iterations between checkpoints (``None``: 100 for psgd, 1 for gn).
     resume : bool, default False
@@ -303,7 +343,8 @@ class LDSRegressor(RegressorMixin, BaseEstimator):
         records on disk.
     order_selection : {'bic', 'holdout'}, default 'bic'
         How ``order='auto'`` compares orders: ``'bic'``, the Bayesian information
-        criterion of each order's state-space fit on all the (screening) data;
+        criterion of each order's state-space fit on all the (screening) data, its
+        error including the expected start-up error of a simulation from rest;
         ``'holdout'``, the fit on the inner hold-out with its initial state and
         offsets fitted, the smallest order within one standard error of the best.
     criterion : {'simulation', 'prediction'}, default 'simulation'
@@ -480,9 +521,10 @@ class LDSRegressor(RegressorMixin, BaseEstimator):
         check_bool(self.force, "force")
         if self.resume and self.checkpoint is None:
             raise ParameterError("resume: needs checkpoint= (the file to resume from)")
-        if not (isinstance(self.init, CanonicalSystem) or self.init in ("zero", "identity")):
+        if not (isinstance(self.init, CanonicalSystem) or _is_name(self.init, "zero", "identity")):
+            got = repr(self.init) if isinstance(self.init, str) else type(self.init).__name__
             raise ParameterError(
-                f"init: must be 'zero', 'identity' or a CanonicalSystem, got {self.init!r}"
+                f"init: must be 'zero', 'identity' or a CanonicalSystem, got {got}"
             )
         if isinstance(self.region, str) and self.region not in ("auto", "pacman"):
             raise ParameterError(
@@ -502,10 +544,12 @@ class LDSRegressor(RegressorMixin, BaseEstimator):
             reasons.append("overparam")
         if not (self.region is None or (isinstance(self.region, str) and self.region == "auto")):
             reasons.append("region")
-        if isinstance(self.init, CanonicalSystem) or self.init != "zero":
+        if not _is_name(self.init, "zero"):
             reasons.append("init")
         if self.burn_in is None or self.burn_in != 0:
             reasons.append("burn_in")
+        if self.checkpoint is not None:  # resume needs it; state-space fits save no state
+            reasons.append("checkpoint")
         return reasons
 
     def _resolve_structure(self) -> str:
@@ -557,9 +601,12 @@ class LDSRegressor(RegressorMixin, BaseEstimator):
         Raises
         ------
         DataError
-            ``y`` missing, too few samples, constant input, or more parameters than data.
+            ``u`` or ``y`` missing, not numeric (strings included), not an array
+            (a scalar, a dict, ragged rows), too few samples, constant input, or more
+            parameters than data.
         ParameterError
-            A hyper-parameter outside its allowed values.
+            A hyper-parameter outside its allowed values, or ``checkpoint`` with
+            ``structure='state-space'``.
 
         Warns
         -----
@@ -970,8 +1017,18 @@ class LDSRegressor(RegressorMixin, BaseEstimator):
         return opts
 
     # ------------------------------------------------------------------ predict / score
-    def _io(self, u: Any, y: Any, sequences: bool) -> IOArrays:
-        check_is_fitted(self, "system_")
+    def _check_fitted(self, method: str) -> None:
+        """Refuse ``method`` before ``fit`` with learnlds' :class:`NotFittedError`
+        (also scikit-learn's, which its checks and callers catch)."""
+        try:
+            check_is_fitted(self, "system_")
+        except _SklearnNotFittedError:
+            raise NotFittedError(
+                f"{method}: this {type(self).__name__} is not fitted yet; call fit(u, y) first"
+            ) from None
+
+    def _io(self, u: Any, y: Any, sequences: bool, method: str) -> IOArrays:
+        self._check_fitted(method)
         io = as_io(_sk_array(u, "u"), _sk_array(y, "y"), sequences=sequences)
         wrong_u = channel_mismatch(io.u, "u", self.n_features_in_, "input", sequences)
         if wrong_u:  # scikit-learn's phrase too, for code that matches on it
@@ -1004,6 +1061,14 @@ class LDSRegressor(RegressorMixin, BaseEstimator):
         numpy.ndarray
             ``(T,)`` / ``(T, p)`` for a record, ``(N, T)`` / ``(N, T, p)`` for sequences.
 
+        Raises
+        ------
+        NotFittedError
+            Called before :meth:`fit`.
+        DataError
+            ``u`` not numeric (strings included), not finite, or with another
+            number of input channels than the fitted model.
+
         Examples
         --------
         >>> import numpy as np
@@ -1012,7 +1077,7 @@ class LDSRegressor(RegressorMixin, BaseEstimator):
         >>> est.predict(np.zeros((3, 10)), sequences=True).shape
         (3, 10)
         """
-        io = self._io(u, None, sequences)
+        io = self._io(u, None, sequences, "predict")
         return io.to_user(self._simulate(io))
 
     def score(self, u: Any, y: Any, sample_weight: Any = None, *, sequences: bool = False) -> float:
@@ -1034,8 +1099,13 @@ class LDSRegressor(RegressorMixin, BaseEstimator):
 
         Raises
         ------
+        NotFittedError
+            Called before :meth:`fit`.
         ParameterError
             ``sample_weight`` given.
+        DataError
+            ``y`` missing; data not numeric or not finite, or channel counts that
+            differ from the fitted model's.
 
         Examples
         --------
@@ -1045,13 +1115,16 @@ class LDSRegressor(RegressorMixin, BaseEstimator):
         >>> round(LDSRegressor(order=1, demean=False).fit(u, y).score(u, y), 3)
         100.0
         """
+        self._check_fitted("score")
         if sample_weight is not None:
             raise ParameterError("sample_weight: not supported for dynamical data")
-        io = self._io(u, y, sequences)
+        if y is None:
+            raise DataError("y: the measured outputs are required to score, got None")
+        io = self._io(u, y, sequences, "score")
         return float(np.mean(_channel_fits(io.y, self._simulate(io))))
 
-    def _require_covariance(self) -> np.ndarray:
-        check_is_fitted(self, "system_")
+    def _require_covariance(self, method: str) -> np.ndarray:
+        self._check_fitted(method)
         if self.covariance_ is None:
             raise UnsupportedShapeError(
                 "covariance_: available after a Gauss-Newton fit (method='gn') without overparam"
@@ -1072,6 +1145,13 @@ class LDSRegressor(RegressorMixin, BaseEstimator):
             ``response`` and the standard errors of its real and imaginary parts,
             magnitude and phase.
 
+        Raises
+        ------
+        NotFittedError
+            Called before :meth:`fit`.
+        UnsupportedShapeError
+            No ``covariance_`` (not a Gauss-Newton output-error fit, or ``overparam``).
+
         Examples
         --------
         >>> import numpy as np
@@ -1082,7 +1162,8 @@ class LDSRegressor(RegressorMixin, BaseEstimator):
         >>> bool(np.all(est.frequency_response_std([0.1, 1.0]).magnitude > 0))
         True
         """
-        return frequency_response_std(self.system_, self._require_covariance(), w)
+        cov = self._require_covariance("frequency_response_std")
+        return frequency_response_std(self.system_, cov, w)
 
     def predict_std(self, u: Any, *, sequences: bool = False) -> np.ndarray:
         """Standard error of :meth:`predict` (the model's uncertainty, not the noise).
@@ -1099,6 +1180,15 @@ class LDSRegressor(RegressorMixin, BaseEstimator):
         numpy.ndarray
             Shaped like :meth:`predict`'s output.
 
+        Raises
+        ------
+        NotFittedError
+            Called before :meth:`fit`.
+        UnsupportedShapeError
+            No ``covariance_`` (not a Gauss-Newton output-error fit, or ``overparam``).
+        DataError
+            ``u`` refused as by :meth:`predict`.
+
         Examples
         --------
         >>> import numpy as np
@@ -1109,8 +1199,8 @@ class LDSRegressor(RegressorMixin, BaseEstimator):
         >>> est.predict_std(u[:50]).shape
         (50,)
         """
-        cov = self._require_covariance()
-        io = self._io(u, None, sequences)
+        cov = self._require_covariance("predict_std")
+        io = self._io(u, None, sequences, "predict_std")
         std = output_std(self.system_, cov, io.u - self.input_offset_, sequences=True)
         return io.to_user(std.reshape(io.u.shape[:2] + (-1,)))
 

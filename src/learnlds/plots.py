@@ -30,7 +30,8 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Polygon, Rectangle
 
 from ._boundary import as_float_array, check_float, check_int, renamed_parameters
-from .errors import DataError, ParameterError
+from ._files import check_output_path
+from .errors import DataError, ParameterError, UnsupportedShapeError
 from .systems import CanonicalSystem
 from .uncertainty import frequency_response_std
 
@@ -114,6 +115,43 @@ def _pick_step(pairs: Sequence[tuple[int, Any]], step: int | None, what: str) ->
     return steps.index(k)
 
 
+def _named_systems(models: Any, needs: str) -> dict[str, Any]:
+    """``{name: system}`` for response plots: a fitted estimator is drawn as its
+    ``system_`` (the dynamics; offsets shift a simulation, not a response); a model
+    without the method ``needs`` is refused naming it."""
+    from .validate import _FittedModel, as_named_models
+
+    named = {
+        name: m.system if isinstance(m, _FittedModel) else m
+        for name, m in as_named_models(models).items()
+    }
+    for name, m in named.items():
+        if not callable(getattr(m, needs, None)):
+            raise ParameterError(f"models: {name!r} has no {needs} method (not a system)")
+    return named
+
+
+def _siso_system(model: Any, name: str) -> Any:
+    """One single-input single-output system with ``frequency_response`` (a fitted
+    estimator gives its ``system_``), or an error naming ``name``."""
+    if hasattr(model, "system_") and not hasattr(model, "frequency_response"):
+        model = model.system_
+    elif hasattr(model, "fit") and not hasattr(model, "frequency_response"):
+        raise ParameterError(f"{name}: the estimator is not fitted (call its fit method first)")
+    if not callable(getattr(model, "frequency_response", None)):
+        raise ParameterError(
+            f"{name}: must be a system with frequency_response (e.g. CanonicalSystem) or a "
+            f"fitted estimator, got {type(model).__name__}"
+        )
+    if not getattr(model, "is_siso", True):
+        raise UnsupportedShapeError(
+            f"{name}: the transfer-function figure is single-input single-output; this "
+            f"model has {model.n_inputs} input(s) and {model.n_outputs} output(s) (use "
+            "bode_plot)"
+        )
+    return model
+
+
 def _check_dt(dt: float | None) -> float | None:
     return check_float(dt, "dt", low=0.0, low_open=True, allow_none=True)
 
@@ -126,7 +164,7 @@ def _time_axis(length: int, dt: float | None) -> tuple[np.ndarray, str]:
 
 # =========================================================================== saving
 def save_figure(
-    fig: Figure, path_stem: str | Path, formats: Sequence[str] = ("png", "svg")
+    fig: Figure, path_stem: str | Path, formats: str | Sequence[str] = ("png", "svg")
 ) -> list[Path]:
     """Save ``fig`` once per format as ``path_stem.<format>`` (folders are created).
 
@@ -136,30 +174,67 @@ def save_figure(
         The figure to save.
     path_stem : str or pathlib.Path
         File name without suffix; each format's suffix is appended.
-    formats : sequence of str, default ('png', 'svg')
-        Any format matplotlib writes.
+    formats : str or sequence of str, default ('png', 'svg')
+        Formats the figure's canvas writes (``'png'``, ``'svg'``, ``'pdf'``, ...);
+        a string is one format.
 
     Returns
     -------
     list of pathlib.Path
         The written files, in the order of ``formats``.
 
+    Raises
+    ------
+    ParameterError
+        ``fig`` not a figure, no format or one the canvas does not write (the message
+        lists those it does), or a folder that cannot be created or written to (a
+        file in the way, no permission) or an output name that is a folder.
+
     Examples
     --------
     >>> import tempfile, pathlib
     >>> fig = segment([0.0, 0.5, 1.0], [1.0, 0.0, 1.0])
     >>> with tempfile.TemporaryDirectory() as tmp:
-    ...     [p.name for p in save_figure(fig, pathlib.Path(tmp) / "seg", formats=("png",))]
+    ...     [p.name for p in save_figure(fig, pathlib.Path(tmp) / "seg", formats="png")]
     ['seg.png']
     """
+    if not isinstance(fig, Figure):
+        raise ParameterError(f"fig: must be a matplotlib Figure, got {type(fig).__name__}")
+    wanted = _checked_formats(fig, formats)
     stem = Path(path_stem)
-    stem.parent.mkdir(parents=True, exist_ok=True)
-    out = []
-    for fmt in formats:
-        p = stem.with_suffix("." + fmt)
+    if not stem.name or stem.name in (".", ".."):
+        raise ParameterError(f"path_stem: needs a file name, got {str(path_stem)!r}")
+    try:
+        stem.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:  # a file where a folder should be, no permission, ...
+        raise ParameterError(
+            f"path_stem: cannot create the folder {stem.parent} ({exc.strerror or exc})"
+        ) from None
+    paths = [check_output_path(stem.with_suffix("." + fmt), "path_stem") for fmt in wanted]
+    for p in paths:
         fig.savefig(p, dpi=110, bbox_inches="tight")
-        out.append(p)
-    return out
+    return paths
+
+
+def _checked_formats(fig: Figure, formats: Any) -> list[str]:
+    """``formats`` as a list of formats ``fig``'s canvas writes (a string is one)."""
+    items = [formats] if isinstance(formats, str) else formats
+    try:
+        items = list(items)
+    except TypeError:
+        raise ParameterError(
+            f"formats: must be a format name or a sequence of them, got {formats!r}"
+        ) from None
+    if not items:
+        raise ParameterError("formats: no format given")
+    supported = fig.canvas.get_supported_filetypes()
+    for fmt in items:
+        if not isinstance(fmt, str) or fmt.lower() not in supported:
+            raise ParameterError(
+                f"formats: {fmt!r} is not a format matplotlib writes here; supported: "
+                f"{', '.join(sorted(supported))}"
+            )
+    return [fmt.lower() for fmt in items]
 
 
 # =========================================================================== the post's figures
@@ -451,9 +526,16 @@ def segments(
 
 def _numbered(models: Any) -> list[tuple[int, Any]]:
     """``[(step, model)]`` from such pairs or from a plain list of models (0, 1, ...)."""
+    if models is None or isinstance(models, str | bytes) or not hasattr(models, "__iter__"):
+        raise ParameterError(
+            f"models: must be a sequence of models or of (step, model) pairs, got "
+            f"{type(models).__name__}"
+        )
     models = list(models)
     if models and not isinstance(models[0], tuple):
         return list(enumerate(models))
+    if any(not (isinstance(p, tuple) and len(p) == 2) for p in models):
+        raise ParameterError("models: mixes (step, model) pairs with other entries")
     return models
 
 
@@ -473,9 +555,11 @@ def transfer_functions(
     Parameters
     ----------
     truth : CanonicalSystem
-        The target system.
+        The target system (single-input single-output; a fitted estimator is drawn
+        as its ``system_``).
     models : sequence
-        ``[(step, model)]``, or a list of models numbered 0, 1, ...
+        ``[(step, model)]``, or a list of models numbered 0, 1, ... (systems or
+        fitted estimators).
     step : int, optional
         The model to draw; the last by default.
     num : int, default 512
@@ -491,7 +575,10 @@ def transfer_functions(
     Raises
     ------
     ParameterError
-        No models, or ``step`` is not one of their steps.
+        No models, ``models`` not a sequence, ``truth`` or a model not a system (an
+        unfitted estimator included), or ``step`` is not one of their steps.
+    UnsupportedShapeError
+        A model with several inputs or outputs (:func:`bode_plot` draws those).
 
     Examples
     --------
@@ -501,7 +588,8 @@ def transfer_functions(
     >>> fig.axes[1].get_title()
     '$|\\\\widehat G(e^{i\\\\omega})|$ after 1/1 steps'
     """
-    pairs = _numbered(models)
+    truth = _siso_system(truth, "truth")
+    pairs = [(k, _siso_system(m, f"models[{i}]")) for i, (k, m) in enumerate(_numbered(models))]
     if not pairs:
         raise ParameterError("models: need at least one model")
     k, model = pairs[_pick_step(pairs, step, "one of the model steps")]
@@ -762,8 +850,9 @@ def bode_plot(
     Parameters
     ----------
     models : model, sequence of models or mapping name -> model
-        Anything with ``frequency_response``; a model with several inputs or outputs
-        gets one curve per (output, input) pair, labelled ``name: uj→yi``.
+        Anything with ``frequency_response``, or fitted estimators (drawn as their
+        ``system_``); a model with several inputs or outputs gets one curve per
+        (output, input) pair, labelled ``name: uj→yi``.
     dt : float, optional
         Sampling time: the axis is then in rad/s (``w / dt``, up to the Nyquist
         frequency ``pi / dt``), else in rad/sample up to pi. Default: the first
@@ -783,6 +872,12 @@ def bode_plot(
     matplotlib.figure.Figure
         The figure drawn on.
 
+    Raises
+    ------
+    ParameterError
+        No model, an unfitted estimator, a model without ``frequency_response``, or
+        ``covariance`` that names no model.
+
     Examples
     --------
     >>> from learnlds import CanonicalSystem
@@ -793,9 +888,7 @@ def bode_plot(
     >>> len(banded.axes[0].collections)  # the shaded band
     1
     """
-    from .validate import as_named_models
-
-    named = as_named_models(models)
+    named = _named_systems(models, "frequency_response")
     if dt is None:
         dt = getattr(next(iter(named.values())), "dt", None)
     dt = _check_dt(dt)
@@ -807,17 +900,8 @@ def bode_plot(
     fig, (ax_m, ax_p) = _two_axes(fig, (7.0, 5.5), sharex=True)
     freq = w if dt is None else w / dt
     for name, m in named.items():
-        response = np.asarray(m.frequency_response(w))
         std = frequency_response_std(m, bands[name], w) if name in bands else None
-        for label, at in _channel_pairs(name, response):  # one curve per (output, input)
-            mag = np.maximum(np.abs(response[at]), 1e-300)
-            phase = np.unwrap(np.angle(response[at]))
-            (line,) = ax_m.semilogx(freq, 20 * np.log10(mag), label=label)
-            ax_p.semilogx(freq, np.degrees(phase), label=label)
-            if std is not None:
-                _shade_band(
-                    ax_m, ax_p, freq, (mag, phase), (std.magnitude[at], std.phase[at]), line
-                )
+        _draw_bode(ax_m, ax_p, freq, name, np.asarray(m.frequency_response(w)), std)
     ax_m.set_ylabel("magnitude [dB]")
     ax_p.set_ylabel("phase [deg]")
     ax_p.set_xlabel("frequency [rad/s]" if dt is not None else "frequency [rad/sample]")
@@ -826,6 +910,18 @@ def bode_plot(
     for ax in (ax_m, ax_p):
         ax.grid(True, which="both", lw=0.3)
     return fig
+
+
+def _draw_bode(ax_m, ax_p, freq, name: str, response: np.ndarray, std: Any) -> None:
+    """One model's magnitude and phase curves (one per output, input pair) and, with
+    ``std``, their +-2 sigma bands."""
+    for label, at in _channel_pairs(name, response):
+        mag = np.maximum(np.abs(response[at]), 1e-300)
+        phase = np.unwrap(np.angle(response[at]))
+        (line,) = ax_m.semilogx(freq, 20 * np.log10(mag), label=label)
+        ax_p.semilogx(freq, np.degrees(phase), label=label)
+        if std is not None:
+            _shade_band(ax_m, ax_p, freq, (mag, phase), (std.magnitude[at], std.phase[at]), line)
 
 
 def _bands(covariance: Any, named: dict[str, Any]) -> dict[str, np.ndarray]:
@@ -890,11 +986,9 @@ def _response(model: Any, kind: str, length: int) -> np.ndarray:
 
 
 def _response_plot(models: Any, kind: str, length: Any, ax: Axes | None, dt: Any) -> Figure:
-    from .validate import as_named_models
-
     length = check_int(length, "length", low=1)
     dt = _check_dt(dt)
-    named = as_named_models(models)
+    named = _named_systems(models, "markov" if kind == "impulse" else "simulate")
     fig, ax = _axes(ax)
     t, xlabel = _time_axis(length, dt)
     for name, m in named.items():
@@ -918,8 +1012,9 @@ def step_plot(
     Parameters
     ----------
     models : model, sequence of models or mapping name -> model
-        Anything with ``simulate``; with several inputs or outputs one curve per
-        (output, input) pair, each input stepped alone.
+        Anything with ``simulate``, or fitted estimators (their ``system_``, offsets
+        left out); with several inputs or outputs one curve per (output, input)
+        pair, each input stepped alone.
     length : int, default 100
         Number of samples drawn (the keyword ``n`` is a deprecated alias).
     ax : matplotlib.axes.Axes, optional
@@ -931,6 +1026,11 @@ def step_plot(
     -------
     matplotlib.figure.Figure
         The figure drawn on.
+
+    Raises
+    ------
+    ParameterError
+        No model, an unfitted estimator, or a model without ``simulate``.
 
     Examples
     --------
@@ -951,8 +1051,8 @@ def impulse_plot(
     Parameters
     ----------
     models : model, sequence of models or mapping name -> model
-        Anything with ``markov``; with several inputs or outputs one curve per
-        (output, input) pair.
+        Anything with ``markov``, or fitted estimators (their ``system_``); with
+        several inputs or outputs one curve per (output, input) pair.
     length : int, default 100
         Number of samples drawn (the keyword ``n`` is a deprecated alias).
     ax : matplotlib.axes.Axes, optional
@@ -964,6 +1064,11 @@ def impulse_plot(
     -------
     matplotlib.figure.Figure
         The figure drawn on.
+
+    Raises
+    ------
+    ParameterError
+        No model, an unfitted estimator, or a model without ``markov``.
 
     Examples
     --------

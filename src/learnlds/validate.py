@@ -21,7 +21,15 @@ from typing import Any
 import numpy as np
 from scipy import linalg, signal, stats
 
-from ._boundary import IOArrays, as_float_array, as_io, check_choice, check_float, check_int
+from ._boundary import (
+    IOArrays,
+    as_float_array,
+    as_io,
+    channel_mismatch,
+    check_choice,
+    check_float,
+    check_int,
+)
 from ._ss_kernels import ss_simulate
 from .errors import DataError, ParameterError, UnsupportedShapeError
 from .records import STREAM_BLOCK, _block, streaming_io
@@ -264,8 +272,15 @@ def residual_analysis(
     Raises
     ------
     DataError
-        Bad data, lengths that differ, fewer than ``4 max_lag`` samples, zero residuals
-        or a constant input.
+        Bad data, ``model_or_residuals`` missing, lengths that differ, a model that is
+        not single-input single-output, a simulation that is not finite, fewer than
+        ``4 max_lag`` samples, zero residuals or a constant input.
+
+    Warns
+    -----
+    UnstableSystemWarning
+        From the simulation of an unstable model; its residuals, still finite, are
+        analysed (they will fail both tests).
 
     Examples
     --------
@@ -278,40 +293,56 @@ def residual_analysis(
     """
     M = check_int(max_lag, "max_lag", low=1)
     check_float(confidence, "confidence", low=0.0, high=1.0, low_open=True, high_open=True)
+    if model_or_residuals is None:
+        raise DataError("model_or_residuals: a model or the residuals are required, got None")
     if hasattr(model_or_residuals, "system_") or hasattr(model_or_residuals, "fit"):
         model_or_residuals = _as_model(model_or_residuals, type(model_or_residuals).__name__)
-    if hasattr(model_or_residuals, "simulate"):
-        if y is None:
-            raise DataError("y: the measured output is needed to compute the model's residuals")
-        io = as_io(u, y)
-        if not io.is_siso:
-            raise UnsupportedShapeError("residual_analysis: single-input single-output records")
-        ua, ya = io.u[0, :, 0], io.y[0, :, 0]
-        e = ya - simulate_canonical(model_or_residuals, io.u)[0, :, 0]
-    else:
-        io = as_io(u, model_or_residuals)
-        if not io.is_siso:
-            raise UnsupportedShapeError("residual_analysis: single-input single-output records")
-        ua, e = io.u[0, :, 0], io.y[0, :, 0]
+    ua, e = _siso_residuals(model_or_residuals, u, y)
     if e.size < 4 * M:
         raise DataError(f"u: {e.size} samples is too short for max_lag {M} (need at least {4 * M})")
     return _correlation_tests(e - e.mean(), ua - ua.mean(), M, float(confidence))
 
 
+def _siso_residuals(model_or_residuals: Any, u: Any, y: Any) -> tuple[np.ndarray, np.ndarray]:
+    """``(u, e)`` of one SISO record: ``e`` is ``y`` less the model's zero-state
+    simulation, or the residuals given."""
+    simulated = hasattr(model_or_residuals, "simulate")
+    if simulated and y is None:
+        raise DataError("y: the measured output is needed to compute the model's residuals")
+    io = as_io(u, y if simulated else model_or_residuals)
+    if not io.is_siso:
+        raise UnsupportedShapeError("residual_analysis: single-input single-output records")
+    if not simulated:
+        return io.u[0, :, 0], io.y[0, :, 0]
+    _check_channels(model_or_residuals, io, type(model_or_residuals).__name__)
+    return io.u[0, :, 0], io.y[0, :, 0] - simulate_canonical(model_or_residuals, io.u)[0, :, 0]
+
+
 def _correlation_tests(
     e: np.ndarray, uc: np.ndarray, M: int, confidence: float
 ) -> ResidualAnalysis:
-    """Correlations, per-lag bounds and portmanteau tests of centred residuals and input."""
+    """Correlations, per-lag bounds and portmanteau tests of centred residuals and input.
+
+    Both are divided by their peak first: the normalised correlations do not change,
+    and products of values near 1e300 cannot overflow."""
     T = e.size
-    ree = _xcorr(e, e, M)[M:]
-    ruu = _xcorr(uc, uc, M)[M:]
+    if not np.all(np.isfinite(e)):
+        raise DataError("residuals: are not finite (the data or the simulation overflow)")
+    e_peak, u_peak = float(np.max(np.abs(e))), float(np.max(np.abs(uc)))
+    if e_peak == 0:
+        raise DataError("residuals: are identically zero (after removing the mean)")
+    if u_peak == 0:
+        raise DataError("u: the input is constant")
+    es, us = e / e_peak, uc / u_peak
+    ree = _xcorr(es, es, M)[M:]
+    ruu = _xcorr(us, us, M)[M:]
     if ree[0] == 0:
         raise DataError("residuals: are identically zero (after removing the mean)")
     if ruu[0] == 0:
         raise DataError("u: the input is constant")
     rho_e = ree / ree[0]
     rho_u = ruu / ruu[0]
-    reu = _xcorr(e, uc, M) / np.sqrt(ree[0] * ruu[0])
+    reu = _xcorr(es, us, M) / np.sqrt(ree[0] * ruu[0])
     z = float(stats.norm.ppf(0.5 + confidence / 2))
     P = 1.0 + 2.0 * float(np.sum(rho_e[1:] * rho_u[1:]))
     r_past = reu[M:]  # lags 0..M (e_t against u_t, u_{t-1}, ...)
@@ -341,6 +372,16 @@ class _FittedModel:
         self.input_offset = np.asarray(getattr(estimator, "input_offset_", 0.0), dtype=float)
         self.output_offset = np.asarray(getattr(estimator, "output_offset_", 0.0), dtype=float)
 
+    @property
+    def n_inputs(self) -> int:
+        """Input channels of the fitted system."""
+        return int(self.system.n_inputs)
+
+    @property
+    def n_outputs(self) -> int:
+        """Output channels of the fitted system."""
+        return int(self.system.n_outputs)
+
     def check_inputs(self, u3: np.ndarray) -> None:
         """Refuse data whose input count is not the model's (numpy would broadcast one
         input column over several when the offsets are subtracted)."""
@@ -351,6 +392,36 @@ class _FittedModel:
     def simulate(self, u3: np.ndarray, sequences: bool = True) -> np.ndarray:
         self.check_inputs(u3)
         return simulate_canonical(self.system, u3 - self.input_offset) + self.output_offset
+
+
+def _require_outputs(y: Any) -> None:
+    """Refuse a missing ``y`` before it reaches the arithmetic (``as_io`` allows it)."""
+    if y is None:
+        raise DataError("y: the measured outputs are required, got None")
+
+
+def _check_channels(model: Any, io: IOArrays, name: str) -> None:
+    """Refuse a record whose input or output count is not ``model``'s: numpy would
+    broadcast one simulated output against several measured ones, a wrong fit.
+    Models that do not say their channel counts are checked after simulating."""
+    for arr3, label, count, what in (
+        (io.u, "u", getattr(model, "n_inputs", None), "input"),
+        (io.y, "y", getattr(model, "n_outputs", None), "output"),
+    ):
+        if arr3 is None or not isinstance(count, int | np.integer):
+            continue
+        # read as sequences: no "pass sequences=True" hint, these functions take one record
+        message = channel_mismatch(arr3, label, int(count), what, True)
+        if message:
+            raise DataError(f"{message} (model {name!r})")
+
+
+def _check_simulated(yhat3: np.ndarray, y3: np.ndarray, name: str) -> None:
+    """A simulation must have the measured output's shape (never broadcast)."""
+    if yhat3.shape != y3.shape:
+        raise DataError(
+            f"y: has {y3.shape[2]} output channel(s) but model {name!r} gives {yhat3.shape[2]}"
+        )
 
 
 def _as_model(model: Any, name: str) -> Any:
@@ -402,8 +473,8 @@ def as_named_models(models: Any) -> dict[str, Any]:
         )
         out = {}
         for i, m in enumerate(seq):
-            fitted = hasattr(m, "system_") and not hasattr(m, "simulate")
-            base = type(m).__name__ if fitted else getattr(m, "method", "") or type(m).__name__
+            estimator = (hasattr(m, "system_") or hasattr(m, "fit")) and not hasattr(m, "simulate")
+            base = type(m).__name__ if estimator else getattr(m, "method", "") or type(m).__name__
             name = base if base not in out else f"{base} {i + 1}"
             out[name] = m
     if not out:
@@ -431,6 +502,16 @@ def compare(
     -------
     dict
         ``{name: (yhat, fit percent averaged over outputs)}``, ``yhat`` laid out like ``y``.
+        An unstable model whose simulation stays finite gets its (hugely negative)
+        fit, with the :class:`~learnlds.errors.UnstableSystemWarning` of its simulation.
+
+    Raises
+    ------
+    DataError
+        Bad data, ``y`` missing, input or output channel counts that differ from a
+        model's, or a simulation that is not finite.
+    ParameterError
+        ``x0`` not one of its values, or a model that :func:`as_named_models` refuses.
 
     Examples
     --------
@@ -444,14 +525,19 @@ def compare(
     100.0
     """
     check_choice(x0, "x0", ("zero", "estimate"))
+    _require_outputs(y)
     io = as_io(u, y)
+    named = as_named_models(models)
+    for name, m in named.items():  # every model checked before any is simulated
+        _check_channels(m, io, name)
     out = {}
-    for name, m in as_named_models(models).items():
+    for name, m in named.items():
         if x0 == "estimate":
             yhat = _simulate_from_estimated_state(m, io)
             name = f"{name} (x0 estimated)"
         else:
             yhat = simulate_canonical(m, io.u)
+        _check_simulated(yhat, io.y, name)
         out[name] = (io.to_user(yhat), float(np.mean(_channel_fits(io.y, yhat))))
     return out
 
@@ -582,8 +668,9 @@ def extrapolation_note(coverage: Any, input_names: Sequence[str]) -> str | None:
 
     Parameters
     ----------
-    coverage : array_like
-        Per-input coverage from :func:`input_coverage` (NaN: unknown, never noted).
+    coverage : array_like or None
+        Per-input coverage from :func:`input_coverage` (NaN: unknown, never noted;
+        ``None``: not computed, no note).
     input_names : sequence of str
         The inputs' names, in order.
 
@@ -592,6 +679,13 @@ def extrapolation_note(coverage: Any, input_names: Sequence[str]) -> str | None:
     str or None
         The note, naming the inputs and their coverage.
 
+    Raises
+    ------
+    DataError
+        ``coverage`` not numbers in ``[0, 1]`` (NaN allowed) in one dimension.
+    ParameterError
+        ``input_names`` not one name per coverage value (a string is one name).
+
     Examples
     --------
     >>> extrapolation_note([0.007], ["u"])[:46]
@@ -599,8 +693,16 @@ def extrapolation_note(coverage: Any, input_names: Sequence[str]) -> str | None:
     >>> extrapolation_note([0.9], ["u"]) is None
     True
     """
-    cov = np.atleast_1d(np.asarray(coverage, dtype=float))
-    low = [(n, c) for n, c in zip(input_names, cov, strict=True) if c < 0.5]
+    if coverage is None:  # not computed (HoldoutResult.input_coverage may be None)
+        return None
+    cov = _coverage_values(coverage)
+    names = [input_names] if isinstance(input_names, str) else list(input_names)
+    if len(names) != cov.size:
+        raise ParameterError(
+            f"input_names: {len(names)} name(s) for {cov.size} coverage value(s); give one "
+            "name per input"
+        )
+    low = [(n, c) for n, c in zip(names, cov, strict=True) if c < 0.5]
     if not low:
         return None
     which = ", ".join(f"{n} has {100 * (1 - c):.0f} %" for n, c in low)
@@ -609,6 +711,23 @@ def extrapolation_note(coverage: Any, input_names: Sequence[str]) -> str | None:
         f"{100 * _COVERAGE_LEVEL:g} % of its peak spectral density: the validation fit measures "
         "extrapolation to frequencies the model was not fitted on (input_coverage)"
     )
+
+
+def _coverage_values(coverage: Any) -> np.ndarray:
+    """``coverage`` as a 1-D float array of shares in ``[0, 1]`` or NaN (unknown)."""
+    try:
+        arr = np.atleast_1d(np.asarray(coverage))
+    except Exception as exc:  # ragged lists and other unreadable objects
+        raise DataError(f"coverage: cannot be read as an array ({exc})") from None
+    if not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool) or np.iscomplexobj(arr):
+        raise DataError(f"coverage: must be real numbers, got dtype {arr.dtype}")
+    arr = arr.astype(float)
+    if arr.ndim != 1:
+        raise DataError(f"coverage: must be 1-D (one value per input), got shape {arr.shape}")
+    known = arr[~np.isnan(arr)]
+    if np.any((known < 0) | (known > 1 + 1e-9)):  # inf included; rounding allowed
+        raise DataError(f"coverage: shares must lie in [0, 1] (NaN: unknown), got {arr}")
+    return arr
 
 
 def _coverage(ue: np.ndarray, uv: np.ndarray, level: float) -> np.ndarray:
@@ -742,6 +861,7 @@ def _split_index(length: int, split: float) -> int:
 def _cut(u: Any, y: Any, split: float) -> tuple[IOArrays, int]:
     """Validated record and the first validation sample for ``split``."""
     frac = check_float(split, "split", low=0.0, high=1.0, low_open=True, high_open=True)
+    _require_outputs(y)
     io = as_io(u, y)
     return io, _checked_cut(io.length, frac)
 
@@ -771,6 +891,25 @@ def _fitted_model(model: Any, ue: np.ndarray, ye: np.ndarray) -> tuple[Any, Any]
             f"{type(model).__name__}"
         )
     return model, model
+
+
+def _holdout_parts(
+    u: Any, y: Any, split: float, validation: Any
+) -> tuple[IOArrays, int, tuple[np.ndarray, ...]]:
+    """The checked record, the first validation sample and the four parts
+    ``(u_est, y_est, u_val, y_val)`` (not yet centred) of :func:`holdout`."""
+    if validation is None:
+        io, cut = _cut(u, y, split)
+        return io, cut, (io.u[:, :cut], io.y[:, :cut], io.u[:, cut:], io.y[:, cut:])
+    check_float(split, "split", low=0.0, high=1.0, low_open=True, high_open=True)
+    _require_outputs(y)
+    io = as_io(u, y)
+    if not isinstance(validation, tuple | list) or len(validation) != 2:
+        raise ParameterError("validation: must be a pair (u_val, y_val)")
+    if validation[1] is None:
+        raise DataError("validation: the measured outputs y_val are required, got None")
+    vio = as_io(*validation, n_inputs=io.n_inputs, n_outputs=io.n_outputs)
+    return io, io.length, (io.u, io.y, vio.u, vio.y)
 
 
 def holdout(
@@ -805,11 +944,14 @@ def holdout(
     HoldoutResult
         Fits, centred outputs, simulations and residuals of both parts, the centred
         validation inputs and their ``input_coverage``, and the model that was scored.
+        An unstable model whose simulation stays finite is scored (a hugely negative
+        fit), with the :class:`~learnlds.errors.UnstableSystemWarning` of its simulation.
 
     Raises
     ------
     DataError
-        Bad data, parts too short, or a simulation that is not finite.
+        Bad data, ``y`` missing, parts too short, channel counts that differ from the
+        system's, or a simulation that is not finite (NaN or inf).
     ParameterError
         ``split`` outside ``(0, 1)`` or ``model`` neither a system nor an estimator.
 
@@ -823,18 +965,10 @@ def holdout(
     >>> bool(res.validation_fit > 95)
     True
     """
-    if validation is not None:
-        check_float(split, "split", low=0.0, high=1.0, low_open=True, high_open=True)
-        io = as_io(u, y)
-        if not isinstance(validation, tuple | list) or len(validation) != 2:
-            raise ParameterError("validation: must be a pair (u_val, y_val)")
-        vio = as_io(*validation, n_inputs=io.n_inputs, n_outputs=io.n_outputs)
-        ue, ye, uv, yv = io.u, io.y, vio.u, vio.y
-        cut = io.length
-    else:
-        io, cut = _cut(u, y, split)
-        ue, ye, uv, yv = io.u[:, :cut], io.y[:, :cut], io.u[:, cut:], io.y[:, cut:]
+    io, cut, (ue, ye, uv, yv) = _holdout_parts(u, y, split, validation)
     (ue, ye), (uv, yv) = _centred(ue, ye), _centred(uv, yv)
+    if not (hasattr(model, "fit") and hasattr(model, "get_params")):  # a system, as given
+        _check_channels(model, io, type(model).__name__)
     scored, system = _fitted_model(model, ue, ye)
     he, hv = simulate_canonical(system, ue), simulate_canonical(system, uv)
     if he.shape != ye.shape:
