@@ -198,3 +198,34 @@ def test_write_failure_from_a_file_size_limit_keeps_the_previous_file(tmp_path):
     assert proc.stderr.strip().splitlines()[-1].startswith("learnlds: error:")
     assert pred.read_text() == "previous\n"
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".pred.csv")]
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda: bl.n4sid(U, None, 2),
+        lambda: bl.oe(U, None, 2),
+        lambda: bl.ho_kalman(U, None, 2),
+        lambda: bl.fir_markov(U, None, 10),
+        lambda: gauss_newton(U, None, order=2),
+    ],
+    ids=["n4sid", "oe", "ho_kalman", "fir_markov", "gauss_newton"],
+)
+def test_outputs_of_none_are_refused_by_name(call):
+    """``y=None`` went through the front door and failed as ``'NoneType' object has no
+    attribute ...`` or a TypeError where the outputs were first used."""
+    with pytest.raises(DataError, match="y: the outputs are required, got None"):
+        call()
+
+
+@pytest.mark.parametrize("method", ["ho_kalman", "fir_markov"])
+def test_baselines_on_data_whose_squares_overflow(method):
+    """Finite data near the top of float64: a DataError asking to rescale, not an
+    OverflowError from the ridge step (``ho_kalman`` at 1e150 still fits)."""
+    call = {
+        "ho_kalman": lambda s: bl.ho_kalman(U * s, Y * s, 2),
+        "fir_markov": lambda s: bl.fir_markov(U * s, Y * s, 10),
+    }[method]
+    with pytest.raises(DataError, match="rescale"):
+        call(1e300)
+    call(1e150)

@@ -297,6 +297,7 @@ def as_io(
     n_inputs: int | None = None,
     n_outputs: int | None = None,
     min_length: int = 1,
+    require_y: bool = False,
 ) -> IOArrays:
     """Validate input/output data and lay them out as canonical ``(N, T, channels)`` arrays.
 
@@ -313,6 +314,8 @@ def as_io(
         Channel counts the data must have (a fitted model's).
     min_length : int, default 1
         Fewest samples per sequence accepted.
+    require_y : bool, default False
+        Refuse ``y=None`` (for callers that compare outputs).
 
     Returns
     -------
@@ -323,7 +326,8 @@ def as_io(
     ------
     DataError
         Non-numeric or non-finite values, wrong dimensions, lengths that differ,
-        channel counts that disagree with the model, fewer than ``min_length`` samples.
+        channel counts that disagree with the model, fewer than ``min_length`` samples,
+        no outputs when ``require_y``.
 
     Examples
     --------
@@ -336,6 +340,8 @@ def as_io(
     seq = check_bool(sequences, "sequences")
     if u is None:
         raise DataError("u: the inputs are required, got None")
+    if y is None and require_y:
+        raise DataError("y: the outputs are required, got None")
     u3 = _canonical(as_float_array(u, "u"), "u", seq)
     if u3.size == 0 or u3.shape[1] == 0:
         raise DataError(f"u: no samples (shape {np.shape(u)})")

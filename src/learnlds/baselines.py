@@ -150,12 +150,14 @@ def _streaming_r(make_blocks: Callable[[], Iterator[np.ndarray]], p: int) -> np.
     Memory ``O(p * (p + block))`` either way.
     """
     G = np.zeros((p, p))
-    for blk in make_blocks():
-        G += blk.T @ blk
+    with np.errstate(over="ignore", invalid="ignore"):  # huge data: the QR pass below
+        for blk in make_blocks():
+            G += blk.T @ blk
     try:
-        R = linalg.cholesky(G, lower=False, check_finite=False)
-        if np.linalg.cond(R) < 1e5:
-            return R
+        if np.all(np.isfinite(G)):
+            R = linalg.cholesky(G, lower=False, check_finite=False)
+            if np.linalg.cond(R) < 1e5:
+                return R
     except linalg.LinAlgError:
         pass
     R = np.zeros((0, p))
@@ -365,7 +367,14 @@ def _fir_markov(ua: np.ndarray, ya: np.ndarray, H: int) -> np.ndarray:
 
 def _gcv_ridge(R: np.ndarray, count: int) -> np.ndarray:
     """Ridge solution from the R factor of ``[Phi, y]`` with the GCV-minimising weight."""
-    R11, r12, r22 = R[:-1, :-1], R[:-1, -1], float(R[-1, -1]) ** 2
+    with np.errstate(over="ignore"):
+        r22 = float(np.square(R[-1, -1]))
+    if not (np.all(np.isfinite(R)) and np.isfinite(r22) and np.isfinite(np.square(R).max())):
+        raise DataError(
+            "u, y: values too large for the least-squares fit (their squares overflow "
+            "float64); rescale the data"
+        )
+    R11, r12 = R[:-1, :-1], R[:-1, -1]
     U, sv, Vt = np.linalg.svd(R11)
     z = U.T @ r12
     s2 = sv**2

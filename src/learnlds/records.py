@@ -401,7 +401,8 @@ def streaming_io(u: Any, y: Any, *, sequences: bool = False) -> IOArrays:
     Raises
     ------
     DataError
-        Bad data, as ``as_io`` says, or NaN/inf anywhere in a large array.
+        Bad data, as ``as_io`` says, no outputs (``y=None``), or NaN/inf anywhere in a
+        large array.
 
     Examples
     --------
@@ -410,6 +411,8 @@ def streaming_io(u: Any, y: Any, *, sequences: bool = False) -> IOArrays:
     ((1, 10, 1), (1, 10, 1))
     """
     seq = check_bool(sequences, "sequences")
+    if y is None:
+        raise DataError("y: the outputs are required, got None")
     if isinstance(u, ScaledRecord) and isinstance(y, ScaledRecord):  # canonical, checked
         if u.shape[:2] != y.shape[:2]:
             raise DataError(f"u and y: (N, T) differ, u has shape {u.shape} and y {y.shape}")
