@@ -238,6 +238,8 @@ def estimate_tau(
     ------
     ParameterError
         ``region`` is not a :class:`PacmanRegion`, or ``samples < 1``.
+    DataError
+        ``target`` is not stable: its idealized risk, and so every ratio, is undefined.
 
     Examples
     --------
@@ -247,7 +249,7 @@ def estimate_tau(
     >>> ratios.shape, bool(tau > 0)
     ((10,), True)
     """
-    _require_siso(target, "target")
+    _require_siso(target, "target", stable=True)
     samples = check_int(samples, "samples", low=1)
     return_ratios = check_bool(return_ratios, "return_ratios")
     region = PacmanRegion() if region is None else region
@@ -428,13 +430,12 @@ def tau_along_directions(
 ) -> TauProfile:
     """Weak quasi-convexity of the idealized risk along random directions from ``reference``.
 
-    ``g(theta) = sum_k (rhat_k - r_k)^2`` against ``truth``; ``theta = (a, c)`` of a
-    model of ``reference``'s order (which may exceed ``truth``'s: over-parameterized
-    problems) and ``theta0`` the reference (the truth, or a learned optimum with
-    ``g(theta0) >= 0``). Each direction points to a random ``theta1``: ``a1`` drawn in
-    ``region`` (``None``: the denominator of a random stable system, radius 0.95),
-    ``c1 = c0 + N(0, rms(c0)^2 I)``. The ratio is evaluated at ``theta0 + s (theta1 -
-    theta0)`` for each ``s`` in ``fractions``, where that point is admissible (in the
+    ``g(theta) = sum_k (rhat_k - r_k)^2`` against ``truth``; ``theta = (a, c)`` of a model of
+    ``reference``'s order (which may exceed ``truth``'s: over-parameterized problems) and ``theta0``
+    the reference (the truth, or a learned optimum with ``g(theta0) >= 0``). Each direction points
+    to a random ``theta1``: ``a1`` drawn in ``region`` (``None``: the denominator of a random stable
+    system, radius 0.95), ``c1 = c0 + N(0, rms(c0)^2 I)``. The ratio is evaluated at ``theta0 + s
+    (theta1 - theta0)`` for each ``s`` in ``fractions``, where that point is admissible (in the
     region, which is convex, so always; else stable). ``tau`` is the smallest ratio.
 
     Parameters
@@ -460,8 +461,10 @@ def tau_along_directions(
     Raises
     ------
     ParameterError
-        ``region`` not a region, ``directions < 1``, fractions outside ``(0, 1]``,
-        or ``reference`` of lower order than ``truth``.
+        Bad ``region``, ``directions < 1``, ``fractions`` empty or outside ``(0, 1]``, or
+        ``reference`` of lower order than ``truth``.
+    DataError
+        ``truth`` or ``reference`` unstable (the idealized risk is infinite there).
 
     Examples
     --------
@@ -470,12 +473,12 @@ def tau_along_directions(
     >>> prof.ratios.shape, bool(prof.tau > 0)
     ((5, 5), True)
     """
-    _require_siso(truth, "truth")
-    _require_siso(reference, "reference")
+    _require_siso(truth, "truth", stable=True)
+    _require_siso(reference, "reference", stable=True)
     num = check_int(directions, "directions", low=1)
     s = as_float_array(fractions, "fractions", ndim=(1,))
-    if np.any(s <= 0) or np.any(s > 1):
-        raise ParameterError(f"fractions: must lie in (0, 1], got {s.tolist()}")
+    if s.size == 0 or np.any(s <= 0) or np.any(s > 1):
+        raise ParameterError(f"fractions: must be non-empty and lie in (0, 1], got {s.tolist()}")
     if reference.order < truth.order:
         raise ParameterError(
             f"reference: order {reference.order} is below the truth's {truth.order}"
@@ -486,8 +489,7 @@ def tau_along_directions(
     theta0 = np.concatenate((reference.a, reference.c))
     g0, _ = idealized_risk_and_grad(reference, truth)
     steps = _far_ends(reference, reg, num, gen) - theta0
-    ratios = np.full((num, s.size), np.nan)
-    ok = np.zeros((num, s.size), dtype=bool)
+    ratios, ok = np.full((num, s.size), np.nan), np.zeros((num, s.size), dtype=bool)
     for i, j in np.ndindex(num, s.size):  # one risk and gradient per admissible point
         delta = s[j] * steps[i]
         model = CanonicalSystem(theta0[:m] + delta[:m], theta0[m:] + delta[m:])

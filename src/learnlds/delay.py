@@ -29,6 +29,7 @@ array([4])
 
 from __future__ import annotations
 
+import warnings
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -105,7 +106,14 @@ def estimate_delay(
     Raises
     ------
     DataError
-        Bad data, a constant channel, or a record too short for the ARX model.
+        Bad data, ``y`` missing, a constant channel, or a record too short for the ARX
+        model (with the default ``max_delay``: under 20 samples per sequence).
+
+    Warns
+    -----
+    RuntimeWarning
+        With the default ``max_delay``, a record too short to test even a one-sample
+        delay (about 20 to 55 samples for SISO): the zeros returned are untested.
     ParameterError
         ``max_delay`` negative, ``alpha`` outside ``(0, 1)``.
 
@@ -118,6 +126,8 @@ def estimate_delay(
     >>> estimate_delay(u, y + 0.05 * np.random.default_rng(1).normal(size=3000))
     array([3, 7])
     """
+    if y is None:
+        raise DataError("y: the outputs are required, got None")
     io = as_io(u, y, sequences=sequences)
     u3, y3 = io.u[:, :_MAX_ROWS], io.y[:, :_MAX_ROWS]
     return _estimate_delays(_standardised(u3, "u"), _standardised(y3, "y"), max_delay, alpha)
@@ -138,8 +148,13 @@ def _estimate_delays(u3: np.ndarray, y3: np.ndarray, max_delay: Any, alpha: Any)
     N, T, m = u3.shape
     if max_delay is None:  # the default, shortened until the ARX model fits the data
         max_delay = default_max_delay(T)
+        if max_delay == 0:  # under 20 samples: no delay can be tested at all
+            raise DataError(_too_short(N, T, m, y3.shape[2]))
         while max_delay > 0 and not _enough_rows(N, T, m, y3.shape[2], max_delay + _TAIL_LAGS):
             max_delay -= 1
+        if max_delay == 0:  # nothing was tested: the 0 returned is a default, not an estimate
+            message = _too_short(N, T, m, y3.shape[2]) + "; returning 0, untested"
+            warnings.warn(message, RuntimeWarning, stacklevel=3)
     max_delay = check_int(max_delay, "max_delay", low=0)
     alpha = check_float(alpha, "alpha", low=0.0, high=1.0, low_open=True, high_open=True)
     if max_delay == 0:
@@ -163,6 +178,17 @@ def _estimate_delays(u3: np.ndarray, y3: np.ndarray, max_delay: Any, alpha: Any)
         else:  # no response at all within max_delay: nothing to time, act at once
             delays[i] = 0
     return delays
+
+
+def _too_short(N: int, T: int, m: int, p: int) -> str:
+    """The message for a record too short to test even a one-sample delay."""
+    columns = m * (2 + _TAIL_LAGS) + p * _PAST_OUTPUTS  # the regression of max_delay = 1
+    need = max(20, max(1 + _TAIL_LAGS, _PAST_OUTPUTS) + 2 * columns // N + 1)
+    return (
+        f"u, y: {T} samples per sequence are too short to estimate an input delay (the ARX "
+        f"test of even a one-sample delay needs about {need}); pass longer records (or a "
+        "max_delay they support), or give the delay yourself"
+    )
 
 
 def _arx_regression(u3: np.ndarray, y3: np.ndarray, top_lag: int) -> tuple[np.ndarray, np.ndarray]:

@@ -197,6 +197,14 @@ class PacmanRegion:
             raise DataError(f"{name}: must have at least one coefficient")
         return arr
 
+    def _check_direction(self, direction: Any) -> np.ndarray:
+        """A ray's direction: finite coefficients (``_check_a``), not all zero (a zero
+        direction has no boundary point; its radius would be ``inf`` or ``NaN``)."""
+        d = self._check_a(direction, "direction")
+        if not np.any(d):
+            raise DataError(f"direction: must be non-zero, got {d.tolist()}")
+        return d
+
     def _tables(self, n: int) -> dict[str, Any]:
         """Per-order constants: ``alpha^{-k}``, grid size, QP base grid rows (cached)."""
         t = self._cache.get(n)
@@ -395,12 +403,17 @@ class PacmanRegion:
         float
             The distance factor to the boundary.
 
+        Raises
+        ------
+        DataError
+            ``direction`` empty, not 1-D, non-finite or zero.
+
         Examples
         --------
         >>> round(PacmanRegion().ray_radius([1.0]), 12)  # sqrt(2) / 2
         0.707106781187
         """
-        d = self._check_a(direction, "direction")
+        d = self._check_direction(direction)
         t = self._tables(d.shape[0])
         b = d * t["scale"]
         f0, lb = self._cells(b, t)
@@ -612,10 +625,15 @@ class PacmanRegion:
         numpy.ndarray
             The point where the ray leaves the region.
 
+        Raises
+        ------
+        DataError
+            ``direction`` empty, not 1-D, non-finite or zero.
+
         Examples
         --------
         >>> PacmanRegion(alpha=0.5).boundary_point([1.0])
         array([0.35355339])
         """
-        d = self._check_a(direction, "direction")
+        d = self._check_direction(direction)
         return self.ray_radius(d) * d

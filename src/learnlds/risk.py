@@ -22,6 +22,7 @@ Examples
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -31,7 +32,7 @@ from scipy import signal
 from . import _kernels
 from ._boundary import IOArrays, as_io, check_choice, check_float, check_int, renamed_parameters
 from ._boundary import resolve_burn_in as resolve_burn_in
-from .errors import DataError, ParameterError, UnsupportedShapeError
+from .errors import DataError, ParameterError, UnstableSystemWarning, UnsupportedShapeError
 from .systems import CanonicalSystem, _sequences_flag, markov_horizon
 
 __all__ = [
@@ -118,12 +119,19 @@ def _check_model(model: Any, name: str = "model") -> CanonicalSystem:
     return model
 
 
-def _require_siso(model: Any, name: str = "model") -> CanonicalSystem:
+def _require_siso(model: Any, name: str = "model", *, stable: bool = False) -> CanonicalSystem:
+    """``model`` if it is a SISO CanonicalSystem (and, with ``stable``, a stable one:
+    the idealized risk of an unstable system is infinite, every ratio built on it NaN)."""
     _check_model(model, name)
     if not model.is_siso:
         raise UnsupportedShapeError(
             f"{name}: single-input single-output systems only, got {model.n_inputs} inputs "
             f"and {model.n_outputs} outputs"
+        )
+    if stable and not model.is_stable():
+        raise DataError(
+            f"{name}: is unstable (spectral radius {model.spectral_radius():.4g}); its "
+            "idealized risk is infinite, so no quasi-convexity ratio is defined"
         )
     return model
 
@@ -315,7 +323,34 @@ def _evaluate(
     engine = check_choice(engine, "engine", ENGINES)
     io = _model_data(model, u, y, sequences)
     b = resolve_burn_in(burn_in, io.length)
-    return _loss_and_grad3(model, io.u, io.y, b, want_grad, engine)  # type: ignore[arg-type]
+    with np.errstate(over="ignore", invalid="ignore"):  # reported once, below
+        value, grad = _loss_and_grad3(model, io.u, io.y, b, want_grad, engine)  # type: ignore[arg-type]
+    if np.isfinite(value):
+        return value, grad
+    return _overflowed(model, grad)
+
+
+def _overflowed(model: CanonicalSystem, grad: Gradient | None) -> tuple[float, Gradient | None]:
+    """The loss beyond float64 (``inf`` or ``inf - inf = NaN`` in the sums) as ``inf``,
+    with NaN gradient entries, never silently: an :class:`UnstableSystemWarning` when
+    the model is unstable (its simulation grows without bound), else a RuntimeWarning
+    asking for rescaled data."""
+    rho, tail = model.spectral_radius(), "" if grad is None else " and its gradient NaN"
+    if rho >= 1.0:
+        message = (
+            f"loss: the model is unstable (spectral radius {rho:.4g}) and its simulation "
+            "overflows float64; the loss is inf" + tail
+        )
+        warnings.warn(message, UnstableSystemWarning, stacklevel=5)
+    else:
+        message = (
+            "loss: the squared errors overflow float64 (data of huge magnitude); the loss is "
+            "inf" + tail + "; rescale u and y"
+        )
+        warnings.warn(message, RuntimeWarning, stacklevel=5)
+    if grad is not None:
+        grad = Gradient(np.full_like(grad.a, np.nan), np.full_like(grad.c, np.nan), grad.d * np.nan)
+    return float("inf"), grad
 
 
 @renamed_parameters(x="u")
@@ -349,7 +384,14 @@ def loss(
     Returns
     -------
     float
-        The loss.
+        The loss; ``inf`` (never NaN) when it overflows float64.
+
+    Warns
+    -----
+    UnstableSystemWarning
+        The model is unstable and its simulation overflows: the loss is ``inf``.
+    RuntimeWarning
+        A stable model's squared errors overflow (data of huge magnitude): ``inf``.
 
     Examples
     --------
@@ -392,9 +434,17 @@ def loss_and_grad(
     Returns
     -------
     value : float
-        The loss.
+        The loss; ``inf`` (never NaN) when it overflows float64.
     grad : Gradient
-        Its gradient, shaped like the model's coefficients.
+        Its gradient, shaped like the model's coefficients; all NaN when the loss is
+        ``inf`` (no meaningful descent direction: step back instead).
+
+    Warns
+    -----
+    UnstableSystemWarning
+        The model is unstable and its simulation overflows: the loss is ``inf``.
+    RuntimeWarning
+        A stable model's squared errors overflow (data of huge magnitude): ``inf``.
 
     Examples
     --------
@@ -423,6 +473,11 @@ def markov_tail_length(models: tuple[CanonicalSystem, ...], tol: float = 1e-17) 
     -------
     int
         The horizon, ``-1`` when any model is unstable.
+
+    Raises
+    ------
+    ParameterError
+        ``tol`` not in ``(0, 1)``.
 
     Examples
     --------

@@ -561,13 +561,15 @@ def input_delays(delay: Any, n_inputs: int) -> np.ndarray:
     Raises
     ------
     ParameterError
-        A negative or non-integer delay, or a sequence of the wrong length.
+        A negative or non-integer delay, a sequence of the wrong length, or
+        ``n_inputs`` not an integer ``>= 1``.
 
     Examples
     --------
     >>> input_delays(2, 3)
     array([2, 2, 2])
     """
+    n_inputs = check_int(n_inputs, "n_inputs", low=1)  # type: ignore[assignment]
     values = np.atleast_1d(np.asarray(delay, dtype=object))
     scalar = np.ndim(np.asarray(delay, dtype=object)) == 0
     if values.ndim != 1 or not (scalar or values.size == n_inputs):

@@ -87,13 +87,22 @@ def companion(a: Any) -> np.ndarray:
     numpy.ndarray, shape (order, order)
         The companion matrix, whose eigenvalues are the roots of ``p_a``.
 
+    Raises
+    ------
+    DataError
+        ``a`` not a non-empty 1-D array of finite real numbers.
+
     Examples
     --------
     >>> companion([0.5, -0.25])
     array([[ 0.  ,  1.  ],
            [ 0.25, -0.5 ]])
     """
-    a = np.asarray(a, dtype=float)
+    if a is None:
+        raise DataError("a: the coefficients are required, got None")
+    a = as_float_array(a, "a", ndim=(1,))
+    if a.size == 0:
+        raise DataError("a: needs at least one coefficient (order >= 1), got none")
     A = np.eye(a.shape[0], k=1)
     A[-1, :] = -a[::-1]
     return A
@@ -118,6 +127,12 @@ def markov_horizon(rho: float, order: int, tol: float = 1e-17) -> int:
     int
         The horizon, or ``-1`` when ``rho >= 1`` (the sum diverges).
 
+    Raises
+    ------
+    ParameterError
+        ``rho`` negative, NaN or not a real number; ``order`` not an integer ``>= 1``;
+        ``tol`` not in ``(0, 1)``.
+
     Examples
     --------
     >>> markov_horizon(0.5, 2)
@@ -125,6 +140,12 @@ def markov_horizon(rho: float, order: int, tol: float = 1e-17) -> int:
     >>> markov_horizon(1.0, 2)
     -1
     """
+    if isinstance(rho, bool) or not isinstance(rho, numbers.Real) or not rho >= 0.0:
+        raise ParameterError(f"rho: must be a spectral radius (a real number >= 0), got {rho!r}")
+    order = check_int(order, "order", low=1)  # type: ignore[assignment]
+    tol = check_float(  # type: ignore[assignment]
+        tol, "tol", low=0.0, high=1.0, low_open=True, high_open=True
+    )
     if rho >= 1.0:
         return -1
     if rho == 0.0:

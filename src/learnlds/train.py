@@ -1738,6 +1738,30 @@ def _solver_settings(max_iter: Any, tol: Any, stability_margin: Any) -> tuple[in
     )
 
 
+def _excited_io(u: Any, y: Any, sequences: Any) -> IOArrays:
+    """:func:`streaming_io` of a fit's data, refusing missing outputs and an input column
+    that is zero throughout: it moves no output, so the fit would return its start (the
+    zero model) as if converged. A constant non-zero input is a step from zero state,
+    which does excite the model, and is accepted."""
+    if y is None:
+        raise DataError("y: the outputs are required, got None")
+    io = streaming_io(u, y, sequences=sequences)
+    if isinstance(io.u, ScaledRecord):  # the estimator's record: it refused constant inputs
+        return io
+    N, T, m = io.u.shape
+    step = max(1, STREAM_BLOCK // max(1, N * m))
+    live = np.zeros(m, dtype=bool)
+    for t0 in range(0, T, step):  # blocks, so a record on disk is not read whole
+        live |= np.any(np.asarray(io.u[:, t0 : t0 + step]) != 0, axis=(0, 1))
+        if live.all():
+            return io
+    k = int(np.flatnonzero(~live)[0])
+    raise DataError(
+        f"u: input column {k} (0-based) is zero throughout; it does not excite the system, "
+        "so the data do not determine the model"
+    )
+
+
 @renamed_parameters(x="u")
 def gauss_newton(
     u: Any, y: Any, *, order: int | None = None, init: str | CanonicalSystem = "zero",
@@ -1760,8 +1784,7 @@ def gauss_newton(
         Inputs and outputs: one record ``(T,)`` / ``(T, m)``, or with
         ``sequences=True`` ``(N, T)`` / ``(N, T, m)`` (``x`` is a deprecated alias of ``u``).
     order, init : int, {'zero', 'identity'} or CanonicalSystem
-        Model order (required unless ``init`` is a system); the start, default
-        ``'zero'`` (:func:`initial_model`).
+        Model order (required unless ``init`` is a system); the start (:func:`initial_model`).
     burn_in : int or None, default 0
         Samples of each sequence left out of the loss; ``None``: ``T // 4``.
     region : PacmanRegion, 'pacman' or None, default 'pacman'
@@ -1790,6 +1813,11 @@ def gauss_newton(
     TrainResult
         ``converged`` and ``stop_reason`` (``'tol'``, ``'no_decrease'``, ``'max_iter'``).
 
+    Raises
+    ------
+    DataError
+        Bad data, ``y`` missing, or an input column that is zero throughout.
+
     Examples
     --------
     >>> u = np.random.default_rng(1).normal(size=(4, 200))
@@ -1798,7 +1826,7 @@ def gauss_newton(
     >>> res.stop_reason in ("tol", "no_decrease"), np.round(res.model.a, 6)
     (True, array([-0.6,  0.2]))
     """
-    io = streaming_io(u, y, sequences=sequences)
+    io = _excited_io(u, y, sequences)
     settings = _solver_settings(max_iter, tol, stability_margin)
     coarse = check_int(coarse, "coarse", low=0, allow_none=True)
     learn_d, force = check_bool(learn_d, "learn_d"), check_bool(force, "force")

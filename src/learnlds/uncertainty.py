@@ -77,6 +77,11 @@ __all__ = [
 ]
 
 _RCOND = 1e-10  # relative eigenvalue cut of the scaled J^T J: parameter_covariance's rank test
+_OVERFLOW = (
+    "u, y: {what} overflows float64 (data of huge magnitude, or a model whose "
+    "simulation blows up); rescale u and y (e.g. divide each channel by its standard "
+    "deviation) and use the model fitted to the rescaled data"
+)
 
 
 # --------------------------------------------------------------------------- layout
@@ -116,6 +121,12 @@ def parameter_names(
     tuple of str
         One name per row of the covariance.
 
+    Raises
+    ------
+    ParameterError
+        ``order``, ``n_inputs`` or ``n_outputs`` not an integer ``>= 1``, or ``learn_d``
+        not a bool.
+
     Examples
     --------
     >>> parameter_names(2)
@@ -123,6 +134,10 @@ def parameter_names(
     >>> parameter_names(1, 2, 1, learn_d=False)
     ('a_1', 'c_1[0,0]', 'c_1[0,1]')
     """
+    order = check_int(order, "order", low=1)
+    n_inputs = check_int(n_inputs, "n_inputs", low=1)
+    n_outputs = check_int(n_outputs, "n_outputs", low=1)
+    learn_d = check_bool(learn_d, "learn_d")
     names = [f"a_{k}" for k in range(1, order + 1)]
     siso = n_inputs == 1 and n_outputs == 1
     for o in range(n_outputs):
@@ -181,7 +196,33 @@ def _layout_of(system: CanonicalSystem, covariance: Any) -> tuple[np.ndarray, bo
             f"covariance: shape {cov.shape} does not fit a model of order {n} with {m} inputs "
             f"and {p} outputs (expected a square matrix of size {' or '.join(map(str, sizes))})"
         )
-    return cov, sizes[cov.shape[0]]
+    return _require_covariance(cov), sizes[cov.shape[0]]
+
+
+_COV_RTOL = 1e-8  # relative tolerance of the symmetry and semi-definiteness checks
+
+
+def _require_covariance(cov: np.ndarray) -> np.ndarray:
+    """``cov`` if it is a covariance: symmetric and positive semi-definite up to rounding.
+
+    A negative-definite or non-symmetric matrix would give negative variances that the
+    delta method clips to zero, i.e. a silently wrong "certain" answer; both tests are
+    relative to the matrix's largest entry (eigenvalue), so units do not matter.
+    """
+    peak = float(np.max(np.abs(cov), initial=0.0))
+    asym = float(np.max(np.abs(cov - cov.T), initial=0.0))
+    if asym > _COV_RTOL * peak:
+        raise DataError(
+            f"covariance: must be symmetric, but differs from its transpose by up to {asym:.3g} "
+            f"(largest entry {peak:.3g})"
+        )
+    eig = np.linalg.eigvalsh((cov + cov.T) / 2) if cov.size else np.zeros(1)
+    if eig[0] < -_COV_RTOL * max(float(np.max(np.abs(eig))), np.finfo(float).tiny):
+        raise DataError(
+            f"covariance: must be positive semi-definite, but has eigenvalue {eig[0]:.3g} "
+            f"(largest {eig[-1]:.3g}); a covariance has no negative variances"
+        )
+    return cov
 
 
 # --------------------------------------------------------------------------- covariance
@@ -345,7 +386,13 @@ def scale_covariance(
 
 
 def _generalised_inverse(JtJ: np.ndarray, rcond: float) -> tuple[np.ndarray, int]:
-    """``(J^T J)^+`` after diagonal scaling (unit-free rank test) and its numerical rank."""
+    """``(J^T J)^+`` after diagonal scaling (unit-free rank test) and its numerical rank.
+
+    An information matrix beyond float64 (data of magnitude ~1e300, or an unstable
+    model's sensitivities) is a DataError asking for rescaled data, not a LinAlgError.
+    """
+    if not np.all(np.isfinite(JtJ)):
+        raise DataError(_OVERFLOW.format(what="the information matrix J^T J"))
     diag = np.sqrt(np.diag(JtJ))
     diag = np.where(diag > 0, diag, 1.0)
     scaled = JtJ / np.outer(diag, diag)
@@ -400,7 +447,10 @@ def _least_squares_covariance(
     system: CanonicalSystem, prob: LeastSquaresProblem, dof: int, rcond: float
 ) -> tuple[np.ndarray, np.ndarray, int]:
     """``(cov, noise variance per output, rank)`` at ``system`` for the problem's data."""
-    sse, JtJ, _ = prob.normal_equations(*_as3(system))
+    with np.errstate(over="ignore", invalid="ignore"):  # overflow is reported below
+        sse, JtJ, _ = prob.normal_equations(*_as3(system))
+    if not np.isfinite(sse):
+        raise DataError(_OVERFLOW.format(what="the sum of squared residuals"))
     inv, rank = _generalised_inverse(JtJ, rcond)
     if prob.n_outputs == 1:
         noise = np.array([sse / dof])
@@ -425,6 +475,8 @@ def _problem(
         burn = resolve_burn_in(burn_in, length)
         prob = LeastSquaresProblem(u, y, burn, system.order, learn_d)
     else:
+        if y is None:
+            raise DataError("y: the outputs are required, got None")
         io = as_io(
             u,
             y,
@@ -434,6 +486,7 @@ def _problem(
             min_length=2,
         )
         n_outputs = io.n_outputs
+        _require_excitation(io.u)
         burn = resolve_burn_in(burn_in, io.length)
         prob = LeastSquaresProblem(io.u, io.y, burn, system.order, learn_d)
     dof = prob.count * n_outputs - prob.n_params
@@ -443,6 +496,19 @@ def _problem(
             f"the uncertainty of {prob.n_params} parameters"
         )
     return prob, int(dof)
+
+
+def _require_excitation(u3: np.ndarray) -> None:
+    """A DataError naming the first input column that is zero throughout: it moves no
+    output, so every parameter it drives is undetermined (infinite variance, not the
+    zero variance a generalised inverse would report)."""
+    dead = ~np.any(u3 != 0, axis=(0, 1))
+    if np.any(dead):
+        k = int(np.flatnonzero(dead)[0])
+        raise DataError(
+            f"u: input column {k} (0-based) is zero throughout; it does not excite the model, "
+            "so the parameters it drives are not determined by these data"
+        )
 
 
 def parameter_covariance(
@@ -489,12 +555,18 @@ def parameter_covariance(
     ParameterError
         ``system`` is not a CanonicalSystem, or a bad ``burn_in``/``rcond``.
     DataError
-        Data that do not fit the model, or no more samples than parameters.
+        Data that do not fit the model, no more samples than parameters, an input
+        column that is zero throughout or ``J^T J`` of rank 0 (nothing is determined),
+        or values beyond float64 (rescale the data).
 
     Warns
     -----
     RuntimeWarning
-        ``J^T J`` is rank deficient (non-identifiable directions get zero variance).
+        ``J^T J`` is rank deficient. The covariance is then the generalised inverse:
+        the undetermined directions get *zero* variance (not infinite), so standard
+        errors of the parameters along them are understated; only functions of the
+        parameters that do not move along those directions (e.g. the response of a
+        model with a cancelling pole-zero pair) keep valid errors. Check ``rank``.
 
     Examples
     --------
@@ -508,15 +580,26 @@ def parameter_covariance(
     system = _check_system(system)
     learn_d = check_bool(learn_d, "learn_d")
     rcond = check_float(rcond, "rcond", low=0.0, high=1.0)
-    pc = _parameter_covariance(system, u, y, burn_in, learn_d, sequences, rcond)
+    return _reported_rank(_parameter_covariance(system, u, y, burn_in, learn_d, sequences, rcond))
+
+
+def _reported_rank(pc: ParameterCovariance) -> ParameterCovariance:
+    """``pc``, refused at rank 0 (nothing determined: a zero variance everywhere would be
+    a silently wrong "certain" answer) and warned about below full rank."""
+    if pc.rank == 0:
+        raise DataError(
+            "u: J^T J is zero, so no parameter is determined by these data (the input "
+            "does not excite the model)"
+        )
     if pc.rank < len(pc.covariance):
         warnings.warn(
             f"parameter_covariance: J^T J has rank {pc.rank} < {len(pc.covariance)} "
             "parameters; some parameter combinations are not identifiable from these data "
             "(a cancelling pole-zero pair or an input that does not excite the system) and "
-            "get no variance",
+            "get zero variance in place of an infinite one: their standard errors are "
+            "understated",
             RuntimeWarning,
-            stacklevel=2,
+            stacklevel=3,
         )
     return pc
 
@@ -622,7 +705,8 @@ def frequency_response_std(
     ParameterError
         ``system`` is neither a CanonicalSystem nor a StateSpaceSystem.
     DataError
-        A covariance of the wrong size, or non-finite frequencies.
+        A covariance of the wrong size, not symmetric or not positive semi-definite, or
+        non-finite frequencies.
 
     Examples
     --------
@@ -693,7 +777,9 @@ def output_std(
     ParameterError
         ``system`` is neither a CanonicalSystem nor a StateSpaceSystem.
     DataError
-        A covariance of the wrong size, or inputs that do not fit the model.
+        A covariance of the wrong size, not symmetric or not positive semi-definite;
+        inputs that do not fit the model; standard errors beyond float64 (an unstable
+        model or inputs of huge magnitude).
 
     Examples
     --------
@@ -714,8 +800,18 @@ def output_std(
         Jo = np.concatenate([dW[..., o], F], axis=2)
         idx = np.r_[0:n, n + o * q : n + (o + 1) * q]
         var[..., o] = np.einsum("ntk,kl,ntl->nt", Jo, cov[np.ix_(idx, idx)], Jo)
-    sd = np.sqrt(np.clip(var, 0.0, None))
+    sd = _finite_std(var)
     return sd.reshape(np.shape(u)) if system.is_siso else io.to_user(sd)
+
+
+def _finite_std(var: np.ndarray) -> np.ndarray:
+    """Square roots of the (clipped) variances, or a DataError when they overflowed."""
+    if not np.all(np.isfinite(var)):
+        raise DataError(
+            "u: the output standard errors overflow float64 (an unstable model, or inputs of "
+            "huge magnitude); rescale u or check the model's stability"
+        )
+    return np.sqrt(np.clip(var, 0.0, None))
 
 
 # --------------------------------------------------------------------------- state space
@@ -836,7 +932,9 @@ def state_space_covariance(
     ParameterError
         ``system`` is not a StateSpaceSystem.
     DataError
-        Data that do not fit the model, or no more samples than identifiable parameters.
+        Data that do not fit the model, ``x0`` of neither shape ``(order,)`` nor
+        ``(N, order)``, no more samples than identifiable parameters, an input that
+        excites nothing (rank 0), or values beyond float64 (rescale the data).
 
     Examples
     --------
@@ -850,11 +948,26 @@ def state_space_covariance(
     ((9, 9), 8, array([0.01, 0.01]))
     """
     system = _check_state_space(system)
+    if y is None:
+        raise DataError("y: the outputs are required, got None")
     io = as_io(u, y, sequences=sequences, n_inputs=system.n_inputs, n_outputs=system.n_outputs)
-    N, n = io.u.shape[0], system.order
-    if x0 is not None:
-        x0 = np.broadcast_to(as_float_array(x0, "x0", ndim=(1, 2)), (N, n)).copy()
-    return _state_space_covariance3(system, io.u, io.y, x0)
+    x0s = None if x0 is None else _initial_states(x0, io.u.shape[0], system.order)
+    sc = _state_space_covariance3(system, io.u, io.y, x0s)
+    if sc.rank == 0:
+        raise DataError("u: the input does not excite the model; no entry is determined")
+    return sc
+
+
+def _initial_states(x0: Any, N: int, n: int) -> np.ndarray:
+    """``x0`` as ``(N, n)``: exactly ``(n,)`` (shared by the sequences) or ``(N, n)``,
+    never broadcast from another shape (a wrong length is a mistake, not a shorthand)."""
+    arr = as_float_array(x0, "x0", ndim=(1, 2))
+    if arr.shape not in ((n,), (N, n)):
+        raise DataError(
+            f"x0: must have shape ({n},) or ({N}, {n}) for a model of order {n} and {N} "
+            f"sequence(s), got {arr.shape}"
+        )
+    return np.broadcast_to(arr, (N, n)).copy()
 
 
 def _state_space_covariance3(
@@ -870,7 +983,10 @@ def _state_space_covariance3(
     dof = N * T * p - k
     if dof <= 0:
         raise DataError(f"y: {N * T * p} output samples do not exceed the {k} parameters")
-    sigma2 = _output_sse(system, u3, y3, x0s) / (N * T) * (N * T * p) / dof
+    with np.errstate(over="ignore", invalid="ignore"):  # overflow is reported below
+        sigma2 = _output_sse(system, u3, y3, x0s) / (N * T) * (N * T * p) / dof
+    if not np.all(np.isfinite(sigma2)):
+        raise DataError(_OVERFLOW.format(what="the sum of squared residuals"))
     w = 1.0 / np.sqrt(np.maximum(sigma2, np.finfo(float).tiny))
     weighted = StateSpaceSystem(system.A, system.B, w[:, None] * system.C, w[:, None] * system.D)
     yw = _LazyRecord((y3,), 1.0 / w)
@@ -898,7 +1014,7 @@ def _state_space_layout(system: Any, covariance: Any) -> np.ndarray:
             f"covariance: shape {cov.shape} does not fit a state-space model of order {n} with "
             f"{m} inputs and {p} outputs (expected ({size}, {size}))"
         )
-    return cov
+    return _require_covariance(cov)
 
 
 def _ss_response_gradient(system: Any, w: np.ndarray) -> np.ndarray:
@@ -928,7 +1044,7 @@ def _ss_output_std(system: Any, cov: np.ndarray, u: Any, sequences: bool) -> np.
     var = np.empty(io.u.shape[:2] + (system.n_outputs,))
     for i, t0, J, yhat in _jacobian_blocks(system, io.u, None, (1, 1, 1, 1, 0)):
         var[i, t0 : t0 + yhat.shape[0]] = np.einsum("rk,kl,rl->r", J, cov, J).reshape(yhat.shape)
-    sd = np.sqrt(np.clip(var, 0.0, None))
+    sd = _finite_std(var)
     return sd.reshape(np.shape(u)) if system.is_siso else io.to_user(sd)
 
 
