@@ -23,6 +23,9 @@ from learnlds.errors import (
     UnstableSystemWarning,
     UnsupportedShapeError,
 )
+from learnlds.risk import loss
+from learnlds.statespace import StateSpaceSystem, estimate_initial_state
+from learnlds.train import sequence_batches, tile_windows, window_batches
 
 RNG = np.random.default_rng(0)
 U = RNG.normal(size=400)
@@ -208,8 +211,24 @@ def test_write_failure_from_a_file_size_limit_keeps_the_previous_file(tmp_path):
         lambda: bl.ho_kalman(U, None, 2),
         lambda: bl.fir_markov(U, None, 10),
         lambda: gauss_newton(U, None, order=2),
+        lambda: sequence_batches(U[None], None, 1),
+        lambda: window_batches(U, None, 50),
+        lambda: tile_windows(U, None, 50, 10),
+        lambda: estimate_initial_state(StateSpaceSystem.from_canonical(TRUTH), U, None),
+        lambda: loss(TRUTH, U, None),
     ],
-    ids=["n4sid", "oe", "ho_kalman", "fir_markov", "gauss_newton"],
+    ids=[
+        "n4sid",
+        "oe",
+        "ho_kalman",
+        "fir_markov",
+        "gauss_newton",
+        "sequence_batches",
+        "window_batches",
+        "tile_windows",
+        "estimate_initial_state",
+        "loss",
+    ],
 )
 def test_outputs_of_none_are_refused_by_name(call):
     """``y=None`` went through the front door and failed as ``'NoneType' object has no

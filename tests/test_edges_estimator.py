@@ -137,6 +137,8 @@ def test_cli_fit_resume_errors_or_honours_the_checkpoint(tmp_path):
         [*common, *ck, "--structure", "state-space", "--out", str(tmp_path / "d.json")], tmp_path
     )
     assert refused.returncode != 0 and "checkpoint" in refused.stderr
+    alone = _cli([*common, "--resume", "--out", str(tmp_path / "e.json")], tmp_path)
+    assert alone.returncode == 2 and "--resume: needs --checkpoint FILE" in alone.stderr
 
 
 # --------------------------------------------------------------------------- R2, S12: data

@@ -45,3 +45,19 @@ def test_a_pathlike_still_reads(tmp_path):
     header, data = read_table(path)
     assert header == ["u", "y"] and data.shape == (3, 2)
     assert read_table(str(path))[1].shape == (3, 2)
+
+
+@pytest.mark.parametrize("kind", ["canonical", "state-space"])
+def test_save_refuses_a_bad_path_and_metadata_json_cannot_hold(kind, tmp_path):
+    from learnlds import CanonicalSystem
+    from learnlds.statespace import StateSpaceSystem
+
+    model = CanonicalSystem([-0.5], [1.0])
+    if kind == "state-space":
+        model = StateSpaceSystem.from_canonical(model)
+    with pytest.raises(ParameterError, match="path: expected a file path"):
+        model.save(None)
+    with pytest.raises(ParameterError, match="metadata: must be JSON values"):
+        model.save(tmp_path / "m.json", info=object())
+    assert not (tmp_path / "m.json").exists()  # refused before anything was written
+    assert read_metadata(model.save(tmp_path / "m.json", note="ok"))["note"] == "ok"

@@ -160,6 +160,8 @@ def cmd_fit(args: argparse.Namespace) -> int:
     from .validate import _streamed_fits, holdout_fits, input_coverage
 
     out = check_output_path(args.out, "--out")
+    if args.resume and not args.checkpoint:
+        raise ParameterError("--resume: needs --checkpoint FILE, the training state to continue")
     if args.checkpoint:
         check_output_path(args.checkpoint, "--checkpoint")
     u, y, dt, input_names = _fit_data(args)

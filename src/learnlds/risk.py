@@ -142,7 +142,9 @@ def _model_data(model: Any, u: Any, y: Any, sequences: bool | None) -> IOArrays:
     if y is None:
         raise DataError("y: the outputs are required, got None")
     seq = _sequences_flag(u, model.is_siso, sequences)
-    return as_io(u, y, sequences=seq, n_inputs=model.n_inputs, n_outputs=model.n_outputs)
+    return as_io(
+        u, y, sequences=seq, n_inputs=model.n_inputs, n_outputs=model.n_outputs, require_y=True
+    )
 
 
 # --------------------------------------------------------------------------- MIMO

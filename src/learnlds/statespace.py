@@ -18,7 +18,6 @@ Starts, subspace identification and order selection are in :mod:`learnlds.subspa
 
 from __future__ import annotations
 
-import json
 import os
 import warnings
 from pathlib import Path
@@ -35,11 +34,11 @@ from ._boundary import (
     check_int,
     first_non_finite,
 )
-from ._files import atomic_write_text
+from ._files import as_path, atomic_write_text
 from ._ss_kernels import ss_jacobian_chunk, ss_simulate
 from .errors import DataError, ParameterError, UnstableSystemWarning, UnsupportedShapeError
 from .records import _block, _blockwise, _concatenate, _divide, _streaming_stats
-from .systems import CanonicalSystem, _import_control, _unstable_message
+from .systems import CanonicalSystem, _import_control, _model_json, _unstable_message
 
 FORMAT_NAME = "learnlds.StateSpaceSystem"
 FORMAT_VERSION = 1
@@ -440,10 +439,7 @@ class StateSpaceSystem:
         ...     load(p).order
         1
         """
-        payload = self.to_dict()
-        if metadata:
-            payload["metadata"] = metadata
-        return atomic_write_text(path, json.dumps(payload, indent=2))
+        return atomic_write_text(as_path(path), _model_json(self.to_dict(), metadata))
 
     @classmethod
     def from_dict(cls, data: Any) -> StateSpaceSystem:
@@ -1172,6 +1168,13 @@ def estimate_initial_state(
     array([3.])
     """
     system = _check_state_space(system)
-    io = as_io(u, y, sequences=sequences, n_inputs=system.n_inputs, n_outputs=system.n_outputs)
+    io = as_io(
+        u,
+        y,
+        sequences=sequences,
+        n_inputs=system.n_inputs,
+        n_outputs=system.n_outputs,
+        require_y=True,
+    )
     x0s = _initial_states(system, io.u, io.y)
     return x0s if io.sequences else x0s[0]

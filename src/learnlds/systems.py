@@ -55,7 +55,7 @@ from ._boundary import (
     check_random_state,
     renamed_parameters,
 )
-from ._files import atomic_write_text, read_json_object
+from ._files import as_path, atomic_write_text, read_json_object
 from .errors import (
     DataError,
     FileFormatError,
@@ -1238,12 +1238,22 @@ class CanonicalSystem:
         ...     load(p).a
         array([-0.5])
         """
-        path = Path(path)
-        payload = self.to_dict()
-        if metadata:
-            payload["metadata"] = metadata
-        atomic_write_text(path, json.dumps(payload, indent=2))
+        path = as_path(path)
+        atomic_write_text(path, _model_json(self.to_dict(), metadata))
         return path
+
+
+def _model_json(payload: dict[str, Any], metadata: dict[str, Any]) -> str:
+    """A model's JSON text with its keyword metadata; metadata JSON cannot hold is refused
+    before anything is written (``json`` raised a bare TypeError)."""
+    if metadata:
+        payload = {**payload, "metadata": metadata}
+    try:
+        return json.dumps(payload, indent=2)
+    except (TypeError, ValueError) as exc:
+        raise ParameterError(
+            f"metadata: must be JSON values (str, numbers, lists, dicts): {exc}"
+        ) from exc
 
 
 def load(path: str | Path) -> CanonicalSystem:
@@ -1273,7 +1283,7 @@ def load(path: str | Path) -> CanonicalSystem:
     ...     load(CanonicalSystem([0.1], [2.0]).save(os.path.join(tmp, "m.json"))).c
     array([2.])
     """
-    path = Path(path)
+    path = as_path(path)
     data = read_json_object(path)
     try:
         return CanonicalSystem.from_dict(data)

@@ -239,7 +239,7 @@ def sequence_batches(
     >>> ub.shape, bool(np.all(yb == 2 * ub))
     ((3, 10), True)
     """
-    io = as_io(u, y, sequences=sequences)
+    io = as_io(u, y, sequences=sequences, require_y=True)
     bs = check_int(batch_size, "batch_size", low=1, allow_none=True)
     u2, y2 = _risk_layout(io)
     N = io.n_sequences
@@ -297,7 +297,7 @@ def window_batches(u: Any, y: Any, window: int, batch_size: int = 1) -> BatchSou
     >>> ub.shape, bool(np.all(np.diff(ub, axis=1) == 1))
     ((4, 10), True)
     """
-    ua, ya = _siso_record(as_io(u, y), "window_batches")
+    ua, ya = _siso_record(as_io(u, y, require_y=True), "window_batches")
     w = _window(ua.size, window)
     bs = check_int(batch_size, "batch_size", low=1)
     starts = np.arange(0, ua.size - w + 1)
@@ -352,7 +352,7 @@ def tile_windows(u: Any, y: Any, window: int, burn_in: int | None) -> tuple[np.n
            [3., 4., 5., 6.],
            [6., 7., 8., 9.]])
     """
-    ua, ya = _siso_record(as_io(u, y), "tile_windows")
+    ua, ya = _siso_record(as_io(u, y, require_y=True), "tile_windows")
     w = _window(ua.size, window)
     step = w - resolve_burn_in(burn_in, w)
     vu = np.lib.stride_tricks.sliding_window_view(ua, w)[::step]
