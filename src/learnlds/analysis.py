@@ -16,6 +16,7 @@ True
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -74,7 +75,7 @@ def segment_profile(
     Raises
     ------
     ParameterError
-        ``f`` is not callable or ``num < 2``.
+        ``f`` is not callable or returns something other than a real number, or ``num < 2``.
     DataError
         End points that are not finite vectors of the same length.
 
@@ -91,8 +92,24 @@ def segment_profile(
         raise DataError(f"theta1: shape {th1.shape} differs from theta0's {th0.shape}")
     num = check_int(num, "num", low=2)
     t = np.linspace(0.0, 1.0, num)
-    vals = np.array([float(f((1.0 - ti) * th0 + ti * th1)) for ti in t])
+    vals = np.array([_real_value(f((1.0 - ti) * th0 + ti * th1), ti) for ti in t])
     return t, vals
+
+
+def _real_value(value: Any, where: float) -> float:
+    """``f``'s value as a float, or a ParameterError naming ``f`` (not ``float()``'s error)."""
+    if isinstance(value, numbers.Real):
+        return float(value)
+    if (
+        isinstance(value, np.ndarray | np.generic)
+        and value.size == 1
+        and value.dtype.kind in "fiub"
+    ):
+        return float(np.asarray(value).reshape(()))
+    shown = repr(value) if len(repr(value)) <= 40 else repr(value)[:37] + "..."
+    raise ParameterError(
+        f"f: must return a real number, got {type(value).__name__} {shown} at t={where:g}"
+    )
 
 
 def idealized_risk_and_grad(

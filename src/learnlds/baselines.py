@@ -20,7 +20,7 @@ or full ``T x p`` Hankel matrix is ever built for ``n4sid`` and ``ho_kalman``.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 import numpy as np
@@ -52,6 +52,13 @@ class IdentifiedSystem(CanonicalSystem):
     info : dict, optional
         Diagnostics.
 
+    Raises
+    ------
+    DataError
+        Coefficients that are not finite numbers or do not fit together.
+    ParameterError
+        ``method`` not a string, or ``info`` not a mapping.
+
     Attributes
     ----------
     method : str
@@ -74,7 +81,13 @@ class IdentifiedSystem(CanonicalSystem):
         self, a: Any, c: Any, d: Any = 0.0, *, method: str = "", info: dict | None = None
     ) -> None:
         super().__init__(a, c, d)
-        object.__setattr__(self, "method", str(method))
+        if not isinstance(method, str):
+            raise ParameterError(f"method: must be a string, got {type(method).__name__}")
+        if info is not None and not isinstance(info, Mapping):
+            raise ParameterError(
+                f"info: must be a dict of diagnostics or None, got {type(info).__name__}"
+            )
+        object.__setattr__(self, "method", method)
         object.__setattr__(self, "info", dict(info or {}))
 
     @classmethod

@@ -31,6 +31,7 @@ from matplotlib.patches import Polygon, Rectangle
 
 from ._boundary import as_float_array, check_float, check_int, renamed_parameters
 from ._files import check_output_path
+from .datasets.iodata import IOData
 from .errors import DataError, ParameterError, UnsupportedShapeError
 from .systems import CanonicalSystem
 from .uncertainty import frequency_response_std
@@ -257,6 +258,11 @@ def io_data(data: Any, ax: Axes | None = None, *, max_samples: int | None = None
     matplotlib.figure.Figure
         The figure drawn on.
 
+    Raises
+    ------
+    ParameterError
+        ``data`` is not an :class:`~learnlds.datasets.IOData`, or ``max_samples < 1``.
+
     Examples
     --------
     >>> from learnlds.datasets import IOData, synthetic_dryer
@@ -266,6 +272,11 @@ def io_data(data: Any, ax: Axes | None = None, *, max_samples: int | None = None
     >>> len(io_data(IOData.from_arrays(np.ones((20, 2)), np.ones((20, 3)))).axes)
     5
     """
+    if not isinstance(data, IOData):
+        raise ParameterError(
+            f"data: must be an IOData record, got {type(data).__name__}; wrap arrays with "
+            "IOData(u, y) or read a file with IOData.from_file(path)"
+        )
     count = check_int(max_samples, "max_samples", low=1, allow_none=True)
     T = len(data) if count is None else min(count, len(data))
     if not data.is_siso:

@@ -21,8 +21,8 @@ from typing import Any
 
 import numpy as np
 
-from ._boundary import LAZY_SIZE, IOArrays, as_io, check_bool, first_non_finite
-from .errors import DataError
+from ._boundary import LAZY_SIZE, IOArrays, as_float_array, as_io, check_bool, first_non_finite
+from .errors import DataError, ParameterError
 
 __all__ = [
     "STREAM_BLOCK",
@@ -277,6 +277,13 @@ class ScaledRecord(_LazyRecord):
     dtype : numpy.dtype
         float64.
 
+    Raises
+    ------
+    DataError
+        ``data`` is not canonical ``(N, T, k)`` numbers with samples.
+    ParameterError
+        ``offset`` or ``scale`` not ``k`` finite numbers, or a scale that is not positive.
+
     Examples
     --------
     >>> rec = ScaledRecord(np.arange(6.0).reshape(1, 6, 1), [1.0], [2.0])
@@ -285,8 +292,51 @@ class ScaledRecord(_LazyRecord):
     """
 
     def __init__(self, data: np.ndarray, offset: Any, scale: Any) -> None:
-        super().__init__((data,), scale, offset)
+        data = _canonical_record(data)
+        k = int(data.shape[2])
+        off, sc = _per_channel(offset, "offset", k), _per_channel(scale, "scale", k)
+        if np.any(sc <= 0):
+            raise ParameterError(f"scale: must be positive per channel, got {sc}")
+        super().__init__((data,), sc, off)
         self.data = data
+
+
+def _per_channel(value: Any, name: str, k: int) -> np.ndarray:
+    """``value`` as ``k`` finite floats (a scalar is used for every channel)."""
+    try:
+        arr = np.asarray(value, dtype=np.float64).reshape(-1)
+    except (TypeError, ValueError) as exc:
+        raise ParameterError(
+            f"{name}: must be {k} numbers (one per channel), got {value!r}"
+        ) from exc
+    if arr.size == 1:
+        arr = np.repeat(arr, k)
+    if arr.size != k or not np.all(np.isfinite(arr)):
+        raise ParameterError(f"{name}: must be {k} finite numbers (one per channel), got {value!r}")
+    return arr
+
+
+def _canonical_record(data: Any, name: str = "data") -> Any:
+    """``data`` if it is canonical ``(N, T, k)`` numbers with samples, else a DataError.
+
+    Only the shape and dtype are looked at (a memory map or store is not read); a list is
+    converted. Without this a ``(T, k)`` record fails deep inside with numpy's unpacking
+    or index error.
+    """
+    if not hasattr(data, "shape") or not hasattr(data, "dtype"):
+        data = as_float_array(data, name)
+    shape = tuple(int(s) for s in data.shape)
+    if len(shape) != 3:
+        hint = "; for one (T, k) record pass data[None]" if len(shape) == 2 else ""
+        raise DataError(
+            f"{name}: must be canonical (N, T, k) data (sequences, samples, channels), "
+            f"got shape {shape}{hint}"
+        )
+    if np.dtype(data.dtype).kind not in "fiub":
+        raise DataError(f"{name}: must be numeric, got dtype {np.dtype(data.dtype)}")
+    if 0 in shape:
+        raise DataError(f"{name}: has no samples or no channels (shape {shape})")
+    return data
 
 
 def streaming_moments(
@@ -314,7 +364,7 @@ def streaming_moments(
     Raises
     ------
     DataError
-        NaN or inf in the data.
+        Not canonical ``(N, T, k)`` numbers, no samples, or NaN or inf in the data.
 
     Examples
     --------
@@ -322,7 +372,8 @@ def streaming_moments(
     >>> off, np.round(sc, 6)
     (array([2.]), array([0.816497]))
     """
-    return _streaming_stats(data, demean, standardize)[:2]
+    opts = check_bool(demean, "demean"), check_bool(standardize, "standardize")
+    return _streaming_stats(_canonical_record(data), *opts)[:2]
 
 
 def _moments(

@@ -30,7 +30,15 @@ import numpy as np
 from scipy import signal
 
 from . import _kernels
-from ._boundary import IOArrays, as_io, check_choice, check_float, check_int, renamed_parameters
+from ._boundary import (
+    IOArrays,
+    as_float_array,
+    as_io,
+    check_choice,
+    check_float,
+    check_int,
+    renamed_parameters,
+)
 from ._boundary import resolve_burn_in as resolve_burn_in
 from .errors import DataError, ParameterError, UnstableSystemWarning, UnsupportedShapeError
 from .systems import CanonicalSystem, _sequences_flag, markov_horizon
@@ -148,6 +156,36 @@ def _model_data(model: Any, u: Any, y: Any, sequences: bool | None) -> IOArrays:
 
 
 # --------------------------------------------------------------------------- MIMO
+def _lagged(sig: np.ndarray, lags: np.ndarray) -> np.ndarray:
+    """:func:`lagged` on canonical arrays, unchecked (the solvers' inner loops)."""
+    N, T, k = sig.shape
+    L = int(lags.max())
+    pad = np.concatenate((np.zeros((N, L, k)), sig), axis=1)
+    return np.stack([pad[:, L - lag : L - lag + T] for lag in lags], axis=2)
+
+
+def _mimo_parts(
+    a: np.ndarray, c3: np.ndarray, d3: np.ndarray, u: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`mimo_parts` on arrays of matching shapes, unchecked (the solvers' inner loops)."""
+    n = a.shape[0]
+    s = signal.lfilter([1.0], np.concatenate(([1.0], a)), u, axis=1)
+    S = _lagged(s, np.arange(n, 0, -1))
+    z = np.einsum("ntji,joi->nto", S, c3)
+    return S, z, z + np.einsum("nti,oi->nto", u, d3)
+
+
+def _canonical3(value: Any, name: str) -> np.ndarray:
+    """Finite ``(N, T, k)`` floats with samples, or a DataError naming ``name``."""
+    arr = as_float_array(value, name)
+    if arr.ndim != 3 or 0 in arr.shape:
+        raise DataError(
+            f"{name}: must be canonical (N, T, k) data with samples (sequences, time, "
+            f"channels), got shape {arr.shape}"
+        )
+    return arr
+
+
 def lagged(sig: np.ndarray, lags: np.ndarray) -> np.ndarray:
     """Stack lagged copies: ``out[:, t, j, :] = sig[:, t - lags[j], :]``, zeros before ``t = 0``.
 
@@ -156,12 +194,19 @@ def lagged(sig: np.ndarray, lags: np.ndarray) -> np.ndarray:
     sig : numpy.ndarray, shape (N, T, k)
         Canonical signals.
     lags : numpy.ndarray of int
-        Non-negative lags.
+        Non-negative lags (at least one).
 
     Returns
     -------
     numpy.ndarray, shape (N, T, len(lags), k)
         The lagged signals.
+
+    Raises
+    ------
+    DataError
+        ``sig`` not canonical ``(N, T, k)`` finite numbers.
+    ParameterError
+        ``lags`` empty, not integers, or negative.
 
     Examples
     --------
@@ -170,10 +215,11 @@ def lagged(sig: np.ndarray, lags: np.ndarray) -> np.ndarray:
            [2., 1.],
            [3., 2.]])
     """
-    N, T, k = sig.shape
-    L = int(lags.max())
-    pad = np.concatenate((np.zeros((N, L, k)), sig), axis=1)
-    return np.stack([pad[:, L - lag : L - lag + T] for lag in lags], axis=2)
+    arr = _canonical3(sig, "sig")
+    lag = np.asarray(lags)
+    if lag.ndim != 1 or lag.size == 0 or lag.dtype.kind not in "iu" or np.any(lag < 0):
+        raise ParameterError(f"lags: must be a 1-D array of non-negative integers, got {lags!r}")
+    return _lagged(arr, lag)
 
 
 def mimo_parts(
@@ -204,6 +250,13 @@ def mimo_parts(
     yhat : numpy.ndarray, shape (N, T, p)
         The prediction.
 
+    Raises
+    ------
+    DataError
+        Non-finite or non-numeric values; ``u`` not canonical ``(N, T, m)``.
+    ParameterError
+        ``a``, ``c3``, ``d3`` and ``u`` of shapes that do not fit together.
+
     Examples
     --------
     >>> S, z, yhat = mimo_parts(np.array([-0.5]), np.ones((1, 1, 1)), np.zeros((1, 1)),
@@ -211,11 +264,17 @@ def mimo_parts(
     >>> yhat[0, :, 0]
     array([0. , 1. , 0.5])
     """
-    n = a.shape[0]
-    s = signal.lfilter([1.0], np.concatenate(([1.0], a)), u, axis=1)
-    S = lagged(s, np.arange(n, 0, -1))
-    z = np.einsum("ntji,joi->nto", S, c3)
-    return S, z, z + np.einsum("nti,oi->nto", u, d3)
+    a1 = as_float_array(a, "a", ndim=(1,))
+    c = as_float_array(c3, "c3", ndim=(3,))
+    d = as_float_array(d3, "d3", ndim=(2,))
+    u3 = _canonical3(u, "u")
+    n, m = a1.shape[0], u3.shape[2]
+    if n == 0 or c.shape[0] != n or c.shape[2] != m or d.shape != c.shape[1:]:
+        raise ParameterError(
+            f"a, c3, d3, u: shapes must be (order,), (order, p, m), (p, m) and (N, T, m); got "
+            f"{a1.shape}, {c.shape}, {d.shape} and {u3.shape}"
+        )
+    return _mimo_parts(a1, c, d, u3)
 
 
 def _mimo_loss_and_grad(
@@ -224,14 +283,14 @@ def _mimo_loss_and_grad(
     """Loss ``mean_{n, t > T1} ||yhat_t - y_t||^2`` and its gradient for a MIMO model."""
     N, T, _ = u3.shape
     a, n = model.a, model.order
-    S, z, yhat = mimo_parts(a, model.c, model.d, u3)
+    S, z, yhat = _mimo_parts(a, model.c, model.d, u3)
     r = (yhat - y3)[:, b:]
     count = N * (T - b)
     value = float(np.sum(r * r) / count)
     if not want_grad:
         return value, None
     w = signal.lfilter([1.0], np.concatenate(([1.0], a)), z, axis=1)
-    W = lagged(w, np.arange(1, n + 1))[:, b:]  # W[:, t, k, o] = w_o at t - k - 1
+    W = _lagged(w, np.arange(1, n + 1))[:, b:]  # W[:, t, k, o] = w_o at t - k - 1
     scale = 2.0 / count
     ga = -scale * np.einsum("ntko,nto->k", W, r)
     gc = scale * np.einsum("ntji,nto->joi", S[:, b:], r)

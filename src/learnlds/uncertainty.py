@@ -51,7 +51,7 @@ from ._boundary import (
 )
 from .errors import DataError, ParameterError
 from .records import ScaledRecord, _LazyRecord
-from .risk import lagged, mimo_parts
+from .risk import _lagged, _mimo_parts
 from .statespace import (
     StateSpaceSystem,
     _check_state_space,
@@ -414,9 +414,9 @@ def _sensitivities(
     """
     a, c3, d3 = _as3(system)
     n = a.shape[0]
-    S, z, yhat = mimo_parts(a, c3, d3, u3)
+    S, z, yhat = _mimo_parts(a, c3, d3, u3)
     w = signal.lfilter([1.0], np.concatenate(([1.0], a)), z, axis=1)
-    W = lagged(w, np.arange(1, n + 1))  # (N, T, n, p)
+    W = _lagged(w, np.arange(1, n + 1))  # (N, T, n, p)
     feats = [S.reshape(S.shape[0], S.shape[1], -1)] + ([u3] if learn_d else [])
     return -W, np.concatenate(feats, axis=2), yhat
 
