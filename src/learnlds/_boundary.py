@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import functools
 import numbers
+import os
 import warnings
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -39,6 +40,7 @@ __all__ = [
     "check_choice",
     "check_float",
     "check_int",
+    "check_memory",
     "check_random_state",
     "channel_mismatch",
     "first_non_finite",
@@ -532,6 +534,72 @@ def check_choice(value: Any, name: str, choices: Iterable[Any]) -> Any:
             return value
     listed = ", ".join(repr(c) for c in options)
     raise ParameterError(f"{name}: must be one of {listed}; got {value!r}")
+
+
+def _memory_limit() -> int | None:
+    """Bytes this process may allocate at most: physical memory, or the address-space
+    limit when lower (``None`` where neither can be read)."""
+    limits = []
+    try:
+        limits.append(os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
+    except (AttributeError, OSError, ValueError):  # pragma: no cover - not POSIX
+        pass
+    try:
+        import resource
+
+        soft = resource.getrlimit(resource.RLIMIT_AS)[0]
+        if soft != resource.RLIM_INFINITY and soft > 0:
+            limits.append(int(soft))
+    except (ImportError, OSError, ValueError):  # pragma: no cover - not POSIX
+        pass
+    return min(limits) if limits else None
+
+
+def _bytes_text(nbytes: float) -> str:
+    """``nbytes`` in a readable binary unit (``'7.3 TiB'``)."""
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if nbytes < 1024 or unit == "TiB":
+            return f"{nbytes:.3g} {unit}" if unit != "B" else f"{int(nbytes)} B"
+        nbytes /= 1024
+    return ""  # pragma: no cover - unreachable
+
+
+def check_memory(nbytes: float, name: str, what: str, advice: str | None = None) -> None:
+    """Refuse up front a size whose arrays this machine cannot hold.
+
+    Without it numpy raises a ``MemoryError`` deep inside (or the process is killed)
+    after the work before it was done; this names the argument that asked for it.
+
+    Parameters
+    ----------
+    nbytes : float
+        The estimated allocation, in bytes.
+    name : str
+        The argument that sets the size (``'order'``, ``'delay'``), for the message.
+    what : str
+        What needs the memory, for the message.
+    advice : str, optional
+        What to do instead (default: use a smaller ``name``).
+
+    Raises
+    ------
+    ParameterError
+        ``nbytes`` exceeds the physical memory (or the address-space limit).
+
+    Examples
+    --------
+    >>> check_memory(8 * 100**2, "order", "a 100 x 100 matrix")
+    >>> check_memory(8e18, "delay", "the state matrix")
+    Traceback (most recent call last):
+    ...
+    learnlds.errors.ParameterError: delay: the state matrix needs about 7.28e+06 TiB, ...
+    """
+    limit = _memory_limit()
+    if limit is not None and nbytes > limit:
+        raise ParameterError(
+            f"{name}: {what} needs about {_bytes_text(nbytes)}, more than the "
+            f"{_bytes_text(limit)} of memory this machine has; {advice or f'use a smaller {name}'}"
+        )
 
 
 def check_random_state(random_state: Any) -> np.random.Generator:

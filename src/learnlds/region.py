@@ -59,6 +59,7 @@ from ._boundary import (
     as_float_array,
     check_float,
     check_int,
+    check_memory,
     check_random_state,
     renamed_parameters,
 )
@@ -205,10 +206,20 @@ class PacmanRegion:
             raise DataError(f"direction: must be non-zero, got {d.tolist()}")
         return d
 
+    def _require_memory(self, n: int, name: str = "a") -> None:
+        """Refuse an order whose projection tables (QP rows on ``~6n`` angles, ``n`` columns,
+        with their complex temporaries) and dense QP this machine cannot hold."""
+        angles, rows = max(16, 6 * n) + 2, len(self._qp_rows)
+        size = f"the region's projection for {n} coefficients"
+        advice = "use fewer coefficients" if name == "a" else f"use a smaller {name}"
+        advice += " (or region=None: plain SGD)" if name == "order" else ""
+        check_memory(float(angles) * n * (16 + 24 * rows) + 32.0 * n * n, name, size, advice)
+
     def _tables(self, n: int) -> dict[str, Any]:
         """Per-order constants: ``alpha^{-k}``, grid size, QP base grid rows (cached)."""
         t = self._cache.get(n)
         if t is None:
+            self._require_memory(n)
             k = np.arange(1, n + 1, dtype=float)
             M = max(64, 1 << int(np.ceil(np.log2(32 * (n + 1)))))  # full-circle FFT size
             t = {

@@ -32,6 +32,7 @@ from ._boundary import (
     as_io,
     check_float,
     check_int,
+    check_memory,
     first_non_finite,
 )
 from ._files import as_path, atomic_write_text
@@ -148,14 +149,13 @@ class StateSpaceSystem:
     def _inputs(self, u: Any) -> tuple[np.ndarray, bool, bool]:
         """Canonical ``(N, T, m)`` inputs, plus (was one record, squeeze the output)."""
         m = self.n_inputs
-        if np.size(u) == 0:
+        arr = as_float_array(u, "u", ndim=(1, 2, 3))  # ragged lists: a DataError, not numpy's
+        if arr.size == 0:
             raise DataError("u: the input sequence is empty")
-        if self.is_siso and np.ndim(u) in (1, 2):
-            arr = as_float_array(u, "u", ndim=(1, 2))
+        if self.is_siso and arr.ndim in (1, 2):
             if arr.ndim == 2 and arr.shape[1] == 1:  # (T, 1): one record, as CanonicalSystem
                 return arr.reshape(1, -1, 1), True, False
             return arr.reshape(-1, arr.shape[-1], 1), arr.ndim == 1, True
-        arr = as_float_array(u, "u", ndim=(1, 2, 3))
         if arr.ndim == 1:
             if m != 1:
                 raise DataError(f"u: must have shape (T, {m}) for {m} inputs, got {arr.shape}")
@@ -600,7 +600,8 @@ def with_input_delay(system: StateSpaceSystem, delay: Any) -> StateSpaceSystem:
     Raises
     ------
     ParameterError
-        Bad delays (see :func:`input_delays`).
+        Bad delays (see :func:`input_delays`), or delays whose states this machine's
+        memory cannot hold.
 
     Examples
     --------
@@ -613,6 +614,8 @@ def with_input_delay(system: StateSpaceSystem, delay: Any) -> StateSpaceSystem:
     if not d.any():
         return system
     n, m, p, total = system.order, system.n_inputs, system.n_outputs, int(d.sum())
+    size = f"the delayed model's {n + total} x {n + total} state matrix ({total} delay states)"
+    check_memory(8.0 * (n + total) ** 2, "delay", size)
     A = np.zeros((n + total, n + total))
     B = np.zeros((n + total, m))
     C = np.zeros((p, n + total))

@@ -77,7 +77,7 @@ from .records import (
     streaming_io,
     streaming_moments,
 )
-from .risk import lagged, loss, loss_and_grad, mimo_parts
+from .risk import _lagged, _mimo_parts, loss, loss_and_grad
 from .systems import CanonicalSystem
 
 if TYPE_CHECKING:
@@ -611,7 +611,10 @@ def _sgd_config(
     """Check every argument of :func:`projected_sgd` once, naming it in the error."""
     for name, value in (("source", source), ("objective", objective)):
         if not callable(value):
-            raise ParameterError(f"{name}: must be callable, got {value!r}; see sequence_batches")
+            raise ParameterError(
+                f"{name}: must be callable, got a {type(value).__name__}"
+                + ("; wrap data with sequence_batches(u, y)" if name == "source" else "")
+            )
     if callback is not None and not callable(callback):
         raise ParameterError(f"callback: must be callable or None, got {callback!r}")
     if not callable(lr):
@@ -697,8 +700,9 @@ def projected_sgd(
 
     Raises
     ------
-    TrainingDiverged
-        When the run diverged and ``on_divergence='raise'``.
+    ParameterError, DataError, TrainingDiverged
+        Bad arguments or batches (``(u, y)`` arrays); ``order`` not below the batches'
+        length; a diverged run with ``on_divergence='raise'``.
 
     Examples
     --------
@@ -739,10 +743,12 @@ def _sgd_start(
                 raise ParameterError("source: the checkpoint holds a source state; no set_state")
             source.set_state(meta["source_state"])  # type: ignore[attr-defined]
     origin = (gen.bit_generator.state, _source_state(source)) if cfg.checkpoint else (None, None)
-    first = source(gen)  # also tells how many inputs and outputs the data have
-    m, p = (first[0].shape[-1], first[1].shape[-1]) if np.ndim(first[0]) == 3 else (1, 1)
+    first = _batch_pair(source(gen), None)  # also tells how many inputs and outputs there are
+    shape_u, shape_y = np.shape(first[0]), np.shape(first[1])
+    m, p = (shape_u[-1], shape_y[-1]) if len(shape_u) == 3 and len(shape_y) == 3 else (1, 1)
     model = initial_model(init, order, m, p)
-    samples = int(np.prod(np.shape(first[0])[:2]))
+    _require_batch_length(model.order, shape_u, cfg.region)
+    samples = int(np.prod(shape_u[:2]))
     _refuse_expensive(
         "projected_sgd", model.order, samples, cfg.steps, (m, p, cfg.learn_d), cfg.force
     )
@@ -759,6 +765,41 @@ def _sgd_start(
     elif cfg.snapshot_every:
         run.snapshots.append((0, model))
     return run, first, gen
+
+
+def _batch_pair(batch: Any, k: int | None) -> tuple[Any, Any]:
+    """The ``(u, y)`` pair a batch source returned at step ``k`` (``None``: its first call),
+    or a ParameterError naming the source (not numpy's unpacking error in the loop)."""
+    if isinstance(batch, tuple | list) and len(batch) == 2:
+        try:
+            ranks = [len(np.shape(v)) for v in batch]
+        except ValueError:  # ragged lists
+            ranks = [0]
+        if min(ranks) >= 1:
+            return batch[0], batch[1]
+    got = type(batch).__name__
+    if isinstance(batch, tuple | list):
+        got += f" of {len(batch)} item(s): {', '.join(type(v).__name__ for v in batch[:3])}"
+    raise ParameterError(
+        f"source: must return a (u, y) pair of arrays when called with a numpy Generator, "
+        f"got a {got} {'on its first call' if k is None else f'at step {k}'}; see "
+        "sequence_batches"
+    )
+
+
+def _require_batch_length(order: int, shape_u: tuple[int, ...], region: Any) -> None:
+    """Refuse up front an order the source's sequences or the region's memory cannot hold:
+    coefficients beyond a sequence's length never reach its loss (as :func:`gauss_newton`
+    refuses more parameters than samples)."""
+    one_record = len(shape_u) == 1 or (len(shape_u) == 2 and shape_u[1] == 1)  # (T,), (T, 1)
+    length = shape_u[0] if one_record else shape_u[1]
+    if order >= length:
+        raise DataError(
+            f"order: {order} is larger than the data supports: the source's sequences have "
+            f"{length} samples, so at most {length - 1} coefficients affect the loss"
+        )
+    if region is not None:
+        region._require_memory(order, "order")
 
 
 def _sgd_fingerprint(
@@ -876,7 +917,7 @@ def _sgd_steps(
         run.k = k
         if cfg.checkpoint is not None:
             _sgd_mark(run, cfg, k, gen, source)
-        ub, yb = first if k == run.k0 else source(gen)
+        ub, yb = first if k == run.k0 else _batch_pair(source(gen), k)
         current = CanonicalSystem(run.a, run.c, run.d)
         if k == cfg.steps and cfg.objective is loss_and_grad:  # final evaluation only
             value, grad = loss(current, ub, yb, cfg.burn_in), None
@@ -1506,7 +1547,7 @@ class LeastSquaresProblem(ParamLayout):
         >>> prob.predict_parts(np.zeros(1), np.ones((1, 1, 1)), np.zeros((1, 1)))[2].ravel()
         array([0., 1., 1.])
         """
-        return mimo_parts(a, c3, d3, self.u)
+        return _mimo_parts(a, c3, d3, self.u)
 
     def sse(self, a: np.ndarray, c3: np.ndarray, d3: np.ndarray) -> float:
         """Sum of squared residuals after the burn-in.
@@ -1706,9 +1747,9 @@ def dense_normal_equations(
     n, m, p, b = problem.order, problem.n_inputs, problem.n_outputs, problem.burn_in
     N, T = problem.N, problem.T
     u = np.asarray(problem.u, dtype=np.float64)
-    S, z, yhat = mimo_parts(a, c3, d3, u)
+    S, z, yhat = _mimo_parts(a, c3, d3, u)
     w = signal.lfilter([1.0], np.concatenate(([1.0], a)), z, axis=1)
-    W = lagged(w, np.arange(1, n + 1))[:, b:]  # W[:, t, k, o] = w_o at t - k - 1
+    W = _lagged(w, np.arange(1, n + 1))[:, b:]  # W[:, t, k, o] = w_o at t - k - 1
     r = (yhat - problem.y)[:, b:]  # (N, T-b, p)
     feats = [S[:, b:].reshape(N, T - b, n * m)]
     if problem.learn_d:
