@@ -13,7 +13,21 @@ import warnings
 import numpy as np
 import pytest
 
-from learnlds import CanonicalSystem, LDSRegressor, gauss_newton, holdout, load
+from learnlds import (
+    CanonicalSystem,
+    LDSRegressor,
+    delay,
+    gauss_newton,
+    holdout,
+    load,
+    plots,
+    projected_sgd,
+    records,
+    risk,
+    segment_profile,
+    statespace,
+    subspace,
+)
 from learnlds import baselines as bl
 from learnlds.datasets import IOData
 from learnlds.errors import (
@@ -248,3 +262,217 @@ def test_baselines_on_data_whose_squares_overflow(method):
     with pytest.raises(DataError, match="rescale"):
         call(1e300)
     call(1e150)
+
+
+# --------------------------------------------------------------------------- audit leaks
+def _npz(tmp_path, **arrays):
+    path = tmp_path / "record.npz"
+    np.savez(path, **arrays)
+    return path
+
+
+SS1 = StateSpaceSystem.from_canonical(TRUTH)
+SHORT = 40  # samples: too few to test even a one-sample input delay (about 56 needed)
+
+#: (what, the bad call, error, match, the valid call next to it). Each bad call leaked
+#: a raw numpy/Python error (or answered silently) before it was fixed.
+LEAKS = [
+    (
+        "state-space simulate of a ragged list",
+        lambda: SS1.simulate([[1.0, 2.0], [3.0]] * 50),
+        DataError,
+        r"^u: cannot be read as an array",
+        lambda: SS1.simulate(U[:50].tolist()),
+    ),
+    (
+        "streaming_moments of a (T, k) record",
+        lambda: records.streaming_moments(np.ones((10, 1))),
+        DataError,
+        r"^data: must be canonical \(N, T, k\).*got shape \(10, 1\); .* data\[None\]",
+        lambda: records.streaming_moments(np.ones((1, 10, 1))),
+    ),
+    (
+        "ScaledRecord of a (T, k) record",
+        lambda: records.ScaledRecord(np.ones((10, 1)), 0.0, 1.0),
+        DataError,
+        r"^data: must be canonical \(N, T, k\)",
+        lambda: records.ScaledRecord(np.ones((1, 10, 1)), 0, 1),
+    ),
+    (
+        "ScaledRecord with a zero scale",
+        lambda: records.ScaledRecord(np.ones((1, 10, 1)), 0, 0),
+        ParameterError,
+        r"^scale: must be positive",
+        lambda: records.ScaledRecord(np.ones((1, 10, 2)), 0, [1, 2]),
+    ),
+    (
+        "risk.lagged with a negative lag",
+        lambda: risk.lagged(np.ones((1, 10, 1)), np.array([-1])),
+        ParameterError,
+        r"^lags: must be a 1-D array of non-negative integers",
+        lambda: risk.lagged(np.ones((1, 10, 1)), np.array([0, 20])),
+    ),
+    (
+        "risk.lagged of a (T, k) signal",
+        lambda: risk.lagged(np.ones((10, 1)), np.array([1])),
+        DataError,
+        r"^sig: must be canonical \(N, T, k\)",
+        lambda: risk.lagged(np.ones((2, 10, 3)), [1]),
+    ),
+    (
+        "risk.mimo_parts with shapes that do not fit",
+        lambda: risk.mimo_parts(
+            np.ones(2), np.ones((2, 2, 2)), np.ones((2, 2)), np.ones((1, 10, 3))
+        ),
+        ParameterError,
+        r"^a, c3, d3, u: shapes must be .* \(1, 10, 3\)",
+        lambda: risk.mimo_parts(
+            np.ones(2), np.ones((2, 2, 3)), np.ones((2, 3)), np.ones((1, 10, 3))
+        ),
+    ),
+    (
+        "IdentifiedSystem(info='x')",
+        lambda: bl.IdentifiedSystem([0.1], [1.0], info="x"),
+        ParameterError,
+        r"^info: must be a dict of diagnostics or None, got str",
+        lambda: bl.IdentifiedSystem([0.1], [1.0], method="arx", info={"na": 1}),
+    ),
+    (
+        "a batch source that returns junk",
+        lambda: projected_sgd(lambda g: "junk", order=2, steps=5),
+        ParameterError,
+        r"^source: must return a \(u, y\) pair of arrays .* got a str on its first call",
+        lambda: projected_sgd(sequence_batches(U, Y), order=2, steps=2),
+    ),
+    (
+        "a batch source that returns three arrays",
+        lambda: projected_sgd(lambda g: (U, Y, Y), order=2, steps=5),
+        ParameterError,
+        r"^source: .* got a tuple of 3 item\(s\): ndarray",
+        lambda: projected_sgd(lambda g: (U, Y), order=2, steps=2),
+    ),
+    (
+        "segment_profile with an f that returns a string",
+        lambda: segment_profile(lambda th: "x", [0.0], [1.0], 5),
+        ParameterError,
+        r"^f: must return a real number, got str 'x' at t=0",
+        lambda: segment_profile(lambda th: np.float32(th[0]), [0], [1], 3),
+    ),
+    (
+        "plots.io_data of arrays",
+        lambda: plots.io_data((U, Y)),
+        ParameterError,
+        r"^data: must be an IOData record, got tuple",
+        lambda: plots.io_data(IOData(U, Y), max_samples=50),
+    ),
+    (
+        "projected_sgd at an order beyond the batches' length",
+        lambda: projected_sgd(sequence_batches(U, Y), order=10**6),
+        DataError,
+        r"^order: 1000000 is larger than the data supports: .* 400 samples, .* at most 399",
+        lambda: projected_sgd(sequence_batches(U[:50], Y[:50]), order=49, steps=1),  # fmt: skip
+    ),
+    (
+        "projected_sgd at an order whose region memory cannot hold",
+        lambda: projected_sgd(
+            lambda g: (np.zeros((1, 10**6)), np.zeros((1, 10**6))), order=30_000, steps=1
+        ),
+        ParameterError,
+        r"^order: the region's projection for 30000 coefficients needs about .* GiB, more "
+        r"than .* region=None",
+        lambda: projected_sgd(
+            lambda g: (np.zeros((1, 10**6)), np.zeros((1, 10**6))),
+            order=30_000,
+            steps=0,
+            region=None,
+        ),  # fmt: skip
+    ),
+    (
+        "gauss_newton at an order beyond the data (the same refusal)",
+        lambda: gauss_newton(U, Y, order=10**6),
+        DataError,
+        r"^order: 1000000 is larger than the data supports",
+        lambda: gauss_newton(U, Y, order=2),
+    ),
+    (
+        "with_input_delay of a million samples",
+        lambda: statespace.with_input_delay(SS1, 10**6),
+        ParameterError,
+        r"^delay: the delayed model's 1000002 x 1000002 state matrix .* needs about 7.28 TiB",
+        lambda: statespace.with_input_delay(SS1, 300),
+    ),
+    (
+        "a transposed (1, T) record",
+        lambda: IOData(U[None], Y[None]),
+        DataError,
+        r"^u: 400 channels but only 1 sample\(s\); time runs along axis 0, .* pass u\.T",
+        lambda: IOData(U[None].T, Y[None].T),
+    ),
+    (
+        "select_order on 5 samples",
+        lambda: subspace.select_order(U[None, :5, None], Y[None, :5, None], [1, 2], max_iter=5),
+        DataError,
+        r"^u3, y3: 5 samples per sequence are too short to choose an order: .* at least 13",
+        lambda: subspace.select_order(U[None, :60, None], Y[None, :60, None], [1, 2], max_iter=5),
+    ),
+    (
+        "random_state='seed' with method='gn'",
+        lambda: LDSRegressor(order=2, random_state="seed").fit(U, Y),
+        ParameterError,
+        r"^random_state: must be None, a non-negative integer seed or a numpy Generator",
+        lambda: LDSRegressor(order=2, random_state=np.random.RandomState(0)).fit(U, Y),
+    ),
+    (
+        "estimate_delay on a record too short to test a delay",
+        lambda: delay.estimate_delay(U[:SHORT], Y[:SHORT]),
+        DataError,
+        r"^u, y: 40 samples per sequence are too short to estimate an input delay",
+        lambda: delay.estimate_delay(U, Y),
+    ),
+]
+
+
+@pytest.mark.parametrize("what,bad,error,match,valid", LEAKS, ids=[c[0] for c in LEAKS])
+def test_audit_leaks_are_refused_by_name(what, bad, error, match, valid):
+    """Each once a raw ValueError/IndexError/AttributeError/MemoryError or a silent answer."""
+    with pytest.raises(error, match=match):
+        bad()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the valid calls' own warnings are not the point
+        valid()
+
+
+def test_open_npy_names_an_archives_arrays(tmp_path):
+    """An .npz archive failed as ``'NpzFile' object has no attribute 'ndim'``."""
+    from learnlds.datasets.readers import open_npy
+
+    with pytest.raises(FileFormatError, match=r"npz archive.* holds \['a'\], without .*'u'"):
+        open_npy(_npz(tmp_path, a=np.ones(5)))
+    with pytest.raises(FileFormatError, match="'u' and 'y' cannot be memory-mapped"):
+        open_npy(_npz(tmp_path, u=U, y=Y))
+    assert len(IOData.from_file(_npz(tmp_path, u=U, y=Y))) == len(U)  # read whole: fine
+    np.save(tmp_path / "log.npy", np.c_[U, Y])
+    assert open_npy(tmp_path / "log.npy")[0].shape == (len(U), 1)
+
+
+def test_reduce_is_the_module_and_callable():
+    """``import learnlds.reduce as m`` gave the function; the function call still works."""
+    import importlib
+
+    import learnlds
+    import learnlds.reduce as reduce_module
+    from learnlds import reduce
+    from learnlds.reduce import reduce as reduce_function
+
+    assert reduce_module is importlib.import_module("learnlds.reduce") is learnlds.reduce
+    big = CanonicalSystem.random_stable(4, 0.8, random_state=0)
+    assert reduce(big, 2) == reduce_function(big, 2) == learnlds.reduce(big, 2)
+    assert reduce_module.hankel_singular_values(big).shape == (4,)
+
+
+def test_estimated_delay_on_a_short_record_fits_without_one_and_says_so():
+    """``input_delay='auto'`` where no delay can be tested: a warning naming the length,
+    the fit without a delay (it was a silent untested 0)."""
+    with pytest.warns(UserWarning, match=r"input_delay='auto': u, y: 40 samples .* too short"):
+        est = LDSRegressor(order=2, input_delay="auto").fit(U[:SHORT], Y[:SHORT])
+    assert est.input_delay_.tolist() == [0] and est.get_params()["input_delay"] == "auto"

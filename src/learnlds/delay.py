@@ -29,7 +29,6 @@ array([4])
 
 from __future__ import annotations
 
-import warnings
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -106,14 +105,10 @@ def estimate_delay(
     Raises
     ------
     DataError
-        Bad data, ``y`` missing, a constant channel, or a record too short for the ARX
-        model (with the default ``max_delay``: under 20 samples per sequence).
-
-    Warns
-    -----
-    RuntimeWarning
-        With the default ``max_delay``, a record too short to test even a one-sample
-        delay (about 20 to 55 samples for SISO): the zeros returned are untested.
+        Bad data, ``y`` missing, a constant channel, a record too short for the ARX
+        model of ``max_delay``, or (default ``max_delay``) too short to test even a
+        one-sample delay: under about 56 samples per sequence for SISO. The message
+        then says "too short to estimate an input delay" and gives the length needed.
     ParameterError
         ``max_delay`` negative, ``alpha`` outside ``(0, 1)``.
 
@@ -148,13 +143,10 @@ def _estimate_delays(u3: np.ndarray, y3: np.ndarray, max_delay: Any, alpha: Any)
     N, T, m = u3.shape
     if max_delay is None:  # the default, shortened until the ARX model fits the data
         max_delay = default_max_delay(T)
-        if max_delay == 0:  # under 20 samples: no delay can be tested at all
-            raise DataError(_too_short(N, T, m, y3.shape[2]))
         while max_delay > 0 and not _enough_rows(N, T, m, y3.shape[2], max_delay + _TAIL_LAGS):
             max_delay -= 1
-        if max_delay == 0:  # nothing was tested: the 0 returned is a default, not an estimate
-            message = _too_short(N, T, m, y3.shape[2]) + "; returning 0, untested"
-            warnings.warn(message, RuntimeWarning, stacklevel=3)
+        if max_delay == 0:  # not even a one-sample delay can be tested: a 0 would be a guess
+            raise RecordTooShortError(_too_short(N, T, m, y3.shape[2]))
     max_delay = check_int(max_delay, "max_delay", low=0)
     alpha = check_float(alpha, "alpha", low=0.0, high=1.0, low_open=True, high_open=True)
     if max_delay == 0:
@@ -178,6 +170,11 @@ def _estimate_delays(u3: np.ndarray, y3: np.ndarray, max_delay: Any, alpha: Any)
         else:  # no response at all within max_delay: nothing to time, act at once
             delays[i] = 0
     return delays
+
+
+class RecordTooShortError(DataError):
+    """A record too short to test even a one-sample delay (``input_delay='auto'`` then
+    fits without one, saying so)."""
 
 
 def _too_short(N: int, T: int, m: int, p: int) -> str:

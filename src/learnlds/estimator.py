@@ -31,9 +31,10 @@ from ._boundary import (
     check_choice,
     check_float,
     check_int,
+    check_random_state,
     resolve_burn_in,
 )
-from .delay import estimate_delay
+from .delay import RecordTooShortError, estimate_delay
 from .errors import (
     ConvergenceError,
     ConvergenceWarning,
@@ -519,6 +520,8 @@ class LDSRegressor(RegressorMixin, BaseEstimator):
         check_int(self.checkpoint_every, "checkpoint_every", low=1, allow_none=True)
         check_bool(self.resume, "resume")
         check_bool(self.force, "force")
+        if not isinstance(self.random_state, np.random.RandomState):  # would draw from it
+            check_random_state(self.random_state)  # whatever the method: not only psgd's
         if self.resume and self.checkpoint is None:
             raise ParameterError("resume: needs checkpoint= (the file to resume from)")
         if not (isinstance(self.init, CanonicalSystem) or _is_name(self.init, "zero", "identity")):
@@ -681,7 +684,16 @@ class LDSRegressor(RegressorMixin, BaseEstimator):
         strictly proper plant), so a plant without dead time costs one fit."""
         if _streamed(u) or _streamed(y):
             raise ParameterError("input_delay: not supported for records streamed from disk")
-        found = estimate_delay(_sk_array(u, "u"), _sk_array(y, "y"), sequences=sequences)
+        try:
+            found = estimate_delay(_sk_array(u, "u"), _sk_array(y, "y"), sequences=sequences)
+        except RecordTooShortError as exc:  # no delay can be tested: fit without, and say so
+            warnings.warn(
+                f"input_delay='auto': {str(exc).split('; pass')[0]}; fitted without a delay "
+                "(input_delay_ is 0); give input_delay= the dead time if it is known",
+                UserWarning,
+                stacklevel=3,
+            )
+            found = np.zeros(1, dtype=int)
         found[found < 2] = 0  # one sample is any strictly proper plant's: no second fit for it
 
         def fitted(**params: Any) -> LDSRegressor:

@@ -1073,7 +1073,7 @@ def select_order(
     ParameterError
         No candidate orders, or a bad ``method``/``holdout``/``tolerance``/``n_se``.
     DataError
-        No order could be fitted (and scored).
+        Data too short to compare orders (minimum length named), or no order fitted.
 
     Examples
     --------
@@ -1092,9 +1092,26 @@ def select_order(
     if not orders:
         raise ParameterError("orders: give at least one candidate order")
     u3, y3 = _check_canonical(u3, y3, orders[0])  # shapes first, not a TypeError inside
+    _require_comparable(u3.shape, y3.shape[2], orders[0])
     if method == "bic":
         return _bic_choice(u3, y3, orders, {**fit_options, "holdout": holdout})[:2]
     return _holdout_choice(u3, y3, orders, holdout, (tolerance, n_se), fit_options)
+
+
+def _require_comparable(shape_u: tuple[int, ...], p: int, order: int) -> None:
+    """Refuse data too short to compare orders: even the smallest candidate's fitted
+    values (parameters and initial states) need three output values each, the estimator's
+    rule for the orders it tries (with fewer, a criterion of 5 samples chose order 1 from 4
+    fitted values and said nothing)."""
+    N, T, m = shape_u
+    fitted = _fitted_values(order, m, p, N)
+    if N * T * p <= 3 * fitted:
+        need = 3 * fitted // (N * p) + 1
+        raise DataError(
+            f"u3, y3: {T} samples per sequence are too short to choose an order: order "
+            f"{order} fits {fitted} values, and comparing orders needs over three output "
+            f"values per fitted value, so at least {need} samples per sequence"
+        )
 
 
 def _bic_choice(

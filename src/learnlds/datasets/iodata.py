@@ -168,7 +168,8 @@ class IOData:
     Raises
     ------
     DataError
-        ``u`` and ``y`` of different lengths, empty, NaN/inf or non-numeric.
+        ``u`` and ``y`` of different lengths, empty, NaN/inf or non-numeric, or with more
+        channels than samples (a transposed ``(channels, T)`` record).
     ParameterError
         A bad ``dt``, wrong number of names or units, or ``truth`` of the wrong type.
 
@@ -210,6 +211,13 @@ class IOData:
             raise DataError(
                 f"u, y: need at least one input and one output, got {u.shape}, {y.shape}"
             )
+        for name, arr in (("u", u), ("y", y)):
+            if arr.shape[1] > arr.shape[0]:  # (1, T): a transposed record, not T channels
+                raise DataError(
+                    f"{name}: {arr.shape[1]} channels but only {arr.shape[0]} sample(s); time "
+                    f"runs along axis 0, so a record is (T,) or (T, channels): pass "
+                    f"{name}.T if the samples lie along axis 1"
+                )
         if self.truth is not None and not isinstance(self.truth, CanonicalSystem):
             raise ParameterError(
                 f"truth: must be a CanonicalSystem or None, got {type(self.truth).__name__}"

@@ -553,12 +553,30 @@ def _mmap(p: Path) -> np.ndarray:
         arr = np.load(p, mmap_mode="r", allow_pickle=False)
     except Exception as exc:  # not an .npy file, pickled objects, truncated header
         raise FileFormatError(f"{p}: not a readable .npy array ({exc})") from exc
+    if isinstance(arr, np.lib.npyio.NpzFile):  # np.load opens an archive whatever mmap_mode says
+        _refuse_npz(p, arr)
     if arr.ndim not in (1, 2) or arr.dtype.kind not in "fiu":
         raise FileFormatError(
             f"{p}: expected a real (T,) or (T, channels) array, got {arr.dtype} "
             f"of shape {arr.shape}"
         )
     return arr
+
+
+def _refuse_npz(p: Path, npz: Any) -> None:
+    """An ``.npz`` archive given where an ``.npy`` array is mapped: say what it holds."""
+    with npz:
+        names = sorted(npz.files)
+    has_pair = any(a in names and b in names for a, b in _PAIRS)
+    held = (
+        "its arrays 'u' and 'y' cannot be memory-mapped"
+        if has_pair
+        else f"it holds {names or 'no arrays'}, without the arrays 'u' and 'y' a record needs"
+    )
+    raise FileFormatError(
+        f"{p}: an .npz archive, not an .npy array: {held}; read an archive with arrays "
+        "'u' and 'y' with IOData.from_file, or save u.npy beside y.npy to map them"
+    )
 
 
 def _columns(arr2: np.ndarray, idx: list[int]) -> np.ndarray:
@@ -651,7 +669,8 @@ def open_npy(
     FileNotFoundError
         No such file.
     FileFormatError
-        Not an ``.npy`` array, not real, a single channel without its partner file.
+        Not an ``.npy`` array (an ``.npz`` archive is named with the arrays it holds),
+        not real, a single channel without its partner file.
     DataError
         ``u.npy`` and ``y.npy`` of different lengths.
     ParameterError
