@@ -623,3 +623,81 @@ def test_fit_and_report_say_when_the_validation_is_an_extrapolation(tmp_path, ca
     assert main(["report", str(mimo), str(data), *cols, "--out", str(tmp_path / "rm")]) == 0
     page = (tmp_path / "rm" / "index.html").read_text(encoding="utf-8")
     assert 'id="extrapolation"' in page and "b has" in page
+
+
+def _two_input_model(tmp_path):
+    from learnlds.statespace import StateSpaceSystem
+
+    model = StateSpaceSystem([[0.6, 0.1], [0.0, 0.3]], [[1.0, 0.0], [0.5, 2.0]], np.eye(2))
+    path = tmp_path / "two.json"
+    model.save(path)
+    return model, path
+
+
+def test_predict_refuses_a_column_named_like_an_output_as_an_input(tmp_path, capsys):
+    """A 2-input model on a ``u,y`` file used ``y`` as its second input, with only a
+    note on stderr; now refused unless the columns are named with --input-col."""
+    model, path = _two_input_model(tmp_path)
+    data, _ = _model_and_data(tmp_path)  # header u,y
+    assert main(["predict", str(path), str(data)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    assert err.startswith("learnlds: error:") and "'y' looks like an output" in err
+    assert "--input-col" in err
+    assert main(["predict", str(path), str(data), "--input-col", "u,y"]) == 0  # asked for
+    out = np.loadtxt(capsys.readouterr().out.splitlines())
+    np.testing.assert_allclose(out, model.simulate(np.loadtxt(data, delimiter=",", skiprows=1)))
+
+
+def test_predict_and_simulate_ignore_nan_in_an_unused_output_column(tmp_path, capsys):
+    """Only the columns used are checked: NaN in the output of a file whose input drives
+    the model refused the whole file."""
+    from learnlds.systems import CanonicalSystem
+
+    data, model = _model_and_data(tmp_path)
+    table = np.loadtxt(data, delimiter=",", skiprows=1)
+    table[7, 1] = np.nan
+    np.savetxt(data, table, delimiter=",", header="u,y", comments="")
+    assert main(["predict", str(model), str(data)]) == 0
+    captured = capsys.readouterr()
+    expected = CanonicalSystem([-0.5], [1.0]).simulate(table[:, 0])
+    np.testing.assert_allclose(np.loadtxt(captured.out.splitlines()), expected, atol=1e-8)
+    assert "column 'y' contains NaN" in captured.err and "fit against" not in captured.err
+    out = tmp_path / "s.csv"
+    args = ["simulate", "--model", str(model), "--input-file", str(data), "--out", str(out)]
+    assert main(args) == 0 and out.exists()
+    table[3, 0] = np.nan  # in the input used: still refused
+    np.savetxt(data, table, delimiter=",", header="u,y", comments="")
+    capsys.readouterr()
+    assert main(["predict", str(model), str(data)]) == 2
+    assert "column 'u' contains NaN" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("command", ["simulate", "predict"])
+def test_unknown_output_suffixes_are_refused(tmp_path, capsys, command):
+    """``--out x.xyz`` was written as CSV under that name."""
+    data, model = _model_and_data(tmp_path)
+    head = ["simulate", "--length", "20"] if command == "simulate" else ["predict", str(model)]
+    tail = [] if command == "simulate" else [str(data)]
+    for name, message in (("x.xyz", "a .xyz file"), ("x", "'x' (no suffix)")):
+        assert main([*head, *tail, "--out", str(tmp_path / name)]) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert err == [f"learnlds: error: --out: cannot write {message}; use one of .csv, .npz"]
+        assert not (tmp_path / name).exists()
+    assert main([*head, *tail, "--out", str(tmp_path / "x.npz")]) == 0
+    assert "u" in np.load(tmp_path / "x.npz").files
+
+
+def test_report_into_an_existing_file_is_one_clear_line(tmp_path, capsys):
+    """It printed ``[Errno 20] Not a directory: '.d.csv.xxxx.tmp/figures'`` after the work."""
+    from learnlds.errors import ParameterError
+    from learnlds.model_report import write_model_report
+
+    data, model = _model_and_data(tmp_path)
+    before = data.read_bytes()
+    assert main(["report", str(model), str(data), "--out", str(data)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("learnlds: error: --out: ")
+    assert "is a file" in err[0] and ".tmp" not in err[0]
+    assert data.read_bytes() == before
+    with pytest.raises(ParameterError, match=r"^out_dir: .* is a file"):
+        write_model_report(data, data=None, model=None)

@@ -22,6 +22,7 @@ __all__ = [
     "as_path",
     "atomic_open",
     "atomic_write_text",
+    "check_output_folder",
     "check_output_path",
     "folder_mode",
     "read_json_object",
@@ -107,6 +108,46 @@ def check_output_path(path: str | os.PathLike[str], what: str = "output") -> Pat
         raise ParameterError(f"{what}: folder {parent} does not exist (for {p})")
     if not os.access(parent, os.W_OK):
         raise ParameterError(f"{what}: folder {parent} is not writable (for {p})")
+    return p
+
+
+def check_output_folder(path: str | os.PathLike[str], what: str = "out_dir") -> Path:
+    """Refuse, before any work, a folder to write into that is an existing file.
+
+    Without it a report built in a temporary folder fails only when moved into place,
+    with an ``OSError`` that names the temporary path.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The folder to be written (created with its parents when missing).
+    what : str, default 'out_dir'
+        The option's name, for the message.
+
+    Returns
+    -------
+    pathlib.Path
+        ``path`` as a ``Path``.
+
+    Raises
+    ------
+    ParameterError
+        ``path`` exists and is not a folder, or is a folder that is not writable.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> check_output_folder(tempfile.mkdtemp() + "/report").name
+    'report'
+    """
+    p = as_path(path, what)
+    if p.exists() and not p.is_dir():
+        raise ParameterError(
+            f"{what}: {p} is a file; a report is written into a folder (index.html and "
+            "figures/): give a folder name"
+        )
+    if p.is_dir() and not os.access(p, os.W_OK):
+        raise ParameterError(f"{what}: folder {p} is not writable")
     return p
 
 

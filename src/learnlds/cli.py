@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import io
 import os
+import re
 import sys
 import time
 import warnings
@@ -20,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from ._files import atomic_open, check_output_path
+from ._files import atomic_open, check_output_folder, check_output_path
 from .errors import DataError, LearnLDSError, ParameterError
 
 __all__ = ["build_parser", "main"]
@@ -78,10 +79,25 @@ def _load(path: str, input_col: str | None, output_col: str | None, dt: float | 
     return data
 
 
+_SERIES_SUFFIXES = (".csv", ".npz")
+
+
+def _series_path(text: str, what: str = "--out") -> Path:
+    """An output path for :func:`_write_series`: writable, and a suffix it writes (never
+    a CSV silently written under another name)."""
+    path = check_output_path(text, what)
+    if path.suffix.lower() not in _SERIES_SUFFIXES:
+        got = f"a {path.suffix} file" if path.suffix else f"{path.name!r} (no suffix)"
+        raise ParameterError(
+            f"{what}: cannot write {got}; use one of {', '.join(_SERIES_SUFFIXES)}"
+        )
+    return path
+
+
 def _write_series(path: Path, columns: dict[str, np.ndarray]) -> None:
     """CSV (header row) or ``.npz`` of equal-length columns, written atomically."""
     arrays = {k: np.asarray(v, dtype=float) for k, v in columns.items()}
-    if path.suffix == ".npz":
+    if path.suffix.lower() == ".npz":
         with atomic_open(path, "wb") as fh:
             np.savez(fh, **arrays)
         return
@@ -122,7 +138,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     from .modelfile import load
     from .systems import CanonicalSystem
 
-    out = check_output_path(args.out, "--out")
+    out = _series_path(args.out)
     save = check_output_path(args.save_model, "--save-model") if args.save_model else None
     rng = check_random_state(args.random_state)
     if args.model:
@@ -295,12 +311,15 @@ def _estimator(args: argparse.Namespace) -> Any:
     )
 
 
-def _inputs_only(path: str, input_col: str | None, n_inputs: int) -> np.ndarray:
-    """A text table that holds only inputs (``read_inputs``), said on stderr."""
+def _inputs_only(
+    path: str, input_col: str | list[int] | None, n_inputs: int, why: str = "no output column"
+) -> np.ndarray:
+    """A text table's input columns only (``read_inputs``), said on stderr."""
     from .datasets.readers import read_inputs
 
-    u, names = read_inputs(path, n_inputs, _cols(input_col))
-    _say(f"{Path(path).name}: {len(u)} samples of input(s) {', '.join(names)}; no output column")
+    cols = _cols(input_col) if isinstance(input_col, str | None) else input_col
+    u, names = read_inputs(path, n_inputs, cols)
+    _say(f"{Path(path).name}: {len(u)} samples of input(s) {', '.join(names)}; {why}")
     return u
 
 
@@ -313,17 +332,22 @@ def _model_inputs(
     holds exactly the model's inputs (``measured`` is then False: no output column).
     A column count that differs from the model's is an error, never a broadcast.
     """
-    from .datasets.readers import NoOutputColumnError
+    from .datasets.readers import NonFiniteOutputError, NoOutputColumnError
 
     try:
         data = _load(path, input_col, output_col)
     except NoOutputColumnError:  # a table of inputs only: simulate, nothing to compare
         u = _inputs_only(path, input_col, system.n_inputs)
         return (u[:, 0] if system.is_siso else u), None, False
+    except NonFiniteOutputError as exc:  # only the inputs are used: a bad output is no matter
+        _say(f"{str(exc).rsplit('; ', 1)[0]}: an output, so nothing is compared with it")
+        u = _inputs_only(path, exc.input_cols, system.n_inputs, "output not used")
+        return (u[:, 0] if system.is_siso else u), None, False
     u, measured = data.u, True
     columns = data.n_inputs + data.n_outputs
     if data.n_inputs != system.n_inputs and input_col is None and output_col is None:
         if columns == system.n_inputs:  # a file of the model's inputs only
+            _refuse_output_names(data.output_names, path, columns)
             u, measured = np.column_stack((data.u, data.y)), False
             _say(f"{Path(path).name}: all {columns} columns are the model's inputs")
     if u.shape[1] != system.n_inputs:  # numpy would broadcast one column over several
@@ -334,12 +358,28 @@ def _model_inputs(
     return (u[:, 0] if system.is_siso else u), data, measured
 
 
+_OUTPUT_NAME = re.compile(r"^(y|yhat|y_?hat|out|outputs?|response|measured)[ _.-]?\d*$")
+"""Header names of an output (``y``, ``y2``, ``output_1``, ...), units stripped."""
+
+
+def _refuse_output_names(names: Sequence[str], path: str, columns: int) -> None:
+    """Refuse to take, unasked, a column named like an output as one of the model's inputs:
+    a ``u,y`` file for a two-input model would otherwise be simulated on its output."""
+    like = [n for n in names if _OUTPUT_NAME.match(re.sub(r"\s*[\(\[\{].*$", "", n).lower())]
+    if like:
+        raise DataError(
+            f"{path}: the model takes {columns} inputs and the file has {columns} columns, but "
+            f"{', '.join(repr(n) for n in like)} looks like an output; name the input columns "
+            "with --input-col (e.g. --input-col 0,1) to use them anyway"
+        )
+
+
 def cmd_predict(args: argparse.Namespace) -> int:
     """``learnlds predict``: simulate a saved model on a data file's input."""
     from .modelfile import load, read_metadata
     from .validate import fit_percent
 
-    out = check_output_path(args.out, "--out") if args.out else None
+    out = _series_path(args.out) if args.out else None
     system = load(args.model)
     meta = read_metadata(args.model)
     u, data, measured = _model_inputs(system, args.data, args.input_col, args.output_col)
@@ -432,8 +472,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     """``learnlds demo``: the post's hair-dryer demo with its HTML report."""
     from .demo import run_demo
 
-    if not Path(args.out).is_dir():
-        check_output_path(args.out, "--out")  # the folder that will hold it must exist
+    _check_report_folder(args.out)
     run_demo(
         args.out,
         steps=args.steps,
@@ -445,6 +484,13 @@ def cmd_demo(args: argparse.Namespace) -> int:
         log=_say,
     )
     return 0
+
+
+def _check_report_folder(text: str) -> None:
+    """``--out`` of a report: a folder, or a new one in an existing writable folder."""
+    folder = check_output_folder(text, "--out")
+    if not folder.is_dir():
+        check_output_path(folder, "--out")  # the folder that will hold it must exist
 
 
 def cmd_report(args: argparse.Namespace) -> int:
@@ -460,8 +506,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     from .statespace import StateSpaceSystem
     from .validate import extrapolation_note, holdout
 
-    if not Path(args.out).is_dir():
-        check_output_path(args.out, "--out")  # the folder that will hold it must exist
+    _check_report_folder(args.out)
     if args.validation_fraction == 0:
         raise ParameterError("--validation-fraction: the report needs a validation part, got 0")
     system = load(args.model)

@@ -52,6 +52,7 @@ from ._boundary import (
     check_random_state,
     renamed_parameters,
 )
+from ._files import check_output_folder
 from .analysis import convexity_gap, segment_profile
 from .datasets import IOData, load_daisy, synthetic_dryer
 from .errors import DataError, LearnLDSError, ParameterError
@@ -512,7 +513,9 @@ def _learn(
     options: dict[str, Any],
     say: Say,
 ) -> tuple[DemoResult, list[tuple[int, CanonicalSystem]], Scaling]:
-    """Everything but the report: data, SGD snapshots, the fast solver, transfer, segment."""
+    """Everything but the report: data, SGD snapshots, the fast solver, transfer, segment
+    (``out_dir`` an existing file is refused first, not after the training)."""
+    check_output_folder(out_dir, "out_dir")
     data, source = _load(data_path)
     say(f"data: {source}")
     scaling = Scaling.normalising(data.split(0.5)[0])

@@ -25,7 +25,7 @@ import numpy as np
 
 from . import plots
 from ._boundary import as_float_array, check_float
-from ._files import as_path
+from ._files import check_output_folder
 from ._html import _esc, _figure_store, _Figures, _fits_table, _fmt, _notes, _page, _staged, _still
 from .datasets import IOData
 from .errors import DataError, ParameterError
@@ -574,7 +574,7 @@ def _write_model_report(
 ) -> tuple[Path, HoldoutResult]:
     """:func:`write_model_report`, also returning the protocol's result it drew (the CLI
     prints its fits instead of simulating the record a second time)."""
-    target = as_path(out_dir, "out_dir")
+    target = check_output_folder(out_dir, "out_dir")
     _figure_store(target, *figures)  # options checked before any work
     ctx = _model_context(data, model, split, offsets, log)
     title, notes = heading

@@ -42,7 +42,7 @@ import numpy as np
 
 from . import plots
 from ._boundary import check_float, check_int
-from ._files import as_path
+from ._files import as_path, check_output_folder
 from ._html import (
     _esc,
     _figure_store,
@@ -803,7 +803,7 @@ def write_report(
     ...     "Pac-Man" in page.read_text(encoding="utf-8")
     True
     """
-    views, target = check_int(surface_views, "surface_views", low=1), as_path(out_dir, "out_dir")
+    views, target = check_int(surface_views, "surface_views", low=1), check_output_folder(out_dir)
     _figure_store(target, save_figures, figure_formats)  # options checked before any work
     ctx = _context(out_dir, data, model, scaling, split, region, _Figures(None), log)
 

@@ -78,6 +78,18 @@ class NoOutputColumnError(DataError):
     """A table with no column left for the outputs (:func:`read_inputs` reads such files)."""
 
 
+class NonFiniteOutputError(DataError):
+    """NaN or inf in an output column of a table whose input columns are all finite.
+
+    ``input_cols`` holds the input columns chosen (0-based), so a caller that needs
+    the inputs only (simulating a model) can read them with :func:`read_inputs`.
+    """
+
+    def __init__(self, message: str, input_cols: list[int]) -> None:
+        super().__init__(message)
+        self.input_cols = list(input_cols)
+
+
 class _Table(NamedTuple):
     """A parsed text table: header (or ``None``), data ``(rows, cols)``, 1-based line numbers."""
 
@@ -416,7 +428,11 @@ def read_fields(
         return fields, None
     table, names = _text_table(p)
     ui, yi, note = _choose_columns(table, names, input_cols, output_cols, str(p))
-    _check_finite(table.data[:, ui + yi], [names[i] for i in ui + yi], str(p), table.lines)
+    _check_finite(table.data[:, ui], [names[i] for i in ui], str(p), table.lines)
+    try:
+        _check_finite(table.data[:, yi], [names[i] for i in yi], str(p), table.lines)
+    except DataError as exc:  # typed: the inputs alone are still usable
+        raise NonFiniteOutputError(str(exc), ui) from None
     if table.header is not None:
         fields["input_names"] = [names[i] for i in ui]
         fields["output_names"] = [names[i] for i in yi]
