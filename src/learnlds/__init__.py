@@ -3,9 +3,8 @@
 The main entry points: :class:`CanonicalSystem` (the model), :class:`LDSRegressor`
 (the scikit-learn estimator), :func:`projected_sgd` and :func:`gauss_newton` (the
 solvers), :class:`PacmanRegion` (where the guarantee holds), :func:`reduce`
-(balanced truncation; ``learnlds.reduce`` is also its module, made callable),
-:func:`holdout` (the validation protocol) and :func:`load` (read any saved model).
-Errors are typed (:mod:`learnlds.errors`).
+(balanced truncation), :func:`holdout` (the validation protocol) and :func:`load`
+(read any saved model). Errors are typed (:mod:`learnlds.errors`).
 
 Examples
 --------
@@ -14,7 +13,6 @@ Examples
 True
 """
 
-from . import reduce  # the module, callable as its function reduce(system, order)
 from .analysis import estimate_tau, segment_profile
 from .baselines import IdentifiedSystem, arx, ho_kalman, n4sid, oe
 from .datasets import IOData, find_daisy, load_daisy, prbs, synthetic_dryer
@@ -28,7 +26,7 @@ from .errors import (
 )
 from .estimator import LDSRegressor
 from .modelfile import load
-from .reduce import hankel_singular_values
+from .reduce import hankel_singular_values, reduce
 from .region import PacmanRegion
 from .risk import Gradient, idealized_risk, loss, loss_and_grad, population_risk
 from .statespace import StateSpaceSystem

@@ -6,26 +6,16 @@ Gramians. The error bound ``||G - G_r||_inf <= 2 sum(discarded Hankel singular
 values)`` tells how much was thrown away. The reduced realisation is brought back
 to canonical form by :meth:`CanonicalSystem.from_state_space`.
 
-The package exports the function under this module's own name, so ``learnlds.reduce``
-is this module made callable: ``learnlds.reduce(model, n)`` (and ``from learnlds import
-reduce``) calls :func:`reduce`, while ``import learnlds.reduce as m`` and
-``learnlds.reduce.gramians`` reach the module, as for any other submodule.
-
 Examples
 --------
 >>> from learnlds import CanonicalSystem
 >>> big = CanonicalSystem.random_stable(4, 0.8, random_state=0)
 >>> reduce(big, 2).order
 2
->>> import learnlds
->>> learnlds.reduce(big, 2).order, learnlds.reduce.hankel_singular_values(big).shape
-(2, (4,))
 """
 
 from __future__ import annotations
 
-import sys
-import types
 from typing import Any
 
 import numpy as np
@@ -166,17 +156,3 @@ def reduce(system: CanonicalSystem, order: int) -> CanonicalSystem:
     Tl = S @ U[:, :order].T @ Lo.T  # left projection (r x n), Tl @ Tr = I
     Ar, Br, Cr = Tl @ A @ Tr, Tl @ B, C @ Tr
     return CanonicalSystem.from_state_space(Ar, Br, Cr, D, dt=system.dt)
-
-
-class _CallableModule(types.ModuleType):
-    """This module, callable as its function :func:`reduce`.
-
-    ``learnlds`` re-exports the function under the module's name; binding the function
-    there would hide the module (``import learnlds.reduce as m`` would give the function).
-    """
-
-    def __call__(self, system: CanonicalSystem, order: int) -> CanonicalSystem:
-        return reduce(system, order)
-
-
-sys.modules[__name__].__class__ = _CallableModule
