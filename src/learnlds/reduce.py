@@ -6,6 +6,10 @@ Gramians. The error bound ``||G - G_r||_inf <= 2 sum(discarded Hankel singular
 values)`` tells how much was thrown away. The reduced realisation is brought back
 to canonical form by :meth:`CanonicalSystem.from_state_space`.
 
+The package exports the function under this module's name: ``learnlds.reduce`` (and
+``import learnlds.reduce as m``) is the function; the module is
+``sys.modules["learnlds.reduce"]``.
+
 Examples
 --------
 >>> from learnlds import CanonicalSystem
