@@ -67,6 +67,7 @@ from .errors import (
     ParameterError,
     TooExpensiveError,
     TrainingDiverged,
+    UnstableSystemWarning,
     UnsupportedShapeError,
 )
 from .records import (
@@ -891,7 +892,10 @@ def _sgd_loop(
     desc = "projected SGD" if cfg.region is not None else "SGD"
     bar = _Progress(cfg.progress, cfg.steps, desc, "step", cfg.steps // 50, initial=run.k0)
     try:
-        _sgd_steps(run, cfg, source, gen, first, bar)
+        with warnings.catch_warnings():  # divergence is detected and reported once, below
+            warnings.filterwarnings("ignore", "loss: ", UnstableSystemWarning)
+            warnings.filterwarnings("ignore", "loss: ", RuntimeWarning)
+            _sgd_steps(run, cfg, source, gen, first, bar)
     except KeyboardInterrupt as exc:
         if cfg.checkpoint is not None and run.mark is not None:
             _sgd_save(run, cfg)
