@@ -331,6 +331,27 @@ def test_prediction_criterion_on_a_long_record_is_not_polished_by_output_error()
     assert err(est) < 0.05 and err(est) < err(oe)
 
 
+def test_prediction_criterion_with_order_auto_scores_the_refined_models():
+    """``order='auto'`` with ``criterion='prediction'`` scores each order as the
+    innovations-form model it would return (its simulation from rest, by the default's
+    criterion), not as the output-error start: the scores differ from the default's,
+    the lowest wins, and the model is the one that order gives when asked for."""
+    from learnlds.statespace import StateSpaceSystem as SS
+    from learnlds.subspace import _bic
+
+    u, y, _ = _innovations_record(7, 600)
+    auto = LDSRegressor(order="auto", criterion="prediction").fit(u, y)
+    oe = LDSRegressor(order="auto").fit(u, y)
+    scores = auto.order_scores_
+    assert auto.order_ == min(scores, key=scores.get) and np.isfinite(scores[auto.order_])
+    assert any(abs(scores[k] - oe.order_scores_[k]) > 1e-6 for k in scores)
+    fixed = LDSRegressor(order=auto.order_, criterion="prediction").fit(u, y)
+    assert fixed.system_ == auto.system_
+    uc, yc = (u - u.mean()).reshape(1, -1, 1), (y - y.mean()).reshape(1, -1, 1)
+    model = SS.from_canonical(auto.system_) if auto.system_.is_siso else auto.system_
+    assert _bic(model, uc, yc) == pytest.approx(scores[auto.order_], rel=1e-6, abs=1e-6)
+
+
 def test_structure_follows_the_settings():
     u = np.random.default_rng(13).normal(size=600)
     y = SYNTH.simulate(u)
@@ -518,8 +539,8 @@ def test_order_auto_warns_when_the_chosen_order_spends_over_a_quarter_of_the_dat
     real = estimator_module._bic_choice
     for forced, flagged in ((8, True), (3, False)):
 
-        def choice(us, ys, orders, options, forced=forced):
-            best, scores, _ = real(us, ys, [forced], options)
+        def choice(us, ys, orders, options, refit=None, forced=forced):
+            best, scores, _ = real(us, ys, [forced], options, refit)
             return best, scores, None
 
         monkeypatch.setattr(estimator_module, "_bic_choice", choice)

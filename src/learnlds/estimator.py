@@ -360,9 +360,10 @@ class LDSRegressor(RegressorMixin, BaseEstimator):
         others). Its criterion has many local minima: at some orders the refinement
         lands in a different one when the data change in the 7th digit or their units
         change (flutter at order 6: 24 % or -197 % on validation), so compare it with
-        the default on validation data. ``order='auto'`` still compares orders by the
-        simulation error; ``covariance_`` is ``None`` (the output-error information
-        does not apply).
+        the default on validation data. ``order='auto'`` refines every order this way
+        and compares the refined models by the criterion of the default (their
+        simulation error from rest); ``covariance_`` is ``None`` (the output-error
+        information does not apply).
 
     Attributes
     ----------
@@ -817,9 +818,33 @@ class LDSRegressor(RegressorMixin, BaseEstimator):
         canonical = _to_canonical(model) if model.is_siso else None
         return _result(model if canonical is None else canonical, info)
 
+    def _refit_innovations(self, us: np.ndarray, ys: np.ndarray) -> Any:
+        """``criterion='prediction'``, ``order='auto'``: each order is scored as the
+        innovations-form refinement it would return, not as its output-error start (the
+        refinement swings with the order: CD_player_arm's order 4 validated at 31.6 %
+        where the output error's choice of order was made; the choice among the refined
+        fits cut the summed regret over 16 DaISy records from 115 to 65 points)."""
+
+        def refit(model: StateSpaceSystem, info: dict[str, Any]) -> StateSpaceSystem | None:
+            x0 = info.get("x0_mode", "zero")
+            try:
+                return fit_state_space(
+                    us,
+                    ys,
+                    model.order,
+                    x0=x0,
+                    criterion="prediction",
+                    start=model,
+                    max_iter=self.max_iter,
+                )[0]
+            except (DataError, ParameterError, np.linalg.LinAlgError):
+                return None
+
+        return refit
+
     def _state_space_options(self) -> dict[str, Any]:
-        """``fit_best`` options that follow from the hyper-parameters (``order='auto'``
-        and the starts are chosen on the output error whatever the ``criterion``)."""
+        """``fit_best`` options that follow from the hyper-parameters (the starts are
+        chosen on the output error whatever the ``criterion``)."""
         return {"max_iter": self.max_iter, "centre": self.demean}
 
     def _select_order(self, uc: np.ndarray, yc: np.ndarray, io: IOArrays, burn: int) -> int:
@@ -832,7 +857,8 @@ class LDSRegressor(RegressorMixin, BaseEstimator):
         orders = list(range(1, top + 1))
         options = self._state_space_options()
         if self.order_selection == "bic":  # the chosen order's fit is kept for _fit_state_space
-            best, scores, self._order_fit = _bic_choice(us, ys, orders, options)
+            refit = self._refit_innovations(us, ys) if self.criterion == "prediction" else None
+            best, scores, self._order_fit = _bic_choice(us, ys, orders, options, refit)
         else:
             best, scores = select_order(us, ys, orders, method="holdout", **options)
         self.order_scores_ = dict(scores)

@@ -1115,12 +1115,20 @@ def _require_comparable(shape_u: tuple[int, ...], p: int, order: int) -> None:
 
 
 def _bic_choice(
-    u3: np.ndarray, y3: np.ndarray, orders: list[int], fit_options: dict
+    u3: np.ndarray, y3: np.ndarray, orders: list[int], fit_options: dict, refit: Any = None
 ) -> tuple[int, dict[int, float], tuple[StateSpaceSystem, dict[str, Any]]]:
     """``select_order(method='bic')`` once its arguments are checked; also the chosen
-    order's ``fit_best`` result (the estimator keeps it instead of fitting it again)."""
+    order's ``fit_best`` result (the estimator keeps it instead of fitting it again).
+
+    ``refit(system, info) -> system``: score what each order's fit becomes (the
+    estimator's prediction-error refinement) instead of the fit itself; the criterion
+    still scores the simulation from rest, which is what validation and ``predict`` run.
+    """
     fits = _fits_per_order(u3, y3, orders, fit_options)
-    bics = {k: np.inf if f is None else _bic(f[0], u3, y3) for k, f in fits.items()}
+    scored = {
+        k: None if f is None else f[0] if refit is None else refit(*f) for k, f in fits.items()
+    }
+    bics = {k: np.inf if f is None else _bic(f, u3, y3) for k, f in scored.items()}
     best = min(orders, key=lambda k: bics[k])
     if not np.isfinite(bics[best]):
         raise DataError(f"orders: none of {orders} could be fitted to these data")
