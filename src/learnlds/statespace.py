@@ -35,7 +35,7 @@ from ._boundary import (
     check_memory,
     first_non_finite,
 )
-from ._files import as_path, atomic_write_text
+from ._files import atomic_write_text
 from ._ss_kernels import ss_jacobian_chunk, ss_simulate
 from .errors import DataError, ParameterError, UnstableSystemWarning, UnsupportedShapeError
 from .records import _block, _blockwise, _concatenate, _divide, _streaming_stats
@@ -439,7 +439,7 @@ class StateSpaceSystem:
         ...     load(p).order
         1
         """
-        return atomic_write_text(as_path(path), _model_json(self.to_dict(), metadata))
+        return atomic_write_text(path, _model_json(self.to_dict(), metadata))
 
     @classmethod
     def from_dict(cls, data: Any) -> StateSpaceSystem:

@@ -55,7 +55,7 @@ from ._boundary import (
     check_random_state,
     renamed_parameters,
 )
-from ._files import as_path, atomic_write_text, read_json_object
+from ._files import atomic_write_text, read_json_object
 from .errors import (
     DataError,
     FileFormatError,
@@ -1238,9 +1238,7 @@ class CanonicalSystem:
         ...     load(p).a
         array([-0.5])
         """
-        path = as_path(path)
-        atomic_write_text(path, _model_json(self.to_dict(), metadata))
-        return path
+        return atomic_write_text(path, _model_json(self.to_dict(), metadata))
 
 
 def _model_json(payload: dict[str, Any], metadata: dict[str, Any]) -> str:
@@ -1283,8 +1281,7 @@ def load(path: str | Path) -> CanonicalSystem:
     ...     load(CanonicalSystem([0.1], [2.0]).save(os.path.join(tmp, "m.json"))).c
     array([2.])
     """
-    path = as_path(path)
-    data = read_json_object(path)
+    data = read_json_object(path)  # checks the path argument
     try:
         return CanonicalSystem.from_dict(data)
     except DataError as exc:
