@@ -121,8 +121,6 @@ def estimate_delay(
     >>> estimate_delay(u, y + 0.05 * np.random.default_rng(1).normal(size=3000))
     array([3, 7])
     """
-    if y is None:
-        raise DataError("y: the outputs are required, got None")
     io = as_io(u, y, sequences=sequences, require_y=True)
     u3, y3 = io.u[:, :_MAX_ROWS], io.y[:, :_MAX_ROWS]
     return _estimate_delays(_standardised(u3, "u"), _standardised(y3, "y"), max_delay, alpha)

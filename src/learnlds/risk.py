@@ -147,8 +147,6 @@ def _require_siso(model: Any, name: str = "model", *, stable: bool = False) -> C
 def _model_data(model: Any, u: Any, y: Any, sequences: bool | None) -> IOArrays:
     """Validate ``(u, y)`` for ``model`` once, by the simulate layout rule."""
     _check_model(model)
-    if y is None:
-        raise DataError("y: the outputs are required, got None")
     seq = _sequences_flag(u, model.is_siso, sequences)
     return as_io(
         u, y, sequences=seq, n_inputs=model.n_inputs, n_outputs=model.n_outputs, require_y=True

@@ -1788,9 +1788,7 @@ def _excited_io(u: Any, y: Any, sequences: Any) -> IOArrays:
     that is zero throughout: it moves no output, so the fit would return its start (the
     zero model) as if converged. A constant non-zero input is a step from zero state,
     which does excite the model, and is accepted."""
-    if y is None:
-        raise DataError("y: the outputs are required, got None")
-    io = streaming_io(u, y, sequences=sequences)
+    io = streaming_io(u, y, sequences=sequences)  # refuses y=None by name
     if isinstance(io.u, ScaledRecord):  # the estimator's record: it refused constant inputs
         return io
     N, T, m = io.u.shape

@@ -475,8 +475,6 @@ def _problem(
         burn = resolve_burn_in(burn_in, length)
         prob = LeastSquaresProblem(u, y, burn, system.order, learn_d)
     else:
-        if y is None:
-            raise DataError("y: the outputs are required, got None")
         io = as_io(
             u,
             y,
@@ -484,6 +482,7 @@ def _problem(
             n_inputs=system.n_inputs,
             n_outputs=system.n_outputs,
             min_length=2,
+            require_y=True,
         )
         n_outputs = io.n_outputs
         _require_excitation(io.u)
@@ -948,9 +947,14 @@ def state_space_covariance(
     ((9, 9), 8, array([0.01, 0.01]))
     """
     system = _check_state_space(system)
-    if y is None:
-        raise DataError("y: the outputs are required, got None")
-    io = as_io(u, y, sequences=sequences, n_inputs=system.n_inputs, n_outputs=system.n_outputs)
+    io = as_io(
+        u,
+        y,
+        sequences=sequences,
+        n_inputs=system.n_inputs,
+        n_outputs=system.n_outputs,
+        require_y=True,
+    )
     x0s = None if x0 is None else _initial_states(x0, io.u.shape[0], system.order)
     sc = _state_space_covariance3(system, io.u, io.y, x0s)
     if sc.rank == 0:
