@@ -642,7 +642,7 @@ class LDSRegressor(RegressorMixin, BaseEstimator):
         burn = resolve_burn_in(self.burn_in, io.length)
         self.structure_ = self._resolve_structure()
         self._check_shape_options(io)
-        self._order_fit = None
+        self._order_fit, self._order_refined = None, {}
         if order is None:
             order = fit_order = self._select_order(uc, yc, io, burn)
         else:
@@ -650,7 +650,8 @@ class LDSRegressor(RegressorMixin, BaseEstimator):
         self.order_ = order
         self._check_data_size(io, fit_order, burn, self.structure_)
         result = self._solve(uc, yc, order, fit_order, burn)
-        self._order_fit = None  # used by _solve; not kept (nor pickled) with the model
+        # used by _solve; not kept (nor pickled) with the model
+        self._order_fit, self._order_refined = None, {}
         self._store(result, order, io, dt)
         self._check_result()
         _warn_if_poor_from_zero_state(result.model, uc, yc, self.method)
@@ -790,7 +791,8 @@ class LDSRegressor(RegressorMixin, BaseEstimator):
         self._fit_x0 = info.get("x0") if whole and info.get("x0_mode") != "zero" else None
         if self.criterion == "prediction":
             x0 = info.get("x0_mode", "zero") if whole else "zero"
-            return self._fit_innovations(uc, yc, model, x0)
+            kept = self._order_refined.get(order) if whole else None  # order='auto' did it
+            return self._fit_innovations(uc, yc, model, x0, kept)
         if model.is_siso:
             canonical = _to_canonical(model)
             if canonical is not None and whole:
@@ -803,7 +805,12 @@ class LDSRegressor(RegressorMixin, BaseEstimator):
         return _result(model, info)
 
     def _fit_innovations(
-        self, uc: np.ndarray, yc: np.ndarray, start: StateSpaceSystem, x0: str
+        self,
+        uc: np.ndarray,
+        yc: np.ndarray,
+        start: StateSpaceSystem,
+        x0: str,
+        kept: tuple[StateSpaceSystem, dict[str, Any]] | None = None,
     ) -> TrainResult:
         """``criterion='prediction'``: the output-error fit refined as the innovations form
         (from ``K = 0``) on all the data, with the output-error fit's initial-state treatment.
@@ -811,10 +818,19 @@ class LDSRegressor(RegressorMixin, BaseEstimator):
         Started from the output-error optimum rather than screened from the named starts:
         at the best order that gave flutter 52.5 against 47.0, ballbeam 42.5 against 28.1
         and powerplant 26.8 against 12.5 (``benchmarks/results/unseen_plants.md``).
+        ``kept``: this very refinement, already run by ``order='auto'`` on the same data.
         """
-        model, info = fit_state_space(
-            uc, yc, start.order, x0=x0, criterion="prediction", start=start, max_iter=self.max_iter
-        )
+        if kept is None:
+            kept = fit_state_space(
+                uc,
+                yc,
+                start.order,
+                x0=x0,
+                criterion="prediction",
+                start=start,
+                max_iter=self.max_iter,
+            )
+        model, info = kept
         canonical = _to_canonical(model) if model.is_siso else None
         return _result(model if canonical is None else canonical, info)
 
@@ -828,7 +844,7 @@ class LDSRegressor(RegressorMixin, BaseEstimator):
         def refit(model: StateSpaceSystem, info: dict[str, Any]) -> StateSpaceSystem | None:
             x0 = info.get("x0_mode", "zero")
             try:
-                return fit_state_space(
+                out = fit_state_space(
                     us,
                     ys,
                     model.order,
@@ -836,9 +852,11 @@ class LDSRegressor(RegressorMixin, BaseEstimator):
                     criterion="prediction",
                     start=model,
                     max_iter=self.max_iter,
-                )[0]
+                )
             except (DataError, ParameterError, np.linalg.LinAlgError):
                 return None
+            self._order_refined[model.order] = out  # the final fit reuses the chosen one
+            return out[0]
 
         return refit
 
