@@ -525,7 +525,9 @@ def cmd_report(args: argparse.Namespace) -> int:
         page, fits = _write_model_report(
             args.out, data, system, split, offsets, (title, notes), (True, _FIGURE_FORMATS), None
         )
-        return _reported(fits, page, data)
+        return _reported(
+            fits, page, data, extrapolation_note(fits.input_coverage, data.input_names)
+        )
     if isinstance(system, StateSpaceSystem):
         system = system.to_canonical()  # the post's report draws the canonical form
     res = holdout(system, data.u1, data.y1, split=split)
@@ -550,7 +552,7 @@ def cmd_report(args: argparse.Namespace) -> int:
         title=title,
         notes=notes,
     )
-    return _reported(res, page, data)
+    return _reported(res, page, data, note)
 
 
 def _check_columns(system: Any, data: Any, data_path: str, model_path: str) -> None:
@@ -571,15 +573,16 @@ def _saved_offset(meta: dict[str, Any], key: str, count: int, path: str) -> np.n
     return _offset(meta, key, count, path) if key in meta else None
 
 
-def _reported(res: Any, page: Path, data: Any) -> int:
-    """Say the protocol's fits (averaged over outputs, then per output), whether the
-    validation inputs lie outside the estimation band, and the page."""
+def _reported(res: Any, page: Path, data: Any, note: str | None) -> int:
+    """Say the protocol's fits (averaged over outputs, then per output), the note that
+    the validation inputs lie outside the estimation band (when there is one; the page
+    carries the same note), and the page."""
     _say(f"estimation fit {res.estimation_fit:.2f} %, validation fit {res.validation_fit:.2f} %")
     names = data.output_names
     if len(names) > 1:
         fits = ", ".join(f"{n} {v:.2f} %" for n, v in zip(names, res.validation_fits, strict=True))
         _say(f"validation fit per output: {fits}")
-    _say_extrapolation(res.input_coverage, data.input_names)
+    _say_note(note)
     _say(f"report written to {page}")
     return 0
 
@@ -589,7 +592,11 @@ def _say_extrapolation(coverage: Any, input_names: Sequence[str]) -> None:
     (:func:`learnlds.validate.extrapolation_note`); nothing otherwise."""
     from .validate import extrapolation_note
 
-    note = extrapolation_note(coverage, input_names)
+    _say_note(extrapolation_note(coverage, input_names))
+
+
+def _say_note(note: str | None) -> None:
+    """``note: ...`` on stderr, when there is a note."""
     if note:
         _say(f"note: {note}")
 
