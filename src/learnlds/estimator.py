@@ -650,8 +650,7 @@ class LDSRegressor(RegressorMixin, BaseEstimator):
         self.order_ = order
         self._check_data_size(io, fit_order, burn, self.structure_)
         result = self._solve(uc, yc, order, fit_order, burn)
-        # used by _solve; not kept (nor pickled) with the model
-        self._order_fit, self._order_refined = None, {}
+        self._order_fit, self._order_refined = None, {}  # used by _solve only; not pickled
         self._store(result, order, io, dt)
         self._check_result()
         _warn_if_poor_from_zero_state(result.model, uc, yc, self.method)
