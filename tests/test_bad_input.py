@@ -40,6 +40,7 @@ from learnlds.errors import (
 from learnlds.risk import loss
 from learnlds.statespace import StateSpaceSystem, estimate_initial_state
 from learnlds.train import sequence_batches, tile_windows, window_batches
+from learnlds.validate import simulate_canonical
 
 RNG = np.random.default_rng(0)
 U = RNG.normal(size=400)
@@ -426,6 +427,69 @@ LEAKS = [
         r"^u, y: 40 samples per sequence are too short to estimate an input delay",
         lambda: delay.estimate_delay(U, Y),
     ),
+    (
+        "markov_tail_length of a string",
+        lambda: risk.markov_tail_length("model"),
+        ParameterError,
+        r"^models: must be a tuple of systems, got str",
+        lambda: risk.markov_tail_length([TRUTH, SS1]),
+    ),
+    (
+        "markov_tail_length of a non-system",
+        lambda: risk.markov_tail_length((TRUTH, None)),
+        ParameterError,
+        r"^models: need one or more systems",
+        lambda: risk.markov_tail_length((TRUTH,)),
+    ),
+    (
+        "simulate_canonical of a non-system",
+        lambda: simulate_canonical("model", U[None, :, None]),
+        ParameterError,
+        r"^models: 'str' has no simulate method",
+        lambda: simulate_canonical(LDSRegressor(order=1).fit(U, Y), U[None, :, None]),
+    ),
+    (
+        "simulate_canonical of a (T,) input",
+        lambda: simulate_canonical(TRUTH, U),
+        DataError,
+        r"^u3: must be canonical \(N, T, m\) inputs, got shape \(400,\)",
+        lambda: simulate_canonical(SS1, U[None, :, None]),
+    ),
+    (
+        "restore_output with the wrong channel count and no offsets",
+        lambda: IOData(U, Y).restore_output(np.ones((10, 3))),
+        DataError,
+        r"^y_pred: expected 1 columns, got shape \(10, 3\)",
+        lambda: IOData(U, Y).restore_output(np.ones((10, 1))),
+    ),
+    (
+        "plots.predictions of a string",
+        lambda: plots.predictions(U, Y, "snapshots"),
+        ParameterError,
+        r"^snapshots: must be a sequence of \(step, model\) pairs, got str",
+        lambda: plots.predictions(U, Y, [(0, TRUTH), [5, SS1]]),
+    ),
+    (
+        "plots.predictions with a fractional step",
+        lambda: plots.predictions(U, Y, [(1.5, TRUTH)]),
+        ParameterError,
+        r"^snapshots\[0\] step: must be an integer",
+        lambda: plots.predictions(U, Y, [(np.int64(1), TRUTH)]),
+    ),
+    (
+        "plots.compare_plot on a string for axes",
+        lambda: plots.compare_plot(TRUTH, U, Y, ax="axes"),
+        ParameterError,
+        r"^ax: must be a matplotlib Axes or None, got str",
+        lambda: plots.compare_plot(TRUTH, U, Y, ax=plots.pacman([0.1, 0.2]).axes[0]),
+    ),
+    (
+        "plots.bode_plot on a string for the figure",
+        lambda: plots.bode_plot(TRUTH, fig="figure"),
+        ParameterError,
+        r"^fig: must be a matplotlib Figure or None, got str",
+        lambda: plots.bode_plot(TRUTH, fig=plots.pacman([0.1, 0.2])),
+    ),
 ]
 
 
@@ -471,3 +535,33 @@ def test_estimated_delay_on_a_short_record_fits_without_one_and_says_so():
     with pytest.warns(UserWarning, match=r"input_delay='auto': u, y: 40 samples .* too short"):
         est = LDSRegressor(order=2, input_delay="auto").fit(U[:SHORT], Y[:SHORT])
     assert est.input_delay_.tolist() == [0] and est.get_params()["input_delay"] == "auto"
+
+
+def test_save_npy_stack_refuses_a_file_for_its_folder(tmp_path):
+    """Once a NotADirectoryError naming ``folder/u`` (after nothing was checked)."""
+    from learnlds.distributed import save_npy_stack
+
+    plain = tmp_path / "plain"
+    plain.write_text("x")
+    with pytest.raises(ParameterError, match=r"^folder: .*plain is a file"):
+        save_npy_stack(plain, np.ones((3, 100)), np.ones((3, 100)))
+    (tmp_path / "dir").mkdir()
+    (tmp_path / "dir" / "u").write_text("x")
+    with pytest.raises(ParameterError, match=r"^folder/u: .* is a file"):
+        save_npy_stack(tmp_path / "dir", np.ones((3, 100)), np.ones((3, 100)))
+    assert save_npy_stack(tmp_path / "ok", np.ones((3, 100)), np.ones((3, 100))).is_dir()
+
+
+def test_report_refuses_snapshots_that_are_not_pairs(tmp_path):
+    """Once a ValueError from ``int('x')`` deep inside the page's animation."""
+    from learnlds.datasets import synthetic_dryer
+    from learnlds.report import write_report
+
+    d = synthetic_dryer(200)
+    kw = {"data": d, "model": d.truth, "surface_views": 1, "save_figures": False}
+    with pytest.raises(ParameterError, match=r"^snapshots: must be a sequence"):
+        write_report(tmp_path / "a", snapshots="x", **kw)
+    with pytest.raises(ParameterError, match=r"^transfer\[1\]\[0\]: must be a \(step, model\)"):
+        write_report(tmp_path / "b", transfer=(d.truth, [d.truth]), **kw)
+    with pytest.raises(ParameterError, match=r"^transfer: must be a \(truth, snapshots\) pair"):
+        write_report(tmp_path / "c", transfer=d.truth, **kw)

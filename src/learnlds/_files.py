@@ -143,8 +143,7 @@ def check_output_folder(path: str | os.PathLike[str], what: str = "out_dir") -> 
     p = as_path(path, what)
     if p.exists() and not p.is_dir():
         raise ParameterError(
-            f"{what}: {p} is a file; a report is written into a folder (index.html and "
-            "figures/): give a folder name"
+            f"{what}: {p} is a file; this writes into a folder: give a folder name"
         )
     if p.is_dir() and not os.access(p, os.W_OK):
         raise ParameterError(f"{what}: folder {p} is not writable")

@@ -60,7 +60,7 @@ from ._boundary import (
     renamed_parameters,
     resolve_burn_in,
 )
-from ._files import as_path
+from ._files import as_path, check_output_folder
 from .errors import DataError, ParameterError
 from .region import PacmanRegion
 from .risk import Gradient, loss_and_grad
@@ -244,7 +244,9 @@ def save_npy_stack(
     ((6, 20), (4, 2), 120.0)
     """
     ud, yd = as_sequence_chunks(u, y, chunk)
-    root = as_path(folder, "folder")
+    root = check_output_folder(folder, "folder")
+    for name in ("u", "y"):
+        check_output_folder(root / name, f"folder/{name}")
     for name, arr in (("u", ud), ("y", yd)):
         (root / name).mkdir(parents=True, exist_ok=True)
         da.to_npy_stack(str(root / name), arr, axis=0)

@@ -22,10 +22,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.patches import Polygon, Rectangle
 
@@ -35,9 +36,6 @@ from .datasets.iodata import IOData
 from .errors import DataError, ParameterError, UnsupportedShapeError
 from .systems import CanonicalSystem
 from .uncertainty import frequency_response_std
-
-if TYPE_CHECKING:  # pragma: no cover - typing only
-    from matplotlib.axes import Axes
 
 __all__ = [
     "bode_plot",
@@ -79,6 +77,8 @@ def _axes(
     if ax is None:
         fig = _new_figure(figsize, layout)
         return fig, fig.add_subplot()
+    if not isinstance(ax, Axes):
+        raise ParameterError(f"ax: must be a matplotlib Axes or None, got {type(ax).__name__}")
     return ax.figure, ax
 
 
@@ -86,6 +86,8 @@ def _two_axes(
     fig: Figure | None, figsize: tuple[float, float], **kwargs: Any
 ) -> tuple[Figure, Any]:
     """Two stacked axes on ``fig`` (or a new figure)."""
+    if fig is not None and not isinstance(fig, Figure):
+        raise ParameterError(f"fig: must be a matplotlib Figure or None, got {type(fig).__name__}")
     fig = _new_figure(figsize) if fig is None else fig
     return fig, fig.subplots(2, 1, **kwargs)
 
@@ -103,6 +105,23 @@ def _label(names: Sequence[str], units: Sequence[str], default: str) -> str:
     name = names[0] if names else default
     unit = units[0] if units and units[0] else ""
     return f"{name} [{unit}]" if unit else str(name)
+
+
+def _snapshot_pairs(snapshots: Any, what: str = "snapshots") -> list[tuple[int, Any]]:
+    """Checked ``[(step, model)]`` training snapshots: integer steps, models that simulate
+    (a string or a bare model would otherwise fail deep inside a figure)."""
+    if isinstance(snapshots, str | bytes) or not isinstance(snapshots, Sequence):
+        raise ParameterError(
+            f"{what}: must be a sequence of (step, model) pairs, got {type(snapshots).__name__}"
+        )
+    pairs = []
+    for i, pair in enumerate(snapshots):
+        if not (isinstance(pair, tuple | list) and len(pair) == 2):
+            raise ParameterError(f"{what}[{i}]: must be a (step, model) pair, got {pair!r:.60}")
+        if not hasattr(pair[1], "simulate"):
+            raise ParameterError(f"{what}[{i}]: its model has no simulate method (not a system)")
+        pairs.append((check_int(pair[0], f"{what}[{i}] step", low=0), pair[1]))
+    return pairs
 
 
 def _pick_step(pairs: Sequence[tuple[int, Any]], step: int | None, what: str) -> int:
@@ -409,6 +428,7 @@ def predictions(
     >>> fig.axes[0].get_title()
     'predictions after 10/10 steps (fit 100.0 %)'
     """
+    snapshots = _snapshot_pairs(snapshots)
     if not snapshots:
         raise ParameterError("snapshots: need at least one (step, model) pair")
     k, model = snapshots[_pick_step(snapshots, step, "a snapshot step")]

@@ -733,6 +733,17 @@ def _sections(
     )
 
 
+def _checked_training(snapshots: Any, transfer: Any) -> tuple[Any, Any]:
+    """``snapshots`` and ``transfer`` checked before any figure is drawn (a string there
+    failed deep inside the animation)."""
+    snapshots = None if snapshots is None else plots._snapshot_pairs(snapshots)
+    if transfer is not None:
+        if not (isinstance(transfer, tuple | list) and len(transfer) == 2):
+            raise ParameterError("transfer: must be a (truth, snapshots) pair")
+        transfer = (transfer[0], plots._snapshot_pairs(transfer[1], "transfer[1]"))
+    return snapshots, transfer
+
+
 def write_report(
     out_dir: str | Path,
     *,
@@ -767,8 +778,8 @@ def write_report(
     data, model : IOData, CanonicalSystem
         The raw SISO record (first ``split`` estimation, rest validation) and the model.
     snapshots, step_fits : optional
-        ``[(step, model)]`` from training for the prediction animation, and
-        ``{step: estimation fit}`` for its titles and the table of fits.
+        ``[(step, model)]`` from training (the prediction animation); ``{step: estimation
+        fit}`` (its titles and the table of fits).
     scaling, split : Scaling, float
         Raw signals to the model's (default: remove the estimation means); estimation part.
     transfer, segment : optional
@@ -776,13 +787,12 @@ def write_report(
         along a segment, or ``{label: (t, values)}``: labelled panels side by side.
     comparisons, notes : sequence
         Rows ``(name, estimation fit, validation fit)`` for the fit table; paragraphs on top.
-    region, title : optional
-        The Pac-Man region (default ``PacmanRegion()``); the page's heading.
+    region, title, log : optional
+        The Pac-Man region (default ``PacmanRegion()``); the page's heading; a callable
+        receiving one line per figure drawn.
     surface_views, save_figures, figure_formats : int, bool, sequence of str
         Rotations of the surface (>= 1); whether stills (and each animation's last frame)
         are saved under ``figures/``, in which formats.
-    log : callable, optional
-        Receives one line per figure drawn.
 
     Returns
     -------
@@ -804,6 +814,7 @@ def write_report(
     True
     """
     views, target = check_int(surface_views, "surface_views", low=1), check_output_folder(out_dir)
+    snapshots, transfer = _checked_training(snapshots, transfer)
     _figure_store(target, save_figures, figure_formats)  # options checked before any work
     ctx = _context(out_dir, data, model, scaling, split, region, _Figures(None), log)
 

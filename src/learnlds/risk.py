@@ -536,7 +536,7 @@ def markov_tail_length(models: tuple[CanonicalSystem, ...], tol: float = 1e-17) 
     Raises
     ------
     ParameterError
-        ``tol`` not in ``(0, 1)``.
+        ``tol`` not in ``(0, 1)``, or ``models`` not systems.
 
     Examples
     --------
@@ -544,6 +544,11 @@ def markov_tail_length(models: tuple[CanonicalSystem, ...], tol: float = 1e-17) 
     >>> markov_tail_length((CanonicalSystem([-0.5], [1.0]),))
     285
     """
+    if isinstance(models, str | bytes) or not hasattr(models, "__iter__"):
+        raise ParameterError(f"models: must be a tuple of systems, got {type(models).__name__}")
+    models = tuple(models)
+    if not models or not all(hasattr(m, "spectral_radius") for m in models):
+        raise ParameterError("models: need one or more systems (with spectral_radius and order)")
     rho = max(m.spectral_radius() for m in models)
     return markov_horizon(rho, max(m.order for m in models), tol)
 

@@ -577,7 +577,9 @@ def simulate_canonical(model: Any, u3: np.ndarray) -> np.ndarray:
     Raises
     ------
     DataError
-        The model returned non-finite values (it is unstable on this record).
+        ``u3`` not 3-D, or the model returned non-finite values (unstable on this record).
+    ParameterError
+        ``model`` is not a system (nor a fitted estimator).
 
     Examples
     --------
@@ -585,6 +587,10 @@ def simulate_canonical(model: Any, u3: np.ndarray) -> np.ndarray:
     >>> simulate_canonical(CanonicalSystem([0.5], [1.0]), np.ones((1, 3, 1)))[0, :, 0]
     array([0. , 1. , 0.5])
     """
+    model = _as_model(model, type(model).__name__)
+    u3 = np.asarray(u3, dtype=float)
+    if u3.ndim != 3:
+        raise DataError(f"u3: must be canonical (N, T, m) inputs, got shape {u3.shape}")
     if "sequences" in inspect.signature(model.simulate).parameters:
         yhat = np.asarray(model.simulate(u3, sequences=True), dtype=float)
     else:  # other models: SISO ones take (N, T), others (N, T, m)

@@ -342,19 +342,17 @@ class IOData:
         array([12., 13.])
         """
         yp = as_float_array(y_pred, "y_pred", ndim=(1, 2))
+        if yp.ndim == 1 and self.n_outputs != 1:
+            raise DataError(
+                f"y_pred: 1-D predictions need a single-output data set, this one has "
+                f"{self.n_outputs} outputs"
+            )
+        if yp.ndim == 2 and yp.shape[1] != self.n_outputs:
+            raise DataError(f"y_pred: expected {self.n_outputs} columns, got shape {yp.shape}")
         if self.offsets is None:
             return yp.copy()
         oy = self.offsets[1]
-        if yp.ndim == 1:
-            if self.n_outputs != 1:
-                raise DataError(
-                    f"y_pred: 1-D predictions need a single-output data set, this one has "
-                    f"{self.n_outputs} outputs"
-                )
-            return yp + oy[0]
-        if yp.shape[1] != self.n_outputs:
-            raise DataError(f"y_pred: expected {self.n_outputs} columns, got shape {yp.shape}")
-        return yp + oy
+        return yp + (oy[0] if yp.ndim == 1 else oy)
 
     def split(self, fraction: float = 0.5) -> tuple[IOData, IOData]:
         """``(estimation, validation)``: the first ``fraction`` of the samples and the rest.
