@@ -10,7 +10,7 @@ from learnlds.datasets import IOData, read_fields, read_inputs, read_table
 from learnlds.datasets.readers import open_npy, open_zarr
 from learnlds.distributed import open_npy_stack, open_zarr_sequences, save_npy_stack
 from learnlds.errors import ParameterError
-from learnlds.modelfile import load, read_metadata
+from learnlds.modelfile import load, load_with_metadata, read_metadata
 
 READERS = {
     "read_table": read_table,
@@ -23,6 +23,7 @@ READERS = {
     "open_zarr_sequences": open_zarr_sequences,
     "load": load,
     "read_metadata": read_metadata,
+    "load_with_metadata": load_with_metadata,
 }
 
 
@@ -61,3 +62,20 @@ def test_save_refuses_a_bad_path_and_metadata_json_cannot_hold(kind, tmp_path):
         model.save(tmp_path / "m.json", info=object())
     assert not (tmp_path / "m.json").exists()  # refused before anything was written
     assert read_metadata(model.save(tmp_path / "m.json", note="ok"))["note"] == "ok"
+
+
+def test_load_with_metadata_reads_the_file_once(tmp_path, monkeypatch):
+    """The CLI's predict and report got the model and its offsets from two reads (a file
+    replaced in between gave a model and metadata of different fits)."""
+    from learnlds import CanonicalSystem, modelfile
+    from learnlds.errors import FileFormatError
+
+    path = CanonicalSystem([-0.5], [1.0]).save(tmp_path / "m.json", input_offset=[2.0])
+    reads = []
+    real = modelfile.read_json_object
+    monkeypatch.setattr(modelfile, "read_json_object", lambda p: reads.append(p) or real(p))
+    model, meta = load_with_metadata(path)
+    assert reads == [path] and meta == read_metadata(path) and model == load(path)
+    path.write_text(path.read_text().replace('"metadata": {', '"metadata": 3, "x": {'))
+    with pytest.raises(FileFormatError, match="'metadata' must be an object, got int"):
+        load_with_metadata(path)

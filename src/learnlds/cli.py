@@ -376,12 +376,11 @@ def _refuse_output_names(names: Sequence[str], path: str, columns: int) -> None:
 
 def cmd_predict(args: argparse.Namespace) -> int:
     """``learnlds predict``: simulate a saved model on a data file's input."""
-    from .modelfile import load, read_metadata
+    from .modelfile import load_with_metadata
     from .validate import fit_percent
 
     out = _series_path(args.out) if args.out else None
-    system = load(args.model)
-    meta = read_metadata(args.model)
+    system, meta = load_with_metadata(args.model)
     u, data, measured = _model_inputs(system, args.data, args.input_col, args.output_col)
     u_off = _offset(meta, "input_offset", system.n_inputs, args.model)
     y_off = _offset(meta, "output_offset", system.n_outputs, args.model)
@@ -501,7 +500,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     :func:`learnlds.model_report.write_model_report` (one figure per output, fits per output).
     """
     from .model_report import _FIGURE_FORMATS, _write_model_report
-    from .modelfile import load, read_metadata
+    from .modelfile import load_with_metadata
     from .report import Scaling, write_report
     from .statespace import StateSpaceSystem
     from .validate import extrapolation_note, holdout
@@ -509,8 +508,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     _check_report_folder(args.out)
     if args.validation_fraction == 0:
         raise ParameterError("--validation-fraction: the report needs a validation part, got 0")
-    system = load(args.model)
-    meta = read_metadata(args.model)
+    system, meta = load_with_metadata(args.model)
     data = _load(args.data, args.input_col, args.output_col, args.dt)
     _check_columns(system, data, args.data, args.model)
     cut = _estimation_samples(len(data), args.validation_fraction)  # where fit cut

@@ -17,7 +17,7 @@ from .statespace import StateSpaceSystem
 from .systems import FORMAT_NAME as CANONICAL_FORMAT
 from .systems import CanonicalSystem
 
-__all__ = ["load", "read_metadata"]
+__all__ = ["load", "load_with_metadata", "read_metadata"]
 
 
 def load(path: str | os.PathLike[str]) -> CanonicalSystem | StateSpaceSystem:
@@ -48,7 +48,11 @@ def load(path: str | os.PathLike[str]) -> CanonicalSystem | StateSpaceSystem:
     ...     type(load(p)).__name__
     'CanonicalSystem'
     """
-    doc = read_json_object(path)
+    return _model(read_json_object(path), path)
+
+
+def _model(doc: dict[str, Any], path: Any) -> CanonicalSystem | StateSpaceSystem:
+    """The model a parsed model file holds (its ``format`` tag picks the class)."""
     kind = doc.get("format")
     try:
         if kind == STATE_SPACE_FORMAT:
@@ -63,6 +67,14 @@ def load(path: str | os.PathLike[str]) -> CanonicalSystem | StateSpaceSystem:
         f"{path}: not a learnlds model (format {kind!r}; expected {CANONICAL_FORMAT!r} "
         f"or {STATE_SPACE_FORMAT!r})"
     )
+
+
+def _metadata(doc: dict[str, Any], path: Any) -> dict[str, Any]:
+    """The ``metadata`` object of a parsed model file (empty when there is none)."""
+    meta = doc.get("metadata", {})
+    if not isinstance(meta, dict):
+        raise FileFormatError(f"{path}: 'metadata' must be an object, got {type(meta).__name__}")
+    return meta
 
 
 def read_metadata(path: str | os.PathLike[str]) -> dict[str, Any]:
@@ -91,7 +103,41 @@ def read_metadata(path: str | os.PathLike[str]) -> dict[str, Any]:
     ...     read_metadata(p)
     {'source': 'x'}
     """
-    meta = read_json_object(path).get("metadata", {})
-    if not isinstance(meta, dict):
-        raise FileFormatError(f"{path}: 'metadata' must be an object, got {type(meta).__name__}")
-    return meta
+    return _metadata(read_json_object(path), path)
+
+
+def load_with_metadata(
+    path: str | os.PathLike[str],
+) -> tuple[CanonicalSystem | StateSpaceSystem, dict[str, Any]]:
+    """:func:`load` and :func:`read_metadata` from one read of the file.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        A model file.
+
+    Returns
+    -------
+    model : CanonicalSystem or StateSpaceSystem
+        The model, of the class that wrote it.
+    metadata : dict
+        The metadata saved beside it (empty when there is none).
+
+    Raises
+    ------
+    FileNotFoundError
+        No such file.
+    FileFormatError
+        Not JSON, not a learnlds model, or ``metadata`` that is not a JSON object.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     p = CanonicalSystem([0.5], [1.0]).save(os.path.join(tmp, "m.json"), source="x")
+    ...     model, meta = load_with_metadata(p)
+    >>> type(model).__name__, meta
+    ('CanonicalSystem', {'source': 'x'})
+    """
+    doc = read_json_object(path)
+    return _model(doc, path), _metadata(doc, path)
