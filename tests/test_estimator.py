@@ -157,7 +157,7 @@ def test_square_mimo_record_is_not_mistaken_for_sequences():
 def test_explicit_sequences_flag_for_tall_batches():
     rng = np.random.default_rng(7)
     u = rng.normal(size=(300, 40))  # 300 sequences of length 40: taller than wide
-    y = SYNTH.simulate(u, noise_std=0.01, random_state=rng)
+    y = SYNTH.simulate(u, noise_std=0.01, random_state=rng, sequences=True)
     est = LDSRegressor(order=3).fit(u, y, sequences=True)
     assert est.layout_ == "sequences" and est.n_features_in_ == 1
     assert est.predict(u, sequences=True).shape == (300, 40)

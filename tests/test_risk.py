@@ -67,7 +67,7 @@ def test_gradient_matches_finite_differences_both_engines(n, T, N, seed, data):
     ref = fd_gradient(model, x, y, b)
     results = {}
     for engine in ENGINES:
-        val, g = loss_and_grad(model, x, y, burn_in=b, engine=engine)
+        val, g = loss_and_grad(model, x, y, burn_in=b, engine=engine, sequences=True)
         assert isinstance(g, Gradient)
         assert g.a.shape == (n,) and g.c.shape == (n,) and np.ndim(g.d) == 0
         flat = g.flat()
@@ -184,12 +184,12 @@ def test_population_risk_matches_monte_carlo(burn_in):
     model = CanonicalSystem.random_stable(3, 0.5, rng, d=0.5)
     b = 0 if burn_in == 0 else T // 4
     x = rng.normal(size=(N, T))
-    y = truth.simulate(x, noise_std=sigma, random_state=rng)
-    per_seq = np.mean((model.simulate(x) - y)[:, b:] ** 2, axis=1)
+    y = truth.simulate(x, noise_std=sigma, random_state=rng, sequences=True)
+    per_seq = np.mean((model.simulate(x, sequences=True) - y)[:, b:] ** 2, axis=1)
     mc, se = per_seq.mean(), per_seq.std(ddof=1) / np.sqrt(N)
     exact = population_risk(model, truth, T, burn_in=b, noise_std=sigma)
     assert abs(exact - mc) < 3 * se, (exact, mc, se)
-    assert loss(model, x, y, burn_in=b) == pytest.approx(mc, rel=1e-10)
+    assert loss(model, x, y, burn_in=b, sequences=True) == pytest.approx(mc, rel=1e-10)
     # the noise enters additively; the check has power: the other burn-in is rejected
     assert exact - population_risk(model, truth, T, burn_in=b) == pytest.approx(sigma**2)
     other = population_risk(model, truth, T, burn_in=T // 4 if b == 0 else 0, noise_std=sigma)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import warnings
 
 import numpy as np
 import pytest
@@ -14,6 +15,7 @@ from learnlds import CanonicalSystem, load
 from learnlds.errors import (
     DataError,
     FileFormatError,
+    LayoutWarning,
     ParameterError,
     UnstableSystemWarning,
     UnsupportedShapeError,
@@ -650,3 +652,66 @@ def test_saved_files_get_the_umask_permissions_and_keep_their_own(tmp_path):
         assert stat.S_IMODE(path.stat().st_mode) == 0o640
     finally:
         os.umask(mask)
+
+
+# --------------------------------------------------------------------------- layout warning
+def _layout_warnings(call):
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        out = call()
+    return out, [w for w in caught if issubclass(w.category, LayoutWarning)]
+
+
+@pytest.mark.parametrize("kind", ["canonical", "state-space", "loss"])
+def test_a_tall_array_read_as_siso_sequences_is_said(kind):
+    """A (T, 2) record given to a single-input model was silently 300 sequences of 2."""
+    from learnlds.risk import loss
+    from learnlds.statespace import StateSpaceSystem
+
+    model = CanonicalSystem([-0.5, 0.1], [1.0, 0.3], 0.2)
+    ss = StateSpaceSystem.from_canonical(model)
+    u = np.random.default_rng(0).normal(size=(300, 2))
+    call = {
+        "canonical": lambda x, **kw: model.simulate(x, **kw),
+        "state-space": lambda x, **kw: ss.simulate(x, **kw),
+        "loss": lambda x, **kw: loss(model, x, model.simulate(x, sequences=True), **kw),
+    }[kind]
+    out, said = _layout_warnings(lambda: call(u))
+    assert len(said) == 1 and said[0].filename == __file__  # points at the caller
+    assert "(300, 2) array is read as 300 sequences of 2 sample(s)" in str(said[0].message)
+    assert "sequences=True" in str(said[0].message)
+    same, quiet = _layout_warnings(lambda: call(u, sequences=True))
+    assert not quiet and np.array_equal(out, same)  # the reading did not change
+    _, wide = _layout_warnings(lambda: call(u.T.copy()))  # 2 sequences of 300: no doubt
+    assert not wide
+    with pytest.raises(DataError, match="u: "):
+        call(u, sequences=False)  # one record needs one input column
+
+
+def test_state_space_simulate_takes_the_sequences_flag_like_canonical():
+    from learnlds.statespace import StateSpaceSystem
+
+    model = CanonicalSystem([-0.5, 0.1], [1.0, 0.3], 0.2)
+    ss = StateSpaceSystem.from_canonical(model)
+    u = np.random.default_rng(1).normal(size=(4, 50))
+    for x, seq in [(u, True), (u, None), (u[0], None), (u[0], False), (u[0][:, None], False)]:
+        np.testing.assert_allclose(
+            ss.simulate(x, sequences=seq), model.simulate(x, sequences=seq), atol=1e-12
+        )
+    with pytest.raises(DataError, match=r"sequences=True needs"):
+        ss.simulate(u[0], sequences=True)
+    mimo = StateSpaceSystem([[0.5]], [[1.0, 1.0]], [[1.0], [2.0]])
+    with pytest.raises(DataError, match=r"sequences=False needs"):
+        mimo.simulate(np.ones((3, 50, 2)), sequences=False)
+
+
+def test_training_batches_are_sequences_without_a_layout_warning():
+    """A batch source returns (N, T) sequences by contract, tall or not."""
+    from learnlds import projected_sgd
+    from learnlds.train import sequence_batches
+
+    truth = CanonicalSystem([-0.5], [1.0])
+    u = np.random.default_rng(2).normal(size=(64, 20))  # 64 sequences of 20: tall
+    y = truth.simulate(u, sequences=True)
+    _, said = _layout_warnings(lambda: projected_sgd(sequence_batches(u, y), order=1, steps=3))
+    assert not said

@@ -489,7 +489,7 @@ def _scan(ub: np.ndarray, yb: np.ndarray) -> None:
 # --------------------------------------------------------------------------- gradient
 def _chunk_loss_grad(model: CanonicalSystem, ub: np.ndarray, yb: np.ndarray, burn_in: int):
     """Sum (not mean) of the loss and gradient over one chunk, and its sample count."""
-    value, grad = loss_and_grad(model, ub, yb, burn_in)
+    value, grad = loss_and_grad(model, ub, yb, burn_in, sequences=True)
     if not np.isfinite(value):
         _scan(ub, yb)
     count = ub.shape[0] * (ub.shape[1] - burn_in)

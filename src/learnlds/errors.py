@@ -23,6 +23,7 @@ __all__ = [
     "DataTypeError",
     "DivergenceWarning",
     "FileFormatError",
+    "LayoutWarning",
     "LearnLDSError",
     "NotFittedError",
     "OrderSelectionWarning",
@@ -167,6 +168,17 @@ class ConvergenceWarning(UserWarning):
     Examples
     --------
     >>> issubclass(ConvergenceWarning, UserWarning)
+    True
+    """
+
+
+class LayoutWarning(UserWarning):
+    """An array read by the shape rule in a way that is rarely meant (a tall 2-D array
+    as a SISO model's sequences); pass ``sequences=`` to say which layout it is.
+
+    Examples
+    --------
+    >>> issubclass(LayoutWarning, UserWarning)
     True
     """
 

@@ -451,6 +451,9 @@ def loss(
         The model is unstable and its simulation overflows: the loss is ``inf``.
     RuntimeWarning
         A stable model's squared errors overflow (data of huge magnitude): ``inf``.
+    LayoutWarning
+        ``sequences`` not given and a SISO model's ``u`` has more rows than columns:
+        read as sequences, though it looks like a record with too many input columns.
 
     Examples
     --------
@@ -504,6 +507,9 @@ def loss_and_grad(
         The model is unstable and its simulation overflows: the loss is ``inf``.
     RuntimeWarning
         A stable model's squared errors overflow (data of huge magnitude): ``inf``.
+    LayoutWarning
+        ``sequences`` not given and a SISO model's ``u`` has more rows than columns:
+        read as sequences, though it looks like a record with too many input columns.
 
     Examples
     --------

@@ -39,7 +39,13 @@ from ._files import atomic_write_text
 from ._ss_kernels import ss_jacobian_chunk, ss_simulate
 from .errors import DataError, ParameterError, UnstableSystemWarning, UnsupportedShapeError
 from .records import _block, _blockwise, _concatenate, _divide, _streaming_stats
-from .systems import CanonicalSystem, _import_control, _model_json, _unstable_message
+from .systems import (
+    CanonicalSystem,
+    _import_control,
+    _model_json,
+    _sequences_flag,
+    _unstable_message,
+)
 
 FORMAT_NAME = "learnlds.StateSpaceSystem"
 FORMAT_VERSION = 1
@@ -146,14 +152,23 @@ class StateSpaceSystem:
         return self.n_inputs == 1 and self.n_outputs == 1
 
     # ------------------------------------------------------------------ simulation
-    def _inputs(self, u: Any) -> tuple[np.ndarray, bool, bool]:
+    def _inputs(self, u: Any, sequences: Any = None) -> tuple[np.ndarray, bool, bool]:
         """Canonical ``(N, T, m)`` inputs, plus (was one record, squeeze the output)."""
         m = self.n_inputs
         arr = as_float_array(u, "u", ndim=(1, 2, 3))  # ragged lists: a DataError, not numpy's
         if arr.size == 0:
             raise DataError("u: the input sequence is empty")
+        seq = _sequences_flag(arr, self.is_siso, sequences)  # warns on a tall SISO array
+        if (arr.ndim == 3 or (self.is_siso and arr.ndim == 2)) < seq or (arr.ndim == 3) > seq:
+            want = "(N, T, m) or, SISO, (N, T)" if seq else "(T,) or (T, m)"
+            raise DataError(f"u: sequences={seq} needs {want} inputs, got shape {arr.shape}")
         if self.is_siso and arr.ndim in (1, 2):
-            if arr.ndim == 2 and arr.shape[1] == 1:  # (T, 1): one record, as CanonicalSystem
+            if arr.ndim == 2 and not seq:  # (T, 1): one record, as CanonicalSystem
+                if arr.shape[1] != 1:
+                    raise DataError(
+                        f"u: one record for this single-input model is (T,) or (T, 1), got "
+                        f"{arr.shape}"
+                    )
                 return arr.reshape(1, -1, 1), True, False
             return arr.reshape(-1, arr.shape[-1], 1), arr.ndim == 1, True
         if arr.ndim == 1:
@@ -166,7 +181,7 @@ class StateSpaceSystem:
             )
         return arr.reshape(-1, arr.shape[-2], m), arr.ndim == 2, False
 
-    def simulate(self, u: Any, *, x0: Any = None) -> np.ndarray:
+    def simulate(self, u: Any, *, x0: Any = None, sequences: bool | None = None) -> np.ndarray:
         """Output for input ``u``, from zero state or from ``x0``.
 
         Parameters
@@ -178,6 +193,9 @@ class StateSpaceSystem:
             for SISO).
         x0 : array_like, optional
             Initial state ``(order,)``, or ``(N, order)`` one per sequence.
+        sequences : bool, optional
+            Whether ``u`` holds sequences (``(N, T)`` SISO, ``(N, T, m)``) or one record
+            (``(T,)``, ``(T, m)``); by default read from the shape as above.
 
         Returns
         -------
@@ -187,19 +205,23 @@ class StateSpaceSystem:
         Raises
         ------
         DataError
-            ``u`` or ``x0`` of the wrong shape or not finite.
+            ``u`` or ``x0`` of the wrong shape or not finite, or a shape ``sequences``
+            does not allow.
 
         Warns
         -----
         UnstableSystemWarning
             When the spectral radius is ``>= 1`` (the output grows with time).
+        LayoutWarning
+            ``sequences`` not given and a SISO ``u`` of more rows than columns read as
+            sequences (more likely a record with too many input columns).
 
         Examples
         --------
         >>> StateSpaceSystem([[0.5]], [1.0], [1.0]).simulate(np.zeros(3), x0=[2.0])
         array([2. , 1. , 0.5])
         """
-        u3, record, siso = self._inputs(u)
+        u3, record, siso = self._inputs(u, sequences)
         if self.spectral_radius() >= 1.0:  # as CanonicalSystem.simulate
             warnings.warn(_unstable_message(self.spectral_radius()), UnstableSystemWarning, 2)
         N, T, _ = u3.shape

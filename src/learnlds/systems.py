@@ -38,6 +38,8 @@ from __future__ import annotations
 
 import json
 import numbers
+import os
+import sys
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -59,6 +61,7 @@ from ._files import atomic_write_text, read_json_object
 from .errors import (
     DataError,
     FileFormatError,
+    LayoutWarning,
     ParameterError,
     UnstableSystemWarning,
     UnsupportedShapeError,
@@ -162,12 +165,13 @@ def _horner(coef: np.ndarray, zinv: np.ndarray) -> np.ndarray:
     return out
 
 
-def _sequences_flag(u: Any, siso: bool, sequences: Any) -> bool:
+def _sequences_flag(u: Any, siso: bool, sequences: Any, warn: bool = True) -> bool:
     """The layout rule for model data: ``sequences`` when given, else read from the shape.
 
     ``None``: a 3-D array holds sequences; for a SISO model a 2-D ``(N, T)`` array
     with ``T > 1`` columns holds ``N`` sequences (the issue-2 contract), ``(T, 1)``
-    is one record.
+    is one record. A tall such array (``N > T``) is read as sequences with a
+    :class:`LayoutWarning` (``warn=False``: callers whose data are batches by contract).
     """
     if sequences is not None:
         return check_bool(sequences, "sequences")
@@ -177,7 +181,34 @@ def _sequences_flag(u: Any, siso: bool, sequences: Any) -> bool:
         return False
     if len(shape) == 3:
         return True
-    return siso and len(shape) == 2 and shape[1] > 1
+    seq = siso and len(shape) == 2 and shape[1] > 1
+    if seq and warn and shape[0] > shape[1]:
+        _warn_layout(shape)
+    return seq
+
+
+def _warn_layout(shape: tuple[int, ...]) -> None:
+    """Say how a tall array was read: a ``(T, channels)`` record with more channels than
+    the model has is far likelier than more sequences than samples in each."""
+    N, T = shape[0], shape[1]
+    warnings.warn(
+        f"u: the {shape} array is read as {N} sequences of {T} sample(s) (a SISO model "
+        f"reads a 2-D (N, T) array as N sequences); if it "
+        f"is one record of {N} samples, it has more input channels than the model takes. "
+        "Pass sequences=True to read it as sequences without this warning",
+        LayoutWarning,
+        stacklevel=_outside_package(),
+    )
+
+
+def _outside_package() -> int:
+    """``stacklevel`` of the first caller outside learnlds (public entry points reach
+    the layout rule through different depths of wrappers)."""
+    package = os.path.dirname(os.path.abspath(__file__))
+    frame, level = sys._getframe(1), 1
+    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(package):
+        frame, level = frame.f_back, level + 1
+    return level
 
 
 def _ss_markov(A: np.ndarray, B: np.ndarray, C: np.ndarray, count: int) -> np.ndarray:
@@ -534,6 +565,9 @@ class CanonicalSystem:
         -----
         UnstableSystemWarning
             When the spectral radius is ``>= 1`` (the output grows with time).
+        LayoutWarning
+            ``sequences`` not given and a SISO ``u`` of more rows than columns read as
+            sequences (more likely a record with too many input columns).
 
         Examples
         --------

@@ -79,7 +79,7 @@ from .records import (
     streaming_moments,
 )
 from .risk import _lagged, _mimo_parts, loss, loss_and_grad
-from .systems import CanonicalSystem
+from .systems import CanonicalSystem, _sequences_flag
 
 if TYPE_CHECKING:
     from .region import PacmanRegion
@@ -415,7 +415,7 @@ def fresh_batches(
             if input_dist is None
             else input_dist(random_state, shape)
         )
-        yb = truth.simulate(ub)
+        yb = truth.simulate(ub, sequences=True)
         if sigma:
             yb = yb + random_state.normal(scale=sigma, size=yb.shape)
         return ub, yb
@@ -923,8 +923,11 @@ def _sgd_steps(
             _sgd_mark(run, cfg, k, gen, source)
         ub, yb = first if k == run.k0 else _batch_pair(source(gen), k)
         current = CanonicalSystem(run.a, run.c, run.d)
+        seq = _sequences_flag(ub, current.is_siso, None, warn=False)  # batches by contract
         if k == cfg.steps and cfg.objective is loss_and_grad:  # final evaluation only
-            value, grad = loss(current, ub, yb, cfg.burn_in), None
+            value, grad = loss(current, ub, yb, cfg.burn_in, sequences=seq), None
+        elif cfg.objective is loss_and_grad:
+            value, grad = loss_and_grad(current, ub, yb, cfg.burn_in, sequences=seq)
         else:
             value, grad = cfg.objective(current, ub, yb, cfg.burn_in)
         run.history[k] = value
