@@ -65,7 +65,7 @@ def problem(n: int, N: int, T: int, seed: int = 0):
     truth = CanonicalSystem.random_stable(n, 0.9, rng)
     model = CanonicalSystem.random_stable(n, 0.9, rng, d=0.1)
     x = rng.normal(size=(N, T))
-    y = truth.simulate(x) + 0.1 * rng.normal(size=(N, T))
+    y = truth.simulate(x, sequences=True) + 0.1 * rng.normal(size=(N, T))
     return model, x, y
 
 

@@ -31,7 +31,7 @@ def target(seed: int = 11) -> CanonicalSystem:
 def excess(truth: CanonicalSystem, N: int, T: int, seed: int) -> float:
     rng = np.random.default_rng(seed)
     u = rng.normal(size=(N, T))
-    y = truth.simulate(u, noise_std=NOISE, random_state=rng)
+    y = truth.simulate(u, noise_std=NOISE, random_state=rng, sequences=True)
     burn = T // 4
     model = gauss_newton(u, y, order=3, burn_in=burn, region="pacman", sequences=True).model
     return population_risk(model, truth, T, burn, NOISE) - NOISE**2
