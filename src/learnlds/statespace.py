@@ -159,7 +159,8 @@ class StateSpaceSystem:
         if arr.size == 0:
             raise DataError("u: the input sequence is empty")
         seq = _sequences_flag(arr, self.is_siso, sequences)  # warns on a tall SISO array
-        if (arr.ndim == 3 or (self.is_siso and arr.ndim == 2)) < seq or (arr.ndim == 3) > seq:
+        fits = (arr.ndim == 3 or (self.is_siso and arr.ndim == 2)) if seq else arr.ndim <= 2
+        if not fits:
             want = "(N, T, m) or, SISO, (N, T)" if seq else "(T,) or (T, m)"
             raise DataError(f"u: sequences={seq} needs {want} inputs, got shape {arr.shape}")
         if self.is_siso and arr.ndim in (1, 2):

@@ -193,9 +193,9 @@ def _warn_layout(shape: tuple[int, ...]) -> None:
     N, T = shape[0], shape[1]
     warnings.warn(
         f"u: the {shape} array is read as {N} sequences of {T} sample(s) (a SISO model "
-        f"reads a 2-D (N, T) array as N sequences); if it "
-        f"is one record of {N} samples, it has more input channels than the model takes. "
-        "Pass sequences=True to read it as sequences without this warning",
+        f"reads a 2-D (N, T) array as N sequences); if it is one record of {N} samples, "
+        "it has more input channels than the model takes. Pass sequences=True to read it "
+        "as sequences without this warning",
         LayoutWarning,
         stacklevel=_outside_package(),
     )
