@@ -177,6 +177,30 @@ def test_predict_reads_a_file_of_inputs_only(tmp_path, header):
     assert "no output column" in proc.stderr and "fit against" not in proc.stderr
 
 
+@pytest.mark.parametrize("kind", ["inputs only", "NaN in the output"])
+def test_predict_parses_an_inputs_file_once(tmp_path, monkeypatch, capsys, kind):
+    """The inputs of a table with no usable output come from the table the reader already
+    parsed (a large file was read twice)."""
+    from learnlds.datasets import readers
+    from learnlds.systems import CanonicalSystem
+
+    _, model = _model_and_data(tmp_path)
+    u = np.random.default_rng(5).normal(size=40)
+    path = tmp_path / "plan.csv"
+    if kind == "inputs only":
+        np.savetxt(path, u[:, None], delimiter=",", header="u", comments="")
+    else:
+        y = np.full(40, np.nan)
+        np.savetxt(path, np.column_stack([u, y]), delimiter=",", header="u,y", comments="")
+    parses = []
+    real = readers._text_table
+    monkeypatch.setattr(readers, "_text_table", lambda p: parses.append(p) or real(p))
+    assert main(["predict", str(model), str(path)]) == 0
+    assert len(parses) == 1
+    expected = CanonicalSystem([-0.5], [1.0]).simulate(u)
+    np.testing.assert_allclose(np.loadtxt(capsys.readouterr().out.splitlines()), expected)
+
+
 def test_predict_on_inputs_only_needs_the_model_input_count(tmp_path):
     from learnlds.datasets.readers import read_inputs
     from learnlds.errors import DataError

@@ -312,13 +312,21 @@ def _estimator(args: argparse.Namespace) -> Any:
 
 
 def _inputs_only(
-    path: str, input_col: str | list[int] | None, n_inputs: int, why: str = "no output column"
+    path: str,
+    input_col: str | list[int] | None,
+    n_inputs: int,
+    parsed: Any,
+    why: str = "no output column",
 ) -> np.ndarray:
-    """A text table's input columns only (``read_inputs``), said on stderr."""
-    from .datasets.readers import read_inputs
+    """A text table's input columns only, from the table the reader already parsed
+    (``parsed``; ``None``: read the file), said on stderr."""
+    from .datasets.readers import _inputs_of_parsed, read_inputs
 
     cols = _cols(input_col) if isinstance(input_col, str | None) else input_col
-    u, names = read_inputs(path, n_inputs, cols)
+    if parsed is None:
+        u, names = read_inputs(path, n_inputs, cols)
+    else:
+        u, names = _inputs_of_parsed(parsed, path, n_inputs, cols)
     _say(f"{Path(path).name}: {len(u)} samples of input(s) {', '.join(names)}; {why}")
     return u
 
@@ -336,12 +344,12 @@ def _model_inputs(
 
     try:
         data = _load(path, input_col, output_col)
-    except NoOutputColumnError:  # a table of inputs only: simulate, nothing to compare
-        u = _inputs_only(path, input_col, system.n_inputs)
+    except NoOutputColumnError as exc:  # a table of inputs only: simulate, nothing to compare
+        u = _inputs_only(path, input_col, system.n_inputs, exc.parsed)
         return (u[:, 0] if system.is_siso else u), None, False
     except NonFiniteOutputError as exc:  # only the inputs are used: a bad output is no matter
         _say(f"{str(exc).rsplit('; ', 1)[0]}: an output, so nothing is compared with it")
-        u = _inputs_only(path, exc.input_cols, system.n_inputs, "output not used")
+        u = _inputs_only(path, exc.input_cols, system.n_inputs, exc.parsed, "output not used")
         return (u[:, 0] if system.is_siso else u), None, False
     u, measured = data.u, True
     columns = data.n_inputs + data.n_outputs

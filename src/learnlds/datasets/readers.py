@@ -75,19 +75,28 @@ _CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f-\x9f]")
 
 
 class NoOutputColumnError(DataError):
-    """A table with no column left for the outputs (:func:`read_inputs` reads such files)."""
+    """A table with no column left for the outputs (:func:`read_inputs` reads such files).
+
+    ``parsed`` holds the parsed table, so that a caller who needs only the inputs
+    (simulating a model) reads them with :func:`_inputs_of_parsed` without parsing again.
+    """
+
+    def __init__(self, message: str, parsed: Any = None) -> None:
+        super().__init__(message)
+        self.parsed = parsed
 
 
 class NonFiniteOutputError(DataError):
     """NaN or inf in an output column of a table whose input columns are all finite.
 
-    ``input_cols`` holds the input columns chosen (0-based), so a caller that needs
-    the inputs only (simulating a model) can read them with :func:`read_inputs`.
+    ``input_cols`` holds the input columns chosen (0-based) and ``parsed`` the table, so
+    a caller that needs the inputs only reads them with :func:`_inputs_of_parsed`.
     """
 
-    def __init__(self, message: str, input_cols: list[int]) -> None:
+    def __init__(self, message: str, input_cols: list[int], parsed: Any = None) -> None:
         super().__init__(message)
         self.input_cols = list(input_cols)
+        self.parsed = parsed
 
 
 class _Table(NamedTuple):
@@ -346,10 +355,10 @@ def _choose_columns(
         free = [i for i in range(ncol) if i not in skipped]
         if len(free) < 2:
             extra = f" besides the time/index column {names[skipped[0]]!r}" if skipped else ""
-            raise (NoOutputColumnError if len(free) == 1 else DataError)(
-                f"{where}: needs at least 2 columns (input, output){extra} but has {len(free)}; "
-                + _CHOOSE
-            )
+            text = f"{where}: needs at least 2 columns (input, output){extra} but has "
+            if len(free) == 1:
+                raise NoOutputColumnError(f"{text}{len(free)}; {_CHOOSE}", (table, names))
+            raise DataError(f"{text}{len(free)}; {_CHOOSE}")
         ui, yi = [free[0]], [free[1]]
     elif output_cols is None:
         ui = _pick(input_cols, names, "input", where)
@@ -357,10 +366,10 @@ def _choose_columns(
     else:
         yi = _pick(output_cols, names, "output", where)
         ui = [i for i in range(ncol) if i not in yi and i not in skipped]
-    if not ui or not yi:
-        raise (NoOutputColumnError if ui else DataError)(
-            f"{where}: no column left for the {'inputs' if not ui else 'outputs'}"
-        )
+    if not ui:
+        raise DataError(f"{where}: no column left for the inputs")
+    if not yi:
+        raise NoOutputColumnError(f"{where}: no column left for the outputs", (table, names))
     return ui, yi, _note(ui, yi, skipped, names, table.header is not None, where)
 
 
@@ -432,7 +441,7 @@ def read_fields(
     try:
         _check_finite(table.data[:, yi], [names[i] for i in yi], str(p), table.lines)
     except DataError as exc:  # typed: the inputs alone are still usable
-        raise NonFiniteOutputError(str(exc), ui) from None
+        raise NonFiniteOutputError(str(exc), ui, (table, names)) from None
     if table.header is not None:
         fields["input_names"] = [names[i] for i in ui]
         fields["output_names"] = [names[i] for i in yi]
@@ -492,18 +501,27 @@ def read_inputs(
     (array([1., 2., 0.]), ['heater'])
     """
     p = as_path(path)
-    table, names = _text_table(p)
+    return _inputs_of_parsed(_text_table(p), p, n_inputs, input_cols)
+
+
+def _inputs_of_parsed(
+    parsed: tuple[Any, list[str]], path: Any, n_inputs: int, input_cols: ColumnSpec = None
+) -> tuple[np.ndarray, list[str]]:
+    """:func:`read_inputs` of a table already parsed (the ``parsed`` of a
+    :class:`NoOutputColumnError` or :class:`NonFiniteOutputError`): no second read."""
+    table, names = parsed
     if input_cols is not None:
-        ui = _pick(input_cols, names, "input", str(p))
+        ui = _pick(input_cols, names, "input", str(path))
     else:
         skipped = _time_columns(table)
         ui = [i for i in range(len(names)) if i not in skipped]
     if len(ui) != n_inputs:
         chosen = ", ".join(repr(names[i]) for i in ui) or "none"
         raise DataError(
-            f"{p}: {len(ui)} input column(s) ({chosen}) but the model takes {n_inputs}; " + _CHOOSE
+            f"{path}: {len(ui)} input column(s) ({chosen}) but the model takes {n_inputs}; "
+            + _CHOOSE
         )
-    _check_finite(table.data[:, ui], [names[i] for i in ui], str(p), table.lines)
+    _check_finite(table.data[:, ui], [names[i] for i in ui], str(path), table.lines)
     return table.data[:, ui], [names[i] for i in ui]
 
 
