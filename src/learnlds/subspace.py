@@ -1004,9 +1004,10 @@ def _bic(system: StateSpaceSystem, u3: np.ndarray, y3: np.ndarray) -> float:
             x0s = _initial_states(unit, u3, y3 / scale)
         except (np.linalg.LinAlgError, ValueError):
             return np.inf
-        err = (y3 / scale - _simulate3(unit, u3, x0s)).reshape(N * T, p)
         states = StateSpaceSystem(unit.A, unit.B, np.eye(n), np.zeros((n, unit.n_inputs)))
-        startup = _startup_covariance(unit, _simulate3(states, u3, x0s), T)
+        x3 = _simulate3(states, u3, x0s)  # one simulation: the outputs are C x + D u
+        err = (y3 / scale - x3 @ unit.C.T - u3 @ unit.D.T).reshape(N * T, p)
+        startup = _startup_covariance(unit, x3, T)
     if not (np.all(np.isfinite(err)) and np.all(np.isfinite(startup))):
         return np.inf
     d = _fitted_values(n, system.n_inputs, p, N)
