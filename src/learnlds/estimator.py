@@ -819,19 +819,17 @@ class LDSRegressor(RegressorMixin, BaseEstimator):
         and powerplant 26.8 against 12.5 (``benchmarks/results/unseen_plants.md``).
         ``kept``: this very refinement, already run by ``order='auto'`` on the same data.
         """
-        if kept is None:
-            kept = fit_state_space(
-                uc,
-                yc,
-                start.order,
-                x0=x0,
-                criterion="prediction",
-                start=start,
-                max_iter=self.max_iter,
-            )
-        model, info = kept
+        model, info = self._innovations(uc, yc, start, x0) if kept is None else kept
         canonical = _to_canonical(model) if model.is_siso else None
         return _result(model if canonical is None else canonical, info)
+
+    def _innovations(
+        self, u3: np.ndarray, y3: np.ndarray, start: StateSpaceSystem, x0: str
+    ) -> tuple[StateSpaceSystem, dict[str, Any]]:
+        """The prediction-error refinement of the output-error fit ``start`` (from ``K = 0``)."""
+        return fit_state_space(
+            u3, y3, start.order, x0=x0, criterion="prediction", start=start, max_iter=self.max_iter
+        )
 
     def _refit_innovations(self, us: np.ndarray, ys: np.ndarray) -> Any:
         """``criterion='prediction'``, ``order='auto'``: each order is scored as the
@@ -841,17 +839,8 @@ class LDSRegressor(RegressorMixin, BaseEstimator):
         fits cut the summed regret over 16 DaISy records from 115 to 65 points)."""
 
         def refit(model: StateSpaceSystem, info: dict[str, Any]) -> StateSpaceSystem | None:
-            x0 = info.get("x0_mode", "zero")
             try:
-                out = fit_state_space(
-                    us,
-                    ys,
-                    model.order,
-                    x0=x0,
-                    criterion="prediction",
-                    start=model,
-                    max_iter=self.max_iter,
-                )
+                out = self._innovations(us, ys, model, info.get("x0_mode", "zero"))
             except (DataError, ParameterError, np.linalg.LinAlgError):
                 return None
             self._order_refined[model.order] = out  # the final fit reuses the chosen one
