@@ -228,12 +228,7 @@ class StateSpaceSystem:
         N, T, _ = u3.shape
         if T == 0:
             raise DataError("u: the input sequence is empty")
-        x0s = np.zeros((N, self.order))
-        if x0 is not None:
-            xa = as_float_array(x0, "x0", ndim=(1, 2))
-            if xa.shape not in ((self.order,), (N, self.order)):
-                raise DataError(f"x0: must have shape ({self.order},) or ({N}, {self.order})")
-            x0s[:] = xa
+        x0s = np.zeros((N, self.order)) if x0 is None else _given_x0(x0, N, self.order)
         y3 = _simulate3(self, u3, x0s)
         if siso:
             return y3[0, :, 0] if record else y3[..., 0]
@@ -655,6 +650,18 @@ def with_input_delay(system: StateSpaceSystem, delay: Any) -> StateSpaceSystem:
         A[:n, chain[-1]], C[:, chain[-1]] = system.B[:, j], system.D[:, j]  # out after d_j
         start += d[j]
     return StateSpaceSystem(A, B, C, D, dt=system.dt)
+
+
+def _given_x0(x0: Any, N: int, n: int) -> np.ndarray:
+    """``x0`` as ``(N, n)``: exactly ``(n,)`` (shared by the sequences) or ``(N, n)``,
+    never broadcast from another shape (a wrong length is a mistake, not a shorthand)."""
+    arr = as_float_array(x0, "x0", ndim=(1, 2))
+    if arr.shape not in ((n,), (N, n)):
+        raise DataError(
+            f"x0: must have shape ({n},) or ({N}, {n}) for a model of order {n} and {N} "
+            f"sequence(s), got {arr.shape}"
+        )
+    return np.broadcast_to(arr, (N, n)).copy()
 
 
 def _simulate3(system: StateSpaceSystem, u3: np.ndarray, x0s: np.ndarray) -> np.ndarray:

@@ -56,6 +56,7 @@ from .statespace import (
     StateSpaceSystem,
     _check_state_space,
     _gauge_complement,
+    _given_x0,
     _jacobian_blocks,
     _output_sse,
     normal_equations,
@@ -955,23 +956,11 @@ def state_space_covariance(
         n_outputs=system.n_outputs,
         require_y=True,
     )
-    x0s = None if x0 is None else _initial_states(x0, io.u.shape[0], system.order)
+    x0s = None if x0 is None else _given_x0(x0, io.u.shape[0], system.order)
     sc = _state_space_covariance3(system, io.u, io.y, x0s)
     if sc.rank == 0:
         raise DataError("u: the input does not excite the model; no entry is determined")
     return sc
-
-
-def _initial_states(x0: Any, N: int, n: int) -> np.ndarray:
-    """``x0`` as ``(N, n)``: exactly ``(n,)`` (shared by the sequences) or ``(N, n)``,
-    never broadcast from another shape (a wrong length is a mistake, not a shorthand)."""
-    arr = as_float_array(x0, "x0", ndim=(1, 2))
-    if arr.shape not in ((n,), (N, n)):
-        raise DataError(
-            f"x0: must have shape ({n},) or ({N}, {n}) for a model of order {n} and {N} "
-            f"sequence(s), got {arr.shape}"
-        )
-    return np.broadcast_to(arr, (N, n)).copy()
 
 
 def _state_space_covariance3(
