@@ -427,6 +427,20 @@ def _streaming_stats(
     return mean * peak, spread * peak, constant
 
 
+def _dead_input(u3: Any) -> int | None:
+    """The first input column of canonical ``u3`` that is zero throughout (it moves no
+    output, so the parameters it drives are not determined), or ``None``; read a block
+    at a time, so a record on disk is not loaded whole."""
+    N, T, m = u3.shape
+    step = max(1, STREAM_BLOCK // max(1, N * m))
+    live = np.zeros(m, dtype=bool)
+    for t0 in range(0, T, step):
+        live |= np.any(np.asarray(u3[:, t0 : t0 + step]) != 0, axis=(0, 1))
+        if live.all():
+            return None
+    return int(np.flatnonzero(~live)[0])
+
+
 def streaming_io(u: Any, y: Any, *, sequences: bool = False) -> IOArrays:
     """:func:`learnlds._boundary.as_io` without copying large or memory-mapped arrays.
 

@@ -74,6 +74,7 @@ from .records import (
     STREAM_BLOCK,
     ScaledRecord,
     StoreWindow,
+    _dead_input,
     is_chunked_store,
     streaming_io,
     streaming_moments,
@@ -1794,14 +1795,9 @@ def _excited_io(u: Any, y: Any, sequences: Any) -> IOArrays:
     io = streaming_io(u, y, sequences=sequences)  # refuses y=None by name
     if isinstance(io.u, ScaledRecord):  # the estimator's record: it refused constant inputs
         return io
-    N, T, m = io.u.shape
-    step = max(1, STREAM_BLOCK // max(1, N * m))
-    live = np.zeros(m, dtype=bool)
-    for t0 in range(0, T, step):  # blocks, so a record on disk is not read whole
-        live |= np.any(np.asarray(io.u[:, t0 : t0 + step]) != 0, axis=(0, 1))
-        if live.all():
-            return io
-    k = int(np.flatnonzero(~live)[0])
+    k = _dead_input(io.u)
+    if k is None:
+        return io
     raise DataError(
         f"u: input column {k} (0-based) is zero throughout; it does not excite the system, "
         "so the data do not determine the model"

@@ -50,7 +50,7 @@ from ._boundary import (
     resolve_burn_in,
 )
 from .errors import DataError, ParameterError
-from .records import ScaledRecord, _LazyRecord
+from .records import ScaledRecord, _dead_input, _LazyRecord
 from .risk import _lagged, _mimo_parts
 from .statespace import (
     StateSpaceSystem,
@@ -502,9 +502,8 @@ def _require_excitation(u3: np.ndarray) -> None:
     """A DataError naming the first input column that is zero throughout: it moves no
     output, so every parameter it drives is undetermined (infinite variance, not the
     zero variance a generalised inverse would report)."""
-    dead = ~np.any(u3 != 0, axis=(0, 1))
-    if np.any(dead):
-        k = int(np.flatnonzero(dead)[0])
+    k = _dead_input(u3)
+    if k is not None:
         raise DataError(
             f"u: input column {k} (0-based) is zero throughout; it does not excite the model, "
             "so the parameters it drives are not determined by these data"
