@@ -14,7 +14,7 @@ from learnlds.distributed import (  # noqa: E402
     dask_loss_and_grad,
     record_to_dask,
 )
-from learnlds.errors import ConvergenceWarning, DataError, ParameterError  # noqa: E402
+from learnlds.errors import ConvergenceWarning, DataError, FileFormatError, ParameterError  # noqa: E402
 from learnlds.risk import loss, loss_and_grad  # noqa: E402
 from learnlds.systems import CanonicalSystem  # noqa: E402
 from learnlds.train import gauss_newton, projected_sgd, tile_windows  # noqa: E402
@@ -319,11 +319,14 @@ def test_zarr_sequences_errors(tmp_path):
     zarr = pytest.importorskip("zarr")
     from learnlds.distributed import open_zarr_sequences
 
-    with pytest.raises(FileNotFoundError, match="no zarr group"):
+    with pytest.raises(FileNotFoundError, match="no zarr store here"):
         open_zarr_sequences(tmp_path / "absent.zarr")
+    (tmp_path / "empty.zarr").mkdir()
+    with pytest.raises(FileFormatError, match="not a readable zarr group"):
+        open_zarr_sequences(tmp_path / "empty.zarr")
     group = zarr.open_group(str(tmp_path / "half.zarr"), mode="w")
     group.create_array("u", data=np.zeros((4, 50)))
-    with pytest.raises(FileNotFoundError, match="lacks \\['y'\\]"):
+    with pytest.raises(FileFormatError, match="missing \\['y'\\] \\(see save_zarr"):
         open_zarr_sequences(tmp_path / "half.zarr")
     group = zarr.open_group(str(tmp_path / "time.zarr"), mode="w")
     group.create_array("u", data=np.zeros((4, 50)), chunks=(2, 10))

@@ -411,8 +411,11 @@ def test_cli_fits_a_zarr_record(tmp_path, capsys):
 
     with pytest.raises(FileFormatError, match="missing \\['y'\\]"):
         open_zarr(tmp_path / "bad.zarr")
-    with pytest.raises(FileFormatError, match="not a readable zarr group"):
+    with pytest.raises(FileNotFoundError, match="no zarr store here"):
         open_zarr(tmp_path / "absent.zarr")
+    (tmp_path / "empty.zarr").mkdir()
+    with pytest.raises(FileFormatError, match="not a readable zarr group"):
+        open_zarr(tmp_path / "empty.zarr")
 
 
 def test_fit_state_space_builds_its_start_of_a_mapped_record_on_the_beginning(

@@ -25,6 +25,7 @@ __all__ = [
     "check_output_folder",
     "check_output_path",
     "folder_mode",
+    "open_zarr_group",
     "read_json_object",
 ]
 
@@ -307,3 +308,63 @@ def read_json_object(path: str | os.PathLike[str], what: str = "model file") -> 
     if not isinstance(doc, dict):
         raise FileFormatError(f"{p}: not a learnlds {what} (expected a JSON object)")
     return doc
+
+
+def open_zarr_group(path: str | os.PathLike[str], hint: str = "") -> tuple[Path, Any]:
+    """Open a zarr group holding arrays ``u`` and ``y`` for reading, with errors that name it.
+
+    The one opener behind :func:`learnlds.datasets.readers.open_zarr` (one record) and
+    :func:`learnlds.distributed.open_zarr_sequences` (Dask sequences), so both refuse a
+    missing, broken or incomplete store the same way.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The ``.zarr`` store (a directory).
+    hint : str, default ''
+        Appended to the message about missing arrays (where such a store is written).
+
+    Returns
+    -------
+    root : pathlib.Path
+        The store's path.
+    group : zarr.Group
+        The group, opened read-only; ``group["u"]`` and ``group["y"]`` exist.
+
+    Raises
+    ------
+    ImportError
+        zarr is not installed.
+    FileNotFoundError
+        Nothing at ``path``.
+    FileFormatError
+        Not a readable zarr group, or one without an array ``u`` or ``y``.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> try:
+    ...     open_zarr_group(tempfile.mkdtemp() + "/absent.zarr")
+    ... except FileNotFoundError as exc:
+    ...     print(str(exc).split(": ")[-1])
+    no zarr store here
+    """
+    root = as_path(path)
+    try:
+        import zarr
+    except ImportError as exc:  # pragma: no cover - zarr is in the [test] extra
+        raise ImportError(
+            f"{root}: reading zarr stores needs the zarr package: pip install zarr"
+        ) from exc
+    if not root.exists():
+        raise FileNotFoundError(f"{root}: no zarr store here")
+    try:
+        group = zarr.open_group(str(root), mode="r")
+        missing = [k for k in ("u", "y") if k not in group]
+    except Exception as exc:  # zarr raises several types for a broken store
+        raise FileFormatError(f"{root}: not a readable zarr group ({exc})") from exc
+    if missing:
+        raise FileFormatError(
+            f"{root}: a zarr record needs arrays 'u' and 'y'; missing {missing}{hint}"
+        )
+    return root, group

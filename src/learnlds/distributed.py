@@ -60,7 +60,7 @@ from ._boundary import (
     renamed_parameters,
     resolve_burn_in,
 )
-from ._files import as_path, check_output_folder
+from ._files import as_path, check_output_folder, open_zarr_group
 from .errors import DataError, ParameterError
 from .region import PacmanRegion
 from .risk import Gradient, loss_and_grad
@@ -378,7 +378,9 @@ def open_zarr_sequences(path: str | os.PathLike[str]) -> tuple[da.Array, da.Arra
     Raises
     ------
     FileNotFoundError
-        No zarr group with arrays ``u`` and ``y`` there.
+        Nothing at ``path``.
+    FileFormatError
+        Not a readable zarr group, or one without arrays ``u`` and ``y``.
     DataError
         Arrays of different shapes, or chunked along time or differently along ``N``.
     ImportError
@@ -393,15 +395,7 @@ def open_zarr_sequences(path: str | os.PathLike[str]) -> tuple[da.Array, da.Arra
     >>> ud.shape, yd.shape
     ((3, 10, 2), (3, 10, 1))
     """
-    zarr = _zarr()
-    root = as_path(path)
-    try:
-        group = zarr.open_group(str(root), mode="r")
-        missing = [k for k in ("u", "y") if k not in group]
-    except Exception as exc:  # zarr raises several types for a missing or broken store
-        raise FileNotFoundError(f"{root}: no zarr group here ({exc})") from exc
-    if missing:
-        raise FileNotFoundError(f"{root}: the zarr group lacks {missing} (see save_zarr_sequences)")
+    root = open_zarr_group(path, " (see save_zarr_sequences)")[0]
     ud, yd = (da.from_zarr(str(root), component=k) for k in ("u", "y"))
     if any(len(c) > 1 for arr in (ud, yd) for c in arr.chunks[1:]):
         raise DataError(f"{root}: chunk the sequences along N only (whole sequences per chunk)")

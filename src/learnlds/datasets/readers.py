@@ -45,7 +45,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from .._boundary import as_float_array
-from .._files import as_path
+from .._files import as_path, open_zarr_group
 from ..errors import DataError, FileFormatError
 from .columns import ColumnSpec, _check_finite, _no_overlap, _pick
 
@@ -744,9 +744,13 @@ def open_zarr(path: str | os.PathLike[str]) -> tuple[Any, Any]:
 
     Raises
     ------
+    ImportError
+        zarr is not installed.
+    FileNotFoundError
+        Nothing at ``path``.
     FileFormatError
-        zarr is not installed, the store does not open, lacks ``u`` or ``y``, or holds
-        arrays that are not real numbers of one or two dimensions.
+        The store does not open, lacks ``u`` or ``y``, or holds arrays that are not
+        real numbers of one or two dimensions.
     DataError
         ``u`` and ``y`` of different lengths.
 
@@ -761,21 +765,8 @@ def open_zarr(path: str | os.PathLike[str]) -> tuple[Any, Any]:
     >>> shapes
     [(8,), (8, 2)]
     """
-    path = as_path(path)
-    try:
-        import zarr
-    except ImportError as exc:
-        raise FileFormatError(
-            f"{path}: reading .zarr stores needs the zarr package (pip install zarr)"
-        ) from exc
-    try:
-        group = zarr.open_group(str(path), mode="r")
-        arrays = {k: group[k] for k in ("u", "y") if k in group}
-    except Exception as exc:  # zarr raises several types for a broken or missing store
-        raise FileFormatError(f"{path}: not a readable zarr group ({exc})") from exc
-    missing = [k for k in ("u", "y") if k not in arrays]
-    if missing:
-        raise FileFormatError(f"{path}: a zarr record needs arrays 'u' and 'y'; missing {missing}")
+    path, group = open_zarr_group(path)
+    arrays = {k: group[k] for k in ("u", "y")}
     for name, arr in arrays.items():
         if len(arr.shape) not in (1, 2) or np.dtype(arr.dtype).kind not in "fiu":
             raise FileFormatError(
