@@ -510,6 +510,37 @@ def test_projected_sgd_that_learned_nothing_is_reported():
         assert LDSRegressor(order=1, demean=False).fit(u, y).score(u, y) > 99
 
 
+@pytest.mark.parametrize("options", [{}, {"criterion": "prediction"}, {"order": "auto"}])
+def test_a_state_space_fit_stopped_by_max_iter_is_reported_at_the_callers_line(options):
+    """The Levenberg-Marquardt refinement of the default (and of the prediction error)
+    used to stop at ``max_iter`` silently, though the docstring promised a warning and
+    the canonical-form solver gave one. It warns now, at the user's line; a fit that
+    converges stays silent, and so does ``order='auto'`` converging at its chosen order."""
+    from learnlds.errors import ConvergenceWarning
+
+    rng = np.random.default_rng(0)
+    u = rng.normal(size=2000)
+    y = CanonicalSystem([-1.5, 0.7], [1.0, 0.5]).simulate(u) + 0.1 * rng.normal(size=2000)
+    options = {"order": 2, **options}
+    with pytest.warns(ConvergenceWarning, match="reached max_iter.*raise max_iter") as said:
+        model = LDSRegressor(max_iter=1, **options).fit(u, y)
+    assert not model.train_result_.converged
+    assert {w.filename for w in said if w.category is ConvergenceWarning} == {__file__}
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        assert LDSRegressor(**options).fit(u, y).train_result_.converged
+
+
+def test_the_canonical_form_solver_s_convergence_warning_points_at_the_caller():
+    from learnlds.errors import ConvergenceWarning
+
+    u = np.random.default_rng(1).normal(size=500)
+    y = CanonicalSystem([-1.5, 0.7], [1.0, 0.5]).simulate(u)
+    with pytest.warns(ConvergenceWarning, match="did not converge") as said:
+        LDSRegressor(order=2, structure="common-denominator", max_iter=1).fit(u, y)
+    assert [w.filename for w in said if w.category is ConvergenceWarning] == [__file__]
+
+
 @pytest.mark.parametrize("seed", [4, 7, 19])
 def test_demean_false_keeps_the_inner_hold_out_uncentred(seed):
     """Data in deviation variables from rest (``demean=False``), noiseless, 40 samples:

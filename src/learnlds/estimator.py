@@ -57,7 +57,7 @@ from .subspace import (
     fit_state_space,
     select_order,
 )
-from .systems import CanonicalSystem
+from .systems import CanonicalSystem, _outside_package
 from .train import (
     TrainResult,
     gauss_newton,
@@ -122,8 +122,19 @@ def _to_canonical(model: StateSpaceSystem) -> CanonicalSystem | None:
 
 
 def _result(model: Any, info: dict[str, Any]) -> TrainResult:
-    """A :class:`TrainResult` for a state-space fit (its info dict)."""
+    """A :class:`TrainResult` for a state-space fit (its info dict); warns
+    :class:`ConvergenceWarning` when the Levenberg-Marquardt refinement stopped at
+    ``max_iter`` with the loss still falling (the canonical-form solver warns itself)."""
     history = np.asarray(info.get("loss_history", [info.get("loss", np.nan)]), dtype=float)
+    if info.get("stop_reason") == "max_iter" and history.size > 1:
+        drop = (history[-2] - history[-1]) / max(abs(history[-2]), np.finfo(float).tiny)
+        warnings.warn(
+            f"fit: the Levenberg-Marquardt refinement reached max_iter with the loss still "
+            f"falling (last relative decrease {drop:.2g}); the model is not at the optimum "
+            "of its criterion: raise max_iter",
+            ConvergenceWarning,
+            stacklevel=_outside_package(),
+        )
     return TrainResult(
         model=model,
         best_model=model,
@@ -307,7 +318,11 @@ class LDSRegressor(RegressorMixin, BaseEstimator):
     init : 'zero', 'identity' or CanonicalSystem, default 'zero'
         Starting model (see :func:`learnlds.train.projected_sgd`).
     max_iter : int, default 100
-        gn: iterations of the solver.
+        gn: iterations of the solver (the state-space form: of the Levenberg-Marquardt
+        refinement of the chosen start). A fit that stops there with its
+        loss still falling warns :class:`~learnlds.errors.ConvergenceWarning`: slow
+        valleys occur (flutter at order 5 needs 145 iterations, ballbeam at order 4
+        258), and the prediction-error criterion more often.
     demean : bool, default True
         Remove input/output means before fitting; ``predict`` adds them back.
     standardize : bool, default True

@@ -80,7 +80,7 @@ from .records import (
     streaming_moments,
 )
 from .risk import _lagged, _mimo_parts, loss, loss_and_grad
-from .systems import CanonicalSystem, _sequences_flag
+from .systems import CanonicalSystem, _outside_package, _sequences_flag
 
 if TYPE_CHECKING:
     from .region import PacmanRegion
@@ -1070,16 +1070,15 @@ def _diagnose(history: np.ndarray) -> tuple[str, str] | None:
     return None
 
 
-def _warn_unconverged(result: TrainResult, stacklevel: int = 4) -> None:
-    """Say so when a run did not converge: a DivergenceWarning or a ConvergenceWarning.
-
-    ``stacklevel`` 4 points at the user's call through a public function wrapped by
-    :func:`~learnlds._boundary.renamed_parameters`.
-    """
+def _warn_unconverged(result: TrainResult) -> None:
+    """Say so when a run did not converge: a DivergenceWarning or a ConvergenceWarning,
+    pointing at the first caller outside learnlds (the user's line)."""
     if result.converged:
         return
     category = DivergenceWarning if result.diverged else ConvergenceWarning
-    warnings.warn(f"training did not converge: {result.message}", category, stacklevel=stacklevel)
+    warnings.warn(
+        f"training did not converge: {result.message}", category, stacklevel=_outside_package()
+    )
 
 
 def _last_finite(a: Any, c: Any, d: Any, fallback: CanonicalSystem) -> CanonicalSystem:
