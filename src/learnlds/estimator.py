@@ -130,8 +130,8 @@ def _result(model: Any, info: dict[str, Any]) -> TrainResult:
         drop = (history[-2] - history[-1]) / max(abs(history[-2]), np.finfo(float).tiny)
         warnings.warn(
             f"fit: the Levenberg-Marquardt refinement reached max_iter with the loss still "
-            f"falling (last relative decrease {drop:.2g}); the model is not at the optimum "
-            "of its criterion: raise max_iter",
+            f"falling (last relative decrease {drop:.2g} per iteration); the model may be "
+            "short of the optimum of its criterion: raise max_iter",
             ConvergenceWarning,
             stacklevel=_outside_package(),
         )
