@@ -612,3 +612,33 @@ def test_hold_out_order_selection_that_cannot_score_points_to_the_criterion():
     with pytest.raises(DataError, match=r"an input not moving before the hold-out.*'bic'"):
         LDSRegressor(order="auto", order_selection="holdout").fit(u, y)
     assert LDSRegressor(order="auto").fit(u, y).order_ >= 1
+
+
+def test_data_frame_columns_are_checked_by_name_not_read_by_position():
+    """Fitted on a frame with columns a, b, the model used to read a frame given as b, a
+    by position: its prediction was silently that of swapped inputs (off by 4x the
+    output's scale here). The columns are now checked, scikit-learn's way."""
+    from sklearn.utils.estimator_checks import check_dataframe_column_names_consistency
+
+    check_dataframe_column_names_consistency("LDSRegressor", LDSRegressor(order=1))
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"a": rng.normal(size=500), "b": rng.normal(size=500)})
+    y = CanonicalSystem([-0.5], [1.0]).simulate(frame.a) + 0.2 * frame.b
+    model = LDSRegressor(order=2).fit(frame, y)
+    assert list(model.feature_names_in_) == ["a", "b"]
+    np.testing.assert_array_equal(model.predict(frame), model.predict(frame.to_numpy()))
+    for method in (model.predict, lambda u: model.score(u, y)):
+        with pytest.raises(DataError, match=r"(?s)columns \['b', 'a'\].*same order as they were"):
+            method(frame[["b", "a"]])
+    with pytest.raises(DataError, match="unseen at fit time:\n- c\n"):
+        model.predict(frame.rename(columns={"b": "c"}))
+    assert list(LDSRegressor(order=2, input_delay="auto").fit(frame, y).feature_names_in_) == [
+        "a",
+        "b",
+    ]
+    model.fit(frame.to_numpy(), y)  # a refit without names forgets them
+    assert not hasattr(model, "feature_names_in_")
+    model.predict(frame[["b", "a"]])  # nothing to check against: read by position
+    sequences = pd.DataFrame(rng.normal(size=(4, 60)))  # (N, T): columns are time steps
+    fitted = LDSRegressor(order=1).fit(sequences, sequences, sequences=True)
+    assert not hasattr(fitted, "feature_names_in_")

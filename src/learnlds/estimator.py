@@ -189,6 +189,31 @@ def _sk_array(value: Any, name: str) -> Any:
         raise DataError(_sk_message(str(exc), name)) from None
 
 
+def _names_mismatch(fitted: np.ndarray, given: np.ndarray) -> str:
+    """scikit-learn's wording of a column mismatch (its checks and callers match on it)."""
+    text = "The feature names should match those that were passed during fit.\n"
+    unseen, missing = sorted(set(given) - set(fitted)), sorted(set(fitted) - set(given))
+    if not unseen and not missing:
+        return text + "Feature names must be in the same order as they were in fit.\n"
+    for title, names in (
+        ("unseen at fit time", unseen),
+        ("seen at fit time, yet now missing", missing),
+    ):
+        if names:
+            listed = "".join(f"- {n}\n" for n in names[:5]) + ("- ...\n" if len(names) > 5 else "")
+            text += f"Feature names {title}:\n{listed}"
+    return text
+
+
+def _column_names(u: Any) -> np.ndarray | None:
+    """A data frame's column names when all are strings (scikit-learn's rule), else None."""
+    columns = getattr(u, "columns", None)
+    if columns is None or isinstance(u, np.ndarray):
+        return None
+    names = np.asarray(list(columns), dtype=object)
+    return names if names.size and all(isinstance(n, str) for n in names) else None
+
+
 def _holds_text(arr: np.ndarray) -> bool:
     """Whether an object array holds a string (scikit-learn would parse ``'0.12'``)."""
     return any(isinstance(v, str | bytes) for v in arr.flat)
@@ -395,6 +420,10 @@ class LDSRegressor(RegressorMixin, BaseEstimator):
         Iterations (gn) or steps (psgd) taken.
     n_features_in_ : int
         Input channels ``m`` seen in ``fit``.
+    feature_names_in_ : numpy.ndarray
+        The input columns' names, when ``fit`` was given a data frame whose columns
+        are all strings (one record); ``predict``, ``score`` and ``predict_std`` then
+        refuse a frame whose columns differ or come in another order.
     n_outputs_ : int
         Output channels ``p`` seen in ``fit``.
     input_offset_, output_offset_ : numpy.ndarray
@@ -658,10 +687,9 @@ class LDSRegressor(RegressorMixin, BaseEstimator):
         self.structure_ = self._resolve_structure()
         self._check_shape_options(io)
         self._order_fit, self._order_refined = None, {}
+        self.order_scores_ = None  # _select_order sets them for order='auto'
         if order is None:
             order = fit_order = self._select_order(uc, yc, io, burn)
-        else:
-            self.order_scores_ = None
         self.order_ = order
         self._check_data_size(io, fit_order, burn, self.structure_)
         result = self._solve(uc, yc, order, fit_order, burn)
@@ -675,7 +703,31 @@ class LDSRegressor(RegressorMixin, BaseEstimator):
             self.system_full_ = self._with_delays(self.system_full_)
             cov = None if cov is None else _mapped_covariance(cov, core, self._with_delays)
         self._store_covariance(cov)
+        self._store_names(u, sequences)
         return self
+
+    def _store_names(self, u: Any, sequences: bool) -> None:
+        """``feature_names_in_`` from a data frame of one record (scikit-learn's rule:
+        all column names strings); removed when this fit had none."""
+        names = None if sequences else _column_names(u)
+        if names is not None and names.size == self.n_features_in_:
+            self.feature_names_in_ = names
+        elif hasattr(self, "feature_names_in_"):
+            del self.feature_names_in_
+
+    def _check_names(self, u: Any, sequences: bool) -> None:
+        """Refuse a data frame whose columns are not the fitted ones in the fitted order
+        (read by position, its columns would silently feed the wrong inputs)."""
+        fitted = getattr(self, "feature_names_in_", None)
+        given = None if sequences else _column_names(u)
+        if fitted is None or given is None:
+            return
+        if given.size != fitted.size or np.any(given != fitted):
+            raise DataError(
+                f"u: columns {list(given)} are not the inputs the model was fitted on, "
+                f"{list(fitted)}, in that order; select and order them as in fit. "
+                + _names_mismatch(fitted, given)
+            )
 
     def _check_shape_options(self, io: IOArrays) -> None:
         """Options that several inputs or outputs rule out, refused before any fitting."""
@@ -722,6 +774,7 @@ class LDSRegressor(RegressorMixin, BaseEstimator):
                 best = trial if self.order != "auto" else fitted(input_delay=list(found))
         self.__dict__.update({k: v for k, v in best.__dict__.items() if k.endswith("_")})
         self._delays = best._delays
+        self._store_names(u, sequences)
         return self
 
     def _delayed(self, uc: Any, io: IOArrays) -> Any:
@@ -1088,6 +1141,7 @@ class LDSRegressor(RegressorMixin, BaseEstimator):
 
     def _io(self, u: Any, y: Any, sequences: bool, method: str) -> IOArrays:
         self._check_fitted(method)
+        self._check_names(u, sequences)
         io = as_io(_sk_array(u, "u"), _sk_array(y, "y"), sequences=sequences)
         wrong_u = channel_mismatch(io.u, "u", self.n_features_in_, "input", sequences)
         if wrong_u:  # scikit-learn's phrase too, for code that matches on it
