@@ -632,6 +632,11 @@ def test_data_frame_columns_are_checked_by_name_not_read_by_position():
             method(frame[["b", "a"]])
     with pytest.raises(DataError, match="unseen at fit time:\n- c\n"):
         model.predict(frame.rename(columns={"b": "c"}))
+    from learnlds.validate import compare
+
+    assert compare(model, frame, y)  # compare reads a fitted estimator's frame the same way
+    with pytest.raises(DataError, match="same order as they were in fit"):
+        compare({"m": model}, frame[["b", "a"]], y)
     assert list(LDSRegressor(order=2, input_delay="auto").fit(frame, y).feature_names_in_) == [
         "a",
         "b",

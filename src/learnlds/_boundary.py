@@ -38,11 +38,13 @@ __all__ = [
     "as_io",
     "check_bool",
     "check_choice",
+    "check_column_names",
     "check_float",
     "check_int",
     "check_memory",
     "check_random_state",
     "channel_mismatch",
+    "column_names",
     "first_non_finite",
     "renamed_parameters",
     "resolve_burn_in",
@@ -282,6 +284,88 @@ def channel_mismatch(
     return (
         f"{name}: has {arr3.shape[2]} {what} channel(s) (columns, time along axis 0) but the "
         f"model has {expected}{hint}"
+    )
+
+
+def column_names(u: Any) -> np.ndarray | None:
+    """A data frame's column names when all are strings (scikit-learn's rule), else None.
+
+    Parameters
+    ----------
+    u : object
+        Data as given (a pandas ``DataFrame`` has ``columns``).
+
+    Returns
+    -------
+    numpy.ndarray or None
+        The names, an object array; ``None`` for arrays and unnamed or mixed columns.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> column_names(pd.DataFrame({"a": [1.0], "b": [2.0]})).tolist()
+    ['a', 'b']
+    >>> column_names(np.zeros((3, 2))) is None
+    True
+    """
+    columns = getattr(u, "columns", None)
+    if columns is None or isinstance(u, np.ndarray):
+        return None
+    names = np.asarray(list(columns), dtype=object)
+    return names if names.size and all(isinstance(n, str) for n in names) else None
+
+
+def check_column_names(fitted: Any, u: Any, name: str = "u") -> None:
+    """Refuse a data frame whose columns are not ``fitted`` in that order.
+
+    A fitted estimator reads its inputs by position; a frame with the right columns in
+    another order (or other columns) would feed the wrong inputs without a word. The
+    message carries scikit-learn's wording, which its checks and callers match on.
+
+    Parameters
+    ----------
+    fitted : array_like of str or None
+        The names seen in ``fit`` (``feature_names_in_``); ``None``: nothing to check.
+    u : object
+        The data given now; only a frame with string column names is checked.
+    name : str, default 'u'
+        The argument's name, for the message.
+
+    Raises
+    ------
+    DataError
+        The columns differ from ``fitted`` or come in another order.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> check_column_names(["a", "b"], pd.DataFrame({"a": [1.0], "b": [2.0]}))
+    >>> try:
+    ...     check_column_names(["a", "b"], pd.DataFrame({"b": [1.0], "a": [2.0]}))
+    ... except DataError as exc:
+    ...     print(str(exc).splitlines()[-1])
+    Feature names must be in the same order as they were in fit.
+    """
+    given = column_names(u)
+    if fitted is None or given is None:
+        return
+    fitted = np.asarray(fitted, dtype=object)
+    if given.size == fitted.size and np.all(given == fitted):
+        return
+    text = "The feature names should match those that were passed during fit.\n"
+    unseen, missing = sorted(set(given) - set(fitted)), sorted(set(fitted) - set(given))
+    if not unseen and not missing:
+        text += "Feature names must be in the same order as they were in fit.\n"
+    for title, names in (
+        ("unseen at fit time", unseen),
+        ("seen at fit time, yet now missing", missing),
+    ):
+        if names:
+            text += f"Feature names {title}:\n" + "".join(f"- {n}\n" for n in names[:5])
+            text += "- ...\n" if len(names) > 5 else ""
+    raise DataError(
+        f"{name}: columns {list(given)} are not the inputs the model was fitted on, "
+        f"{list(fitted)}, in that order; select and order them as in fit. {text}"
     )
 
 

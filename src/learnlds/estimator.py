@@ -29,9 +29,11 @@ from ._boundary import (
     channel_mismatch,
     check_bool,
     check_choice,
+    check_column_names,
     check_float,
     check_int,
     check_random_state,
+    column_names,
     resolve_burn_in,
 )
 from .delay import RecordTooShortError, estimate_delay
@@ -187,31 +189,6 @@ def _sk_array(value: Any, name: str) -> Any:
         raise DataTypeError(f"{name}: must be numeric ({str(exc).splitlines()[0]})") from None
     except ValueError as exc:  # name the problem without printing the whole array
         raise DataError(_sk_message(str(exc), name)) from None
-
-
-def _names_mismatch(fitted: np.ndarray, given: np.ndarray) -> str:
-    """scikit-learn's wording of a column mismatch (its checks and callers match on it)."""
-    text = "The feature names should match those that were passed during fit.\n"
-    unseen, missing = sorted(set(given) - set(fitted)), sorted(set(fitted) - set(given))
-    if not unseen and not missing:
-        return text + "Feature names must be in the same order as they were in fit.\n"
-    for title, names in (
-        ("unseen at fit time", unseen),
-        ("seen at fit time, yet now missing", missing),
-    ):
-        if names:
-            listed = "".join(f"- {n}\n" for n in names[:5]) + ("- ...\n" if len(names) > 5 else "")
-            text += f"Feature names {title}:\n{listed}"
-    return text
-
-
-def _column_names(u: Any) -> np.ndarray | None:
-    """A data frame's column names when all are strings (scikit-learn's rule), else None."""
-    columns = getattr(u, "columns", None)
-    if columns is None or isinstance(u, np.ndarray):
-        return None
-    names = np.asarray(list(columns), dtype=object)
-    return names if names.size and all(isinstance(n, str) for n in names) else None
 
 
 def _holds_text(arr: np.ndarray) -> bool:
@@ -709,7 +686,7 @@ class LDSRegressor(RegressorMixin, BaseEstimator):
     def _store_names(self, u: Any, sequences: bool) -> None:
         """``feature_names_in_`` from a data frame of one record (scikit-learn's rule:
         all column names strings); removed when this fit had none."""
-        names = None if sequences else _column_names(u)
+        names = None if sequences else column_names(u)
         if names is not None and names.size == self.n_features_in_:
             self.feature_names_in_ = names
         elif hasattr(self, "feature_names_in_"):
@@ -718,16 +695,8 @@ class LDSRegressor(RegressorMixin, BaseEstimator):
     def _check_names(self, u: Any, sequences: bool) -> None:
         """Refuse a data frame whose columns are not the fitted ones in the fitted order
         (read by position, its columns would silently feed the wrong inputs)."""
-        fitted = getattr(self, "feature_names_in_", None)
-        given = None if sequences else _column_names(u)
-        if fitted is None or given is None:
-            return
-        if given.size != fitted.size or np.any(given != fitted):
-            raise DataError(
-                f"u: columns {list(given)} are not the inputs the model was fitted on, "
-                f"{list(fitted)}, in that order; select and order them as in fit. "
-                + _names_mismatch(fitted, given)
-            )
+        if not sequences:
+            check_column_names(getattr(self, "feature_names_in_", None), u)
 
     def _check_shape_options(self, io: IOArrays) -> None:
         """Options that several inputs or outputs rule out, refused before any fitting."""

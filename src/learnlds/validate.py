@@ -27,6 +27,7 @@ from ._boundary import (
     as_io,
     channel_mismatch,
     check_choice,
+    check_column_names,
     check_float,
     check_int,
 )
@@ -371,6 +372,7 @@ class _FittedModel:
         self.system = estimator.system_
         self.input_offset = np.asarray(getattr(estimator, "input_offset_", 0.0), dtype=float)
         self.output_offset = np.asarray(getattr(estimator, "output_offset_", 0.0), dtype=float)
+        self.feature_names_in_ = getattr(estimator, "feature_names_in_", None)
 
     @property
     def n_inputs(self) -> int:
@@ -509,7 +511,8 @@ def compare(
     ------
     DataError
         Bad data, ``y`` missing, input or output channel counts that differ from a
-        model's, or a simulation that is not finite.
+        model's, a data frame ``u`` whose columns are not a fitted estimator's
+        ``feature_names_in_`` in that order, or a simulation that is not finite.
     ParameterError
         ``x0`` not one of its values, or a model that :func:`as_named_models` refuses.
 
@@ -529,6 +532,7 @@ def compare(
     io = as_io(u, y)
     named = as_named_models(models)
     for name, m in named.items():  # every model checked before any is simulated
+        check_column_names(getattr(m, "feature_names_in_", None), u)
         _check_channels(m, io, name)
     out = {}
     for name, m in named.items():
