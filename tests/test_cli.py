@@ -725,3 +725,91 @@ def test_report_into_an_existing_file_is_one_clear_line(tmp_path, capsys):
     assert data.read_bytes() == before
     with pytest.raises(ParameterError, match=r"^out_dir: .* is a file"):
         write_model_report(data, data=None, model=None)
+
+
+def _two_input_files(tmp_path):
+    """A 2-input record under header u1,u2,y, and the same columns in other orders."""
+    from scipy import signal
+
+    rng = np.random.default_rng(0)
+    u1, u2 = rng.normal(size=800), rng.normal(size=800)
+    y = signal.lfilter([0, 1], [1, -0.5], u1) + 0.3 * signal.lfilter([0, 1], [1, -0.8], u2)
+    files = {
+        "fit.csv": ("u1,u2,y", np.c_[u1, u2, y]),
+        "swapped.csv": ("y,u2,u1", np.c_[y, u2, u1]),
+        "inputs.csv": ("u2,u1", np.c_[u2, u1]),
+        "other.csv": ("a,b,c", np.c_[u1, u2, y]),
+    }
+    for name, (header, data) in files.items():
+        np.savetxt(tmp_path / name, data, delimiter=",", header=header, comments="")
+    return y
+
+
+def test_predict_report_compare_find_the_fitted_columns_by_name(tmp_path, capsys):
+    """A model fitted on columns u1, u2 -> y used to read a later file by position: given
+    the same columns as y, u2, u1 it simulated on (y, u2), silently. ``fit`` now saves
+    the header names; ``predict``, ``report`` and ``compare`` take those columns by name
+    when the file has them, and say so when it does not."""
+    _two_input_files(tmp_path)
+    model, args = tmp_path / "m.json", ["--input-col", "u1,u2", "--output-col", "y"]
+    assert main(["fit", str(tmp_path / "fit.csv"), *args, "--order", "2", "--out", str(model)]) == 0
+    meta = json.loads(model.read_text())["metadata"]
+    assert (meta["input_columns"], meta["output_columns"]) == (["u1", "u2"], ["y"])
+
+    def predicted(name: str) -> np.ndarray:
+        out = tmp_path / f"p_{name}"
+        assert main(["predict", str(model), str(tmp_path / name), "--out", str(out)]) == 0
+        return np.loadtxt(out, delimiter=",", skiprows=1)
+
+    reference = predicted("fit.csv")
+    np.testing.assert_array_equal(predicted("swapped.csv"), reference)
+    np.testing.assert_array_equal(predicted("inputs.csv"), reference)  # inputs only, u2,u1
+    capsys.readouterr()
+    predicted("other.csv")  # no such names: by position, and said
+    assert "no columns u1,u2 (the model's inputs when it was fitted)" in capsys.readouterr().err
+    fits = []
+    for name in ("fit.csv", "swapped.csv"):
+        assert main(["compare", str(model), str(tmp_path / name)]) == 0
+        fits.append(capsys.readouterr().out.splitlines()[1])
+        folder = tmp_path / f"report_{name}"
+        assert main(["report", str(model), str(tmp_path / name), "--out", str(folder)]) == 0
+        fits.append(capsys.readouterr().err.splitlines()[-2])
+    assert fits[0] == fits[2] and fits[1] == fits[3] and "98.4" in fits[0]
+    sim = tmp_path / "sim.csv"  # simulate --input-file reads the model's inputs the same way
+    assert (
+        main(
+            [
+                "simulate",
+                "--model",
+                str(model),
+                "--input-file",
+                str(tmp_path / "swapped.csv"),
+                "--out",
+                str(sim),
+            ]
+        )
+        == 0
+    )
+    simulated = np.loadtxt(sim, delimiter=",", skiprows=1)[:, -1]
+    assert np.corrcoef(simulated, reference)[0, 1] > 0.999  # offsets aside, the same output
+    out = tmp_path / "given.csv"  # options given: they rule, as before
+    assert (
+        main(
+            [
+                "predict",
+                str(model),
+                str(tmp_path / "swapped.csv"),
+                "--input-col",
+                "y,u2",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
+    assert np.abs(np.loadtxt(out, delimiter=",", skiprows=1) - reference).max() > 0.1
+    data = np.loadtxt(tmp_path / "fit.csv", delimiter=",", skiprows=1)
+    np.savetxt(tmp_path / "bare.dat", data)  # no header: nothing to find by name later
+    bare = tmp_path / "bare.json"
+    assert main(["fit", str(tmp_path / "bare.dat"), "--input-col", "0,1", "--out", str(bare)]) == 0
+    assert "input_columns" not in json.loads(bare.read_text())["metadata"]

@@ -135,14 +135,15 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     """``learnlds simulate``: a given or random stable system driven by a chosen input."""
     from ._boundary import check_random_state
     from .datasets import prbs
-    from .modelfile import load
+    from .modelfile import load_with_metadata
     from .systems import CanonicalSystem
 
     out = _series_path(args.out)
     save = check_output_path(args.save_model, "--save-model") if args.save_model else None
     rng = check_random_state(args.random_state)
+    meta: dict[str, Any] = {}
     if args.model:
-        system = load(args.model)
+        system, meta = load_with_metadata(args.model)
     else:
         system = CanonicalSystem.random_stable(args.order, args.radius, rng, d=args.d)
     if not system.is_stable() and not args.allow_unstable:
@@ -152,7 +153,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         )
     m = system.n_inputs
     if args.input_file:
-        u = _model_inputs(system, args.input_file, args.input_col, None)[0]
+        u = _model_inputs(system, args.input_file, args.input_col, None, meta)[0]
     elif args.input == "prbs":
         u = np.column_stack([prbs(args.length, random_state=rng) for _ in range(m)])
     else:
@@ -180,7 +181,7 @@ def cmd_fit(args: argparse.Namespace) -> int:
         raise ParameterError("--resume: needs --checkpoint FILE, the training state to continue")
     if args.checkpoint:
         check_output_path(args.checkpoint, "--checkpoint")
-    u, y, dt, input_names = _fit_data(args)
+    u, y, dt, input_names, columns = _fit_data(args)
     frac = args.validation_fraction
     cut = _estimation_samples(u.shape[0], frac)
     model = _estimator(args)
@@ -193,6 +194,7 @@ def cmd_fit(args: argparse.Namespace) -> int:
         output_offset=model.output_offset_.tolist(),
         dt=dt,
         source=str(args.data),
+        **columns,
     )
     chosen = f"order {model.order_}" + (" (chosen)" if args.order == "auto" else "")
     how = args.method if args.criterion == "simulation" else f"{args.method}, prediction error"
@@ -241,9 +243,11 @@ def _data_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--dt", type=_positive, help="sample time (default: from the file, if any)")
 
 
-def _fit_data(args: argparse.Namespace) -> tuple[Any, Any, float | None, list[str] | None]:
-    """``(u, y, dt, input names)``: a data file read whole, or an ``.npy`` record
-    memory-mapped (names ``None``: on disk).
+def _fit_data(
+    args: argparse.Namespace,
+) -> tuple[Any, Any, float | None, list[str] | None, dict[str, list[str]]]:
+    """``(u, y, dt, input names, header columns)``: a data file read whole, or an
+    ``.npy`` record memory-mapped (names ``None``, no header columns: on disk).
 
     ``.npy`` records (or a folder of ``u.npy``/``y.npy``) are fitted where they lie
     and streamed by the solvers, never loaded whole.
@@ -263,14 +267,24 @@ def _fit_data(args: argparse.Namespace) -> tuple[Any, Any, float | None, list[st
             (y[:, 0] if y.shape[1] == 1 else y),
             args.dt,
             None,
+            {},
         )
     data = _load(args.data, args.input_col, args.output_col, args.dt)
     u = data.u1 if data.n_inputs == 1 else data.u
     y = data.y1 if data.n_outputs == 1 else data.y
-    return u, y, data.dt, list(data.input_names)
+    return u, y, data.dt, list(data.input_names), _header_columns(data)
 
 
-def _zarr_data(args: argparse.Namespace) -> tuple[Any, Any, float | None, None]:
+def _header_columns(data: Any) -> dict[str, list[str]]:
+    """The header names of the columns fitted (saved with the model so that ``predict``,
+    ``report`` and ``compare`` find them by name); none for a file without a header."""
+    used = data.columns_used
+    if used is None or (tuple(used[0]), tuple(used[1])) != (data.input_names, data.output_names):
+        return {}
+    return {"input_columns": list(used[0]), "output_columns": list(used[1])}
+
+
+def _zarr_data(args: argparse.Namespace) -> tuple[Any, Any, float | None, None, dict[str, Any]]:
     """A zarr group with arrays ``u`` and ``y``: streamed by the solvers, never loaded."""
     from .datasets.readers import open_zarr
 
@@ -282,7 +296,7 @@ def _zarr_data(args: argparse.Namespace) -> tuple[Any, Any, float | None, None]:
     u, y = open_zarr(args.data)
     m, p = (u.shape[1] if len(u.shape) == 2 else 1), (y.shape[1] if len(y.shape) == 2 else 1)
     _say(f"{args.data}: {u.shape[0]} samples on disk; {m} input(s), {p} output(s)")
-    return u, y, args.dt, None
+    return u, y, args.dt, None, {}
 
 
 def _estimator(args: argparse.Namespace) -> Any:
@@ -311,6 +325,52 @@ def _estimator(args: argparse.Namespace) -> Any:
     )
 
 
+def _column_choices(
+    meta: dict[str, Any], input_col: str | None, output_col: str | None
+) -> list[tuple[str | None, str | None]]:
+    """Columns to try, in order: the options given; without options, the header names
+    the model was fitted on (with its outputs, then inputs alone), then the file's
+    default columns. Read by position, a file with the same columns in another order
+    would feed the model the wrong inputs."""
+    ins, outs = meta.get("input_columns"), meta.get("output_columns")
+    if input_col is not None or output_col is not None or not _names(ins):
+        return [(input_col, output_col)]
+    first = [(",".join(ins), ",".join(outs))] if _names(outs) else []
+    return [*first, (",".join(ins), None), (None, None)]
+
+
+def _names(value: Any) -> bool:
+    """Whether a saved metadata value is a non-empty list of column names."""
+    return isinstance(value, list) and bool(value) and all(isinstance(v, str) for v in value)
+
+
+def _load_saved_columns(
+    meta: dict[str, Any], path: str, input_col: str | None, output_col: str | None, **kw: Any
+) -> tuple[Any, str | None]:
+    """:func:`_load` with the first of :func:`_column_choices` that the file has;
+    ``(data, input columns used)``. Reader errors other than a missing column propagate
+    (with the input columns of that try in ``exc.input_col``)."""
+    from .datasets.columns import UnknownColumnError
+
+    choices = _column_choices(meta, input_col, output_col)
+    for icol, ocol in choices:
+        try:
+            return _load(path, icol, ocol, **kw), icol
+        except UnknownColumnError as exc:
+            if (icol, ocol) == choices[-1]:
+                raise
+            if exc.role == "input" and choices[-1] == (None, None):
+                _say(
+                    f"{Path(path).name}: no columns {icol} (the model's inputs when it was "
+                    "fitted); columns chosen by position"
+                )
+                return _load(path, None, None, **kw), None
+        except DataError as exc:
+            exc.input_col = icol  # type: ignore[attr-defined]
+            raise
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
 def _inputs_only(
     path: str,
     input_col: str | list[int] | None,
@@ -332,19 +392,21 @@ def _inputs_only(
 
 
 def _model_inputs(
-    system: Any, path: str, input_col: str | None, output_col: str | None
+    system: Any, path: str, input_col: str | None, output_col: str | None, meta: dict[str, Any]
 ) -> tuple[np.ndarray, Any, bool]:
     """A saved model's inputs from a data file: ``(u, data, measured)``.
 
-    The chosen input columns, or, with no column options, every column when the file
-    holds exactly the model's inputs (``measured`` is then False: no output column).
-    A column count that differs from the model's is an error, never a broadcast.
+    The chosen input columns; without options, the columns the model was fitted on
+    when the file has them by name; else every column when the file holds exactly the
+    model's inputs (``measured`` is then False: no output column). A column count that
+    differs from the model's is an error, never a broadcast.
     """
     from .datasets.readers import NonFiniteOutputError, NoOutputColumnError
 
     try:
-        data = _load(path, input_col, output_col)
+        data, input_col = _load_saved_columns(meta, path, input_col, output_col)
     except NoOutputColumnError as exc:  # a table of inputs only: simulate, nothing to compare
+        input_col = getattr(exc, "input_col", input_col)
         u = _inputs_only(path, input_col, system.n_inputs, exc.parsed)
         return (u[:, 0] if system.is_siso else u), None, False
     except NonFiniteOutputError as exc:  # only the inputs are used: a bad output is no matter
@@ -389,7 +451,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
 
     out = _series_path(args.out) if args.out else None
     system, meta = load_with_metadata(args.model)
-    u, data, measured = _model_inputs(system, args.data, args.input_col, args.output_col)
+    u, data, measured = _model_inputs(system, args.data, args.input_col, args.output_col, meta)
     u_off = _offset(meta, "input_offset", system.n_inputs, args.model)
     y_off = _offset(meta, "output_offset", system.n_outputs, args.model)
     yhat = system.simulate(u - (u_off[0] if system.is_siso else u_off))
@@ -415,12 +477,18 @@ def cmd_compare(args: argparse.Namespace) -> int:
     record), centred on its own means, each model simulated from zero state (or from the
     initial state that best explains the part, ``--x0 estimate``). A table on stdout.
     """
-    from .modelfile import load
+    from .modelfile import load_with_metadata
     from .validate import compare, fit_percent, input_coverage
 
     plot = _plot_path(args.plot) if args.plot else None
-    loaded = {path: load(path) for path in args.models}
-    data = _load(args.data, args.input_col, args.output_col, args.dt)
+    read = {path: load_with_metadata(path) for path in args.models}
+    loaded = {path: system for path, (system, _) in read.items()}
+    metas = [meta for _, meta in read.values()]
+    same = all(
+        _column_choices(m, None, None) == _column_choices(metas[0], None, None) for m in metas
+    )
+    meta = metas[0] if same else {}  # models fitted on other columns: the file's defaults
+    data = _load_saved_columns(meta, args.data, args.input_col, args.output_col, dt=args.dt)[0]
     for path, model in loaded.items():
         _check_columns(model, data, args.data, path)
     models = _named_models(loaded)
@@ -517,7 +585,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     if args.validation_fraction == 0:
         raise ParameterError("--validation-fraction: the report needs a validation part, got 0")
     system, meta = load_with_metadata(args.model)
-    data = _load(args.data, args.input_col, args.output_col, args.dt)
+    data = _load_saved_columns(meta, args.data, args.input_col, args.output_col, dt=args.dt)[0]
     _check_columns(system, data, args.data, args.model)
     cut = _estimation_samples(len(data), args.validation_fraction)  # where fit cut
     split = cut / len(data)

@@ -13,9 +13,31 @@ import numpy as np
 
 from ..errors import DataError, ParameterError
 
-__all__ = ["ColumnSpec"]
+__all__ = ["ColumnSpec", "UnknownColumnError"]
 
 ColumnSpec = int | str | Sequence[int | str] | None
+
+
+class UnknownColumnError(ParameterError):
+    """A column name that the file (or record) does not have; ``role`` says whether it
+    was asked for as an ``'input'`` or an ``'output'``, so a caller can try other columns.
+
+    Parameters
+    ----------
+    message : str
+        What is missing and what the file has.
+    role : {'input', 'output'}
+        What the missing column was asked for as.
+
+    Examples
+    --------
+    >>> UnknownColumnError("x.csv: unknown input column 'a'", "input").role
+    'input'
+    """
+
+    def __init__(self, message: str, role: str) -> None:
+        super().__init__(message)
+        self.role = role
 
 
 def _as_list(spec: ColumnSpec) -> list[int | str]:
@@ -31,7 +53,9 @@ def _pick_one(item: Any, names: list[str], role: str, where: str) -> int:
     if isinstance(item, str):
         if item not in names:
             avail = ", ".join(repr(n) for n in names)
-            raise ParameterError(f"{where}: unknown {role} column {item!r}; available: {avail}")
+            raise UnknownColumnError(
+                f"{where}: unknown {role} column {item!r}; available: {avail}", role
+            )
         return names.index(item)
     if isinstance(item, int | np.integer) and not isinstance(item, bool):
         idx = int(item)
@@ -72,7 +96,9 @@ def _pick_labels(spec: ColumnSpec, labels: list[Any], role: str, where: str) -> 
             out.append(int(item) % len(labels))
         else:
             avail = ", ".join(repr(c) for c in labels)
-            raise ParameterError(f"{where}: unknown {role} column {item!r}; available: {avail}")
+            raise UnknownColumnError(
+                f"{where}: unknown {role} column {item!r}; available: {avail}", role
+            )
     if not out:
         raise ParameterError(f"{where}: no {role} column chosen")
     return out
