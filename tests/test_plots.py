@@ -64,6 +64,17 @@ def test_segment_marks_ends_and_minimum():
     assert ax.lines[2].get_xdata()[0] == pytest.approx(0.3)
     with pytest.raises(DataError, match="t and values"):
         plots.segment(t, v[:-1])
+    for bad_t, bad_v, match in [
+        (t[::-1], v, "increasing positions"),  # drawn as a zig-zag before
+        (t[:1], v[:1], "two or more"),
+        (t, np.full_like(t, np.nan), "none is finite"),  # a numpy error before
+        (t, ["x"] * t.size, "values: must be numbers"),
+    ]:
+        with pytest.raises(DataError, match=match):
+            plots.segment(bad_t, bad_v)
+    v_inf = v.copy()
+    v_inf[:3] = np.inf  # the objective blew up near one end: drawn, minimum still found
+    assert plots.segment(t, v_inf).axes[0].lines[2].get_xdata()[0] == pytest.approx(0.3)
 
 
 def test_pacman_from_region_engineer_is_reused():

@@ -479,7 +479,8 @@ def segment(
     Raises
     ------
     DataError
-        ``t`` and ``values`` are not 1-D arrays of the same shape.
+        ``t`` and ``values`` are not 1-D arrays of the same shape, ``t`` is not two or
+        more increasing positions, or no value is finite.
 
     Examples
     --------
@@ -489,13 +490,22 @@ def segment(
     0.3
     """
     ta = as_float_array(t, "t")
-    v = np.asarray(values, dtype=float)  # may hold inf/NaN where the objective blew up
+    try:  # may hold inf/NaN where the objective blew up
+        v = np.asarray(values, dtype=float)
+    except (TypeError, ValueError):
+        raise DataError(
+            "values: must be numbers (inf or NaN where the objective blew up)"
+        ) from None
     if ta.shape != v.shape or ta.ndim != 1:
         raise DataError(f"t and values: need equal 1-D shapes, got {ta.shape} and {v.shape}")
+    if ta.size < 2 or np.any(np.diff(ta) <= 0):
+        raise DataError(f"t: needs two or more increasing positions, got {ta.tolist()[:5]}")
+    if not np.any(np.isfinite(v)):
+        raise DataError("values: none is finite (the objective blew up along the whole segment)")
     fig, ax = _axes(ax, figsize=(6.0, 3.8))
     ax.plot(ta, v, "-", color=_MODEL_COLOUR, lw=1.8)
     ax.plot([ta[0], ta[-1]], [v[0], v[-1]], "o", color="k", ms=5, label="random end points")
-    i = int(np.nanargmin(v))
+    i = int(np.argmin(np.where(np.isfinite(v), v, np.inf)))
     ax.plot([ta[i]], [v[i]], "v", color=_OUTPUT_COLOUR, ms=7, label="minimum on the segment")
     ax.set_xlabel(r"$t$ along $(1-t)\,\theta_0 + t\,\theta_1$")
     ax.set_ylabel(ylabel)
