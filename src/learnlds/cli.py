@@ -348,27 +348,28 @@ def _load_saved_columns(
     meta: dict[str, Any], path: str, input_col: str | None, output_col: str | None, **kw: Any
 ) -> tuple[Any, str | None]:
     """:func:`_load` with the first of :func:`_column_choices` that the file has;
-    ``(data, input columns used)``. Reader errors other than a missing column propagate
-    (with the input columns of that try in ``exc.input_col``)."""
+    ``(data, input columns used)``. A table without an output column raises the reader's
+    :class:`NoOutputColumnError` carrying the input columns tried (``exc.input_col``)."""
     from .datasets.columns import UnknownColumnError
+    from .datasets.readers import NoOutputColumnError
 
     choices = _column_choices(meta, input_col, output_col)
-    for icol, ocol in choices:
+    for k, (icol, ocol) in enumerate(choices):
         try:
             return _load(path, icol, ocol, **kw), icol
         except UnknownColumnError as exc:
-            if (icol, ocol) == choices[-1]:
+            if k == len(choices) - 1:
                 raise
-            if exc.role == "input" and choices[-1] == (None, None):
+            if exc.role == "input":  # not there by name: the file's own columns, said
                 _say(
                     f"{Path(path).name}: no columns {icol} (the model's inputs when it was "
                     "fitted); columns chosen by position"
                 )
                 return _load(path, None, None, **kw), None
-        except DataError as exc:
+        except NoOutputColumnError as exc:
             exc.input_col = icol  # type: ignore[attr-defined]
             raise
-    raise AssertionError("unreachable")  # pragma: no cover
+    raise AssertionError("unreachable: the last choice returns or raises")  # pragma: no cover
 
 
 def _inputs_only(
