@@ -641,6 +641,13 @@ def test_data_frame_columns_are_checked_by_name_not_read_by_position():
         "a",
         "b",
     ]
+    outputs = pd.DataFrame({"y1": y, "y2": 0.5 * frame.a})  # two outputs by name
+    two = LDSRegressor(order=2).fit(frame, outputs)
+    assert list(two.output_names_in_) == ["y1", "y2"]
+    assert two.score(frame, outputs) == two.score(frame, outputs.to_numpy())
+    for check in (lambda y2: two.score(frame, y2), lambda y2: compare(two, frame, y2)):
+        with pytest.raises(DataError, match=r"y: columns \['y2', 'y1'\] are not the outputs"):
+            check(outputs[["y2", "y1"]])
     model.fit(frame.to_numpy(), y)  # a refit without names forgets them
     assert not hasattr(model, "feature_names_in_")
     model.predict(frame[["b", "a"]])  # nothing to check against: read by position

@@ -329,7 +329,7 @@ def check_column_names(fitted: Any, u: Any, name: str = "u") -> None:
     u : object
         The data given now; only a frame with string column names is checked.
     name : str, default 'u'
-        The argument's name, for the message.
+        The argument's name, for the message (``'y'``: the columns are outputs).
 
     Raises
     ------
@@ -363,8 +363,9 @@ def check_column_names(fitted: Any, u: Any, name: str = "u") -> None:
         if names:
             text += f"Feature names {title}:\n" + "".join(f"- {n}\n" for n in names[:5])
             text += "- ...\n" if len(names) > 5 else ""
+    what = "outputs" if name == "y" else "inputs"
     raise DataError(
-        f"{name}: columns {list(given)} are not the inputs the model was fitted on, "
+        f"{name}: columns {list(given)} are not the {what} the model was fitted on, "
         f"{list(fitted)}, in that order; select and order them as in fit. {text}"
     )
 

@@ -401,6 +401,8 @@ class LDSRegressor(RegressorMixin, BaseEstimator):
         The input columns' names, when ``fit`` was given a data frame whose columns
         are all strings (one record); ``predict``, ``score`` and ``predict_std`` then
         refuse a frame whose columns differ or come in another order.
+    output_names_in_ : numpy.ndarray
+        The same for the outputs (a data frame ``y``); ``score`` checks ``y`` by it.
     n_outputs_ : int
         Output channels ``p`` seen in ``fit``.
     input_offset_, output_offset_ : numpy.ndarray
@@ -680,23 +682,28 @@ class LDSRegressor(RegressorMixin, BaseEstimator):
             self.system_full_ = self._with_delays(self.system_full_)
             cov = None if cov is None else _mapped_covariance(cov, core, self._with_delays)
         self._store_covariance(cov)
-        self._store_names(u, sequences)
+        self._store_names(u, y, sequences)
         return self
 
-    def _store_names(self, u: Any, sequences: bool) -> None:
-        """``feature_names_in_`` from a data frame of one record (scikit-learn's rule:
-        all column names strings); removed when this fit had none."""
-        names = None if sequences else column_names(u)
-        if names is not None and names.size == self.n_features_in_:
-            self.feature_names_in_ = names
-        elif hasattr(self, "feature_names_in_"):
-            del self.feature_names_in_
+    def _store_names(self, u: Any, y: Any, sequences: bool) -> None:
+        """``feature_names_in_`` (and ``output_names_in_``) from data frames of one record
+        (scikit-learn's rule: all column names strings); removed when this fit had none."""
+        for attr, data, count in (
+            ("feature_names_in_", u, self.n_features_in_),
+            ("output_names_in_", y, self.n_outputs_),
+        ):
+            names = None if sequences else column_names(data)
+            if names is not None and names.size == count:
+                setattr(self, attr, names)
+            elif hasattr(self, attr):
+                delattr(self, attr)
 
-    def _check_names(self, u: Any, sequences: bool) -> None:
-        """Refuse a data frame whose columns are not the fitted ones in the fitted order
-        (read by position, its columns would silently feed the wrong inputs)."""
+    def _check_names(self, u: Any, y: Any, sequences: bool) -> None:
+        """Refuse data frames whose columns are not the fitted ones in the fitted order
+        (read by position, they would feed the wrong inputs, or score the wrong outputs)."""
         if not sequences:
             check_column_names(getattr(self, "feature_names_in_", None), u)
+            check_column_names(getattr(self, "output_names_in_", None), y, "y")
 
     def _check_shape_options(self, io: IOArrays) -> None:
         """Options that several inputs or outputs rule out, refused before any fitting."""
@@ -743,7 +750,7 @@ class LDSRegressor(RegressorMixin, BaseEstimator):
                 best = trial if self.order != "auto" else fitted(input_delay=list(found))
         self.__dict__.update({k: v for k, v in best.__dict__.items() if k.endswith("_")})
         self._delays = best._delays
-        self._store_names(u, sequences)
+        self._store_names(u, y, sequences)
         return self
 
     def _delayed(self, uc: Any, io: IOArrays) -> Any:
@@ -1110,7 +1117,7 @@ class LDSRegressor(RegressorMixin, BaseEstimator):
 
     def _io(self, u: Any, y: Any, sequences: bool, method: str) -> IOArrays:
         self._check_fitted(method)
-        self._check_names(u, sequences)
+        self._check_names(u, y, sequences)
         io = as_io(_sk_array(u, "u"), _sk_array(y, "y"), sequences=sequences)
         wrong_u = channel_mismatch(io.u, "u", self.n_features_in_, "input", sequences)
         if wrong_u:  # scikit-learn's phrase too, for code that matches on it

@@ -373,6 +373,7 @@ class _FittedModel:
         self.input_offset = np.asarray(getattr(estimator, "input_offset_", 0.0), dtype=float)
         self.output_offset = np.asarray(getattr(estimator, "output_offset_", 0.0), dtype=float)
         self.feature_names_in_ = getattr(estimator, "feature_names_in_", None)
+        self.output_names_in_ = getattr(estimator, "output_names_in_", None)
 
     @property
     def n_inputs(self) -> int:
@@ -511,8 +512,9 @@ def compare(
     ------
     DataError
         Bad data, ``y`` missing, input or output channel counts that differ from a
-        model's, a data frame ``u`` whose columns are not a fitted estimator's
-        ``feature_names_in_`` in that order, or a simulation that is not finite.
+        model's, a data frame ``u`` (``y``) whose columns are not a fitted estimator's
+        ``feature_names_in_`` (``output_names_in_``) in that order, or a simulation
+        that is not finite.
     ParameterError
         ``x0`` not one of its values, or a model that :func:`as_named_models` refuses.
 
@@ -533,6 +535,7 @@ def compare(
     named = as_named_models(models)
     for name, m in named.items():  # every model checked before any is simulated
         check_column_names(getattr(m, "feature_names_in_", None), u)
+        check_column_names(getattr(m, "output_names_in_", None), y, "y")
         _check_channels(m, io, name)
     out = {}
     for name, m in named.items():
