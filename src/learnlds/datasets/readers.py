@@ -307,13 +307,27 @@ def _time_columns(table: _Table) -> list[int]:
 
 
 def _sampling_time(table: _Table) -> tuple[float | None, str]:
-    """``(dt, note)`` from the first time-axis column with an even step, else ``(None, "")``."""
+    """``(dt, note)`` from the first time-axis column with an even step, else ``(None, "")``;
+    a time axis with uneven steps gets no ``dt`` and a note that says so (the model
+    treats the samples as evenly spaced, which the user should know)."""
+    uneven = ""
     for i, name in enumerate(table.header or []):
-        if _TIME_AXIS.match(_bare(name)) and _evenly_increasing(table.data[:, i]):
-            col = table.data[:, i]  # the mean step, without the last digits' rounding noise
+        if not _TIME_AXIS.match(_bare(name)):
+            continue
+        col = table.data[:, i]
+        if _evenly_increasing(col):  # the mean step, without the last digits' rounding noise
             step = float(f"{(col[-1] - col[0]) / (len(col) - 1):.12g}")
             return step, f"dt {step:g} from the time column {name.strip()!r}"
-    return None, ""
+        steps = np.diff(col)
+        if not uneven and steps.size:
+            kind = "is not increasing" if steps.min() <= 0 else "is not evenly spaced"
+            uneven = (
+                f"time column {name.strip()!r} {kind} (steps {steps.min():.4g} to "
+                f"{steps.max():.4g}): no dt taken from it, and the samples are modelled as "
+                "evenly spaced in file order; resample or sort the record, or give dt if "
+                "the steps are rounding"
+            )
+    return None, uneven
 
 
 def _label(i: int, names: list[str], has_header: bool) -> str:
