@@ -813,3 +813,13 @@ def test_predict_report_compare_find_the_fitted_columns_by_name(tmp_path, capsys
     bare = tmp_path / "bare.json"
     assert main(["fit", str(tmp_path / "bare.dat"), "--input-col", "0,1", "--out", str(bare)]) == 0
     assert "input_columns" not in json.loads(bare.read_text())["metadata"]
+    u12, yy = data[:, :2], data[:, 2]  # an .npz archive's channel names count as columns
+    np.savez(tmp_path / "fit.npz", u=u12, y=yy, input_names=np.array(["u1", "u2"]))
+    np.savez(tmp_path / "sw.npz", u=u12[:, ::-1], y=yy, input_names=np.array(["u2", "u1"]))
+    archived = tmp_path / "npz.json"
+    assert main(["fit", str(tmp_path / "fit.npz"), "--out", str(archived)]) == 0
+    said = []
+    for name in ("fit.npz", "sw.npz"):
+        assert main(["predict", str(archived), str(tmp_path / name)]) == 0
+        said.append(capsys.readouterr().out)
+    assert said[0] == said[1]

@@ -272,13 +272,16 @@ def _fit_data(
     data = _load(args.data, args.input_col, args.output_col, args.dt)
     u = data.u1 if data.n_inputs == 1 else data.u
     y = data.y1 if data.n_outputs == 1 else data.y
-    return u, y, data.dt, list(data.input_names), _header_columns(data)
+    return u, y, data.dt, list(data.input_names), _header_columns(data, args.data)
 
 
-def _header_columns(data: Any) -> dict[str, list[str]]:
-    """The header names of the columns fitted (saved with the model so that ``predict``,
-    ``report`` and ``compare`` find them by name); none for a file without a header."""
+def _header_columns(data: Any, path: str) -> dict[str, list[str]]:
+    """The names of the columns fitted (saved with the model so that ``predict``,
+    ``report`` and ``compare`` find them by name): a text file's header names, an
+    ``.npz`` archive's channel names; none for a text file without a header."""
     used = data.columns_used
+    if used is None and Path(path).suffix.lower() == ".npz":
+        used = (data.input_names, data.output_names)  # IOData.select finds them by name
     if used is None or (tuple(used[0]), tuple(used[1])) != (data.input_names, data.output_names):
         return {}
     return {"input_columns": list(used[0]), "output_columns": list(used[1])}
