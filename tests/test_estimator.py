@@ -9,6 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 from conftest import random_system
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sklearn.base import clone
 from sklearn.model_selection import GridSearchCV, KFold
 from sklearn.utils.estimator_checks import parametrize_with_checks
@@ -654,3 +656,22 @@ def test_data_frame_columns_are_checked_by_name_not_read_by_position():
     sequences = pd.DataFrame(rng.normal(size=(4, 60)))  # (N, T): columns are time steps
     fitted = LDSRegressor(order=1).fit(sequences, sequences, sequences=True)
     assert not hasattr(fitted, "feature_names_in_")
+
+
+_THREE = pd.DataFrame(np.random.default_rng(3).normal(size=(400, 3)), columns=["p", "q", "r"])
+_THREE_MODEL = LDSRegressor(order=1).fit(_THREE, _THREE.p + 0.5 * _THREE.q - _THREE.r)
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.permutations(["p", "q", "r"]))
+def test_any_reordering_of_the_fitted_columns_is_refused_and_the_fitted_order_is_read(order):
+    """Property: the fitted order predicts exactly as the bare array; every other order
+    of the same columns is refused (never read by position)."""
+    frame = _THREE[order]
+    if order == ["p", "q", "r"]:
+        np.testing.assert_array_equal(
+            _THREE_MODEL.predict(frame), _THREE_MODEL.predict(_THREE.to_numpy())
+        )
+    else:
+        with pytest.raises(DataError, match="same order as they were in fit"):
+            _THREE_MODEL.predict(frame)
