@@ -528,6 +528,8 @@ def test_a_state_space_fit_stopped_by_max_iter_is_reported_at_the_callers_line(o
         model = LDSRegressor(max_iter=1, **options).fit(u, y)
     assert not model.train_result_.converged
     assert {w.filename for w in said if w.category is ConvergenceWarning} == {__file__}
+    pem = options.get("criterion") == "prediction"
+    assert any(("criterion='simulation'" in str(w.message)) == pem for w in said)
     with warnings.catch_warnings():
         warnings.simplefilter("error", ConvergenceWarning)
         assert LDSRegressor(**options).fit(u, y).train_result_.converged

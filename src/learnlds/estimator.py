@@ -133,7 +133,13 @@ def _result(model: Any, info: dict[str, Any]) -> TrainResult:
         warnings.warn(
             f"fit: the Levenberg-Marquardt refinement reached max_iter with the loss still "
             f"falling (last relative decrease {drop:.2g} per iteration); the model may be "
-            "short of the optimum of its criterion: raise max_iter",
+            "short of the optimum of its criterion: raise max_iter"
+            + (
+                ", or compare with criterion='simulation' (the prediction error can crawl "
+                "for thousands of iterations where the one-step prediction is nearly exact)"
+                if "K" in info
+                else ""
+            ),
             ConvergenceWarning,
             stacklevel=_outside_package(),
         )
