@@ -823,3 +823,17 @@ def test_predict_report_compare_find_the_fitted_columns_by_name(tmp_path, capsys
         assert main(["predict", str(archived), str(tmp_path / name)]) == 0
         said.append(capsys.readouterr().out)
     assert said[0] == said[1]
+    digits = tmp_path / "digits.csv"  # header names that look like indices stay names
+    np.savetxt(digits, data, delimiter=",", header="10,20,out", comments="")
+    np.savetxt(
+        tmp_path / "digits_sw.csv", data[:, ::-1], delimiter=",", header="out,20,10", comments=""
+    )
+    named = tmp_path / "digits.json"
+    assert (
+        main(["fit", str(digits), "--input-col", "0,1", "--output-col", "2", "--out", str(named)])
+        == 0
+    )
+    for name in ("digits.csv", "digits_sw.csv"):
+        assert main(["predict", str(named), str(tmp_path / name)]) == 0
+        said.append(capsys.readouterr().out)
+    assert said[2] == said[3]

@@ -34,10 +34,16 @@ def _say(msg: str) -> None:
     tqdm.write(msg, file=sys.stderr)
 
 
-def _cols(spec: str | None) -> list[int | str] | None:
-    """``"0,2"`` -> ``[0, 2]``; names stay strings; ``None`` stays ``None``."""
-    if spec is None:
-        return None
+Columns = str | list[str] | None
+"""A column option: ``--input-col`` text (names or indices, comma separated), or the
+names a model was fitted on (a list, from its file's metadata)."""
+
+
+def _cols(spec: Columns) -> list[int | str] | None:
+    """``"0,2"`` -> ``[0, 2]``; names stay strings; ``None`` stays ``None``; a list (of
+    saved column names, never indices) is taken as it is."""
+    if spec is None or isinstance(spec, list):
+        return spec  # type: ignore[return-value]
     out: list[int | str] = []
     for part in spec.split(","):
         part = part.strip()
@@ -45,7 +51,7 @@ def _cols(spec: str | None) -> list[int | str] | None:
     return out
 
 
-def _read(path: str, input_col: str | None, output_col: str | None) -> Any:
+def _read(path: str, input_col: Columns, output_col: Columns) -> Any:
     """A data file, or (no such file) a DaISy set by name (``learnlds datasets``), as
     ``IOData`` with the chosen columns."""
     from .datasets import IOData
@@ -63,7 +69,7 @@ def _read(path: str, input_col: str | None, output_col: str | None) -> Any:
     return IOData.from_file(path, input_cols=_cols(input_col), output_cols=_cols(output_col))
 
 
-def _load(path: str, input_col: str | None, output_col: str | None, dt: float | None = None) -> Any:
+def _load(path: str, input_col: Columns, output_col: Columns, dt: float | None = None) -> Any:
     """Read a data file or DaISy set, say on stderr which columns were used, apply ``--dt``."""
     import dataclasses
 
@@ -330,7 +336,7 @@ def _estimator(args: argparse.Namespace) -> Any:
 
 def _column_choices(
     meta: dict[str, Any], input_col: str | None, output_col: str | None
-) -> list[tuple[str | None, str | None]]:
+) -> list[tuple[Columns, Columns]]:
     """Columns to try, in order: the options given; without options, the header names
     the model was fitted on (with its outputs, then inputs alone), then the file's
     default columns. Read by position, a file with the same columns in another order
@@ -338,8 +344,8 @@ def _column_choices(
     ins, outs = meta.get("input_columns"), meta.get("output_columns")
     if input_col is not None or output_col is not None or not _names(ins):
         return [(input_col, output_col)]
-    first = [(",".join(ins), ",".join(outs))] if _names(outs) else []
-    return [*first, (",".join(ins), None), (None, None)]
+    first = [(ins, outs)] if _names(outs) else []  # lists: names, even ones like "10"
+    return [*first, (ins, None), (None, None)]
 
 
 def _names(value: Any) -> bool:
@@ -349,7 +355,7 @@ def _names(value: Any) -> bool:
 
 def _load_saved_columns(
     meta: dict[str, Any], path: str, input_col: str | None, output_col: str | None, **kw: Any
-) -> tuple[Any, str | None]:
+) -> tuple[Any, Columns]:
     """:func:`_load` with the first of :func:`_column_choices` that the file has;
     ``(data, input columns used)``. A table without an output column raises the reader's
     :class:`NoOutputColumnError` carrying the input columns tried (``exc.input_col``)."""
@@ -365,8 +371,8 @@ def _load_saved_columns(
                 raise
             if exc.role == "input":  # not there by name: the file's own columns, said
                 _say(
-                    f"{Path(path).name}: no columns {icol} (the model's inputs when it was "
-                    "fitted); columns chosen by position"
+                    f"{Path(path).name}: no columns {','.join(icol or [])} (the model's inputs "
+                    "when it was fitted); columns chosen by position"
                 )
                 return _load(path, None, None, **kw), None
         except NoOutputColumnError as exc:
@@ -377,7 +383,7 @@ def _load_saved_columns(
 
 def _inputs_only(
     path: str,
-    input_col: str | list[int] | None,
+    input_col: Columns | list[int],
     n_inputs: int,
     parsed: Any,
     why: str = "no output column",
