@@ -498,6 +498,11 @@ def cmd_compare(args: argparse.Namespace) -> int:
         _column_choices(m, None, None) == _column_choices(metas[0], None, None) for m in metas
     )
     meta = metas[0] if same else {}  # models fitted on other columns: the file's defaults
+    if not same and args.input_col is None and args.output_col is None:
+        _say(
+            "the models were fitted on differently named columns; the file's default "
+            "columns are used for all of them (choose with --input-col/--output-col)"
+        )
     data = _load_saved_columns(meta, args.data, args.input_col, args.output_col, dt=args.dt)[0]
     for path, model in loaded.items():
         _check_columns(model, data, args.data, path)
