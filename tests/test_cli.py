@@ -838,5 +838,6 @@ def test_predict_report_compare_find_the_fitted_columns_by_name(tmp_path, capsys
         said.append(capsys.readouterr().out)
     assert said[2] == said[3]
     capsys.readouterr()  # models fitted on different columns: the defaults, and said
-    assert main(["compare", str(model), str(bare), str(tmp_path / "fit.csv")]) == 0
-    assert "fitted on differently named columns" in capsys.readouterr().err
+    assert main(["compare", str(model), str(bare), str(tmp_path / "fit.csv")]) == 2
+    err = capsys.readouterr().err  # the default columns (1 input) do not fit these models
+    assert "fitted on differently named columns" in err and "--input-col" in err
