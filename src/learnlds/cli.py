@@ -236,9 +236,14 @@ def _head(arr: Any, cut: int) -> Any:
     return StoreWindow(arr, 0, cut) if is_chunked_store(arr) else arr[:cut]
 
 
-def _data_options(p: argparse.ArgumentParser) -> None:
-    """The options ``fit`` and ``report`` share: channels, validation part, sample time."""
-    p.add_argument("--input-col", help="input column(s), names or 0-based indices, comma separated")
+def _data_options(p: argparse.ArgumentParser, saved: bool = False) -> None:
+    """The options ``fit``, ``report`` and ``compare`` share: channels, validation part,
+    sample time (``saved``: a saved model's columns are the default)."""
+    by_name = " (default: the columns the model was fitted on, found by name)"
+    p.add_argument(
+        "--input-col",
+        help="input column(s), names or 0-based indices, comma separated" + by_name * saved,
+    )
     p.add_argument("--output-col", help="output column(s)")
     p.add_argument(
         "--validation-fraction",
@@ -890,7 +895,11 @@ def _add_predict_demo_report(sub: Any) -> None:
     )
     p.add_argument("model", help="model JSON written by learnlds fit")
     p.add_argument("data", help="data file, or a DaISy set's name (see: learnlds datasets)")
-    p.add_argument("--input-col", help="input column(s)")
+    p.add_argument(
+        "--input-col",
+        help="input column(s), names or 0-based indices, comma separated (default: the "
+        "columns the model was fitted on, found by name, else by position)",
+    )
     p.add_argument("--output-col", help="output column(s)")
     p.add_argument("--out", help="CSV/.npz to write (default: print to stdout)")
     p.set_defaults(func=cmd_predict)
@@ -921,7 +930,7 @@ def _add_predict_demo_report(sub: Any) -> None:
     )
     p.add_argument("model", help="model JSON written by learnlds fit")
     p.add_argument("data", help="data file, or a DaISy set's name (see: learnlds datasets)")
-    _data_options(p)
+    _data_options(p, saved=True)
     p.add_argument("--out", default="learnlds-report", help="report folder")
     p.set_defaults(func=cmd_report)
 
@@ -932,7 +941,7 @@ def _add_predict_demo_report(sub: Any) -> None:
     )
     p.add_argument("models", nargs="+", help="model JSON files written by learnlds fit")
     p.add_argument("data", help="data file, or a DaISy set's name (see: learnlds datasets)")
-    _data_options(p)
+    _data_options(p, saved=True)
     p.add_argument(
         "--x0",
         choices=("zero", "estimate"),
