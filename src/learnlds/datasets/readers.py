@@ -69,6 +69,17 @@ _TIME_AXIS = re.compile(
     r"^(t|time|times|(t|time)[ _-]?(s|sec|secs|seconds|ms|min|mins|minutes|h|hr|hours))$"
 )
 """Header names of a time axis (not a sample index): an even step there is the sampling time."""
+_SECONDS = {
+    **dict.fromkeys(("s", "sec", "secs", "second", "seconds"), 1.0),
+    **dict.fromkeys(("ms", "msec", "millisecond", "milliseconds"), 1e-3),
+    **dict.fromkeys(("us", "\u00b5s", "\u03bcs", "usec", "microsecond", "microseconds"), 1e-6),
+    **dict.fromkeys(("ns", "nanosecond", "nanoseconds"), 1e-9),
+    **dict.fromkeys(("min", "mins", "minute", "minutes"), 60.0),
+    **dict.fromkeys(("h", "hr", "hrs", "hour", "hours"), 3600.0),
+}
+"""Seconds per time unit, for a time column's header (``dt`` is in seconds everywhere)."""
+_BRACKETED = re.compile(r"[\(\[\{]\s*([^\)\]\}]*?)\s*[\)\]\}]")
+_SUFFIXED = re.compile(r"^(?:t|time)[ _-](\w+)$|^t(ms|s|min|h)$")
 _CHOOSE = "choose columns with input_cols= and output_cols= (CLI: --input-col, --output-col)"
 _DECIMAL_COMMA = re.compile(r"^[+-]?\d+,\d+([eE][+-]?\d+)?$")
 _CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f-\x9f]")
@@ -306,6 +317,18 @@ def _time_columns(table: _Table) -> list[int]:
     return []
 
 
+def _time_unit(name: str) -> tuple[str, float | None]:
+    """A time column's unit and its seconds: ``'t [ms]'`` -> ``('ms', 0.001)``; no unit
+    means seconds; an unknown one gives ``None``."""
+    found = _BRACKETED.search(name)
+    if found is None:
+        found = _SUFFIXED.match(name.strip().lower())
+        unit = next((g for g in found.groups() if g), "s") if found else "s"
+    else:
+        unit = found.group(1).strip()
+    return unit, _SECONDS.get(unit.lower(), 1.0 if unit == "" else None)
+
+
 def _sampling_time(table: _Table) -> tuple[float | None, str]:
     """``(dt, note)`` from the first time-axis column with an even step, else ``(None, "")``;
     a time axis with uneven steps gets no ``dt`` and a note that says so (the model
@@ -317,7 +340,16 @@ def _sampling_time(table: _Table) -> tuple[float | None, str]:
         col = table.data[:, i]
         if _evenly_increasing(col):  # the mean step, without the last digits' rounding noise
             step = float(f"{(col[-1] - col[0]) / (len(col) - 1):.12g}")
-            return step, f"dt {step:g} from the time column {name.strip()!r}"
+            unit, seconds = _time_unit(name)
+            if seconds is None:
+                return None, (
+                    f"time column {name.strip()!r}: unit {unit!r} not understood, so no dt "
+                    "taken from it; give dt (in seconds)"
+                )
+            if seconds == 1.0:
+                return step, f"dt {step:g} from the time column {name.strip()!r}"
+            dt = float(f"{step * seconds:.12g}")
+            return dt, f"dt {dt:g} s from the time column {name.strip()!r} ({step:g} {unit})"
         steps = np.diff(col)
         if not uneven and steps.size:
             kind = "is not increasing" if steps.min() <= 0 else "is not evenly spaced"
