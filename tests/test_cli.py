@@ -838,6 +838,7 @@ def test_predict_report_compare_find_the_fitted_columns_by_name(tmp_path, capsys
         said.append(capsys.readouterr().out)
     assert said[2] == said[3]
     capsys.readouterr()  # models fitted on different columns: the defaults, and said
-    assert main(["compare", str(model), str(bare), str(tmp_path / "fit.csv")]) == 2
-    err = capsys.readouterr().err  # the default columns (1 input) do not fit these models
-    assert "fitted on differently named columns" in err and "--input-col" in err
+    assert main(["compare", str(model), str(bare), str(tmp_path / "fit.csv")]) == 0
+    printed = capsys.readouterr()  # the defaults go by the header's names: u1, u2 -> y
+    assert "fitted on differently named columns" in printed.err
+    assert "(by their names)" in printed.err and len(printed.out.splitlines()) == 3

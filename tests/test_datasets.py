@@ -717,3 +717,28 @@ def test_spreadsheet_exports_trailing_delimiters_and_decimal_commas(tmp_path: Pa
     r.write_text("u,y\n1,2,\n3,4\n5,6\n")
     with pytest.raises(FileFormatError, match="line 2: 3 fields where the header has 2"):
         IOData.from_file(r)
+
+
+@pytest.mark.parametrize(
+    "header,inputs,outputs,by_name",
+    [
+        ("y,u", ("u",), ("y",), True),  # read by position it was fitted backwards, unsaid
+        ("u1,u2,y", ("u1", "u2"), ("y",), True),  # by position: u1 -> u2, and y unused
+        ("time,y,u", ("u",), ("y",), True),
+        ("voltage,y", ("voltage",), ("y",), False),  # one role named, same as by position
+        ("y,voltage", ("voltage",), ("y",), True),
+        ("u,temp", ("u",), ("temp",), False),
+        ("output_1,input_1,input_2", ("input_1", "input_2"), ("output_1",), True),
+        ("a,b", ("a",), ("b",), False),  # nothing named: by position, as documented
+    ],
+)
+def test_default_columns_follow_role_names_in_the_header(
+    tmp_path: Path, header, inputs, outputs, by_name
+):
+    p = tmp_path / "roles.csv"
+    width = header.count(",") + 1
+    rows = "".join(",".join(str(k * width + j) for j in range(width)) + "\n" for k in range(6))
+    p.write_text(f"{header}\n{rows}")
+    d = IOData.from_file(p)
+    assert (d.input_names, d.output_names) == (inputs, outputs)
+    assert ("(by their names)" in d.column_note) == by_name

@@ -80,6 +80,9 @@ _SECONDS = {
 """Seconds per time unit, for a time column's header (``dt`` is in seconds everywhere)."""
 _BRACKETED = re.compile(r"[\(\[\{]\s*([^\)\]\}]*?)\s*[\)\]\}]")
 _SUFFIXED = re.compile(r"^(?:t|time)[ _-](\w+)$|^t(ms|s|min|h)$")
+_INPUT_ROLE = re.compile(r"^(u|in|input|inputs)[ _.-]?\d*$")
+_OUTPUT_ROLE = re.compile(r"^(y|out|output|outputs)[ _.-]?\d*$")
+"""Header names that say a column's role (``u``, ``u2``, ``input_1``; ``y``, ``out``, ...)."""
 _CHOOSE = "choose columns with input_cols= and output_cols= (CLI: --input-col, --output-col)"
 _DECIMAL_COMMA = re.compile(r"^[+-]?\d+,\d+([eE][+-]?\d+)?$")
 _CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f-\x9f]")
@@ -367,11 +370,18 @@ def _label(i: int, names: list[str], has_header: bool) -> str:
 
 
 def _note(
-    ui: list[int], yi: list[int], skipped: list[int], names: list[str], has_header: bool, where: str
+    ui: list[int],
+    yi: list[int],
+    skipped: list[int],
+    names: list[str],
+    has_header: bool,
+    where: str,
+    by_name: bool = False,
 ) -> str:
-    """Which columns a default choice used, or ``""`` when there was nothing to choose."""
+    """Which columns a default choice used, or ``""`` when there was nothing to choose
+    (``by_name``: the header names chose roles that their positions would not have)."""
     unused = [i for i in range(len(names)) if i not in ui + yi + skipped]
-    if not skipped and not unused:
+    if not skipped and not unused and not by_name:
         return ""
 
     def lab(idx: list[int]) -> str:
@@ -379,11 +389,28 @@ def _note(
 
     s_in, s_out = ("s" if len(ui) > 1 else ""), ("s" if len(yi) > 1 else "")
     text = f"{where}: used column{s_in} {lab(ui)} as input and {lab(yi)} as output{s_out}"
+    text += " (by their names)" if by_name else ""
     if skipped:
         text += f"; skipped time/index column {lab(skipped)}"
     if unused:
         text += f"; not used: {lab(unused)}"
     return text + "; " + _CHOOSE
+
+
+def _default_roles(free: list[int], header: list[str] | None) -> tuple[list[int], list[int]]:
+    """The default columns: those whose header names say their role (``u1, u2`` inputs,
+    ``y`` output, in any order), else the first free column as input and the next as
+    output. Read by position alone, a file headed ``y,u`` was fitted backwards."""
+    if header is not None:
+        named_in = [i for i in free if _INPUT_ROLE.match(_bare(header[i]))]
+        named_out = [i for i in free if _OUTPUT_ROLE.match(_bare(header[i]))]
+        if named_in and named_out:
+            return named_in, named_out
+        if named_out:
+            return [next(i for i in free if i not in named_out)], named_out
+        if named_in and len(named_in) < len(free):
+            return named_in, [next(i for i in free if i not in named_in)]
+    return [free[0]], [free[1]]
 
 
 def _choose_columns(
@@ -396,7 +423,7 @@ def _choose_columns(
         _no_overlap(ui, yi, names, where)
         return ui, yi, ""
     skipped = _time_columns(table)
-    ncol = len(names)
+    ncol, by_name = len(names), False
     if input_cols is None and output_cols is None:
         free = [i for i in range(ncol) if i not in skipped]
         if len(free) < 2:
@@ -405,7 +432,8 @@ def _choose_columns(
             if len(free) == 1:
                 raise NoOutputColumnError(f"{text}{len(free)}; {_CHOOSE}", (table, names))
             raise DataError(f"{text}{len(free)}; {_CHOOSE}")
-        ui, yi = [free[0]], [free[1]]
+        ui, yi = _default_roles(free, names if table.header is not None else None)
+        by_name = (ui, yi) != ([free[0]], [free[1]])
     elif output_cols is None:
         ui = _pick(input_cols, names, "input", where)
         yi = [i for i in range(ncol) if i not in ui and i not in skipped]
@@ -416,7 +444,7 @@ def _choose_columns(
         raise DataError(f"{where}: no column left for the inputs")
     if not yi:
         raise NoOutputColumnError(f"{where}: no column left for the outputs", (table, names))
-    return ui, yi, _note(ui, yi, skipped, names, table.header is not None, where)
+    return ui, yi, _note(ui, yi, skipped, names, table.header is not None, where, by_name)
 
 
 # --------------------------------------------------------------------------- files
@@ -429,8 +457,11 @@ def read_fields(
     """Read a data file into the fields of an :class:`~learnlds.datasets.IOData`.
 
     Columns are chosen by header name or 0-based index. Defaults: when neither
-    ``input_cols`` nor ``output_cols`` is given, the first column that is not a
-    time/index column is the input and the next one the output; when only one of
+    ``input_cols`` nor ``output_cols`` is given, header names that say a role
+    (``u``, ``u2``, ``in``, ``input_1``; ``y``, ``out``, ``output``) choose the
+    inputs and outputs, in any order (a file headed ``y,u`` is not read backwards);
+    otherwise the first column that is not a time/index column is the input and the
+    next one the output; when only one of
     them is given, the other takes all the remaining columns except time/index
     columns. Headerless columns are named ``col0``, ``col1``, ... ``.npz`` archives
     hold arrays ``u`` and ``y`` (or ``input``/``output``, ``inputs``/``outputs``) and
