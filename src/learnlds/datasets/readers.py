@@ -457,11 +457,10 @@ def read_fields(
     """Read a data file into the fields of an :class:`~learnlds.datasets.IOData`.
 
     Columns are chosen by header name or 0-based index. Defaults: when neither
-    ``input_cols`` nor ``output_cols`` is given, header names that say a role
-    (``u``, ``u2``, ``in``, ``input_1``; ``y``, ``out``, ``output``) choose the
-    inputs and outputs, in any order (a file headed ``y,u`` is not read backwards);
-    otherwise the first column that is not a time/index column is the input and the
-    next one the output; when only one of
+    ``input_cols`` nor ``output_cols`` is given, header names that say a role (``u``,
+    ``u2``, ``input_1``; ``y``, ``out``) choose inputs and outputs in any order; else
+    the first column that is not a time/index column is the input and the next one
+    the output; when only one of
     them is given, the other takes all the remaining columns except time/index
     columns. Headerless columns are named ``col0``, ``col1``, ... ``.npz`` archives
     hold arrays ``u`` and ``y`` (or ``input``/``output``, ``inputs``/``outputs``) and
