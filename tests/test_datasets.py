@@ -14,6 +14,7 @@ from importlib import resources
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 from conftest import SHIPPED, daisy_path
 
@@ -742,3 +743,20 @@ def test_default_columns_follow_role_names_in_the_header(
     d = IOData.from_file(p)
     assert (d.input_names, d.output_names) == (inputs, outputs)
     assert ("(by their names)" in d.column_note) == by_name
+
+
+def test_the_index_pandas_writes_is_skipped_not_used_as_the_input(tmp_path: Path) -> None:
+    """``DataFrame.to_csv`` heads its index with an empty name (``Unnamed: 0`` once read
+    back by pandas); it was taken as the input, the first signal as the output."""
+    frame = pd.DataFrame({"volt": np.sin(np.arange(40.0)), "temp": np.cos(np.arange(40.0))})
+    for name, text in [
+        ("plain.csv", frame.to_csv()),
+        ("unnamed.csv", frame.to_csv().replace(",volt", "Unnamed: 0,volt", 1)),
+    ]:
+        (tmp_path / name).write_text(text)
+        d = IOData.from_file(tmp_path / name)
+        assert (d.input_names, d.output_names) == (("volt",), ("temp",))
+        assert "skipped time/index column" in d.column_note
+    (tmp_path / "signal.csv").write_text(",a,b\n0.3,1,2\n0.1,2,3\n0.7,3,1\n")
+    d = IOData.from_file(tmp_path / "signal.csv")  # an unnamed column that is no index: kept
+    assert d.input_names == ("",)

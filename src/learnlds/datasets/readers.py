@@ -80,6 +80,8 @@ _SECONDS = {
 """Seconds per time unit, for a time column's header (``dt`` is in seconds everywhere)."""
 _BRACKETED = re.compile(r"[\(\[\{]\s*([^\)\]\}]*?)\s*[\)\]\}]")
 _SUFFIXED = re.compile(r"^(?:t|time)[ _-](\w+)$|^t(ms|s|min|h)$")
+_UNNAMED = re.compile(r"^(unnamed: ?\d+)?$")
+"""A header name that is none: how pandas' ``to_csv`` heads the index it writes."""
 _INPUT_ROLE = re.compile(r"^(u|in|input|inputs)[ _.-]?\d*$")
 _OUTPUT_ROLE = re.compile(r"^(y|out|output|outputs)[ _.-]?\d*$")
 """Header names that say a column's role (``u``, ``u2``, ``input_1``; ``y``, ``out``, ...)."""
@@ -311,9 +313,16 @@ def _evenly_increasing(col: np.ndarray) -> bool:
 
 
 def _time_columns(table: _Table) -> list[int]:
-    """Columns that hold a time or sample index (never taken as signals by default)."""
+    """Columns that hold a time or sample index (never taken as signals by default): named
+    so, or unnamed (pandas writes its index as ``''`` or ``'Unnamed: 0'``) with an even
+    increasing step."""
     if table.header is not None:
-        return [i for i, name in enumerate(table.header) if _TIME_NAME.match(_bare(name))]
+        return [
+            i
+            for i, name in enumerate(table.header)
+            if _TIME_NAME.match(_bare(name))
+            or (_UNNAMED.match(name.strip().lower()) and _evenly_increasing(table.data[:, i]))
+        ]
     rows, cols = table.data.shape
     if cols >= 3 and rows >= 3 and _evenly_increasing(table.data[:, 0]):
         return [0]
