@@ -760,3 +760,25 @@ def test_the_index_pandas_writes_is_skipped_not_used_as_the_input(tmp_path: Path
     (tmp_path / "signal.csv").write_text(",a,b\n0.3,1,2\n0.1,2,3\n0.7,3,1\n")
     d = IOData.from_file(tmp_path / "signal.csv")  # an unnamed column that is no index: kept
     assert d.input_names == ("",)
+
+
+def test_dates_and_times_in_a_time_column_give_the_sampling_time(tmp_path: Path) -> None:
+    """A log with ISO timestamps was refused ('not a number'); the column is now read as
+    seconds since its first row, skipped as a time axis, and its even step is dt."""
+    stamps = pd.date_range("2024-01-01", periods=20, freq="100ms")
+    frame = pd.DataFrame({"timestamp": stamps, "u": np.arange(20.0) % 3, "y": np.arange(20.0)})
+    frame.to_csv(tmp_path / "log.csv", index=False)
+    d = IOData.from_file(tmp_path / "log.csv")
+    assert d.dt == pytest.approx(0.1) and (d.input_names, d.output_names) == (("u",), ("y",))
+    assert "dt 0.1 s from the dates and times in column 'timestamp'" in d.column_note
+    header, data = read_table(tmp_path / "log.csv")
+    np.testing.assert_allclose(data[:, 0], 0.1 * np.arange(20))
+    text = (
+        "date,u,y\n2024-01-01T00:00:00Z,1,2\n2024-01-01T00:00:01Z,2,3\n2024-01-01T00:00:03Z,1,1\n"
+    )
+    (tmp_path / "gap.csv").write_text(text)  # UTC 'Z' read; a gap is said, no dt
+    gap = IOData.from_file(tmp_path / "gap.csv")
+    assert gap.dt is None and "not evenly spaced (steps 1 to 2)" in gap.column_note
+    (tmp_path / "days.csv").write_text("timestamp,u,y\nmonday,1,2\ntuesday,2,3\n")
+    with pytest.raises(FileFormatError, match="'monday', which is not a number"):
+        IOData.from_file(tmp_path / "days.csv")

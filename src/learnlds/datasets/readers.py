@@ -12,7 +12,12 @@ transparently. Errors say which file and which line:
 Default columns: a column whose header looks like a time or sample index (``time``,
 ``t``, ``t [s]``, ``index``, ``idx``, ``sample``, ``n``, ``k``, ``step``, ...) is never
 taken as a signal by default; in a headerless file with three or more columns a first
-column that increases in equal steps is taken for such an index too. When the default
+column that increases in equal steps is taken for such an index too, and so is an
+unnamed one (the index pandas writes). Header names that say a role (``u``, ``u2``,
+``input_1``; ``y``, ``out``) choose the inputs and outputs in any order. The sampling
+time ``dt`` is the even step of a time axis, in seconds: a unit in its header (``t
+[ms]``, ``time_min``) is converted, and ISO dates and times (``2024-01-01 00:00:00.1``)
+in a time-named column are read as seconds since its first row. When the default
 choice is not obvious, the returned :class:`~learnlds.datasets.IOData` says which
 columns it used in ``columns_used`` and ``column_note``.
 
@@ -39,6 +44,7 @@ import errno
 import gzip
 import os
 import re
+import warnings
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -116,11 +122,13 @@ class NonFiniteOutputError(DataError):
 
 
 class _Table(NamedTuple):
-    """A parsed text table: header (or ``None``), data ``(rows, cols)``, 1-based line numbers."""
+    """A parsed text table: header (or ``None``), data ``(rows, cols)``, 1-based line
+    numbers, and the columns read from dates and times (seconds since their first row)."""
 
     header: list[str] | None
     data: np.ndarray
     lines: list[int]
+    clock: tuple[int, ...] = ()
 
 
 # --------------------------------------------------------------------------- bytes and text
@@ -195,10 +203,29 @@ def _split_rows(lines: list[tuple[int, str]], delimited: bool) -> list[list[str]
     return [[t.strip() for t in r] for r in csv.reader([s for _, s in lines], delimiter=delim)]
 
 
+def _clock_columns(rows: list[list[str]], names: list[str]) -> dict[int, np.ndarray]:
+    """Columns named like time (``timestamp``, ``date``, ``time``) whose fields are ISO
+    dates and times (``2024-01-01 00:00:00.100``): seconds since their first row."""
+    out: dict[int, np.ndarray] = {}
+    for j, name in enumerate(names):
+        if not _TIME_NAME.match(_bare(name)) or _is_number(rows[0][j]):
+            continue
+        try:
+            with warnings.catch_warnings():  # numpy warns about a trailing 'Z' (UTC)
+                warnings.simplefilter("ignore")
+                stamps = np.array([r[j].rstrip("Zz") for r in rows], dtype="datetime64[ns]")
+        except (ValueError, TypeError, OverflowError):
+            continue  # not dates: the numbers' error names the field
+        if not np.isnat(stamps).any():
+            out[j] = (stamps - stamps[0]) / np.timedelta64(1, "s")
+    return out
+
+
 def _numbers(
     rows: list[list[str]], lines: list[int], names: list[str], where: str, ref: str
-) -> np.ndarray:
-    """The rows as floats; the first bad field is a :class:`FileFormatError` with its line."""
+) -> tuple[np.ndarray, tuple[int, ...]]:
+    """The rows as floats, and the columns read from dates and times; the first bad field
+    is a :class:`FileFormatError` with its line."""
     ncol = len(names)
     for lineno, r in zip(lines, rows, strict=True):
         if len(r) != ncol:
@@ -206,19 +233,30 @@ def _numbers(
                 f"{where}, line {lineno}: {len(r)} fields where {ref} has {ncol}; "
                 "rows of different lengths (missing or extra values)"
             )
+    clock = _clock_columns(rows, names)
+    if clock:
+        rows = [["0" if j in clock else t for j, t in enumerate(r)] for r in rows]
     try:
-        return np.array(rows, dtype=float)
+        data = np.array(rows, dtype=float)
     except ValueError:
-        for lineno, r in zip(lines, rows, strict=True):
-            for j, tok in enumerate(r):
-                if not _is_number(tok):
-                    what = "an empty field" if tok == "" else f"{tok!r}, which is not a number"
-                    if _DECIMAL_COMMA.match(tok):
-                        what += f" (decimal commas are not read; write {tok.replace(',', '.')})"
-                    raise FileFormatError(
-                        f"{where}, line {lineno}, column {names[j]!r}: {what}"
-                    ) from None
-        raise FileFormatError(f"{where}: the numbers cannot be read") from None  # pragma: no cover
+        raise _first_bad_field(rows, lines, names, where) from None
+    for j, seconds in clock.items():
+        data[:, j] = seconds
+    return data, tuple(clock)
+
+
+def _first_bad_field(
+    rows: list[list[str]], lines: list[int], names: list[str], where: str
+) -> FileFormatError:
+    """The error naming the first field that is not a number, with its line and column."""
+    for lineno, r in zip(lines, rows, strict=True):
+        for j, tok in enumerate(r):
+            if not _is_number(tok):
+                what = "an empty field" if tok == "" else f"{tok!r}, which is not a number"
+                if _DECIMAL_COMMA.match(tok):
+                    what += f" (decimal commas are not read; write {tok.replace(',', '.')})"
+                return FileFormatError(f"{where}, line {lineno}, column {names[j]!r}: {what}")
+    return FileFormatError(f"{where}: the numbers cannot be read")  # pragma: no cover
 
 
 def _parse_table(raw: bytes, where: str, delimited: bool) -> _Table:
@@ -246,8 +284,8 @@ def _parse_table(raw: bytes, where: str, delimited: bool) -> _Table:
     linenos = [k for k, _ in lines]
     names = header if header is not None else [f"col{i}" for i in range(len(rows[0]))]
     ref = "the header" if header is not None else "the first row"
-    data = _numbers(rows, linenos, names, where, ref)
-    return _Table(header, data.reshape(len(rows), len(names)), linenos)
+    data, clock = _numbers(rows, linenos, names, where, ref)
+    return _Table(header, data.reshape(len(rows), len(names)), linenos, clock)
 
 
 def _check_suffix(p: Path, suffix: str) -> None:
@@ -347,17 +385,19 @@ def _sampling_time(table: _Table) -> tuple[float | None, str]:
     treats the samples as evenly spaced, which the user should know)."""
     uneven = ""
     for i, name in enumerate(table.header or []):
-        if not _TIME_AXIS.match(_bare(name)):
+        if not (_TIME_AXIS.match(_bare(name)) or i in table.clock):
             continue
         col = table.data[:, i]
         if _evenly_increasing(col):  # the mean step, without the last digits' rounding noise
             step = float(f"{(col[-1] - col[0]) / (len(col) - 1):.12g}")
-            unit, seconds = _time_unit(name)
+            unit, seconds = ("s", 1.0) if i in table.clock else _time_unit(name)
             if seconds is None:
                 return None, (
                     f"time column {name.strip()!r}: unit {unit!r} not understood, so no dt "
                     "taken from it; give dt (in seconds)"
                 )
+            if i in table.clock:
+                return step, f"dt {step:g} s from the dates and times in column {name.strip()!r}"
             if seconds == 1.0:
                 return step, f"dt {step:g} from the time column {name.strip()!r}"
             dt = float(f"{step * seconds:.12g}")
