@@ -779,6 +779,9 @@ def test_dates_and_times_in_a_time_column_give_the_sampling_time(tmp_path: Path)
     (tmp_path / "gap.csv").write_text(text)  # UTC 'Z' read; a gap is said, no dt
     gap = IOData.from_file(tmp_path / "gap.csv")
     assert gap.dt is None and "not evenly spaced (steps 1 to 2)" in gap.column_note
+    clock = "time,u,y\n23:59:59.0,1,2\n23:59:59.5,2,3\n24:00:00.0,1,1\n24:00:00.5,2,2\n"
+    (tmp_path / "clock.csv").write_text(clock)  # times of day (hh:mm:ss.f)
+    assert IOData.from_file(tmp_path / "clock.csv").dt == pytest.approx(0.5)
     (tmp_path / "days.csv").write_text("timestamp,u,y\nmonday,1,2\ntuesday,2,3\n")
     with pytest.raises(FileFormatError, match="'monday', which is not a number"):
         IOData.from_file(tmp_path / "days.csv")

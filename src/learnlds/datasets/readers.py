@@ -86,6 +86,8 @@ _SECONDS = {
 """Seconds per time unit, for a time column's header (``dt`` is in seconds everywhere)."""
 _BRACKETED = re.compile(r"[\(\[\{]\s*([^\)\]\}]*?)\s*[\)\]\}]")
 _SUFFIXED = re.compile(r"^(?:t|time)[ _-](\w+)$|^t(ms|s|min|h)$")
+_CLOCK = re.compile(r"^(\d{1,2}):(\d{2}):(\d{2}(?:\.\d*)?)$")
+"""A time of day, ``hh:mm:ss`` with optional fractions of a second."""
 _UNNAMED = re.compile(r"^(unnamed: ?\d+)?$")
 """A header name that is none: how pandas' ``to_csv`` heads the index it writes."""
 _INPUT_ROLE = re.compile(r"^(u|in|input|inputs)[ _.-]?\d*$")
@@ -205,10 +207,17 @@ def _split_rows(lines: list[tuple[int, str]], delimited: bool) -> list[list[str]
 
 def _clock_columns(rows: list[list[str]], names: list[str]) -> dict[int, np.ndarray]:
     """Columns named like time (``timestamp``, ``date``, ``time``) whose fields are ISO
-    dates and times (``2024-01-01 00:00:00.100``): seconds since their first row."""
+    dates and times (``2024-01-01 00:00:00.100``) or times of day (``12:00:00.1``):
+    seconds since their first row."""
     out: dict[int, np.ndarray] = {}
     for j, name in enumerate(names):
         if not _TIME_NAME.match(_bare(name)) or _is_number(rows[0][j]):
+            continue
+        clock = [_CLOCK.match(r[j]) for r in rows]
+        if all(clock):  # times of day: hh:mm:ss(.fff)
+            hms = np.array([[float(g) for g in c.groups()] for c in clock if c is not None])
+            out[j] = hms @ np.array([3600.0, 60.0, 1.0])
+            out[j] -= out[j][0]
             continue
         try:
             with warnings.catch_warnings():  # numpy warns about a trailing 'Z' (UTC)
