@@ -785,3 +785,13 @@ def test_dates_and_times_in_a_time_column_give_the_sampling_time(tmp_path: Path)
     (tmp_path / "days.csv").write_text("timestamp,u,y\nmonday,1,2\ntuesday,2,3\n")
     with pytest.raises(FileFormatError, match="'monday', which is not a number"):
         IOData.from_file(tmp_path / "days.csv")
+
+
+def test_channels_first_archives_get_a_transpose_hint(tmp_path: Path) -> None:
+    rng = np.random.default_rng(0)
+    np.savez(tmp_path / "cf.npz", u=rng.normal(size=(2, 300)), y=rng.normal(size=(1, 300)))
+    with pytest.raises(DataError, match=r"\(2 and 1 samples\); both have 300 columns.*transposed"):
+        IOData.from_file(tmp_path / "cf.npz")
+    np.savez(tmp_path / "short.npz", u=rng.normal(size=(40, 2)), y=rng.normal(size=(39, 2)))
+    with pytest.raises(DataError, match=r"\(40 and 39 samples\)$"):  # no hint: not transposed
+        IOData.from_file(tmp_path / "short.npz")

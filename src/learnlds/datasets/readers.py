@@ -668,6 +668,18 @@ def _load_npz(p: Path) -> dict[str, np.ndarray]:
         raise FileFormatError(f"{p}: not a readable .npz archive ({exc})") from exc
 
 
+def _lengths_differ(where: str, u_shape: tuple[int, ...], y_shape: tuple[int, ...]) -> DataError:
+    """The error for ``u`` and ``y`` of different lengths, with a hint when both look
+    like channels-first ``(channels, T)`` arrays (time runs along axis 0 here)."""
+    text = f"{where} have different lengths ({u_shape[0]} and {y_shape[0]} samples)"
+    if len(u_shape) == len(y_shape) == 2 and u_shape[1] == y_shape[1] > u_shape[0]:
+        text += (
+            f"; both have {u_shape[1]} columns: if time runs along their second axis, "
+            "store them transposed ((T, channels): time along axis 0)"
+        )
+    return DataError(text)
+
+
 def _read_npz(
     p: Path,
     input_cols: ColumnSpec,
@@ -685,10 +697,7 @@ def _read_npz(
     u = as_float_array(arrays[keys[0]], f"{p}: array {keys[0]!r}", ndim=(1, 2))
     y = as_float_array(arrays[keys[1]], f"{p}: array {keys[1]!r}", ndim=(1, 2))
     if u.shape[0] != y.shape[0]:
-        raise DataError(
-            f"{p}: arrays {keys[0]!r} and {keys[1]!r} have different lengths "
-            f"({u.shape[0]} and {y.shape[0]} samples)"
-        )
+        raise _lengths_differ(f"{p}: arrays {keys[0]!r} and {keys[1]!r}", u.shape, y.shape)
     if fields["dt"] is None and "dt" in arrays:
         fields["dt"] = float(as_float_array(arrays["dt"], f"{p}: array 'dt'").reshape(-1)[0])
     for key in ("input_names", "output_names", "input_units", "output_units"):
@@ -769,10 +778,7 @@ def _open_npy(
     if pair is not None:
         u, y = _mmap(pair[0]), _mmap(pair[1])
         if u.shape[0] != y.shape[0]:
-            raise DataError(
-                f"{pair[0]} and {pair[1]}: different lengths "
-                f"({u.shape[0]} and {y.shape[0]} samples)"
-            )
+            raise _lengths_differ(f"{pair[0]} and {pair[1]}", u.shape, y.shape)
         u2, y2 = (u if u.ndim == 2 else u[:, None]), (y if y.ndim == 2 else y[:, None])
         names = ([f"u{i}" for i in range(u2.shape[1])], [f"y{i}" for i in range(y2.shape[1])])
         ui = _pick(input_cols, names[0], "input", str(pair[0])) if input_cols is not None else None
@@ -909,7 +915,5 @@ def open_zarr(path: str | os.PathLike[str]) -> tuple[Any, Any]:
             )
     u, y = arrays["u"], arrays["y"]
     if u.shape[0] != y.shape[0]:
-        raise DataError(
-            f"{path}: u and y have different lengths ({u.shape[0]} and {y.shape[0]} samples)"
-        )
+        raise _lengths_differ(f"{path}: u and y", tuple(u.shape), tuple(y.shape))
     return u, y
