@@ -430,6 +430,7 @@ UNEVEN = "is not {} (steps {}): no dt taken from it, and the samples are modelle
         # dt is in seconds everywhere: a column in ms was taken as 5 s before
         ("t [ms]", "5,10,15,20", 0.005, "dt 0.005 s from the time column 't [ms]' (5 ms)"),
         ("time_min", "0,0.5,1,1.5", 30.0, "dt 30 s from the time column 'time_min' (0.5 min)"),
+        ("tmins", "0,0.5,1,1.5", 30.0, "dt 30 s from the time column 'tmins' (0.5 mins)"),
         ("time [hh:mm]", "1,2,3,4", None, "unit 'hh:mm' not understood, so no dt taken"),
         ("Time (s)", "1.2,1.4,1.6,1.8", 0.2, "dt 0.2 from the time column 'Time (s)'"),
         ("index", "0,1,2,3", None, ""),  # a sample index is not a sampling time

@@ -72,9 +72,10 @@ _TIME_NAME = re.compile(
     r"|minutes|h|hr|hours))$"
 )
 _TIME_AXIS = re.compile(
-    r"^(t|time|times|(t|time)[ _-]?(s|sec|secs|seconds|ms|min|mins|minutes|h|hr|hours))$"
+    r"^(t|time|times|(t|time)[ _-]?(?P<unit>s|sec|secs|seconds|ms|min|mins|minutes|h|hr|hours))$"
 )
-"""Header names of a time axis (not a sample index): an even step there is the sampling time."""
+"""Header names of a time axis (not a sample index): an even step there is the sampling
+time, in the ``unit`` the name carries (seconds when none)."""
 _SECONDS = {
     **dict.fromkeys(("s", "sec", "secs", "second", "seconds"), 1.0),
     **dict.fromkeys(("ms", "msec", "millisecond", "milliseconds"), 1e-3),
@@ -85,7 +86,6 @@ _SECONDS = {
 }
 """Seconds per time unit, for a time column's header (``dt`` is in seconds everywhere)."""
 _BRACKETED = re.compile(r"[\(\[\{]\s*([^\)\]\}]*?)\s*[\)\]\}]")
-_SUFFIXED = re.compile(r"^(?:t|time)[ _-](\w+)$|^t(ms|s|min|h)$")
 _CLOCK = re.compile(r"^(\d{1,2}):(\d{2}):(\d{2}(?:\.\d*)?)$")
 """A time of day, ``hh:mm:ss`` with optional fractions of a second."""
 _UNNAMED = re.compile(r"^(unnamed: ?\d+)?$")
@@ -380,11 +380,11 @@ def _time_unit(name: str) -> tuple[str, float | None]:
     """A time column's unit and its seconds: ``'t [ms]'`` -> ``('ms', 0.001)``; no unit
     means seconds; an unknown one gives ``None``."""
     found = _BRACKETED.search(name)
-    if found is None:
-        found = _SUFFIXED.match(name.strip().lower())
-        unit = next((g for g in found.groups() if g), "s") if found else "s"
-    else:
+    if found is not None:
         unit = found.group(1).strip()
+    else:  # the unit the time-axis name itself carries (the one rule that recognised it)
+        axis = _TIME_AXIS.match(_bare(name))
+        unit = (axis.group("unit") if axis else None) or "s"
     return unit, _SECONDS.get(unit.lower(), 1.0 if unit == "" else None)
 
 
