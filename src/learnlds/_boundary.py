@@ -22,6 +22,7 @@ from __future__ import annotations
 import functools
 import numbers
 import os
+import sys
 import warnings
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -48,6 +49,7 @@ __all__ = [
     "first_non_finite",
     "renamed_parameters",
     "resolve_burn_in",
+    "user_stacklevel",
 ]
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -818,3 +820,24 @@ def renamed_parameters(**old_to_new: str) -> Callable[[F], F]:
         return wrapper  # type: ignore[return-value]
 
     return decorate
+
+
+def user_stacklevel() -> int:
+    """``stacklevel`` for :func:`warnings.warn` that points at the first caller outside
+    learnlds (the user's line), whatever depth of wrappers the warning comes through.
+
+    Returns
+    -------
+    int
+        Frames from the caller of this function up to the first one outside the package.
+
+    Examples
+    --------
+    >>> user_stacklevel() >= 1
+    True
+    """
+    package = os.path.dirname(os.path.abspath(__file__)) + os.sep
+    frame, level = sys._getframe(1), 1
+    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(package):
+        frame, level = frame.f_back, level + 1
+    return level

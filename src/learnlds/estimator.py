@@ -35,6 +35,7 @@ from ._boundary import (
     check_random_state,
     column_names,
     resolve_burn_in,
+    user_stacklevel,
 )
 from .delay import RecordTooShortError, estimate_delay
 from .errors import (
@@ -59,7 +60,7 @@ from .subspace import (
     fit_state_space,
     select_order,
 )
-from .systems import CanonicalSystem, _outside_package
+from .systems import CanonicalSystem
 from .train import (
     TrainResult,
     gauss_newton,
@@ -141,7 +142,7 @@ def _result(model: Any, info: dict[str, Any]) -> TrainResult:
                 else ""
             ),
             ConvergenceWarning,
-            stacklevel=_outside_package(),
+            stacklevel=user_stacklevel(),
         )
     return TrainResult(
         model=model,

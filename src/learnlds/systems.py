@@ -38,8 +38,6 @@ from __future__ import annotations
 
 import json
 import numbers
-import os
-import sys
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -56,6 +54,7 @@ from ._boundary import (
     check_int,
     check_random_state,
     renamed_parameters,
+    user_stacklevel,
 )
 from ._files import atomic_write_text, read_json_object
 from .errors import (
@@ -197,18 +196,8 @@ def _warn_layout(shape: tuple[int, ...]) -> None:
         "it has more input channels than the model takes. Pass sequences=True to read it "
         "as sequences without this warning",
         LayoutWarning,
-        stacklevel=_outside_package(),
+        stacklevel=user_stacklevel(),
     )
-
-
-def _outside_package() -> int:
-    """``stacklevel`` of the first caller outside learnlds (public entry points reach
-    the layout rule through different depths of wrappers)."""
-    package = os.path.dirname(os.path.abspath(__file__))
-    frame, level = sys._getframe(1), 1
-    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(package):
-        frame, level = frame.f_back, level + 1
-    return level
 
 
 def _ss_markov(A: np.ndarray, B: np.ndarray, C: np.ndarray, count: int) -> np.ndarray:

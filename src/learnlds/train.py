@@ -57,6 +57,7 @@ from ._boundary import (
     check_random_state,
     renamed_parameters,
     resolve_burn_in,
+    user_stacklevel,
 )
 from ._files import atomic_open, check_output_path
 from .errors import (
@@ -80,7 +81,7 @@ from .records import (
     streaming_moments,
 )
 from .risk import _lagged, _mimo_parts, loss, loss_and_grad
-from .systems import CanonicalSystem, _outside_package, _sequences_flag
+from .systems import CanonicalSystem, _sequences_flag
 
 if TYPE_CHECKING:
     from .region import PacmanRegion
@@ -1077,7 +1078,7 @@ def _warn_unconverged(result: TrainResult) -> None:
         return
     category = DivergenceWarning if result.diverged else ConvergenceWarning
     warnings.warn(
-        f"training did not converge: {result.message}", category, stacklevel=_outside_package()
+        f"training did not converge: {result.message}", category, stacklevel=user_stacklevel()
     )
 
 
