@@ -25,6 +25,7 @@ __all__ = [
     "check_output_folder",
     "check_output_path",
     "folder_mode",
+    "import_zarr",
     "open_zarr_group",
     "read_json_object",
 ]
@@ -310,6 +311,36 @@ def read_json_object(path: str | os.PathLike[str], what: str = "model file") -> 
     return doc
 
 
+def import_zarr(where: str) -> Any:
+    """The zarr module, or an ImportError naming ``where`` and the install command.
+
+    Parameters
+    ----------
+    where : str
+        The store (or call) that needs zarr, for the message.
+
+    Returns
+    -------
+    module
+        ``zarr``.
+
+    Raises
+    ------
+    ImportError
+        zarr is not installed.
+
+    Examples
+    --------
+    >>> import_zarr("log.zarr").__name__
+    'zarr'
+    """
+    try:
+        import zarr
+    except ImportError as exc:  # pragma: no cover - zarr is in the [test] extra
+        raise ImportError(f"{where}: zarr stores need the zarr package: pip install zarr") from exc
+    return zarr
+
+
 def open_zarr_group(path: str | os.PathLike[str], hint: str = "") -> tuple[Path, Any]:
     """Open a zarr group holding arrays ``u`` and ``y`` for reading, with errors that name it.
 
@@ -350,12 +381,7 @@ def open_zarr_group(path: str | os.PathLike[str], hint: str = "") -> tuple[Path,
     no zarr store here
     """
     root = as_path(path)
-    try:
-        import zarr
-    except ImportError as exc:  # pragma: no cover - zarr is in the [test] extra
-        raise ImportError(
-            f"{root}: reading zarr stores needs the zarr package: pip install zarr"
-        ) from exc
+    zarr = import_zarr(str(root))
     if not root.exists():
         raise FileNotFoundError(f"{root}: no zarr store here")
     try:

@@ -60,7 +60,7 @@ from ._boundary import (
     renamed_parameters,
     resolve_burn_in,
 )
-from ._files import as_path, check_output_folder, open_zarr_group
+from ._files import as_path, check_output_folder, import_zarr, open_zarr_group
 from .errors import DataError, ParameterError
 from .region import PacmanRegion
 from .risk import Gradient, loss_and_grad
@@ -300,14 +300,6 @@ def open_npy_stack(folder: str | os.PathLike[str]) -> tuple[da.Array, da.Array]:
     return ud, yd
 
 
-def _zarr() -> Any:
-    try:
-        import zarr
-    except ImportError as exc:  # pragma: no cover - zarr is in the [test] extra
-        raise ImportError("zarr stores need the zarr package: pip install zarr") from exc
-    return zarr
-
-
 def save_zarr_sequences(
     path: str | os.PathLike[str], u: Any, y: Any, chunk: int | None = None
 ) -> Path:
@@ -349,7 +341,7 @@ def save_zarr_sequences(
     >>> shape, chunks, total
     ((6, 20), (4, 2), 120.0)
     """
-    _zarr()
+    import_zarr("save_zarr_sequences")  # before any work
     ud, yd = as_sequence_chunks(u, y, chunk)
     root = as_path(path)
     for name, arr in (("u", ud), ("y", yd)):
